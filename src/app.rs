@@ -1,0 +1,28 @@
+//! What every request handler and the simulation engine share.
+
+use std::sync::Arc;
+
+use crate::arm::ApiVersionCheck;
+use crate::providers::Registry;
+use crate::sim::{Clock, Engine};
+use crate::store::Store;
+
+pub struct App {
+    pub store: Arc<Store>,
+    pub clock: Arc<Clock>,
+    pub registry: Arc<Registry>,
+    pub engine: Arc<Engine>,
+    pub api_check: ApiVersionCheck,
+    /// `https` or `http`, for the absolute URLs the emulator hands out.
+    pub scheme: &'static str,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Clock, api_check: ApiVersionCheck, scheme: &'static str) -> Arc<App> {
+        let store = Arc::new(store);
+        let clock = Arc::new(clock);
+        let registry = Arc::new(Registry::standard());
+        let engine = Arc::new(Engine::new(store.clone(), clock.clone(), registry.clone()));
+        Arc::new(App { store, clock, registry, engine, api_check, scheme })
+    }
+}

@@ -1,0 +1,81 @@
+//! api-version checks with the codes ARM answers.
+
+use super::error::ArmError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApiVersionCheck {
+    Strict,
+    Lenient,
+}
+
+/// Who answers for a resource type: the resource provider or ARM itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeOwner {
+    Provider,
+    Arm,
+}
+
+fn well_formed(version: &str) -> bool {
+    let b = version.as_bytes();
+    let date_ok = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    date_ok
+        && (b.len() == 10
+            || (b[10] == b'-' && b.len() > 11 && b[11..].iter().all(|c| c.is_ascii_alphanumeric())))
+}
+
+pub fn check(
+    requested: Option<&str>,
+    supported: &[&str],
+    type_name: &str,
+    owner: TypeOwner,
+    mode: ApiVersionCheck,
+) -> Result<(), ArmError> {
+    let Some(version) = requested.filter(|v| !v.is_empty()) else {
+        return Err(ArmError::bad_request(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        ));
+    };
+    let list = supported.join(", ");
+    if !well_formed(version) {
+        return Err(ArmError::bad_request(
+            "InvalidApiVersionParameter",
+            format!("The api-version '{version}' is invalid. The supported versions are '{list}'."),
+        ));
+    }
+    if mode == ApiVersionCheck::Lenient || supported.iter().any(|s| s.eq_ignore_ascii_case(version)) {
+        return Ok(());
+    }
+    Err(match owner {
+        TypeOwner::Arm => ArmError::bad_request(
+            "InvalidApiVersionParameter",
+            format!("The api-version '{version}' is invalid. The supported versions are '{list}'."),
+        ),
+        TypeOwner::Provider => ArmError::bad_request(
+            "NoRegisteredProviderFound",
+            format!(
+                "No registered resource provider found for API version '{version}' and type '{type_name}'. The supported api-versions are '{list}'."
+            ),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V: &[&str] = &["2024-09-01-preview", "2026-10-01"];
+
+    #[test]
+    fn codes_follow_arm() {
+        let strict = ApiVersionCheck::Strict;
+        assert!(check(Some("2026-10-01"), V, "t", TypeOwner::Provider, strict).is_ok());
+        assert_eq!(check(None, V, "t", TypeOwner::Provider, strict).unwrap_err().code(), "MissingApiVersionParameter");
+        assert_eq!(check(Some("2020-01-01"), V, "t", TypeOwner::Provider, strict).unwrap_err().code(), "NoRegisteredProviderFound");
+        assert_eq!(check(Some("2020-01-01"), V, "t", TypeOwner::Arm, strict).unwrap_err().code(), "InvalidApiVersionParameter");
+        assert_eq!(check(Some("yesterday"), V, "t", TypeOwner::Provider, strict).unwrap_err().code(), "InvalidApiVersionParameter");
+        assert!(check(Some("2020-01-01-beta"), V, "t", TypeOwner::Provider, ApiVersionCheck::Lenient).is_ok());
+        assert!(check(Some("2020-01-01-"), V, "t", TypeOwner::Provider, ApiVersionCheck::Lenient).is_err());
+    }
+}

@@ -1,0 +1,112 @@
+//! The ARM envelope around a provider's document: id, name, type, systemData, ETag.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+/// Who made a request, as systemData names them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    pub name: String,
+    /// `User`, `Application`, `ManagedIdentity` or `Key`.
+    pub kind: &'static str,
+}
+
+impl Caller {
+    pub fn anonymous() -> Caller {
+        Caller { name: "anonymous".into(), kind: "User" }
+    }
+}
+
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn new_etag() -> String {
+    format!("\"{}\"", uuid::Uuid::new_v4().simple())
+}
+
+/// systemData for a write now by `caller`, keeping the creation fields of an earlier version.
+pub fn system_data(previous: Option<&Value>, caller: &Caller, now: DateTime<Utc>) -> Value {
+    let stamp = timestamp(now);
+    let created = previous.and_then(|p| p.get("systemData")).filter(|s| s.get("createdAt").is_some());
+    let (created_by, created_by_type, created_at) = match created {
+        Some(s) => (s["createdBy"].clone(), s["createdByType"].clone(), s["createdAt"].clone()),
+        None => (json!(caller.name), json!(caller.kind), json!(stamp)),
+    };
+    json!({
+        "createdBy": created_by,
+        "createdByType": created_by_type,
+        "createdAt": created_at,
+        "lastModifiedBy": caller.name,
+        "lastModifiedByType": caller.kind,
+        "lastModifiedAt": stamp,
+    })
+}
+
+/// Puts id, name and type first, then the provider's own fields, then systemData.
+pub fn wrap(id: &str, name: &str, full_type: &str, doc: Value, system_data: Value) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(id));
+    out.insert("name".into(), json!(name));
+    out.insert("type".into(), json!(full_type));
+    if let Value::Object(fields) = doc {
+        for (k, v) in fields {
+            if !matches!(k.as_str(), "id" | "name" | "type" | "systemData") {
+                out.insert(k, v);
+            }
+        }
+    }
+    out.insert("systemData".into(), system_data);
+    Value::Object(out)
+}
+
+/// The ETag rules of ARM for `If-Match` / `If-None-Match` on a write.
+pub fn check_preconditions(
+    if_match: Option<&str>,
+    if_none_match: Option<&str>,
+    current_etag: Option<&str>,
+) -> Result<(), super::ArmError> {
+    let matches = |header: &str| {
+        header.split(',').map(str::trim).any(|tag| tag == "*" || Some(tag) == current_etag || Some(tag.trim_start_matches("W/")) == current_etag)
+    };
+    if let Some(header) = if_match {
+        if current_etag.is_none() || !matches(header) {
+            return Err(super::ArmError::precondition_failed(format!(
+                "The condition specified in If-Match ('{header}') was not satisfied."
+            )));
+        }
+    }
+    if let Some(header) = if_none_match {
+        if current_etag.is_some() && matches(header) {
+            return Err(super::ArmError::precondition_failed(format!(
+                "The condition specified in If-None-Match ('{header}') was not satisfied."
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etag_rules() {
+        assert!(check_preconditions(Some("*"), None, None).is_err());
+        assert!(check_preconditions(Some("*"), None, Some("\"a\"")).is_ok());
+        assert!(check_preconditions(Some("\"b\""), None, Some("\"a\"")).is_err());
+        assert!(check_preconditions(Some("\"a\""), None, Some("\"a\"")).is_ok());
+        assert!(check_preconditions(None, Some("*"), Some("\"a\"")).is_err());
+        assert!(check_preconditions(None, Some("*"), None).is_ok());
+    }
+
+    #[test]
+    fn system_data_keeps_creation() {
+        let first = system_data(None, &Caller { name: "alice".into(), kind: "User" }, Utc::now());
+        let doc = json!({ "systemData": first });
+        let second = system_data(Some(&doc), &Caller { name: "app".into(), kind: "Application" }, Utc::now());
+        assert_eq!(second["createdBy"], "alice");
+        assert_eq!(second["lastModifiedBy"], "app");
+        assert_eq!(second["lastModifiedByType"], "Application");
+    }
+}

@@ -1,0 +1,124 @@
+//! Long-running operations: records, the headers that point at them, and the
+//! operation-status / operation-result endpoints.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::envelope::timestamp;
+use super::respond::{json_response, no_content};
+use super::ArmError;
+use crate::store::{OperationKind, OperationRecord, OperationStatus};
+
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
+pub struct NewOperation<'a> {
+    pub kind: OperationKind,
+    pub resource_id: &'a str,
+    pub subscription: &'a str,
+    pub namespace: &'a str,
+    pub location: &'a str,
+    pub api_version: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+pub fn new_operation(new: NewOperation) -> OperationRecord {
+    OperationRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: new.kind,
+        status: OperationStatus::InProgress,
+        resource_id: new.resource_id.to_string(),
+        subscription: new.subscription.to_string(),
+        namespace: new.namespace.to_string(),
+        location: new.location.to_string(),
+        api_version: new.api_version.to_string(),
+        start_time: new.now,
+        end_time: None,
+        error: None,
+        result: None,
+        due: None,
+    }
+}
+
+fn url(base: &str, op: &OperationRecord, collection: &str) -> String {
+    format!(
+        "{base}/subscriptions/{}/providers/{}/locations/{}/{collection}/{}?api-version={}",
+        op.subscription, op.namespace, op.location, op.id, op.api_version
+    )
+}
+
+pub fn status_url(base: &str, op: &OperationRecord) -> String {
+    url(base, op, "operationStatuses")
+}
+
+pub fn result_url(base: &str, op: &OperationRecord) -> String {
+    url(base, op, "operationResults")
+}
+
+fn header(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Adds `Azure-AsyncOperation` and/or `Location`, with `Retry-After`.
+pub fn add_headers(headers: &mut HeaderMap, base: &str, op: &OperationRecord, async_op: bool, location: bool) {
+    if async_op {
+        headers.insert("azure-asyncoperation", header(&status_url(base, op)));
+    }
+    if location {
+        headers.insert("location", header(&result_url(base, op)));
+    }
+    headers.insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECONDS));
+}
+
+/// The body of an `Azure-AsyncOperation` URL.
+pub fn status_body(op: &OperationRecord) -> Value {
+    let mut body = json!({
+        "id": format!("/subscriptions/{}/providers/{}/locations/{}/operationStatuses/{}", op.subscription, op.namespace, op.location, op.id),
+        "name": op.id,
+        "resourceId": op.resource_id,
+        "status": op.status.as_str(),
+        "startTime": timestamp(op.start_time),
+    });
+    if let Some(end) = op.end_time {
+        body["endTime"] = json!(timestamp(end));
+    }
+    if op.status == OperationStatus::Succeeded {
+        body["percentComplete"] = json!(100.0);
+    }
+    if let Some(err) = &op.error {
+        body["error"] = json!({ "code": err.code, "message": err.message });
+    }
+    body
+}
+
+pub fn status_response(op: &OperationRecord) -> Response {
+    let mut response = json_response(StatusCode::OK, &status_body(op));
+    if !op.status.is_terminal() {
+        response.headers_mut().insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
+    response
+}
+
+/// A `Location` URL: 202 while running, then what the synchronous call would have answered.
+pub fn result_response(base: &str, op: &OperationRecord, resource: Option<&Value>) -> Response {
+    match op.status {
+        OperationStatus::InProgress => {
+            let mut response = no_content(StatusCode::ACCEPTED);
+            add_headers(response.headers_mut(), base, op, false, true);
+            response
+        }
+        OperationStatus::Succeeded => match (op.kind, &op.result, resource) {
+            (OperationKind::Action, Some(result), _) => json_response(StatusCode::OK, result),
+            (OperationKind::Put, _, Some(doc)) => json_response(StatusCode::OK, doc),
+            _ => no_content(StatusCode::NO_CONTENT),
+        },
+        OperationStatus::Failed | OperationStatus::Canceled => {
+            let (status, code, message) = match &op.error {
+                Some(e) => (StatusCode::from_u16(e.http_status).unwrap_or(StatusCode::BAD_REQUEST), e.code.as_str(), e.message.clone()),
+                None => (StatusCode::BAD_REQUEST, "OperationCanceled", "The operation was canceled.".to_string()),
+            };
+            ArmError::new(status, code, message).into_axum()
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The ARM protocol, shared by every ARM provider.
+
+pub mod api_version;
+pub mod dispatch;
+pub mod envelope;
+pub mod error;
+pub mod lro;
+pub mod paging;
+pub mod path;
+pub mod request;
+pub mod respond;
+
+pub use api_version::{ApiVersionCheck, TypeOwner};
+pub use envelope::{timestamp, Caller};
+pub use error::ArmError;
+pub use path::ArmPath;

@@ -1,0 +1,90 @@
+//! `{"value":[…],"nextLink":…}` pages with `$top` and an opaque `$skipToken`.
+
+use serde_json::{json, Value};
+
+use super::ArmError;
+
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+pub struct PageRequest {
+    pub top: usize,
+    /// Key of the last item of the previous page.
+    pub after: Option<String>,
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<String> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    let bytes = (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+impl PageRequest {
+    pub fn parse(top: Option<&str>, skip_token: Option<&str>) -> Result<PageRequest, ArmError> {
+        let top = match top {
+            None => DEFAULT_PAGE_SIZE,
+            Some(t) => match t.parse::<usize>() {
+                Ok(n) if n >= 1 => n.min(MAX_PAGE_SIZE),
+                _ => return Err(ArmError::invalid_parameter("$top", format!("The value '{t}' of $top is not a positive integer."))),
+            },
+        };
+        let after = match skip_token {
+            None => None,
+            Some(t) => Some(unhex(t).ok_or_else(|| ArmError::invalid_parameter("$skipToken", "The $skipToken is not valid."))?),
+        };
+        Ok(PageRequest { top, after })
+    }
+}
+
+/// Builds one page from items in key order. `link` makes the URL of the next page from a token.
+pub fn page<'a>(
+    items: impl Iterator<Item = (&'a str, &'a Value)>,
+    request: &PageRequest,
+    link: impl Fn(&str) -> String,
+) -> Value {
+    let mut value = Vec::new();
+    let mut last_key = None;
+    let mut more = false;
+    for (key, item) in items.filter(|(k, _)| request.after.as_deref().is_none_or(|a| *k > a)) {
+        if value.len() == request.top {
+            more = true;
+            break;
+        }
+        value.push(item.clone());
+        last_key = Some(key);
+    }
+    match (more, last_key) {
+        (true, Some(k)) => json!({ "value": value, "nextLink": link(&hex(k)) }),
+        _ => json!({ "value": value }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_tokens_to_the_end() {
+        let items: Vec<(String, Value)> = (0..5).map(|i| (format!("k{i}"), json!(i))).collect();
+        let mut token = None;
+        let mut seen = Vec::new();
+        loop {
+            let req = PageRequest::parse(Some("2"), token.as_deref()).unwrap();
+            let p = page(items.iter().map(|(k, v)| (k.as_str(), v)), &req, |t| t.to_string());
+            seen.extend(p["value"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()));
+            match p.get("nextLink") {
+                Some(Value::String(t)) => token = Some(t.clone()),
+                _ => break,
+            }
+        }
+        assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+        assert!(PageRequest::parse(Some("0"), None).is_err());
+        assert!(PageRequest::parse(None, Some("zz")).is_err());
+    }
+}

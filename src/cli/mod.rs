@@ -1,0 +1,106 @@
+//! The `azemu` command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::arm::ApiVersionCheck;
+use crate::server::{self, AuthMode, ServeConfig, TlsMode};
+use crate::sim::ClockMode;
+
+#[derive(Parser)]
+#[command(name = "azemu", version, about = "Local emulator of Azure long-running-operation APIs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the emulator.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 8443)]
+    port: u16,
+    /// Directory for the database and the generated TLS material.
+    #[arg(long, default_value = "./azemu-data")]
+    data: PathBuf,
+    /// Keep nothing on disk.
+    #[arg(long)]
+    in_memory: bool,
+    /// `auto`: HTTPS with a certificate generated on first start; `off`: plain HTTP.
+    #[arg(long, value_enum, default_value_t = TlsMode::Auto)]
+    tls: TlsMode,
+    /// Your own certificate chain (PEM); needs --key.
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM) for --cert.
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// `any`: every bearer token is accepted; JWT claims name the caller.
+    #[arg(long, value_enum, default_value_t = AuthMode::Any)]
+    auth: AuthMode,
+    /// `lenient` accepts any well-formed api-version.
+    #[arg(long, value_enum, default_value_t = ApiVersionCheck::Strict)]
+    api_version_check: ApiVersionCheck,
+    /// Divides every simulated duration (2 = twice as fast).
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// `manual` freezes emulator time until POST /_azemu/clock/advance.
+    #[arg(long, value_enum, default_value_t = ClockMode::Real)]
+    clock: ClockMode,
+    /// Log filter (overrides RUST_LOG), e.g. `info` or `azemu=debug`.
+    #[arg(long)]
+    log_level: Option<String>,
+}
+
+fn init_logging(level: Option<&str>) {
+    let filter = match level {
+        Some(l) => tracing_subscriber::EnvFilter::new(l),
+        None => tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(args.log_level.as_deref());
+    let config = ServeConfig {
+        host: args.host,
+        port: args.port,
+        data_dir: (!args.in_memory).then_some(args.data),
+        tls: args.tls,
+        cert: args.cert,
+        key: args.key,
+        auth: args.auth,
+        api_version_check: args.api_version_check,
+        speed: args.speed,
+        clock: args.clock,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let running = server::start(config).await?;
+        if let Some(ca) = &running.ca_file {
+            println!("azemu TLS certificate authority: {} (trust it with REQUESTS_CA_BUNDLE or SSL_CERT_FILE)", ca.display());
+        }
+        println!("azemu listening on {}", running.base_url);
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        tokio::signal::ctrl_c().await?;
+        tracing::info!("shutting down");
+        Ok(())
+    })
+}

@@ -1,0 +1,9 @@
+//! azemu: a local, stateful emulator of Azure's long-running-operation APIs.
+
+pub mod app;
+pub mod arm;
+pub mod cli;
+pub mod providers;
+pub mod server;
+pub mod sim;
+pub mod store;

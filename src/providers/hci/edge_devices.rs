@@ -1,0 +1,244 @@
+//! Edge devices: `{resourceUri}/providers/Microsoft.AzureStackHCI/edgeDevices/{name}`, an
+//! extension resource on any ARM resource (normally an Arc machine), `kind: HCI`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
+use crate::arm::{timestamp, ArmError, TypeOwner};
+use crate::providers::{
+    parse_body, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome,
+    PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+};
+use crate::sim::timeline::{Cursor, Timeline};
+use crate::store::{State, StoredResource, Txn};
+
+static SPEC: ResourceTypeSpec = ResourceTypeSpec {
+    namespace: NAMESPACE,
+    type_names: &["edgeDevices"],
+    api_versions: EDGE_API_VERSIONS,
+    owner: TypeOwner::Provider,
+    name_rule: edge_name_rule,
+    put: PutKind::AsyncOperation,
+    delete: LroHeaders::Location,
+    delete_missing: DeleteMissing::NoContent,
+    delete_duration: Duration::from_millis(500),
+    actions: &["validate"],
+    action_headers: LroHeaders::Location,
+};
+
+/// The device provisions in two steps: the agent picks the request up, then reports back.
+const PROVISIONING: [(Duration, DeviceStep); 2] =
+    [(Duration::from_millis(300), DeviceStep::Provisioning), (Duration::from_millis(700), DeviceStep::Reported)];
+
+#[derive(Debug, Clone, Copy)]
+enum DeviceStep {
+    Provisioning,
+    Reported,
+}
+
+const VALIDATE_DURATION: Duration = Duration::from_millis(1500);
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+struct NicDetail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    adapter_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    interface_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    component_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    driver_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ip4_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subnet_mask: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default_gateway: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dns_servers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default_isolation_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+struct DeviceConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nic_details: Option<Vec<NicDetail>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_metadata: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PropertiesInput {
+    #[serde(default)]
+    device_configuration: Option<DeviceConfiguration>,
+}
+
+#[derive(Deserialize)]
+struct DeviceInput {
+    kind: Option<String>,
+    #[serde(default)]
+    properties: Option<PropertiesInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidateInput {
+    edge_device_ids: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    additional_info: Option<String>,
+}
+
+fn provisioning() -> Timeline<DeviceStep> {
+    Timeline::new(PROVISIONING.to_vec())
+}
+
+/// A stable, locally administered MAC address per device and adapter.
+fn mac_address(seed: &str) -> String {
+    let hash = seed.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let b = hash.to_be_bytes();
+    format!("02-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}", b[1], b[2], b[3], b[4], b[5])
+}
+
+/// What the device reports once its agent has checked in.
+fn reported_properties(resource: &StoredResource, at: &str) -> Value {
+    let config: DeviceConfiguration =
+        serde_json::from_value(resource.body["properties"]["deviceConfiguration"].clone()).unwrap_or_default();
+    let scope = resource.id.rsplit_once("/providers/").map_or(resource.id.as_str(), |(s, _)| s);
+    let nics: Vec<Value> = config
+        .nic_details
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, nic)| {
+            let name = nic.adapter_name.clone().unwrap_or_else(|| format!("ethernet{}", i + 1));
+            json!({
+                "adapterName": name,
+                "interfaceDescription": nic.interface_description.clone().unwrap_or_default(),
+                "componentId": nic.component_id.clone().unwrap_or_default(),
+                "driverVersion": nic.driver_version.clone().unwrap_or_default(),
+                "ip4Address": nic.ip4_address.clone().unwrap_or_default(),
+                "subnetMask": nic.subnet_mask.clone().unwrap_or_default(),
+                "defaultGateway": nic.default_gateway.clone().unwrap_or_default(),
+                "dnsServers": nic.dns_servers.clone().unwrap_or_default(),
+                "defaultIsolationId": nic.default_isolation_id.clone().unwrap_or_else(|| "0".into()),
+                "macAddress": mac_address(&format!("{}/{name}", resource.key())),
+                "slot": format!("Slot {}", i + 1),
+                "switchName": "",
+                "nicType": "Physical",
+                "vlanId": "0",
+                "nicStatus": "Up",
+                "rdmaCapability": "Enabled",
+            })
+        })
+        .collect();
+    let extension = |name: &str, version: &str| {
+        json!({
+            "extensionName": name,
+            "state": "Succeeded",
+            "errorDetails": [],
+            "extensionResourceId": format!("{scope}/extensions/{name}"),
+            "typeHandlerVersion": version,
+            "managedBy": "Azure",
+        })
+    };
+    json!({
+        "deviceState": "Connected",
+        "lastSyncTimestamp": at,
+        "extensionProfile": { "extensions": [
+            extension("AzureEdgeDeviceManagement", "1.8.0"),
+            extension("AzureEdgeLifecycleManager", "30.2411.2.789"),
+            extension("AzureEdgeRemoteSupport", "1.0.2410.1"),
+        ]},
+        "networkProfile": { "nicDetails": nics, "switchDetails": [], "hostNetwork": { "intents": [], "storageNetworks": [], "storageConnectivitySwitchless": false, "enableStorageAutoIp": true } },
+        "osProfile": { "bootType": "UEFI", "assemblyVersion": "10.0.25398.1189" },
+        "sbeDeploymentPackageInfo": { "code": "", "message": "", "sbeManifest": "" },
+    })
+}
+
+pub struct EdgeDevices;
+
+impl ResourceProvider for EdgeDevices {
+    fn spec(&self) -> &'static ResourceTypeSpec {
+        &SPEC
+    }
+
+    fn put(&self, req: &PutRequest, _state: &State) -> Result<PutOutcome, ArmError> {
+        let input: DeviceInput = parse_body(&req.body)?;
+        require_hci_kind(input.kind.as_deref())?;
+        let configuration = input.properties.and_then(|p| p.device_configuration);
+        let mut properties = json!({ "provisioningState": if req.existing.is_some() { "Updating" } else { "Accepted" } });
+        if let Some(config) = &configuration {
+            properties["deviceConfiguration"] = serde_json::to_value(config).unwrap_or(Value::Null);
+        }
+        if let Some(existing) = req.existing {
+            let unchanged = existing.body["properties"].get("deviceConfiguration") == properties.get("deviceConfiguration");
+            if unchanged && existing.provisioning_state() == Some("Succeeded") {
+                return Ok(PutOutcome::Unchanged);
+            }
+            if let Some(reported) = existing.body["properties"].get("reportedProperties") {
+                properties["reportedProperties"] = reported.clone();
+            }
+        }
+        let due = provisioning().due(0, req.now, req.clock);
+        Ok(PutOutcome::Write(Written {
+            doc: json!({ "kind": "HCI", "properties": properties }),
+            sim: Some(Cursor::default().to_sim()),
+            due,
+            also: Txn::default(),
+        }))
+    }
+
+    fn action(&self, req: &ActionRequest, state: &State) -> Result<ActionOutcome, ArmError> {
+        let body = req.body.clone().ok_or_else(|| ArmError::invalid_content("The request content was empty; a ValidateRequest is required."))?;
+        let input: ValidateInput = parse_body(&body)?;
+        if input.edge_device_ids.is_empty() {
+            return Err(ArmError::invalid_parameter("edgeDeviceIds", "At least one edge device id is required."));
+        }
+        for id in &input.edge_device_ids {
+            let device = state.resource(&id.to_ascii_lowercase()).filter(|r| r.type_key == SPEC.type_key());
+            match device {
+                None => {
+                    return Err(ArmError::invalid_parameter("edgeDeviceIds", format!("The edge device '{id}' does not exist.")));
+                }
+                Some(d) if d.provisioning_state() != Some("Succeeded") => {
+                    return Err(ArmError::conflict("Conflict", format!("The edge device '{id}' is not provisioned yet.")));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(ActionOutcome { result: Some(json!({ "status": "Succeeded" })), duration: VALIDATE_DURATION })
+    }
+
+    fn advance(&self, resource: &mut StoredResource, ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
+        let line = provisioning();
+        let mut cursor = Cursor::from_sim(resource.sim.as_ref());
+        let at = timestamp(ctx.at);
+        let reported = reported_properties(resource, &at);
+        if let Some(props) = resource.body.get_mut("properties").and_then(Value::as_object_mut) {
+            match line.get(cursor.next) {
+                Some(DeviceStep::Provisioning) => {
+                    if props.get("provisioningState").and_then(Value::as_str) == Some("Accepted") {
+                        props.insert("provisioningState".into(), "Provisioning".into());
+                    }
+                }
+                Some(DeviceStep::Reported) => {
+                    props.insert("provisioningState".into(), "Succeeded".into());
+                    props.insert("reportedProperties".into(), reported);
+                }
+                None => {}
+            }
+        }
+        cursor.next += 1;
+        resource.due = line.due(cursor.next, ctx.at, ctx.clock);
+        resource.sim = resource.due.map(|_| cursor.to_sim());
+        Ok(Advance::default())
+    }
+}

@@ -1,0 +1,286 @@
+//! How a device runs an edge-device job: validation steps, then (unless the mode is `Validate`)
+//! deployment steps, then completion; a remote-support session then stays open until it expires
+//! or is revoked. Durations are nominal (at `--speed 1`); a whole job takes about four seconds.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::job_model::*;
+use crate::arm::timestamp;
+use crate::sim::timeline::Timeline;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Validation,
+    Deployment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStep {
+    StartValidation,
+    /// Finishes leaf `index` of a phase and starts the next one.
+    FinishLeaf(Phase, usize),
+    StartDeployment,
+    Complete,
+}
+
+const QUEUE_DELAY: Duration = Duration::from_millis(500);
+const VALIDATION_LEAF: Duration = Duration::from_millis(400);
+const PHASE_GAP: Duration = Duration::from_millis(300);
+const DEPLOYMENT_LEAF: Duration = Duration::from_millis(500);
+
+fn leaves(props: &JobProperties, phase: Phase) -> &'static [(&'static str, &'static str)] {
+    match (props.job_type, phase, props.support_type) {
+        (JobType::RemoteSupport, Phase::Validation, _) => &[
+            ("ValidateArcAgent", "Checks that the Arc agent on the device is connected."),
+            ("ValidateRemoteSupportExtension", "Checks that the remote support extension is installed."),
+            ("ValidateRemoteSupportRequest", "Checks the requested access level and expiration."),
+        ],
+        (JobType::RemoteSupport, Phase::Deployment, Some(RemoteSupportType::Revoke)) => &[
+            ("RevokeJustInTimeAccess", "Revokes just-in-time access for Microsoft support."),
+            ("StopRemoteSupportAgent", "Stops the remote support agent."),
+            ("CloseRemoteSupportSessions", "Closes open remote support sessions."),
+        ],
+        (JobType::RemoteSupport, Phase::Deployment, _) => &[
+            ("ConfigureJustInTimeAccess", "Grants just-in-time access at the requested level."),
+            ("StartRemoteSupportAgent", "Starts the remote support agent."),
+            ("OpenRemoteSupportSession", "Opens the remote support session."),
+        ],
+        (JobType::CollectLog, Phase::Validation, _) => &[
+            ("ValidateArcAgent", "Checks that the Arc agent on the device is connected."),
+            ("ValidateLogCollectionExtension", "Checks that the log collection extension is installed."),
+            ("ValidateLogTimeRange", "Checks the requested log time range."),
+        ],
+        (JobType::CollectLog, Phase::Deployment, _) => &[
+            ("CollectNodeLogs", "Collects diagnostic logs on the node."),
+            ("CompressLogArchive", "Compresses the collected logs."),
+            ("UploadLogArchive", "Uploads the log archive."),
+        ],
+    }
+}
+
+fn root_name(props: &JobProperties, phase: Phase) -> &'static str {
+    match (props.job_type, phase) {
+        (JobType::RemoteSupport, Phase::Validation) => "RemoteSupportValidation",
+        (JobType::RemoteSupport, Phase::Deployment) => "RemoteSupportDeployment",
+        (JobType::CollectLog, Phase::Validation) => "LogCollectionValidation",
+        (JobType::CollectLog, Phase::Deployment) => "LogCollectionDeployment",
+    }
+}
+
+pub fn timeline(props: &JobProperties) -> Timeline<JobStep> {
+    let mut steps = vec![(QUEUE_DELAY, JobStep::StartValidation)];
+    for i in 0..leaves(props, Phase::Validation).len() {
+        steps.push((VALIDATION_LEAF, JobStep::FinishLeaf(Phase::Validation, i)));
+    }
+    if props.deployment_mode != Some(DeploymentMode::Validate) {
+        steps.push((PHASE_GAP, JobStep::StartDeployment));
+        for i in 0..leaves(props, Phase::Deployment).len() {
+            steps.push((DEPLOYMENT_LEAF, JobStep::FinishLeaf(Phase::Deployment, i)));
+        }
+    }
+    steps.push((PHASE_GAP, JobStep::Complete));
+    Timeline::new(steps)
+}
+
+/// Index of the `Complete` step: a failed validation jumps there.
+pub fn complete_index(line: &Timeline<JobStep>) -> usize {
+    line.len() - 1
+}
+
+fn new_step(name: &str, description: &str, index: String, at: &str) -> Step {
+    Step {
+        name: name.into(),
+        description: description.into(),
+        full_step_index: index,
+        start_time_utc: at.into(),
+        end_time_utc: None,
+        status: "InProgress".into(),
+        steps: Vec::new(),
+        exception: Vec::new(),
+    }
+}
+
+fn phase_status(props: &mut JobProperties, phase: Phase) -> &mut Option<EceActionStatus> {
+    match phase {
+        Phase::Validation => &mut props.reported_properties.validation_status,
+        Phase::Deployment => &mut props.reported_properties.deployment_status,
+    }
+}
+
+fn start_phase(props: &mut JobProperties, phase: Phase, at: &str) {
+    let (first_name, first_description) = leaves(props, phase)[0];
+    let root_index = if phase == Phase::Validation { "1" } else { "2" };
+    let mut root = new_step(root_name(props, phase), "", root_index.into(), at);
+    root.description = format!("{} of the {:?} job.", if phase == Phase::Validation { "Validation" } else { "Deployment" }, props.job_type);
+    root.steps.push(new_step(first_name, first_description, format!("{root_index}.1"), at));
+    *phase_status(props, phase) = Some(EceActionStatus { status: "InProgress".into(), steps: vec![root] });
+}
+
+/// What a validation leaf finds wrong, if anything.
+fn validation_problem(props: &JobProperties, leaf: &str, at: DateTime<Utc>) -> Option<String> {
+    match (leaf, props.support_type, props.expiration_timestamp) {
+        ("ValidateRemoteSupportRequest", Some(RemoteSupportType::Enable), Some(expiry)) if expiry <= at => Some(format!(
+            "The remote support expiration timestamp {} is not in the future.",
+            timestamp(expiry)
+        )),
+        _ => None,
+    }
+}
+
+/// The result of running one step.
+pub struct StepResult {
+    /// Set when validation failed: the message the operation reports.
+    pub failure: Option<String>,
+    /// The device opened a remote-support session that must close at this time.
+    pub session_expires: Option<DateTime<Utc>>,
+    /// The device closed the open sessions of other jobs (Revoke).
+    pub revoke_sessions: bool,
+}
+
+pub fn run_step(props: &mut JobProperties, step: JobStep, at: DateTime<Utc>, position: usize, total: usize) -> StepResult {
+    let stamp = timestamp(at);
+    let mut result = StepResult { failure: None, session_expires: None, revoke_sessions: false };
+    let progress = ((position + 1) * 100 / total) as i32;
+    match step {
+        JobStep::StartValidation => {
+            props.status = "ValidationInProgress".into();
+            props.provisioning_state = "Provisioning".into();
+            props.start_time_utc = Some(stamp.clone());
+            start_phase(props, Phase::Validation, &stamp);
+        }
+        JobStep::StartDeployment => {
+            props.status = "DeploymentInProgress".into();
+            start_phase(props, Phase::Deployment, &stamp);
+            if props.job_type == JobType::CollectLog {
+                props.reported_properties.log_collection_session_details = Some(vec![LogCollectionSession {
+                    correlation_id: Uuid::new_v4().to_string(),
+                    start_time: stamp.clone(),
+                    end_time: None,
+                    time_collected: None,
+                    log_size: None,
+                    status: "Running".into(),
+                }]);
+            }
+        }
+        JobStep::FinishLeaf(phase, index) => {
+            let names = leaves(props, phase);
+            let (leaf, _) = names[index];
+            let problem = if phase == Phase::Validation { validation_problem(props, leaf, at) } else { None };
+            let is_last = index + 1 == names.len();
+            let root_index = if phase == Phase::Validation { "1" } else { "2" };
+            if let Some(status) = phase_status(props, phase) {
+                let root = &mut status.steps[0];
+                if let Some(current) = root.steps.get_mut(index) {
+                    current.end_time_utc = Some(stamp.clone());
+                    current.status = if problem.is_some() { "Error" } else { "Success" }.into();
+                    if let Some(p) = &problem {
+                        current.exception.push(p.clone());
+                    }
+                }
+                if problem.is_some() || is_last {
+                    root.end_time_utc = Some(stamp.clone());
+                    root.status = if problem.is_some() { "Error" } else { "Success" }.into();
+                    status.status = root.status.clone();
+                } else {
+                    let (next, description) = names[index + 1];
+                    root.steps.push(new_step(next, description, format!("{root_index}.{}", index + 2), &stamp));
+                }
+            }
+            if let Some(p) = problem {
+                props.status = "ValidationFailed".into();
+                result.failure = Some(p);
+            } else if is_last {
+                match phase {
+                    Phase::Validation => props.status = "ValidationSuccess".into(),
+                    Phase::Deployment => {
+                        props.status = "DeploymentSuccess".into();
+                        result = finish_deployment(props, at, result);
+                    }
+                }
+            }
+        }
+        JobStep::Complete => {
+            let failed = props.status.ends_with("Failed");
+            props.status = if failed { "Failed" } else { "Succeeded" }.into();
+            props.provisioning_state = props.status.clone();
+            props.end_time_utc = Some(stamp.clone());
+            if !failed {
+                props.reported_properties.percent_complete = 100;
+            }
+            return result;
+        }
+    }
+    if result.failure.is_none() {
+        props.reported_properties.percent_complete = props.reported_properties.percent_complete.max(progress.min(99));
+    }
+    result
+}
+
+fn finish_deployment(props: &mut JobProperties, at: DateTime<Utc>, mut result: StepResult) -> StepResult {
+    let stamp = timestamp(at);
+    match (props.job_type, props.support_type) {
+        (JobType::CollectLog, _) => {
+            let (from, to) = (props.from_date.unwrap_or(at), props.to_date.unwrap_or(at));
+            // About 2 MiB of logs per hour of range, within int32.
+            let hours = (to - from).num_minutes().max(1) as f64 / 60.0;
+            let size = (hours * 2_097_152.0).min(i32::MAX as f64) as i32;
+            if let Some(session) = props.reported_properties.log_collection_session_details.as_mut().and_then(|s| s.last_mut()) {
+                let started = DateTime::parse_from_rfc3339(&session.start_time).map(|d| d.with_timezone(&Utc)).unwrap_or(at);
+                let took = (at - started).num_milliseconds().max(0) as f64 / 1000.0;
+                session.end_time = Some(stamp.clone());
+                session.time_collected = Some(format!("PT{took:.3}S"));
+                session.log_size = Some(size.max(1));
+                session.status = "Succeeded".into();
+            }
+            props.last_log_generated = Some(stamp);
+        }
+        (JobType::RemoteSupport, Some(RemoteSupportType::Revoke)) => {
+            props.reported_properties.node_settings = Some(NodeSettings {
+                state: "Revoked".into(),
+                created_at: stamp.clone(),
+                updated_at: stamp,
+                connection_status: "Disconnected".into(),
+                connection_error_message: None,
+            });
+            result.revoke_sessions = true;
+        }
+        (JobType::RemoteSupport, _) => {
+            let expires = props.expiration_timestamp.unwrap_or(at);
+            let session_id = Uuid::new_v4().to_string();
+            props.reported_properties.session_details = Some(vec![RemoteSupportSession {
+                transcript_location: format!("RemoteSupport/Transcripts/{session_id}.txt"),
+                session_id,
+                session_start_time: stamp.clone(),
+                session_end_time: timestamp(expires),
+                access_level: props.access_level.unwrap_or(AccessLevel::Diagnostics),
+            }]);
+            props.reported_properties.node_settings = Some(NodeSettings {
+                state: "Active".into(),
+                created_at: stamp.clone(),
+                updated_at: stamp,
+                connection_status: "Connected".into(),
+                connection_error_message: None,
+            });
+            result.session_expires = Some(expires);
+        }
+    }
+    result
+}
+
+/// Ends an open remote-support session at `at`: on expiry (`Expired`) or revocation (`Revoked`).
+pub fn close_session(props: &mut JobProperties, at: DateTime<Utc>, state: &str) -> bool {
+    let Some(node) = props.reported_properties.node_settings.as_mut().filter(|n| n.connection_status == "Connected") else {
+        return false;
+    };
+    let stamp = timestamp(at);
+    node.state = state.into();
+    node.connection_status = "Disconnected".into();
+    node.updated_at = stamp.clone();
+    if let Some(session) = props.reported_properties.session_details.as_mut().and_then(|s| s.last_mut()) {
+        session.session_end_time = stamp;
+    }
+    true
+}

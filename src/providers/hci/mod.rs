@@ -1,0 +1,57 @@
+//! Microsoft.AzureStackHCI.
+
+pub mod edge_device_jobs;
+pub mod edge_devices;
+mod job_lifecycle;
+mod job_model;
+
+pub const NAMESPACE: &str = "Microsoft.AzureStackHCI";
+
+/// Published api-versions whose edge-device and edge-device-job shapes match the seed's
+/// 2024-09-01-preview, plus 2026-10-01, which azure-mgmt-azurestackhci 8.2.0 sends.
+pub const EDGE_API_VERSIONS: &[&str] = &[
+    "2024-09-01-preview",
+    "2024-12-01-preview",
+    "2025-02-01-preview",
+    "2025-09-15-preview",
+    "2025-10-01",
+    "2025-11-01-preview",
+    "2026-10-01",
+];
+
+/// Edge device and job names: `^[a-zA-Z0-9-]{3,24}$`.
+pub fn edge_name_rule(name: &str) -> Result<(), &'static str> {
+    let ok = (3..=24).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err("^[a-zA-Z0-9-]{3,24}$")
+    }
+}
+
+/// The only `kind` these resources have; SDKs match it case-sensitively, so it is stored as is.
+pub fn require_hci_kind(kind: Option<&str>) -> Result<(), crate::arm::ArmError> {
+    match kind {
+        Some("HCI") => Ok(()),
+        Some(other) => Err(crate::arm::ArmError::invalid_parameter(
+            "kind",
+            format!("The value '{other}' of 'kind' is not supported. Supported values: 'HCI'."),
+        )),
+        None => Err(crate::arm::ArmError::invalid_content(
+            "The request content was invalid and could not be deserialized: missing field `kind`.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_spec_pattern() {
+        assert!(edge_name_rule("-5M1G7G10OZ-o5b-HS3-c72").is_ok());
+        assert!(edge_name_rule("ab").is_err());
+        assert!(edge_name_rule(&"a".repeat(25)).is_err());
+        assert!(edge_name_rule("has_underscore").is_err());
+    }
+}

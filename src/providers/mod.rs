@@ -1,0 +1,174 @@
+//! Resource providers: one module per resource type. Each declares its shape in a
+//! [`ResourceTypeSpec`] and its behaviour through [`ResourceProvider`]; the ARM layer does the rest.
+
+pub mod hci;
+pub mod resources;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::arm::{ArmError, ArmPath, Caller, TypeOwner};
+use crate::sim::Clock;
+use crate::store::{OperationError, State, StoredResource, Txn};
+
+/// How a successful PUT answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutKind {
+    /// 200 or 201 with the final document.
+    Sync,
+    /// 200 or 201 with an `Azure-AsyncOperation` header; the operation ends with provisioning.
+    AsyncOperation,
+}
+
+/// Which headers an accepted DELETE or POST action carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LroHeaders {
+    Location,
+    LocationAndAsyncOperation,
+}
+
+/// What DELETE answers for a resource that does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteMissing {
+    NoContent,
+    NotFound,
+}
+
+pub struct ResourceTypeSpec {
+    pub namespace: &'static str,
+    /// Type segments from the namespace down, e.g. `["edgeDevices", "jobs"]`.
+    pub type_names: &'static [&'static str],
+    pub api_versions: &'static [&'static str],
+    pub owner: TypeOwner,
+    /// Checks a name from the URL; `Err` carries the rule for the message.
+    pub name_rule: fn(&str) -> Result<(), &'static str>,
+    pub put: PutKind,
+    pub delete: LroHeaders,
+    pub delete_missing: DeleteMissing,
+    /// How long an accepted DELETE takes before the resource is gone (at `--speed 1`).
+    pub delete_duration: Duration,
+    /// POST actions on one resource (lower-case) and the headers their 202 carries.
+    pub actions: &'static [&'static str],
+    pub action_headers: LroHeaders,
+}
+
+impl ResourceTypeSpec {
+    pub fn full_type(&self) -> String {
+        format!("{}/{}", self.namespace, self.type_names.join("/"))
+    }
+
+    pub fn type_key(&self) -> String {
+        self.full_type().to_ascii_lowercase()
+    }
+}
+
+/// A validated PUT, ready for the provider.
+pub struct PutRequest<'a> {
+    pub path: &'a ArmPath,
+    pub id: &'a str,
+    pub name: &'a str,
+    pub body: Value,
+    pub existing: Option<&'a StoredResource>,
+    pub now: DateTime<Utc>,
+    pub clock: &'a Clock,
+    pub caller: &'a Caller,
+}
+
+/// The provider's part of a new resource version; the ARM layer adds id, name, type, systemData
+/// and the ETag.
+pub struct Written {
+    /// Top-level fields: properties, kind, location, tags, …
+    pub doc: Value,
+    pub sim: Option<Value>,
+    pub due: Option<DateTime<Utc>>,
+    /// Other resources the write changes.
+    pub also: Txn,
+}
+
+pub enum PutOutcome {
+    Write(Written),
+    /// A repeated PUT that changes nothing: answer with the resource as it is.
+    Unchanged,
+}
+
+pub struct ActionRequest<'a> {
+    pub path: &'a ArmPath,
+    pub action: &'a str,
+    pub resource: &'a StoredResource,
+    pub body: Option<Value>,
+    pub now: DateTime<Utc>,
+}
+
+pub struct ActionOutcome {
+    /// What the operation-result URL answers once the action is done.
+    pub result: Option<Value>,
+    /// How long the simulated work takes (at `--speed 1`).
+    pub duration: Duration,
+}
+
+pub struct AdvanceCtx<'a> {
+    /// When this step was due: the time the step happens at.
+    pub at: DateTime<Utc>,
+    pub clock: &'a Clock,
+    pub state: &'a State,
+}
+
+/// What one lifecycle step changes besides the resource itself.
+#[derive(Default)]
+pub struct Advance {
+    pub also: Txn,
+    /// Why provisioning failed, when this step ends it with `Failed`.
+    pub failure: Option<OperationError>,
+}
+
+pub trait ResourceProvider: Send + Sync {
+    fn spec(&self) -> &'static ResourceTypeSpec;
+
+    fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError>;
+
+    fn action(&self, req: &ActionRequest, _state: &State) -> Result<ActionOutcome, ArmError> {
+        Err(ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action)))
+    }
+
+    /// Moves the resource's lifecycle one step at `ctx.at`; must set the next `due` (or `None`).
+    fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
+        resource.due = None;
+        Ok(Advance::default())
+    }
+}
+
+pub struct Registry {
+    by_key: HashMap<String, Arc<dyn ResourceProvider>>,
+}
+
+impl Registry {
+    pub fn standard() -> Registry {
+        let providers: Vec<Arc<dyn ResourceProvider>> = vec![
+            Arc::new(resources::resource_groups::ResourceGroups),
+            Arc::new(hci::edge_devices::EdgeDevices),
+            Arc::new(hci::edge_device_jobs::EdgeDeviceJobs),
+        ];
+        let by_key = providers.into_iter().map(|p| (p.spec().type_key(), p)).collect();
+        Registry { by_key }
+    }
+
+    pub fn get(&self, type_key: &str) -> Option<&Arc<dyn ResourceProvider>> {
+        self.by_key.get(type_key)
+    }
+
+    pub fn knows_namespace(&self, namespace: &str) -> bool {
+        let ns = namespace.to_ascii_lowercase();
+        self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(&ns))
+    }
+}
+
+/// Parses a JSON request body into a typed input model, as ARM reports shape errors.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, ArmError> {
+    T::deserialize(body).map_err(|e| {
+        ArmError::invalid_content(format!("The request content was invalid and could not be deserialized: {e}."))
+    })
+}

@@ -1,0 +1,3 @@
+//! ARM's own resource types (Microsoft.Resources).
+
+pub mod resource_groups;

@@ -1,0 +1,148 @@
+//! The listener: TLS (or plain HTTP), HTTP/1.1 and HTTP/2, and the route table.
+
+mod auth;
+mod control;
+mod headers;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+pub use auth::AuthMode;
+pub use headers::IDENTITY;
+
+use crate::app::App;
+use crate::arm::request::{base_url, parse_query, read_body, ArmRequest};
+use crate::arm::{dispatch, ApiVersionCheck, ArmPath};
+use crate::sim::{Clock, ClockMode};
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsMode {
+    Auto,
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub host: String,
+    pub port: u16,
+    /// `None`: nothing on disk (`--in-memory`).
+    pub data_dir: Option<PathBuf>,
+    pub tls: TlsMode,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub auth: AuthMode,
+    pub api_version_check: ApiVersionCheck,
+    pub speed: f64,
+    pub clock: ClockMode,
+}
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub app: Arc<App>,
+    /// The CA certificate clients should trust, when azemu generated one.
+    pub ca_file: Option<PathBuf>,
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    control::routes()
+        .fallback(arm_entry)
+        .layer(axum::middleware::from_fn(headers::common_headers))
+        .with_state(app)
+}
+
+async fn arm_entry(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let caller = match auth::authenticate(&parts.headers) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let path = match ArmPath::parse(parts.uri.path()) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let body = match read_body(&parts.headers, body).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let base = base_url(app.scheme, &parts.headers, parts.uri.authority().map(|a| a.as_str()));
+    let request = ArmRequest {
+        method: parts.method,
+        raw_path: parts.uri.path().to_string(),
+        query: parse_query(parts.uri.query()),
+        path,
+        base,
+        caller,
+        headers: parts.headers,
+        body,
+    };
+    dispatch::handle(app, request).await
+}
+
+/// Binds, opens the store, starts the simulation engine and serves until the process ends.
+pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
+    if !(config.speed.is_finite() && config.speed > 0.0) {
+        anyhow::bail!("--speed must be a positive number");
+    }
+    let store = match &config.data_dir {
+        Some(dir) => Store::open(dir)?,
+        None => Store::in_memory(),
+    };
+    let (acceptor, ca_file, scheme) = match config.tls {
+        TlsMode::Off => (None, None, "http"),
+        TlsMode::Auto => {
+            let material = tls::load(config.cert.as_deref(), config.key.as_deref(), config.data_dir.as_deref())?;
+            (Some(TlsAcceptor::from(material.config)), material.ca_file, "https")
+        }
+    };
+    let app = App::new(store, Clock::new(config.clock, config.speed), config.api_version_check, scheme);
+    app.engine.spawn();
+    let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let router = router(app.clone());
+    tokio::spawn(accept_loop(listener, acceptor, router));
+    Ok(Running { addr, base_url: format!("{scheme}://{addr}"), app, ca_file })
+}
+
+async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, router: Router) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let served = match acceptor {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => builder.serve_connection(TokioIo::new(tls), service).await,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                },
+                None => builder.serve_connection(TokioIo::new(stream), service).await,
+            };
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}

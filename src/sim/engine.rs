@@ -1,0 +1,153 @@
+//! The simulation engine: wakes when the earliest timer is due and moves each due resource or
+//! operation one step, through the store, so every step is as durable as a request's write.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::clock::{Clock, ClockMode};
+use crate::arm::ArmError;
+use crate::providers::{AdvanceCtx, Registry};
+use crate::store::{OperationStatus, PendingAck, State, Store, TimerTarget, Txn};
+
+/// Steps run in one round before the engine lets others in.
+const MAX_STEPS_PER_ROUND: usize = 2048;
+
+pub struct Engine {
+    store: Arc<Store>,
+    clock: Arc<Clock>,
+    registry: Arc<Registry>,
+    running: tokio::sync::Mutex<()>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<Store>, clock: Arc<Clock>, registry: Arc<Registry>) -> Engine {
+        Engine { store, clock, registry, running: tokio::sync::Mutex::new(()) }
+    }
+
+    /// Runs forever: due work at once, then sleep until the next timer or a new one.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                engine.run_due().await;
+                let next = engine.store.read(State::next_due);
+                let wait = match (engine.clock.mode(), next) {
+                    (ClockMode::Real, Some(at)) => (at - engine.clock.now()).to_std().unwrap_or(Duration::ZERO),
+                    (ClockMode::Manual, Some(at)) if at <= engine.clock.now() => Duration::ZERO,
+                    _ => Duration::from_secs(3600),
+                };
+                if wait.is_zero() {
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = engine.store.timers_changed() => {}
+                }
+            }
+        })
+    }
+
+    /// Runs everything due at the current emulator time.
+    pub async fn run_due(&self) {
+        let _guard = self.running.lock().await;
+        self.run_due_locked().await;
+    }
+
+    /// Manual clock: moves time forward by `seconds`, running everything that falls due on the
+    /// way, in order, each at its own time.
+    pub async fn advance(&self, seconds: f64) -> DateTime<Utc> {
+        let _guard = self.running.lock().await;
+        let target = self.clock.now() + chrono::Duration::microseconds((seconds * 1_000_000.0) as i64);
+        while let Some((at, _)) = self.store.read(|s| s.first_timer_until(target)) {
+            self.clock.set_manual(at);
+            self.run_due_locked().await;
+        }
+        self.clock.set_manual(target);
+        self.clock.now()
+    }
+
+    async fn run_due_locked(&self) {
+        loop {
+            let now = self.clock.now();
+            let due = self.store.read(|s| s.due_timers(now));
+            if due.is_empty() {
+                return;
+            }
+            let mut acks: Vec<PendingAck> = Vec::new();
+            for (at, target) in due.into_iter().take(MAX_STEPS_PER_ROUND) {
+                match self.store.apply(|state| self.step(state, at, &target).map(|txn| (txn, ()))) {
+                    Ok(((), ack)) => acks.push(ack),
+                    Err(e) => tracing::error!(target = ?target, error = %e.detail.message, "simulation step failed"),
+                }
+            }
+            for ack in acks {
+                if let Err(e) = ack.durable().await {
+                    tracing::error!(error = %e, "simulation step not persisted");
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn step(&self, state: &State, at: DateTime<Utc>, target: &TimerTarget) -> Result<Txn, ArmError> {
+        let mut txn = Txn::default();
+        match target {
+            TimerTarget::Operation(id) => {
+                if let Some(op) = state.operation(id).filter(|o| o.due == Some(at)) {
+                    let mut op = (**op).clone();
+                    op.complete(OperationStatus::Succeeded, at, None);
+                    txn.put_operation(op);
+                }
+            }
+            TimerTarget::Resource(key) => {
+                let Some(current) = state.resource(key).filter(|r| r.due == Some(at)) else {
+                    return Ok(txn);
+                };
+                if current.deleting {
+                    return Ok(delete_with_descendants(state, key, at));
+                }
+                let Some(provider) = self.registry.get(&current.type_key) else {
+                    let mut r = (**current).clone();
+                    r.due = None;
+                    txn.put(r);
+                    return Ok(txn);
+                };
+                let mut resource = (**current).clone();
+                let advance = provider.advance(&mut resource, &AdvanceCtx { at, clock: &self.clock, state })?;
+                txn.extend(advance.also);
+                let status = OperationStatus::from_provisioning_state(resource.provisioning_state().unwrap_or("Succeeded"));
+                if status.is_terminal() {
+                    if let Some(op) = resource.pending_op.take().and_then(|id| state.operation(&id).cloned()) {
+                        let mut op = (*op).clone();
+                        op.complete(status, at, advance.failure);
+                        txn.put_operation(op);
+                    }
+                }
+                txn.put(resource);
+            }
+        }
+        Ok(txn)
+    }
+}
+
+/// Removes a resource and everything under it; the DELETE's operation succeeds, any other
+/// operation still waiting on them is canceled.
+fn delete_with_descendants(state: &State, key: &str, at: DateTime<Utc>) -> Txn {
+    let mut txn = Txn::default();
+    let prefix = format!("{key}/");
+    let doomed = state.resource(key).into_iter().chain(state.with_prefix(&prefix));
+    for resource in doomed {
+        if let Some(op) = resource.pending_op.as_ref().and_then(|id| state.operation(id)) {
+            let mut op = (**op).clone();
+            let done = resource.key() == key || resource.deleting;
+            let status = if done { OperationStatus::Succeeded } else { OperationStatus::Canceled };
+            op.complete(status, at, None);
+            txn.put_operation(op);
+        }
+        txn.delete(resource.key());
+    }
+    txn
+}

@@ -1,0 +1,122 @@
+//! Durable half of the store: SQLite in WAL mode, written by one thread that folds every
+//! write waiting in its queue into a single commit (group commit).
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+
+use anyhow::Context;
+use rusqlite::{params, Connection};
+use tokio::sync::oneshot;
+
+use super::record::{OperationRecord, StoredResource};
+use super::state::AppliedChanges;
+
+/// How many queued writes one commit may fold together.
+const MAX_BATCH: usize = 512;
+
+pub enum WriteRequest {
+    Changes(AppliedChanges, oneshot::Sender<Result<(), String>>),
+    Clear(oneshot::Sender<Result<(), String>>),
+}
+
+pub struct Loaded {
+    pub resources: Vec<StoredResource>,
+    pub operations: Vec<OperationRecord>,
+}
+
+fn open(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is on disk before it is acknowledged, even across power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS resources (key TEXT PRIMARY KEY, doc TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS operations (id TEXT PRIMARY KEY, doc TEXT NOT NULL);",
+    )?;
+    Ok(conn)
+}
+
+/// Opens (or creates) the database, reads everything back, and starts the writer thread.
+pub fn start(path: &Path) -> anyhow::Result<(Loaded, mpsc::Sender<WriteRequest>)> {
+    let conn = open(path)?;
+    let loaded = load(&conn)?;
+    let (tx, rx) = mpsc::channel::<WriteRequest>();
+    thread::Builder::new()
+        .name("azemu-store-writer".into())
+        .spawn(move || writer_loop(conn, rx))?;
+    Ok((loaded, tx))
+}
+
+fn load(conn: &Connection) -> anyhow::Result<Loaded> {
+    let mut resources = Vec::new();
+    let mut stmt = conn.prepare("SELECT key, doc FROM resources")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (key, doc) = row?;
+        let resource: StoredResource =
+            serde_json::from_str(&doc).with_context(|| format!("decoding stored resource {key}"))?;
+        resources.push(resource);
+    }
+    let mut operations = Vec::new();
+    let mut stmt = conn.prepare("SELECT id, doc FROM operations")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (id, doc) = row?;
+        let op: OperationRecord =
+            serde_json::from_str(&doc).with_context(|| format!("decoding stored operation {id}"))?;
+        operations.push(op);
+    }
+    Ok(Loaded { resources, operations })
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let outcome = write_batch(&mut conn, &batch).map_err(|e| e.to_string());
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "store commit failed");
+        }
+        for request in batch {
+            let ack = match request {
+                WriteRequest::Changes(_, ack) | WriteRequest::Clear(ack) => ack,
+            };
+            let _ = ack.send(outcome.clone());
+        }
+    }
+}
+
+fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut put_resource = tx.prepare_cached("INSERT OR REPLACE INTO resources (key, doc) VALUES (?1, ?2)")?;
+        let mut delete_resource = tx.prepare_cached("DELETE FROM resources WHERE key = ?1")?;
+        let mut put_operation = tx.prepare_cached("INSERT OR REPLACE INTO operations (id, doc) VALUES (?1, ?2)")?;
+        for request in batch {
+            match request {
+                WriteRequest::Clear(_) => {
+                    tx.execute_batch("DELETE FROM resources; DELETE FROM operations;")?;
+                }
+                WriteRequest::Changes(changes, _) => {
+                    for (key, resource) in &changes.resources {
+                        match resource {
+                            Some(r) => put_resource.execute(params![key, serde_json::to_string(&**r)?])?,
+                            None => delete_resource.execute(params![key])?,
+                        };
+                    }
+                    for op in &changes.operations {
+                        put_operation.execute(params![op.id, serde_json::to_string(&**op)?])?;
+                    }
+                }
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
