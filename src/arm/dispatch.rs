@@ -269,7 +269,15 @@ fn operation_location(state: &State, req: &ArmRequest, own_body: Option<&serde_j
         .unwrap_or_else(|| "global".into())
 }
 
-fn new_op(app: &App, state: &State, provider: &Provider, req: &ArmRequest, kind: OperationKind, id: &str, body: Option<&serde_json::Value>) -> OperationRecord {
+fn new_op(
+    state: &State,
+    provider: &Provider,
+    req: &ArmRequest,
+    kind: OperationKind,
+    id: &str,
+    body: Option<&serde_json::Value>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> OperationRecord {
     lro::new_operation(NewOperation {
         kind,
         resource_id: id,
@@ -277,7 +285,7 @@ fn new_op(app: &App, state: &State, provider: &Provider, req: &ArmRequest, kind:
         namespace: provider.spec().namespace,
         location: &operation_location(state, req, body),
         api_version: req.api_version().unwrap_or_default(),
-        now: app.clock.now(),
+        now,
     })
 }
 
@@ -331,7 +339,7 @@ async fn put(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequ
                 txn.put_operation(old);
             }
             let op = (spec.put == PutKind::AsyncOperation).then(|| {
-                let mut op = new_op(app, state, provider, req, OperationKind::Put, &resource.id, Some(&resource.body));
+                let mut op = new_op(state, provider, req, OperationKind::Put, &resource.id, Some(&resource.body), now);
                 let status = OperationStatus::from_provisioning_state(resource.provisioning_state().unwrap_or("Succeeded"));
                 if status.is_terminal() {
                     op.complete(status, now, None);
@@ -377,7 +385,7 @@ async fn delete(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmR
                 old.complete(OperationStatus::Canceled, now, None);
                 txn.put_operation(old);
             }
-            let op = new_op(app, state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body));
+            let op = new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body), now);
             let mut resource = (**existing).clone();
             resource.deleting = true;
             resource.due = Some(now + app.clock.scaled(spec.delete_duration));
@@ -411,7 +419,7 @@ async fn action_endpoint(app: &App, provider: &Provider, id: &str, action: &str,
             let resource = state.resource(&key).filter(|r| !r.deleting).ok_or_else(|| not_found(provider, &name, req))?;
             let now = app.clock.now();
             let outcome = provider.action(&ActionRequest { path: &req.path, action, resource, body, now }, state)?;
-            let mut op = new_op(app, state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body));
+            let mut op = new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body), now);
             op.result = outcome.result;
             op.due = Some(now + app.clock.scaled(outcome.duration));
             let mut txn = Txn::default();

@@ -21,6 +21,23 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Serialises optional timestamps the way [`timestamp`] writes them (microseconds, `Z`).
+pub mod optional_timestamp {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(at) => s.serialize_str(&super::timestamp(*at)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<DateTime<Utc>>::deserialize(d)
+    }
+}
+
 pub fn new_etag() -> String {
     format!("\"{}\"", uuid::Uuid::new_v4().simple())
 }

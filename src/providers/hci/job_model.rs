@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::arm::envelope::optional_timestamp;
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub enum JobType {
     RemoteSupport,
@@ -131,13 +133,13 @@ pub struct JobProperties {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_level: Option<AccessLevel>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_timestamp")]
     pub expiration_timestamp: Option<DateTime<Utc>>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub support_type: Option<RemoteSupportType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_timestamp")]
     pub from_date: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_timestamp")]
     pub to_date: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_log_generated: Option<String>,
