@@ -112,7 +112,7 @@ impl ArmPath {
     /// The id of the target resource, or of its first `depth` levels.
     pub fn resource_id(&self, depth: usize) -> String {
         let mut id = self.scope_id();
-        if let Some(target) = &self.target {
+        if let Some(target) = self.target.as_ref().filter(|_| depth > 0) {
             push_section(&mut id, target, depth);
         }
         id

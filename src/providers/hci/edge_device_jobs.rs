@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -55,13 +55,18 @@ enum PropertiesInput {
     },
 }
 
+/// Timestamps are kept (and compared) at the microsecond precision they are written with.
+fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
 fn desired_from(input: PropertiesInput) -> Result<DesiredJob, ArmError> {
     Ok(match input {
         PropertiesInput::RemoteSupport { deployment_mode, access_level, expiration_timestamp, support_type } => DesiredJob {
             job_type: JobType::RemoteSupport,
             deployment_mode,
             access_level: Some(access_level),
-            expiration_timestamp: Some(expiration_timestamp),
+            expiration_timestamp: Some(micros(expiration_timestamp)),
             support_type: Some(support_type),
             from_date: None,
             to_date: None,
@@ -79,8 +84,8 @@ fn desired_from(input: PropertiesInput) -> Result<DesiredJob, ArmError> {
                 access_level: None,
                 expiration_timestamp: None,
                 support_type: None,
-                from_date: Some(from_date),
-                to_date: Some(to_date),
+                from_date: Some(micros(from_date)),
+                to_date: Some(micros(to_date)),
             }
         }
     })
