@@ -92,6 +92,7 @@ fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
     let path = &req.path;
     let registry = &app.registry;
     let groups = || registry.get(RESOURCE_GROUPS).cloned().ok_or_else(|| invalid_type(req));
+    validate_names(app, req)?;
     let Some(section) = &path.target else {
         return match (&path.resource_group, &path.trailing) {
             (Some(group), None) => Ok(Target::Item {
@@ -123,7 +124,6 @@ fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
             }
         }
     }
-    validate_names(app, req)?;
     let depth = path.depth();
     let parent_of = |level: usize| -> Option<(Provider, String)> {
         if level == 0 {
@@ -177,6 +177,13 @@ fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
 
 /// Every name in the target section is checked against its type's rule.
 fn validate_names(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
+    if let Some(group) = &req.path.resource_group {
+        if let Some(provider) = app.registry.get(RESOURCE_GROUPS) {
+            (provider.spec().name_rule)(group).map_err(|rule| {
+                ArmError::bad_request("InvalidResourceGroupName", format!("The resource group name '{group}' is invalid: {rule}."))
+            })?;
+        }
+    }
     let Some(section) = &req.path.target else { return Ok(()) };
     let mut key = section.namespace.to_ascii_lowercase();
     for (t, name) in &section.pairs {
@@ -189,13 +196,6 @@ fn validate_names(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
                     format!("The resource name '{name}' is invalid. It must match the pattern {rule}."),
                 )
                 .with_target(t.clone())
-            })?;
-        }
-    }
-    if let Some(group) = &req.path.resource_group {
-        if let Some(provider) = app.registry.get(RESOURCE_GROUPS) {
-            (provider.spec().name_rule)(group).map_err(|rule| {
-                ArmError::bad_request("InvalidResourceGroupName", format!("The resource group name '{group}' is invalid: {rule}."))
             })?;
         }
     }
@@ -317,7 +317,7 @@ async fn put(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequ
                     let op = resource.pending_op.as_ref().and_then(|o| state.operation(o)).map(|o| (**o).clone());
                     return Ok((Txn::default(), PutAnswer::Unchanged { resource, op }));
                 }
-                PutOutcome::Write(w) => w,
+                PutOutcome::Write(w) => *w,
             };
             let stored_id = existing.as_ref().map_or(id.to_string(), |r| r.id.clone());
             let system = system_data(existing.as_ref().map(|r| &r.body), &req.caller, now);

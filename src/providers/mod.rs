@@ -90,7 +90,7 @@ pub struct Written {
 }
 
 pub enum PutOutcome {
-    Write(Written),
+    Write(Box<Written>),
     /// A repeated PUT that changes nothing: answer with the resource as it is.
     Unchanged,
 }
@@ -167,8 +167,24 @@ impl Registry {
 }
 
 /// Parses a JSON request body into a typed input model, as ARM reports shape errors.
+/// The error names the JSON path of the offending field and carries it as the target.
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, ArmError> {
-    T::deserialize(body).map_err(|e| {
-        ArmError::invalid_content(format!("The request content was invalid and could not be deserialized: {e}."))
+    parse_body_at(body, "")
+}
+
+/// [`parse_body`] for a part of the body found at `prefix` (e.g. `properties`).
+pub fn parse_body_at<T: serde::de::DeserializeOwned>(body: &Value, prefix: &str) -> Result<T, ArmError> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = match (prefix, inner.as_str()) {
+            ("", p) => p.to_string(),
+            (pre, ".") => pre.to_string(),
+            (pre, p) => format!("{pre}.{p}"),
+        };
+        let error = ArmError::invalid_content(format!(
+            "The request content was invalid and could not be deserialized: {} at '{path}'.",
+            e.inner()
+        ));
+        if path == "." { error } else { error.with_target(path) }
     })
 }

@@ -36,10 +36,7 @@ impl Store {
         std::fs::create_dir_all(dir)?;
         let (loaded, writer) = sqlite::start(&dir.join("azemu.db"))?;
         let mut state = State::default();
-        let mut txn = Txn::default();
-        txn.put_resources = loaded.resources;
-        txn.put_operations = loaded.operations;
-        state.apply(txn);
+        state.apply(Txn { put_resources: loaded.resources, put_operations: loaded.operations, ..Txn::default() });
         Ok(Store { state: RwLock::new(state), writer: Some(Mutex::new(writer)), timers_changed: Notify::new() })
     }
 

@@ -12,7 +12,7 @@ use super::job_model::*;
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider,
+    parse_body, parse_body_at, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider,
     ResourceTypeSpec, Written,
 };
 use crate::sim::timeline::Cursor;
@@ -35,24 +35,31 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
 #[derive(Deserialize)]
 struct JobInput {
     kind: Option<String>,
-    properties: PropertiesInput,
+    properties: Value,
 }
 
 #[derive(Deserialize)]
-#[serde(tag = "jobType", rename_all_fields = "camelCase")]
-enum PropertiesInput {
-    RemoteSupport {
-        deployment_mode: Option<DeploymentMode>,
-        access_level: AccessLevel,
-        expiration_timestamp: DateTime<Utc>,
-        #[serde(rename = "type")]
-        support_type: RemoteSupportType,
-    },
-    CollectLog {
-        deployment_mode: Option<DeploymentMode>,
-        from_date: DateTime<Utc>,
-        to_date: DateTime<Utc>,
-    },
+#[serde(rename_all = "camelCase")]
+struct JobTypeInput {
+    job_type: JobType,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RemoteSupportInput {
+    deployment_mode: Option<DeploymentMode>,
+    access_level: AccessLevel,
+    expiration_timestamp: DateTime<Utc>,
+    #[serde(rename = "type")]
+    support_type: RemoteSupportType,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CollectLogInput {
+    deployment_mode: Option<DeploymentMode>,
+    from_date: DateTime<Utc>,
+    to_date: DateTime<Utc>,
 }
 
 /// Timestamps are kept (and compared) at the microsecond precision they are written with.
@@ -60,32 +67,39 @@ fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
 
-fn desired_from(input: PropertiesInput) -> Result<DesiredJob, ArmError> {
-    Ok(match input {
-        PropertiesInput::RemoteSupport { deployment_mode, access_level, expiration_timestamp, support_type } => DesiredJob {
-            job_type: JobType::RemoteSupport,
-            deployment_mode,
-            access_level: Some(access_level),
-            expiration_timestamp: Some(micros(expiration_timestamp)),
-            support_type: Some(support_type),
-            from_date: None,
-            to_date: None,
-        },
-        PropertiesInput::CollectLog { deployment_mode, from_date, to_date } => {
-            if from_date > to_date {
+/// Reads `properties` in two steps (the `jobType`, then that type's fields), so that an error
+/// names the exact field.
+fn desired_from(properties: &Value) -> Result<DesiredJob, ArmError> {
+    let JobTypeInput { job_type } = parse_body_at(properties, "properties")?;
+    Ok(match job_type {
+        JobType::RemoteSupport => {
+            let input: RemoteSupportInput = parse_body_at(properties, "properties")?;
+            DesiredJob {
+                job_type,
+                deployment_mode: input.deployment_mode,
+                access_level: Some(input.access_level),
+                expiration_timestamp: Some(micros(input.expiration_timestamp)),
+                support_type: Some(input.support_type),
+                from_date: None,
+                to_date: None,
+            }
+        }
+        JobType::CollectLog => {
+            let input: CollectLogInput = parse_body_at(properties, "properties")?;
+            if input.from_date > input.to_date {
                 return Err(ArmError::invalid_parameter(
                     "properties.fromDate",
                     "The log collection range is empty: 'fromDate' is later than 'toDate'.",
                 ));
             }
             DesiredJob {
-                job_type: JobType::CollectLog,
-                deployment_mode,
+                job_type,
+                deployment_mode: input.deployment_mode,
                 access_level: None,
                 expiration_timestamp: None,
                 support_type: None,
-                from_date: Some(micros(from_date)),
-                to_date: Some(micros(to_date)),
+                from_date: Some(micros(input.from_date)),
+                to_date: Some(micros(input.to_date)),
             }
         }
     })
@@ -131,7 +145,7 @@ impl ResourceProvider for EdgeDeviceJobs {
     fn put(&self, req: &PutRequest, _state: &State) -> Result<PutOutcome, ArmError> {
         let input: JobInput = parse_body(&req.body)?;
         require_hci_kind(input.kind.as_deref())?;
-        let desired = desired_from(input.properties)?;
+        let desired = desired_from(&input.properties)?;
         let mut job_id = uuid::Uuid::new_v4().to_string();
         if let Some(existing) = req.existing {
             let current = load(existing)?.properties;
@@ -156,7 +170,7 @@ impl ResourceProvider for EdgeDeviceJobs {
         let due = timeline(&props).due(0, req.now, req.clock);
         let doc = serde_json::to_value(JobDoc { kind: "HCI".into(), properties: props })
             .map_err(|e| ArmError::invalid_content(e.to_string()))?;
-        Ok(PutOutcome::Write(Written { doc, sim: Some(Cursor::default().to_sim()), due, also: Txn::default() }))
+        Ok(PutOutcome::Write(Box::new(Written { doc, sim: Some(Cursor::default().to_sim()), due, also: Txn::default() })))
     }
 
     fn advance(&self, resource: &mut StoredResource, ctx: &AdvanceCtx) -> Result<Advance, ArmError> {

@@ -188,12 +188,12 @@ impl ResourceProvider for EdgeDevices {
             }
         }
         let due = provisioning().due(0, req.now, req.clock);
-        Ok(PutOutcome::Write(Written {
+        Ok(PutOutcome::Write(Box::new(Written {
             doc: json!({ "kind": "HCI", "properties": properties }),
             sim: Some(Cursor::default().to_sim()),
             due,
             also: Txn::default(),
-        }))
+        })))
     }
 
     fn action(&self, req: &ActionRequest, state: &State) -> Result<ActionOutcome, ArmError> {
@@ -224,16 +224,16 @@ impl ResourceProvider for EdgeDevices {
         let reported = reported_properties(resource, &at);
         if let Some(props) = resource.body.get_mut("properties").and_then(Value::as_object_mut) {
             match line.get(cursor.next) {
-                Some(DeviceStep::Provisioning) => {
-                    if props.get("provisioningState").and_then(Value::as_str) == Some("Accepted") {
-                        props.insert("provisioningState".into(), "Provisioning".into());
-                    }
+                Some(DeviceStep::Provisioning)
+                    if props.get("provisioningState").and_then(Value::as_str) == Some("Accepted") =>
+                {
+                    props.insert("provisioningState".into(), "Provisioning".into());
                 }
                 Some(DeviceStep::Reported) => {
                     props.insert("provisioningState".into(), "Succeeded".into());
                     props.insert("reportedProperties".into(), reported);
                 }
-                None => {}
+                _ => {}
             }
         }
         cursor.next += 1;

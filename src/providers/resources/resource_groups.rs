@@ -83,7 +83,7 @@ impl ResourceProvider for ResourceGroups {
         if let Some(managed_by) = input.managed_by {
             doc["managedBy"] = json!(managed_by);
         }
-        Ok(PutOutcome::Write(Written { doc, sim: None, due: None, also: Txn::default() }))
+        Ok(PutOutcome::Write(Box::new(Written { doc, sim: None, due: None, also: Txn::default() })))
     }
 }
 
