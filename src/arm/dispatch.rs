@@ -13,16 +13,35 @@ use super::request::ArmRequest;
 use super::respond::{json_response, json_with_etag, no_content};
 use super::{api_version, ArmError};
 use crate::app::App;
-use crate::providers::{ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider};
+use crate::providers::{
+    ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider,
+};
 use crate::store::{OperationKind, OperationRecord, OperationStatus, State, StoredResource, Txn};
 
 type Provider = Arc<dyn ResourceProvider>;
 
 enum Target {
-    Item { provider: Provider, id: String, name: String, parent: Option<(Provider, String)> },
-    Collection { provider: Provider, parent: Option<(Provider, String)>, parent_id: String, segment: String },
-    Action { provider: Provider, id: String, action: String },
-    Operation { id: String, result: bool },
+    Item {
+        provider: Provider,
+        id: String,
+        name: String,
+        parent: Option<(Provider, String)>,
+    },
+    Collection {
+        provider: Provider,
+        parent: Option<(Provider, String)>,
+        parent_id: String,
+        segment: String,
+    },
+    Action {
+        provider: Provider,
+        id: String,
+        action: String,
+    },
+    Operation {
+        id: String,
+        result: bool,
+    },
 }
 
 const RESOURCE_GROUPS: &str = "microsoft.resources/resourcegroups";
@@ -40,20 +59,40 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
         return operation_endpoint(app, req, id, *result);
     }
     let provider = match &target {
-        Target::Item { provider, .. } | Target::Collection { provider, .. } | Target::Action { provider, .. } => provider.clone(),
+        Target::Item { provider, .. }
+        | Target::Collection { provider, .. }
+        | Target::Action { provider, .. } => provider.clone(),
         Target::Operation { .. } => unreachable!("handled above"),
     };
     let spec = provider.spec();
-    api_version::check(req.api_version(), spec.api_versions, &spec.full_type(), spec.owner, app.api_check)?;
+    api_version::check(
+        req.api_version(),
+        spec.api_versions,
+        &spec.full_type(),
+        spec.owner,
+        app.api_check,
+    )?;
     let is_group_itself = matches!(&target, Target::Item { provider, .. } if provider.spec().type_key() == RESOURCE_GROUPS);
     if let (Some(group), false) = (&req.path.resource_group, is_group_itself) {
-        let key = format!("/subscriptions/{}/resourcegroups/{}", req.path.subscription, group).to_ascii_lowercase();
+        let key = format!(
+            "/subscriptions/{}/resourcegroups/{}",
+            req.path.subscription, group
+        )
+        .to_ascii_lowercase();
         if app.store.read(|s| s.resource(&key).is_none()) {
-            return Err(ArmError::not_found("ResourceGroupNotFound", format!("Resource group '{group}' could not be found.")));
+            return Err(ArmError::not_found(
+                "ResourceGroupNotFound",
+                format!("Resource group '{group}' could not be found."),
+            ));
         }
     }
     match target {
-        Target::Item { provider, id, name, parent } => {
+        Target::Item {
+            provider,
+            id,
+            name,
+            parent,
+        } => {
             if req.method != Method::DELETE {
                 require_parent(app, parent.as_ref())?;
             }
@@ -62,25 +101,46 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
                 Method::HEAD => head(app, &id),
                 Method::PUT => put(app, &provider, &id, &name, req).await,
                 Method::DELETE => delete(app, &provider, &id, &name, req).await,
-                _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
+                _ => Err(ArmError::method_not_allowed(
+                    req.method.as_str(),
+                    &req.raw_path,
+                )),
             }
         }
-        Target::Collection { provider, parent, parent_id, segment } => {
+        Target::Collection {
+            provider,
+            parent,
+            parent_id,
+            segment,
+        } => {
             require_parent(app, parent.as_ref())?;
             match req.method {
                 Method::GET => list(app, &provider, &parent_id, &segment, req),
-                _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
+                _ => Err(ArmError::method_not_allowed(
+                    req.method.as_str(),
+                    &req.raw_path,
+                )),
             }
         }
-        Target::Action { provider, id, action } => action_endpoint(app, &provider, &id, &action, req).await,
+        Target::Action {
+            provider,
+            id,
+            action,
+        } => action_endpoint(app, &provider, &id, &action, req).await,
         Target::Operation { .. } => unreachable!("handled above"),
     }
 }
 
 fn invalid_type(req: &ArmRequest) -> ArmError {
     let (ns, ty) = match &req.path.target {
-        Some(t) => (t.namespace.clone(), req.path.type_key(true).unwrap_or_default()),
-        None => ("Microsoft.Resources".into(), req.path.trailing.clone().unwrap_or_default()),
+        Some(t) => (
+            t.namespace.clone(),
+            req.path.type_key(true).unwrap_or_default(),
+        ),
+        None => (
+            "Microsoft.Resources".into(),
+            req.path.trailing.clone().unwrap_or_default(),
+        ),
     };
     ArmError::not_found(
         "InvalidResourceType",
@@ -91,13 +151,21 @@ fn invalid_type(req: &ArmRequest) -> ArmError {
 fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
     let path = &req.path;
     let registry = &app.registry;
-    let groups = || registry.get(RESOURCE_GROUPS).cloned().ok_or_else(|| invalid_type(req));
+    let groups = || {
+        registry
+            .get(RESOURCE_GROUPS)
+            .cloned()
+            .ok_or_else(|| invalid_type(req))
+    };
     validate_names(app, req)?;
     let Some(section) = &path.target else {
         return match (&path.resource_group, &path.trailing) {
             (Some(group), None) => Ok(Target::Item {
                 provider: groups()?,
-                id: format!("/subscriptions/{}/resourceGroups/{group}", path.subscription),
+                id: format!(
+                    "/subscriptions/{}/resourceGroups/{group}",
+                    path.subscription
+                ),
                 name: group.clone(),
                 parent: None,
             }),
@@ -114,13 +182,20 @@ fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
         return Err(invalid_type(req));
     }
     // Operation status and result endpoints.
-    if path.resource_group.is_none() && path.scope_sections.is_empty() && path.trailing.is_none() && section.pairs.len() == 2 {
+    if path.resource_group.is_none()
+        && path.scope_sections.is_empty()
+        && path.trailing.is_none()
+        && section.pairs.len() == 2
+    {
         let (first, _) = &section.pairs[0];
         let (second, id) = &section.pairs[1];
         if first.eq_ignore_ascii_case("locations") {
             let result = second.eq_ignore_ascii_case("operationResults");
             if result || second.eq_ignore_ascii_case("operationStatuses") {
-                return Ok(Target::Operation { id: id.clone(), result });
+                return Ok(Target::Operation {
+                    id: id.clone(),
+                    result,
+                });
             }
         }
     }
@@ -134,11 +209,17 @@ fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
             key.push('/');
             key.push_str(&t.to_ascii_lowercase());
         }
-        registry.get(&key).cloned().map(|p| (p, path.resource_id(level)))
+        registry
+            .get(&key)
+            .cloned()
+            .map(|p| (p, path.resource_id(level)))
     };
     match &path.trailing {
         None if depth > 0 => {
-            let provider = registry.get(&path.type_key(false).unwrap_or_default()).cloned().ok_or_else(|| invalid_type(req))?;
+            let provider = registry
+                .get(&path.type_key(false).unwrap_or_default())
+                .cloned()
+                .ok_or_else(|| invalid_type(req))?;
             Ok(Target::Item {
                 provider,
                 id: path.resource_id(depth),
@@ -161,13 +242,28 @@ fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
                     segment: segment.to_ascii_lowercase(),
                 });
             }
-            let item = registry.get(&path.type_key(false).unwrap_or_default()).filter(|_| depth > 0);
+            let item = registry
+                .get(&path.type_key(false).unwrap_or_default())
+                .filter(|_| depth > 0);
             match item {
-                Some(provider) if provider.spec().actions.iter().any(|a| a.eq_ignore_ascii_case(trailing)) => {
+                Some(provider)
+                    if provider
+                        .spec()
+                        .actions
+                        .iter()
+                        .any(|a| a.eq_ignore_ascii_case(trailing)) =>
+                {
                     if req.method != Method::POST {
-                        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+                        return Err(ArmError::method_not_allowed(
+                            req.method.as_str(),
+                            &req.raw_path,
+                        ));
                     }
-                    Ok(Target::Action { provider: provider.clone(), id: path.resource_id(depth), action: trailing.to_ascii_lowercase() })
+                    Ok(Target::Action {
+                        provider: provider.clone(),
+                        id: path.resource_id(depth),
+                        action: trailing.to_ascii_lowercase(),
+                    })
                 }
                 _ => Err(invalid_type(req)),
             }
@@ -180,11 +276,16 @@ fn validate_names(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
     if let Some(group) = &req.path.resource_group {
         if let Some(provider) = app.registry.get(RESOURCE_GROUPS) {
             (provider.spec().name_rule)(group).map_err(|rule| {
-                ArmError::bad_request("InvalidResourceGroupName", format!("The resource group name '{group}' is invalid: {rule}."))
+                ArmError::bad_request(
+                    "InvalidResourceGroupName",
+                    format!("The resource group name '{group}' is invalid: {rule}."),
+                )
             })?;
         }
     }
-    let Some(section) = &req.path.target else { return Ok(()) };
+    let Some(section) = &req.path.target else {
+        return Ok(());
+    };
     let mut key = section.namespace.to_ascii_lowercase();
     for (t, name) in &section.pairs {
         key.push('/');
@@ -193,7 +294,9 @@ fn validate_names(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
             (provider.spec().name_rule)(name).map_err(|rule| {
                 ArmError::bad_request(
                     "InvalidResourceName",
-                    format!("The resource name '{name}' is invalid. It must match the pattern {rule}."),
+                    format!(
+                        "The resource name '{name}' is invalid. It must match the pattern {rule}."
+                    ),
                 )
                 .with_target(t.clone())
             })?;
@@ -203,8 +306,13 @@ fn validate_names(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
 }
 
 fn require_parent(app: &App, parent: Option<&(Provider, String)>) -> Result<(), ArmError> {
-    let Some((provider, id)) = parent else { return Ok(()) };
-    if app.store.read(|s| s.resource(&id.to_ascii_lowercase()).is_some_and(|r| !r.deleting)) {
+    let Some((provider, id)) = parent else {
+        return Ok(());
+    };
+    if app.store.read(|s| {
+        s.resource(&id.to_ascii_lowercase())
+            .is_some_and(|r| !r.deleting)
+    }) {
         return Ok(());
     }
     let name = id.rsplit('/').next().unwrap_or_default();
@@ -216,56 +324,114 @@ fn require_parent(app: &App, parent: Option<&(Provider, String)>) -> Result<(), 
 
 fn not_found(provider: &Provider, name: &str, req: &ArmRequest) -> ArmError {
     if provider.spec().type_key() == RESOURCE_GROUPS {
-        return ArmError::not_found("ResourceGroupNotFound", format!("Resource group '{name}' could not be found."));
+        return ArmError::not_found(
+            "ResourceGroupNotFound",
+            format!("Resource group '{name}' could not be found."),
+        );
     }
-    ArmError::resource_not_found(&provider.spec().full_type(), name, req.path.resource_group.as_deref())
+    ArmError::resource_not_found(
+        &provider.spec().full_type(),
+        name,
+        req.path.resource_group.as_deref(),
+    )
 }
 
-fn get(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequest) -> Result<Response, ArmError> {
-    let found = app.store.read(|s| s.resource(&id.to_ascii_lowercase()).cloned());
+fn get(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    name: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
+    let found = app
+        .store
+        .read(|s| s.resource(&id.to_ascii_lowercase()).cloned());
     let resource = found.ok_or_else(|| not_found(provider, name, req))?;
     if let Some(tag) = req.header("if-none-match") {
-        if tag.split(',').any(|t| t.trim() == resource.etag || t.trim() == "*") {
+        if tag
+            .split(',')
+            .any(|t| t.trim() == resource.etag || t.trim() == "*")
+        {
             return Ok(no_content(StatusCode::NOT_MODIFIED));
         }
     }
-    Ok(json_with_etag(StatusCode::OK, &resource.body, &resource.etag))
+    Ok(json_with_etag(
+        StatusCode::OK,
+        &resource.body,
+        &resource.etag,
+    ))
 }
 
 fn head(app: &App, id: &str) -> Result<Response, ArmError> {
-    let exists = app.store.read(|s| s.resource(&id.to_ascii_lowercase()).is_some());
-    Ok(no_content(if exists { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }))
+    let exists = app
+        .store
+        .read(|s| s.resource(&id.to_ascii_lowercase()).is_some());
+    Ok(no_content(if exists {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }))
 }
 
-fn list(app: &App, provider: &Provider, parent_id: &str, segment: &str, req: &ArmRequest) -> Result<Response, ArmError> {
+fn list(
+    app: &App,
+    provider: &Provider,
+    parent_id: &str,
+    segment: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
     let paging = PageRequest::parse(req.query("$top"), req.query("$skipToken"))?;
     let type_key = provider.spec().type_key();
     let parent_key = parent_id.to_ascii_lowercase();
     let api_version = req.api_version().unwrap_or_default().to_string();
     let top = req.query("$top").map(str::to_string);
     let body = app.store.read(|s| {
-        let items: Vec<(String, &serde_json::Value)> =
-            s.children(&parent_key, segment, &type_key).map(|r| (r.key(), &r.body)).collect();
-        page(items.iter().map(|(k, v)| (k.as_str(), *v)), &paging, |token| {
-            let mut url = format!("{}{}?api-version={}", req.base, req.raw_path, api_version);
-            if let Some(t) = &top {
-                url.push_str(&format!("&%24top={t}"));
-            }
-            url.push_str(&format!("&%24skipToken={token}"));
-            url
-        })
+        let items: Vec<(String, &serde_json::Value)> = s
+            .children(&parent_key, segment, &type_key)
+            .map(|r| (r.key(), &r.body))
+            .collect();
+        page(
+            items.iter().map(|(k, v)| (k.as_str(), *v)),
+            &paging,
+            |token| {
+                let mut url = format!("{}{}?api-version={}", req.base, req.raw_path, api_version);
+                if let Some(t) = &top {
+                    url.push_str(&format!("&%24top={t}"));
+                }
+                url.push_str(&format!("&%24skipToken={token}"));
+                url
+            },
+        )
     });
     Ok(json_response(StatusCode::OK, &body))
 }
 
 /// Where operation URLs live: the resource group's location, else `global`.
-fn operation_location(state: &State, req: &ArmRequest, own_body: Option<&serde_json::Value>) -> String {
+fn operation_location(
+    state: &State,
+    req: &ArmRequest,
+    own_body: Option<&serde_json::Value>,
+) -> String {
     let from_group = req.path.resource_group.as_ref().and_then(|g| {
-        let key = format!("/subscriptions/{}/resourcegroups/{}", req.path.subscription, g).to_ascii_lowercase();
-        state.resource(&key).and_then(|r| r.body.get("location").and_then(|l| l.as_str()).map(str::to_string))
+        let key = format!(
+            "/subscriptions/{}/resourcegroups/{}",
+            req.path.subscription, g
+        )
+        .to_ascii_lowercase();
+        state.resource(&key).and_then(|r| {
+            r.body
+                .get("location")
+                .and_then(|l| l.as_str())
+                .map(str::to_string)
+        })
     });
     from_group
-        .or_else(|| own_body.and_then(|b| b.get("location")).and_then(|l| l.as_str()).map(str::to_string))
+        .or_else(|| {
+            own_body
+                .and_then(|b| b.get("location"))
+                .and_then(|l| l.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "global".into())
 }
 
@@ -290,11 +456,24 @@ fn new_op(
 }
 
 enum PutAnswer {
-    Written { resource: StoredResource, created: bool, op: Option<OperationRecord> },
-    Unchanged { resource: StoredResource, op: Option<OperationRecord> },
+    Written {
+        resource: StoredResource,
+        created: bool,
+        op: Option<OperationRecord>,
+    },
+    Unchanged {
+        resource: StoredResource,
+        op: Option<OperationRecord>,
+    },
 }
 
-async fn put(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequest) -> Result<Response, ArmError> {
+async fn put(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    name: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
     let body = req.required_json_body()?;
     let spec = provider.spec();
     let key = id.to_ascii_lowercase();
@@ -354,7 +533,19 @@ async fn put(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequ
         })
         .await?;
     let (status, resource, op) = match answer {
-        PutAnswer::Written { resource, created, op } => (if created { StatusCode::CREATED } else { StatusCode::OK }, resource, op),
+        PutAnswer::Written {
+            resource,
+            created,
+            op,
+        } => (
+            if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            resource,
+            op,
+        ),
         PutAnswer::Unchanged { resource, op } => (StatusCode::OK, resource, op),
     };
     let mut response = json_with_etag(status, &resource.body, &resource.etag);
@@ -364,7 +555,13 @@ async fn put(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequ
     Ok(response)
 }
 
-async fn delete(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequest) -> Result<Response, ArmError> {
+async fn delete(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    name: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
     let spec = provider.spec();
     let key = id.to_ascii_lowercase();
     let op = app
@@ -373,8 +570,15 @@ async fn delete(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmR
             let Some(existing) = state.resource(&key) else {
                 return Ok((Txn::default(), None));
             };
-            check_preconditions(req.header("if-match"), req.header("if-none-match"), Some(&existing.etag))?;
-            let pending = existing.pending_op.as_ref().and_then(|o| state.operation(o));
+            check_preconditions(
+                req.header("if-match"),
+                req.header("if-none-match"),
+                Some(&existing.etag),
+            )?;
+            let pending = existing
+                .pending_op
+                .as_ref()
+                .and_then(|o| state.operation(o));
             if existing.deleting {
                 return Ok((Txn::default(), pending.map(|o| (**o).clone())));
             }
@@ -385,12 +589,24 @@ async fn delete(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmR
                 old.complete(OperationStatus::Canceled, now, None);
                 txn.put_operation(old);
             }
-            let op = new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body), now);
+            let op = new_op(
+                state,
+                provider,
+                req,
+                OperationKind::Delete,
+                &existing.id,
+                Some(&existing.body),
+                now,
+            );
             let mut resource = (**existing).clone();
             resource.deleting = true;
             resource.due = Some(now + app.clock.scaled(spec.delete_duration));
             resource.pending_op = Some(op.id.clone());
-            if let Some(props) = resource.body.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            if let Some(props) = resource
+                .body
+                .get_mut("properties")
+                .and_then(|p| p.as_object_mut())
+            {
                 props.insert("provisioningState".into(), "Deleting".into());
             }
             txn.put(resource);
@@ -399,27 +615,61 @@ async fn delete(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmR
         })
         .await?;
     match op {
-        None if spec.delete_missing == DeleteMissing::NotFound => Err(not_found(provider, name, req)),
+        None if spec.delete_missing == DeleteMissing::NotFound => {
+            Err(not_found(provider, name, req))
+        }
         None => Ok(no_content(StatusCode::NO_CONTENT)),
         Some(op) => {
             let mut response = no_content(StatusCode::ACCEPTED);
-            lro::add_headers(response.headers_mut(), &req.base, &op, spec.delete == LroHeaders::LocationAndAsyncOperation, true);
+            lro::add_headers(
+                response.headers_mut(),
+                &req.base,
+                &op,
+                spec.delete == LroHeaders::LocationAndAsyncOperation,
+                true,
+            );
             Ok(response)
         }
     }
 }
 
-async fn action_endpoint(app: &App, provider: &Provider, id: &str, action: &str, req: &ArmRequest) -> Result<Response, ArmError> {
+async fn action_endpoint(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    action: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
     let body = req.json_body()?;
     let key = id.to_ascii_lowercase();
     let name = id.rsplit('/').next().unwrap_or_default().to_string();
     let op = app
         .store
         .write(|state| {
-            let resource = state.resource(&key).filter(|r| !r.deleting).ok_or_else(|| not_found(provider, &name, req))?;
+            let resource = state
+                .resource(&key)
+                .filter(|r| !r.deleting)
+                .ok_or_else(|| not_found(provider, &name, req))?;
             let now = app.clock.now();
-            let outcome = provider.action(&ActionRequest { path: &req.path, action, resource, body, now }, state)?;
-            let mut op = new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body), now);
+            let outcome = provider.action(
+                &ActionRequest {
+                    path: &req.path,
+                    action,
+                    resource,
+                    body,
+                    now,
+                },
+                state,
+            )?;
+            let mut op = new_op(
+                state,
+                provider,
+                req,
+                OperationKind::Action,
+                &resource.id,
+                Some(&resource.body),
+                now,
+            );
             op.result = outcome.result;
             op.due = Some(now + app.clock.scaled(outcome.duration));
             let mut txn = Txn::default();
@@ -433,22 +683,49 @@ async fn action_endpoint(app: &App, provider: &Provider, id: &str, action: &str,
     Ok(response)
 }
 
-fn operation_endpoint(app: &App, req: &ArmRequest, id: &str, result: bool) -> Result<Response, ArmError> {
+fn operation_endpoint(
+    app: &App,
+    req: &ArmRequest,
+    id: &str,
+    result: bool,
+) -> Result<Response, ArmError> {
     if req.method != Method::GET {
-        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+        return Err(ArmError::method_not_allowed(
+            req.method.as_str(),
+            &req.raw_path,
+        ));
     }
     if req.api_version().is_none_or(str::is_empty) {
-        return api_version::check(None, &[], "operations", super::TypeOwner::Provider, app.api_check).map(|_| no_content(StatusCode::OK));
+        return api_version::check(
+            None,
+            &[],
+            "operations",
+            super::TypeOwner::Provider,
+            app.api_check,
+        )
+        .map(|_| no_content(StatusCode::OK));
     }
     let (op, resource) = app.store.read(|s| {
         let op = s.operation(id).cloned();
-        let resource = op.as_ref().and_then(|o| s.resource(&o.resource_id.to_ascii_lowercase()).map(|r| r.body.clone()));
+        let resource = op.as_ref().and_then(|o| {
+            s.resource(&o.resource_id.to_ascii_lowercase())
+                .map(|r| r.body.clone())
+        });
         (op, resource)
     });
     let op = op
         .filter(|o| o.subscription.eq_ignore_ascii_case(&req.path.subscription))
-        .ok_or_else(|| ArmError::not_found("OperationNotFound", format!("The operation '{id}' could not be found.")))?;
-    let mut response = if result { lro::result_response(&req.base, &op, resource.as_ref()) } else { lro::status_response(&op) };
+        .ok_or_else(|| {
+            ArmError::not_found(
+                "OperationNotFound",
+                format!("The operation '{id}' could not be found."),
+            )
+        })?;
+    let mut response = if result {
+        lro::result_response(&req.base, &op, resource.as_ref())
+    } else {
+        lro::status_response(&op)
+    };
     if let Ok(v) = HeaderValue::from_str(&op.id) {
         response.headers_mut().insert("x-ms-operation-id", v);
     }

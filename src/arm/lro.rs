@@ -61,7 +61,13 @@ fn header(value: &str) -> HeaderValue {
 }
 
 /// Adds `Azure-AsyncOperation` and/or `Location`, with `Retry-After`.
-pub fn add_headers(headers: &mut HeaderMap, base: &str, op: &OperationRecord, async_op: bool, location: bool) {
+pub fn add_headers(
+    headers: &mut HeaderMap,
+    base: &str,
+    op: &OperationRecord,
+    async_op: bool,
+    location: bool,
+) {
     if async_op {
         headers.insert("azure-asyncoperation", header(&status_url(base, op)));
     }
@@ -95,7 +101,9 @@ pub fn status_body(op: &OperationRecord) -> Value {
 pub fn status_response(op: &OperationRecord) -> Response {
     let mut response = json_response(StatusCode::OK, &status_body(op));
     if !op.status.is_terminal() {
-        response.headers_mut().insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECONDS));
     }
     response
 }
@@ -115,8 +123,16 @@ pub fn result_response(base: &str, op: &OperationRecord, resource: Option<&Value
         },
         OperationStatus::Failed | OperationStatus::Canceled => {
             let (status, code, message) = match &op.error {
-                Some(e) => (StatusCode::from_u16(e.http_status).unwrap_or(StatusCode::BAD_REQUEST), e.code.as_str(), e.message.clone()),
-                None => (StatusCode::BAD_REQUEST, "OperationCanceled", "The operation was canceled.".to_string()),
+                Some(e) => (
+                    StatusCode::from_u16(e.http_status).unwrap_or(StatusCode::BAD_REQUEST),
+                    e.code.as_str(),
+                    e.message.clone(),
+                ),
+                None => (
+                    StatusCode::BAD_REQUEST,
+                    "OperationCanceled",
+                    "The operation was canceled.".to_string(),
+                ),
             };
             ArmError::new(status, code, message).into_axum()
         }

@@ -21,7 +21,10 @@ fn unhex(s: &str) -> Option<String> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    let bytes = (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>()?;
+    let bytes = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
     String::from_utf8(bytes).ok()
 }
 
@@ -31,12 +34,19 @@ impl PageRequest {
             None => DEFAULT_PAGE_SIZE,
             Some(t) => match t.parse::<usize>() {
                 Ok(n) if n >= 1 => n.min(MAX_PAGE_SIZE),
-                _ => return Err(ArmError::invalid_parameter("$top", format!("The value '{t}' of $top is not a positive integer."))),
+                _ => {
+                    return Err(ArmError::invalid_parameter(
+                        "$top",
+                        format!("The value '{t}' of $top is not a positive integer."),
+                    ))
+                }
             },
         };
         let after = match skip_token {
             None => None,
-            Some(t) => Some(unhex(t).ok_or_else(|| ArmError::invalid_parameter("$skipToken", "The $skipToken is not valid."))?),
+            Some(t) => Some(unhex(t).ok_or_else(|| {
+                ArmError::invalid_parameter("$skipToken", "The $skipToken is not valid.")
+            })?),
         };
         Ok(PageRequest { top, after })
     }
@@ -76,8 +86,16 @@ mod tests {
         let mut seen = Vec::new();
         loop {
             let req = PageRequest::parse(Some("2"), token.as_deref()).unwrap();
-            let p = page(items.iter().map(|(k, v)| (k.as_str(), v)), &req, |t| t.to_string());
-            seen.extend(p["value"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()));
+            let p = page(items.iter().map(|(k, v)| (k.as_str(), v)), &req, |t| {
+                t.to_string()
+            });
+            seen.extend(
+                p["value"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap()),
+            );
             match p.get("nextLink") {
                 Some(Value::String(t)) => token = Some(t.clone()),
                 _ => break,

@@ -33,17 +33,28 @@ fn decode(segment: &str) -> Result<String, ArmError> {
     percent_decode_str(segment)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| ArmError::bad_request("InvalidResourceName", "The request path is not valid UTF-8."))
+        .map_err(|_| {
+            ArmError::bad_request(
+                "InvalidResourceName",
+                "The request path is not valid UTF-8.",
+            )
+        })
 }
 
 fn bad_path(path: &str) -> ArmError {
-    ArmError::not_found("InvalidResourceType", format!("The request path '{path}' is not a valid Azure Resource Manager path."))
+    ArmError::not_found(
+        "InvalidResourceType",
+        format!("The request path '{path}' is not a valid Azure Resource Manager path."),
+    )
 }
 
 impl ArmPath {
     pub fn parse(path: &str) -> Result<ArmPath, ArmError> {
         let raw: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-        let segments = raw.iter().map(|s| decode(s)).collect::<Result<Vec<_>, _>>()?;
+        let segments = raw
+            .iter()
+            .map(|s| decode(s))
+            .collect::<Result<Vec<_>, _>>()?;
         if segments.len() < 2 || !eq(&segments[0], "subscriptions") || segments[1].is_empty() {
             return Err(bad_path(path));
         }
@@ -78,7 +89,10 @@ impl ArmPath {
             }
             let namespace = segments.get(i + 1).ok_or_else(|| bad_path(path))?.clone();
             i += 2;
-            let mut section = ProviderSection { namespace, pairs: Vec::new() };
+            let mut section = ProviderSection {
+                namespace,
+                pairs: Vec::new(),
+            };
             while i < segments.len() && !eq(&segments[i], "providers") {
                 match segments.get(i + 1) {
                     Some(name) => section.pairs.push((segments[i].clone(), name.clone())),
@@ -140,7 +154,11 @@ impl ArmPath {
     }
 
     pub fn name_at(&self, level: usize) -> Option<&str> {
-        self.target.as_ref()?.pairs.get(level).map(|(_, n)| n.as_str())
+        self.target
+            .as_ref()?
+            .pairs
+            .get(level)
+            .map(|(_, n)| n.as_str())
     }
 }
 
@@ -170,7 +188,10 @@ mod tests {
             p.scope_id(),
             "/subscriptions/sub1/resourceGroups/ArcInstance-rg/providers/Microsoft.HybridCompute/machines/Node-1"
         );
-        assert_eq!(p.type_key(false).unwrap(), "microsoft.azurestackhci/edgedevices/jobs");
+        assert_eq!(
+            p.type_key(false).unwrap(),
+            "microsoft.azurestackhci/edgedevices/jobs"
+        );
         assert_eq!(p.resource_id(2), JOB);
         assert_eq!(p.name_at(1), Some("collect1"));
         assert_eq!(p.trailing, None);
@@ -180,7 +201,10 @@ mod tests {
     fn trailing_segment_is_collection_or_action() {
         let list = ArmPath::parse(&format!("{}/jobs", &JOB[..JOB.find("/jobs").unwrap()])).unwrap();
         assert_eq!(list.trailing.as_deref(), Some("jobs"));
-        assert_eq!(list.type_key(true).unwrap(), "microsoft.azurestackhci/edgedevices/jobs");
+        assert_eq!(
+            list.type_key(true).unwrap(),
+            "microsoft.azurestackhci/edgedevices/jobs"
+        );
         let groups = ArmPath::parse("/subscriptions/s/resourcegroups").unwrap();
         assert_eq!(groups.trailing.as_deref(), Some("resourcegroups"));
         assert!(groups.target.is_none());

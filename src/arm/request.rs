@@ -23,7 +23,10 @@ pub struct ArmRequest {
 
 impl ArmRequest {
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn api_version(&self) -> Option<&str> {
@@ -40,17 +43,22 @@ impl ArmRequest {
             return Ok(None);
         }
         let value: Value = serde_json::from_slice(&self.body).map_err(|e| {
-            ArmError::invalid_content(format!("The request content was invalid and could not be deserialized: {e}."))
+            ArmError::invalid_content(format!(
+                "The request content was invalid and could not be deserialized: {e}."
+            ))
         })?;
         if !value.is_object() {
-            return Err(ArmError::invalid_content("The request content must be a JSON object."));
+            return Err(ArmError::invalid_content(
+                "The request content must be a JSON object.",
+            ));
         }
         Ok(Some(value))
     }
 
     pub fn required_json_body(&self) -> Result<Value, ArmError> {
-        self.json_body()?
-            .ok_or_else(|| ArmError::invalid_content("The request content was empty; a JSON object is required."))
+        self.json_body()?.ok_or_else(|| {
+            ArmError::invalid_content("The request content was empty; a JSON object is required.")
+        })
     }
 }
 
@@ -85,5 +93,7 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ArmErro
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large())
 }

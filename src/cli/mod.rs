@@ -9,7 +9,11 @@ use crate::server::{self, AuthMode, ServeConfig, TlsMode};
 use crate::sim::ClockMode;
 
 #[derive(Parser)]
-#[command(name = "azemu", version, about = "Local emulator of Azure long-running-operation APIs")]
+#[command(
+    name = "azemu",
+    version,
+    about = "Local emulator of Azure long-running-operation APIs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,9 +68,13 @@ struct ServeArgs {
 fn init_logging(level: Option<&str>) {
     let filter = match level {
         Some(l) => tracing_subscriber::EnvFilter::new(l),
-        None => tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        None => tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 pub fn run() -> anyhow::Result<()> {

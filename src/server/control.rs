@@ -24,7 +24,8 @@ pub fn routes() -> Router<Arc<App>> {
 
 async fn health(State(app): State<Arc<App>>) -> Response {
     let resources = app.store.read(|s| s.resource_count());
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "resources": resources })).into_response()
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "resources": resources }))
+        .into_response()
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Response {
@@ -50,14 +51,24 @@ struct Advance {
 async fn advance(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     let input: Advance = match serde_json::from_slice(&body) {
         Ok(a) => a,
-        Err(e) => return ArmError::invalid_content(format!("Expected {{\"seconds\": N}}: {e}.")).into_response(),
+        Err(e) => {
+            return ArmError::invalid_content(format!("Expected {{\"seconds\": N}}: {e}."))
+                .into_response()
+        }
     };
     if !input.seconds.is_finite() || input.seconds < 0.0 || input.seconds > 10.0 * 365.0 * 86400.0 {
-        return ArmError::invalid_parameter("seconds", "seconds must be a number between 0 and ten years.").into_response();
+        return ArmError::invalid_parameter(
+            "seconds",
+            "seconds must be a number between 0 and ten years.",
+        )
+        .into_response();
     }
     if app.clock.mode() != ClockMode::Manual {
-        return ArmError::conflict("ClockNotManual", "The clock only advances on request when azemu runs with --clock manual.")
-            .into_response();
+        return ArmError::conflict(
+            "ClockNotManual",
+            "The clock only advances on request when azemu runs with --clock manual.",
+        )
+        .into_response();
     }
     app.engine.advance(input.seconds).await;
     (StatusCode::OK, Json(clock_body(&app))).into_response()

@@ -17,9 +17,13 @@ pub async fn common_headers(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let mut response = next.run(request).await;
-    let request_id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static(""));
+    let request_id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+        .unwrap_or(HeaderValue::from_static(""));
     let headers = response.headers_mut();
-    headers.insert("x-ms-correlation-request-id", correlation.unwrap_or_else(|| request_id.clone()));
+    headers.insert(
+        "x-ms-correlation-request-id",
+        correlation.unwrap_or_else(|| request_id.clone()),
+    );
     if let Some(id) = client_request_id {
         headers.insert("x-ms-client-request-id", id);
     }

@@ -77,7 +77,11 @@ async fn arm_entry(State(app): State<Arc<App>>, request: Request) -> Response {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let base = base_url(app.scheme, &parts.headers, parts.uri.authority().map(|a| a.as_str()));
+    let base = base_url(
+        app.scheme,
+        &parts.headers,
+        parts.uri.authority().map(|a| a.as_str()),
+    );
     let request = ArmRequest {
         method: parts.method,
         raw_path: parts.uri.path().to_string(),
@@ -103,17 +107,35 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let (acceptor, ca_file, scheme) = match config.tls {
         TlsMode::Off => (None, None, "http"),
         TlsMode::Auto => {
-            let material = tls::load(config.cert.as_deref(), config.key.as_deref(), config.data_dir.as_deref())?;
-            (Some(TlsAcceptor::from(material.config)), material.ca_file, "https")
+            let material = tls::load(
+                config.cert.as_deref(),
+                config.key.as_deref(),
+                config.data_dir.as_deref(),
+            )?;
+            (
+                Some(TlsAcceptor::from(material.config)),
+                material.ca_file,
+                "https",
+            )
         }
     };
-    let app = App::new(store, Clock::new(config.clock, config.speed), config.api_version_check, scheme);
+    let app = App::new(
+        store,
+        Clock::new(config.clock, config.speed),
+        config.api_version_check,
+        scheme,
+    );
     app.engine.spawn();
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     let router = router(app.clone());
     tokio::spawn(accept_loop(listener, acceptor, router));
-    Ok(Running { addr, base_url: format!("{scheme}://{addr}"), app, ca_file })
+    Ok(Running {
+        addr,
+        base_url: format!("{scheme}://{addr}"),
+        app,
+        ca_file,
+    })
 }
 
 async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, router: Router) {
@@ -138,7 +160,11 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, route
                         return;
                     }
                 },
-                None => builder.serve_connection(TokioIo::new(stream), service).await,
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
             };
             if let Err(e) = served {
                 tracing::debug!(error = %e, "connection ended with an error");

@@ -28,7 +28,11 @@ pub struct Store {
 
 impl Store {
     pub fn in_memory() -> Store {
-        Store { state: RwLock::new(State::default()), writer: None, timers_changed: Notify::new() }
+        Store {
+            state: RwLock::new(State::default()),
+            writer: None,
+            timers_changed: Notify::new(),
+        }
     }
 
     /// Opens `dir/azemu.db`, creating it if needed, and loads everything it holds.
@@ -36,8 +40,16 @@ impl Store {
         std::fs::create_dir_all(dir)?;
         let (loaded, writer) = sqlite::start(&dir.join("azemu.db"))?;
         let mut state = State::default();
-        state.apply(Txn { put_resources: loaded.resources, put_operations: loaded.operations, ..Txn::default() });
-        Ok(Store { state: RwLock::new(state), writer: Some(Mutex::new(writer)), timers_changed: Notify::new() })
+        state.apply(Txn {
+            put_resources: loaded.resources,
+            put_operations: loaded.operations,
+            ..Txn::default()
+        });
+        Ok(Store {
+            state: RwLock::new(state),
+            writer: Some(Mutex::new(writer)),
+            timers_changed: Notify::new(),
+        })
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
@@ -57,7 +69,10 @@ impl Store {
 
     /// Like [`Store::write`], but hands back the acknowledgement instead of waiting for it, so
     /// that many transactions can share one commit.
-    pub fn apply<T, E>(&self, f: impl FnOnce(&State) -> Result<(Txn, T), E>) -> Result<(T, PendingAck), E> {
+    pub fn apply<T, E>(
+        &self,
+        f: impl FnOnce(&State) -> Result<(Txn, T), E>,
+    ) -> Result<(T, PendingAck), E> {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         let (txn, out) = f(&state)?;
         if txn.is_empty() {
@@ -68,7 +83,10 @@ impl Store {
         if state.next_due() != earliest {
             self.timers_changed.notify_one();
         }
-        Ok((out, PendingAck(self.enqueue(|ack| WriteRequest::Changes(applied, ack)))))
+        Ok((
+            out,
+            PendingAck(self.enqueue(|ack| WriteRequest::Changes(applied, ack))),
+        ))
     }
 
     /// Removes everything, in memory and on disk.
@@ -93,13 +111,15 @@ impl Store {
     ) -> Option<oneshot::Receiver<Result<(), String>>> {
         let writer = self.writer.as_ref()?;
         let (tx, rx) = oneshot::channel();
-        let sent = writer.lock().unwrap_or_else(|e| e.into_inner()).send(request(tx));
+        let sent = writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(request(tx));
         if sent.is_err() {
             tracing::error!("store writer thread is gone");
         }
         Some(rx)
     }
-
 }
 
 /// Resolves once a write is on disk (at once for an in-memory store).

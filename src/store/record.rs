@@ -114,7 +114,12 @@ pub struct OperationRecord {
 }
 
 impl OperationRecord {
-    pub fn complete(&mut self, status: OperationStatus, at: DateTime<Utc>, error: Option<OperationError>) {
+    pub fn complete(
+        &mut self,
+        status: OperationStatus,
+        at: DateTime<Utc>,
+        error: Option<OperationError>,
+    ) {
         self.status = status;
         self.end_time = Some(at);
         self.error = error;

@@ -54,8 +54,8 @@ fn load(conn: &Connection) -> anyhow::Result<Loaded> {
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (key, doc) = row?;
-        let resource: StoredResource =
-            serde_json::from_str(&doc).with_context(|| format!("decoding stored resource {key}"))?;
+        let resource: StoredResource = serde_json::from_str(&doc)
+            .with_context(|| format!("decoding stored resource {key}"))?;
         resources.push(resource);
     }
     let mut operations = Vec::new();
@@ -63,11 +63,14 @@ fn load(conn: &Connection) -> anyhow::Result<Loaded> {
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (id, doc) = row?;
-        let op: OperationRecord =
-            serde_json::from_str(&doc).with_context(|| format!("decoding stored operation {id}"))?;
+        let op: OperationRecord = serde_json::from_str(&doc)
+            .with_context(|| format!("decoding stored operation {id}"))?;
         operations.push(op);
     }
-    Ok(Loaded { resources, operations })
+    Ok(Loaded {
+        resources,
+        operations,
+    })
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>) {
@@ -95,9 +98,11 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>) {
 fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
     {
-        let mut put_resource = tx.prepare_cached("INSERT OR REPLACE INTO resources (key, doc) VALUES (?1, ?2)")?;
+        let mut put_resource =
+            tx.prepare_cached("INSERT OR REPLACE INTO resources (key, doc) VALUES (?1, ?2)")?;
         let mut delete_resource = tx.prepare_cached("DELETE FROM resources WHERE key = ?1")?;
-        let mut put_operation = tx.prepare_cached("INSERT OR REPLACE INTO operations (id, doc) VALUES (?1, ?2)")?;
+        let mut put_operation =
+            tx.prepare_cached("INSERT OR REPLACE INTO operations (id, doc) VALUES (?1, ?2)")?;
         for request in batch {
             match request {
                 WriteRequest::Clear(_) => {
@@ -106,7 +111,9 @@ fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<
                 WriteRequest::Changes(changes, _) => {
                     for (key, resource) in &changes.resources {
                         match resource {
-                            Some(r) => put_resource.execute(params![key, serde_json::to_string(&**r)?])?,
+                            Some(r) => {
+                                put_resource.execute(params![key, serde_json::to_string(&**r)?])?
+                            }
                             None => delete_resource.execute(params![key])?,
                         };
                     }

@@ -76,7 +76,10 @@ impl State {
     }
 
     /// Resources whose lower-case key starts with `prefix`, in key order.
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Arc<StoredResource>> + 'a {
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<StoredResource>> + 'a {
         self.resources
             .range(prefix.to_string()..)
             .take_while(move |(k, _)| k.starts_with(prefix))
@@ -132,7 +135,8 @@ impl State {
                 self.unschedule_resource(&old);
             }
             if let Some(due) = resource.due {
-                self.timers.insert((due, TimerTarget::Resource(key.clone())));
+                self.timers
+                    .insert((due, TimerTarget::Resource(key.clone())));
             }
             let resource = Arc::new(resource);
             self.resources.insert(key.clone(), resource.clone());
@@ -141,11 +145,13 @@ impl State {
         for op in txn.put_operations {
             if let Some(old) = self.operations.get(&op.id) {
                 if let Some(due) = old.due {
-                    self.timers.remove(&(due, TimerTarget::Operation(op.id.clone())));
+                    self.timers
+                        .remove(&(due, TimerTarget::Operation(op.id.clone())));
                 }
             }
             if let Some(due) = op.due {
-                self.timers.insert((due, TimerTarget::Operation(op.id.clone())));
+                self.timers
+                    .insert((due, TimerTarget::Operation(op.id.clone())));
             }
             let op = Arc::new(op);
             self.operations.insert(op.id.clone(), op.clone());

@@ -8,15 +8,42 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::arm::{ArmError, TypeOwner};
-use crate::providers::{parse_body, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written};
+use crate::providers::{
+    parse_body, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider,
+    ResourceTypeSpec, Written,
+};
 use crate::store::{State, Txn};
 
 /// Every published Microsoft.Resources api-version, through the one azure-mgmt-resource sends.
 const API_VERSIONS: &[&str] = &[
-    "2014-04-01", "2014-04-01-preview", "2015-01-01", "2015-11-01", "2016-02-01", "2016-06-01", "2016-07-01",
-    "2016-09-01", "2017-05-10", "2018-02-01", "2018-05-01", "2019-03-01", "2019-05-01", "2019-05-10",
-    "2019-07-01", "2019-08-01", "2019-10-01", "2020-06-01", "2020-08-01", "2020-10-01", "2021-01-01",
-    "2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-03-01",
+    "2014-04-01",
+    "2014-04-01-preview",
+    "2015-01-01",
+    "2015-11-01",
+    "2016-02-01",
+    "2016-06-01",
+    "2016-07-01",
+    "2016-09-01",
+    "2017-05-10",
+    "2018-02-01",
+    "2018-05-01",
+    "2019-03-01",
+    "2019-05-01",
+    "2019-05-10",
+    "2019-07-01",
+    "2019-08-01",
+    "2019-10-01",
+    "2020-06-01",
+    "2020-08-01",
+    "2020-10-01",
+    "2021-01-01",
+    "2021-04-01",
+    "2022-09-01",
+    "2023-07-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-03-01",
     "2025-04-01",
 ];
 
@@ -65,7 +92,12 @@ impl ResourceProvider for ResourceGroups {
         let location = input
             .location
             .filter(|l| !l.trim().is_empty())
-            .ok_or_else(|| ArmError::bad_request("LocationRequired", "The location property is required for this definition."))?;
+            .ok_or_else(|| {
+                ArmError::bad_request(
+                    "LocationRequired",
+                    "The location property is required for this definition.",
+                )
+            })?;
         let location = location.replace(' ', "").to_ascii_lowercase();
         if let Some(existing) = req.existing {
             let current = existing.body["location"].as_str().unwrap_or_default();
@@ -76,14 +108,20 @@ impl ResourceProvider for ResourceGroups {
                 ));
             }
         }
-        let mut doc = json!({ "location": location, "properties": { "provisioningState": "Succeeded" } });
+        let mut doc =
+            json!({ "location": location, "properties": { "provisioningState": "Succeeded" } });
         if let Some(tags) = input.tags {
             doc["tags"] = json!(tags);
         }
         if let Some(managed_by) = input.managed_by {
             doc["managedBy"] = json!(managed_by);
         }
-        Ok(PutOutcome::Write(Box::new(Written { doc, sim: None, due: None, also: Txn::default() })))
+        Ok(PutOutcome::Write(Box::new(Written {
+            doc,
+            sim: None,
+            due: None,
+            also: Txn::default(),
+        })))
     }
 }
 
