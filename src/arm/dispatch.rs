@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -10,7 +11,7 @@ use super::envelope::{check_preconditions, new_etag, system_data, wrap};
 use super::lro::{self, NewOperation};
 use super::paging::{page, PageRequest};
 use super::request::ArmRequest;
-use super::respond::{json_response, json_with_etag, no_content};
+use super::respond::{json_bytes, json_with_etag, no_content};
 use super::{api_version, ArmError};
 use crate::app::App;
 use crate::providers::{
@@ -355,11 +356,7 @@ fn get(
             return Ok(no_content(StatusCode::NOT_MODIFIED));
         }
     }
-    Ok(json_with_etag(
-        StatusCode::OK,
-        &resource.body,
-        &resource.etag,
-    ))
+    Ok(json_with_etag(StatusCode::OK, resource.body_json(), &resource.etag))
 }
 
 fn head(app: &App, id: &str) -> Result<Response, ArmError> {
@@ -385,25 +382,22 @@ fn list(
     let parent_key = parent_id.to_ascii_lowercase();
     let api_version = req.api_version().unwrap_or_default().to_string();
     let top = req.query("$top").map(str::to_string);
-    let body = app.store.read(|s| {
-        let items: Vec<(String, &serde_json::Value)> = s
-            .children(&parent_key, segment, &type_key)
-            .map(|r| (r.key(), &r.body))
-            .collect();
-        page(
-            items.iter().map(|(k, v)| (k.as_str(), *v)),
-            &paging,
-            |token| {
-                let mut url = format!("{}{}?api-version={}", req.base, req.raw_path, api_version);
-                if let Some(t) = &top {
-                    url.push_str(&format!("&%24top={t}"));
-                }
-                url.push_str(&format!("&%24skipToken={token}"));
-                url
-            },
-        )
+    let items: Vec<(String, Bytes)> = app.store.read(|s| {
+        s.children(&parent_key, segment, &type_key)
+            .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
+            .take(paging.top + 1)
+            .map(|r| (r.key(), r.body_json()))
+            .collect()
     });
-    Ok(json_response(StatusCode::OK, &body))
+    let body = page(items.into_iter(), &paging, |token| {
+        let mut url = format!("{}{}?api-version={}", req.base, req.raw_path, api_version);
+        if let Some(t) = &top {
+            url.push_str(&format!("&%24top={t}"));
+        }
+        url.push_str(&format!("&%24skipToken={token}"));
+        url
+    });
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 /// Where operation URLs live: the resource group's location, else `global`.
@@ -500,16 +494,10 @@ async fn put(
             };
             let stored_id = existing.as_ref().map_or(id.to_string(), |r| r.id.clone());
             let system = system_data(existing.as_ref().map(|r| &r.body), &req.caller, now);
-            let mut resource = StoredResource {
-                body: wrap(&stored_id, name, &spec.full_type(), written.doc, system),
-                id: stored_id,
-                type_key: spec.type_key(),
-                etag: new_etag(),
-                sim: written.sim,
-                due: written.due,
-                pending_op: None,
-                deleting: false,
-            };
+            let body = wrap(&stored_id, name, &spec.full_type(), written.doc, system);
+            let mut resource = StoredResource::new(stored_id, spec.type_key(), body, new_etag());
+            resource.sim = written.sim;
+            resource.due = written.due;
             let mut txn = written.also;
             // A newer write supersedes the operation of an earlier one.
             if let Some(old) = existing.as_ref().and_then(|r| r.pending_op.as_ref()).and_then(|o| state.operation(o)) {
@@ -548,7 +536,7 @@ async fn put(
         ),
         PutAnswer::Unchanged { resource, op } => (StatusCode::OK, resource, op),
     };
-    let mut response = json_with_etag(status, &resource.body, &resource.etag);
+    let mut response = json_with_etag(status, resource.body_json(), &resource.etag);
     if let Some(op) = op {
         lro::add_headers(response.headers_mut(), &req.base, &op, true, false);
     }
@@ -709,7 +697,7 @@ fn operation_endpoint(
         let op = s.operation(id).cloned();
         let resource = op.as_ref().and_then(|o| {
             s.resource(&o.resource_id.to_ascii_lowercase())
-                .map(|r| r.body.clone())
+                .map(|r| r.body_json())
         });
         (op, resource)
     });
@@ -722,7 +710,7 @@ fn operation_endpoint(
             )
         })?;
     let mut response = if result {
-        lro::result_response(&req.base, &op, resource.as_ref())
+        lro::result_response(&req.base, &op, resource)
     } else {
         lro::status_response(&op)
     };

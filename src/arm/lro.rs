@@ -1,13 +1,14 @@
 //! Long-running operations: records, the headers that point at them, and the
 //! operation-status / operation-result endpoints.
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::envelope::timestamp;
-use super::respond::{json_response, no_content};
+use super::respond::{json_bytes, json_response, no_content};
 use super::ArmError;
 use crate::store::{OperationKind, OperationRecord, OperationStatus};
 
@@ -109,7 +110,7 @@ pub fn status_response(op: &OperationRecord) -> Response {
 }
 
 /// A `Location` URL: 202 while running, then what the synchronous call would have answered.
-pub fn result_response(base: &str, op: &OperationRecord, resource: Option<&Value>) -> Response {
+pub fn result_response(base: &str, op: &OperationRecord, resource: Option<Bytes>) -> Response {
     match op.status {
         OperationStatus::InProgress => {
             let mut response = no_content(StatusCode::ACCEPTED);
@@ -118,7 +119,7 @@ pub fn result_response(base: &str, op: &OperationRecord, resource: Option<&Value
         }
         OperationStatus::Succeeded => match (op.kind, &op.result, resource) {
             (OperationKind::Action, Some(result), _) => json_response(StatusCode::OK, result),
-            (OperationKind::Put, _, Some(doc)) => json_response(StatusCode::OK, doc),
+            (OperationKind::Put, _, Some(doc)) => json_bytes(StatusCode::OK, doc),
             _ => no_content(StatusCode::NO_CONTENT),
         },
         OperationStatus::Failed | OperationStatus::Canceled => {

@@ -1,6 +1,6 @@
 //! `{"value":[…],"nextLink":…}` pages with `$top` and an opaque `$skipToken`.
 
-use serde_json::{json, Value};
+use bytes::Bytes;
 
 use super::ArmError;
 
@@ -52,43 +52,52 @@ impl PageRequest {
     }
 }
 
-/// Builds one page from items in key order. `link` makes the URL of the next page from a token.
-pub fn page<'a>(
-    items: impl Iterator<Item = (&'a str, &'a Value)>,
+/// Builds one page, as JSON bytes, from items (already JSON) in key order. `link` makes the URL
+/// of the next page from a token.
+pub fn page<K: AsRef<str>>(
+    items: impl Iterator<Item = (K, Bytes)>,
     request: &PageRequest,
     link: impl Fn(&str) -> String,
-) -> Value {
-    let mut value = Vec::new();
-    let mut last_key = None;
+) -> Bytes {
+    let mut out = Vec::with_capacity(4096);
+    out.extend_from_slice(b"{\"value\":[");
+    let mut count = 0;
+    let mut last_key: Option<K> = None;
     let mut more = false;
-    for (key, item) in items.filter(|(k, _)| request.after.as_deref().is_none_or(|a| *k > a)) {
-        if value.len() == request.top {
+    for (key, item) in items.filter(|(k, _)| request.after.as_deref().is_none_or(|a| k.as_ref() > a)) {
+        if count == request.top {
             more = true;
             break;
         }
-        value.push(item.clone());
+        if count > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&item);
+        count += 1;
         last_key = Some(key);
     }
-    match (more, last_key) {
-        (true, Some(k)) => json!({ "value": value, "nextLink": link(&hex(k)) }),
-        _ => json!({ "value": value }),
+    out.push(b']');
+    if let (true, Some(k)) = (more, last_key) {
+        out.extend_from_slice(b",\"nextLink\":");
+        out.extend_from_slice(&serde_json::to_vec(&link(&hex(k.as_ref()))).unwrap_or_default());
     }
+    out.push(b'}');
+    Bytes::from(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn pages_follow_tokens_to_the_end() {
-        let items: Vec<(String, Value)> = (0..5).map(|i| (format!("k{i}"), json!(i))).collect();
+        let items: Vec<(String, Bytes)> = (0..5).map(|i| (format!("k{i}"), Bytes::from(i.to_string()))).collect();
         let mut token = None;
         let mut seen = Vec::new();
         loop {
             let req = PageRequest::parse(Some("2"), token.as_deref()).unwrap();
-            let p = page(items.iter().map(|(k, v)| (k.as_str(), v)), &req, |t| {
-                t.to_string()
-            });
+            let p: Value = serde_json::from_slice(&page(items.iter().cloned(), &req, |t| t.to_string())).unwrap();
             seen.extend(
                 p["value"]
                     .as_array()

@@ -1,13 +1,13 @@
 //! Small response builders shared by the ARM layer.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut response = Response::new(Body::from(bytes));
+/// A body that is already JSON.
+pub fn json_bytes(status: StatusCode, body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -16,8 +16,12 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-pub fn json_with_etag(status: StatusCode, body: &Value, etag: &str) -> Response {
-    let mut response = json_response(status, body);
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    json_bytes(status, Bytes::from(serde_json::to_vec(body).unwrap_or_default()))
+}
+
+pub fn json_with_etag(status: StatusCode, body: Bytes, etag: &str) -> Response {
+    let mut response = json_bytes(status, body);
     if let Ok(v) = HeaderValue::from_str(etag) {
         response.headers_mut().insert(header::ETAG, v);
     }

@@ -14,8 +14,8 @@ pub async fn common_headers(request: Request, next: Next) -> Response {
         .cloned()
         .or_else(|| request.headers().get("x-ms-client-request-id").cloned());
     let client_request_id = request.headers().get("x-ms-client-request-id").cloned();
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let logged = tracing::enabled!(tracing::Level::DEBUG)
+        .then(|| (request.method().clone(), request.uri().path().to_string()));
     let mut response = next.run(request).await;
     let request_id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
         .unwrap_or(HeaderValue::from_static(""));
@@ -29,6 +29,8 @@ pub async fn common_headers(request: Request, next: Next) -> Response {
     }
     headers.insert("x-ms-request-id", request_id);
     headers.insert("server", HeaderValue::from_static(IDENTITY));
-    tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+    if let Some((method, path)) = logged {
+        tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+    }
     response
 }

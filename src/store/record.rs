@@ -1,5 +1,8 @@
 //! The records the store keeps: resources and long-running operations.
 
+use std::sync::OnceLock;
+
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,7 +14,9 @@ pub struct StoredResource {
     pub id: String,
     /// Lower-case `namespace/type[/childType…]`, the key of its provider.
     pub type_key: String,
-    /// The document GET answers (id, name, type, systemData, properties, …).
+    /// The document GET answers (id, name, type, systemData, properties, …). Stored in its own
+    /// column, from [`StoredResource::body_json`].
+    #[serde(skip)]
     pub body: Value,
     pub etag: String,
     /// Provider-owned lifecycle state; `None` when nothing is simulated for it.
@@ -26,9 +31,47 @@ pub struct StoredResource {
     /// Set while an accepted DELETE waits to take effect.
     #[serde(default)]
     pub deleting: bool,
+    #[serde(skip)]
+    pub json: JsonCache,
+}
+
+/// The serialised body, made on first use and shared by every reader and the disk writer.
+/// A clone starts empty, so a resource edited after cloning never answers with stale bytes.
+#[derive(Debug, Default)]
+pub struct JsonCache(OnceLock<Bytes>);
+
+impl Clone for JsonCache {
+    fn clone(&self) -> Self {
+        JsonCache::default()
+    }
+}
+
+impl PartialEq for JsonCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl StoredResource {
+    pub fn new(id: String, type_key: String, body: Value, etag: String) -> StoredResource {
+        StoredResource {
+            id,
+            type_key,
+            body,
+            etag,
+            sim: None,
+            due: None,
+            pending_op: None,
+            deleting: false,
+            json: JsonCache::default(),
+        }
+    }
+
+    /// The body as JSON bytes, serialised once per version.
+    pub fn body_json(&self) -> Bytes {
+        self.json.0.get_or_init(|| Bytes::from(serde_json::to_vec(&self.body).unwrap_or_default())).clone()
+    }
+
     pub fn key(&self) -> String {
         self.id.to_ascii_lowercase()
     }

@@ -31,7 +31,7 @@ fn open(path: &Path) -> anyhow::Result<Connection> {
     // FULL: a commit is on disk before it is acknowledged, even across power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS resources (key TEXT PRIMARY KEY, doc TEXT NOT NULL);
+        "CREATE TABLE IF NOT EXISTS resources (key TEXT PRIMARY KEY, meta TEXT NOT NULL, body TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS operations (id TEXT PRIMARY KEY, doc TEXT NOT NULL);",
     )?;
     Ok(conn)
@@ -50,12 +50,16 @@ pub fn start(path: &Path) -> anyhow::Result<(Loaded, mpsc::Sender<WriteRequest>)
 
 fn load(conn: &Connection) -> anyhow::Result<Loaded> {
     let mut resources = Vec::new();
-    let mut stmt = conn.prepare("SELECT key, doc FROM resources")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut stmt = conn.prepare("SELECT key, meta, body FROM resources")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
     for row in rows {
-        let (key, doc) = row?;
-        let resource: StoredResource = serde_json::from_str(&doc)
-            .with_context(|| format!("decoding stored resource {key}"))?;
+        let (key, meta, body) = row?;
+        let mut resource: StoredResource =
+            serde_json::from_str(&meta).with_context(|| format!("decoding stored resource {key}"))?;
+        resource.body =
+            serde_json::from_str(&body).with_context(|| format!("decoding the body of {key}"))?;
         resources.push(resource);
     }
     let mut operations = Vec::new();
@@ -99,7 +103,7 @@ fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<
     let tx = conn.transaction()?;
     {
         let mut put_resource =
-            tx.prepare_cached("INSERT OR REPLACE INTO resources (key, doc) VALUES (?1, ?2)")?;
+            tx.prepare_cached("INSERT OR REPLACE INTO resources (key, meta, body) VALUES (?1, ?2, ?3)")?;
         let mut delete_resource = tx.prepare_cached("DELETE FROM resources WHERE key = ?1")?;
         let mut put_operation =
             tx.prepare_cached("INSERT OR REPLACE INTO operations (id, doc) VALUES (?1, ?2)")?;
@@ -112,7 +116,9 @@ fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<
                     for (key, resource) in &changes.resources {
                         match resource {
                             Some(r) => {
-                                put_resource.execute(params![key, serde_json::to_string(&**r)?])?
+                                let body = r.body_json();
+                                let body = std::str::from_utf8(&body)?;
+                                put_resource.execute(params![key, serde_json::to_string(&**r)?, body])?
                             }
                             None => delete_resource.execute(params![key])?,
                         };
