@@ -495,7 +495,7 @@ async fn put(
             let stored_id = existing.as_ref().map_or(id.to_string(), |r| r.id.clone());
             let system = system_data(existing.as_ref().map(|r| &r.body), &req.caller, now);
             let body = wrap(&stored_id, name, &spec.full_type(), written.doc, system);
-            let mut resource = StoredResource::new(stored_id, spec.type_key(), body, new_etag());
+            let mut resource = StoredResource::new(stored_id, spec.type_key().to_string(), body, new_etag());
             resource.sim = written.sim;
             resource.due = written.due;
             let mut txn = written.also;

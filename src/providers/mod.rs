@@ -5,7 +5,7 @@ pub mod hci;
 pub mod resources;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -54,15 +54,27 @@ pub struct ResourceTypeSpec {
     /// POST actions on one resource (lower-case) and the headers their 202 carries.
     pub actions: &'static [&'static str],
     pub action_headers: LroHeaders,
+    /// Filled on first use by `full_type` / `type_key`; `OnceLock::new()` in every spec.
+    pub names: OnceLock<(String, String)>,
 }
 
 impl ResourceTypeSpec {
-    pub fn full_type(&self) -> String {
-        format!("{}/{}", self.namespace, self.type_names.join("/"))
+    /// `Namespace/type/childType`, as responses spell it.
+    pub fn full_type(&self) -> &str {
+        &self.names().0
     }
 
-    pub fn type_key(&self) -> String {
-        self.full_type().to_ascii_lowercase()
+    /// [`ResourceTypeSpec::full_type`] in lower case: the registry and store key.
+    pub fn type_key(&self) -> &str {
+        &self.names().1
+    }
+
+    fn names(&self) -> &(String, String) {
+        self.names.get_or_init(|| {
+            let full = format!("{}/{}", self.namespace, self.type_names.join("/"));
+            let key = full.to_ascii_lowercase();
+            (full, key)
+        })
     }
 }
 
@@ -161,7 +173,7 @@ impl Registry {
         ];
         let by_key = providers
             .into_iter()
-            .map(|p| (p.spec().type_key(), p))
+            .map(|p| (p.spec().type_key().to_string(), p))
             .collect();
         Registry { by_key }
     }

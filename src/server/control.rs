@@ -1,36 +1,37 @@
 //! The emulator's own API under `/_azemu/`: health, reset, clock. No auth.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::App;
+use crate::arm::respond::json_response;
 use crate::arm::{timestamp, ArmError};
 use crate::sim::ClockMode;
 
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/_azemu/health", get(health))
-        .route("/_azemu/reset", post(reset))
-        .route("/_azemu/clock", get(clock))
-        .route("/_azemu/clock/advance", post(advance))
+pub const PREFIX: &str = "/_azemu/";
+
+pub async fn handle(app: &App, method: &Method, path: &str, body: Bytes) -> Response {
+    match (method, path.trim_start_matches(PREFIX)) {
+        (&Method::GET, "health") => health(app),
+        (&Method::POST, "reset") => reset(app).await,
+        (&Method::GET, "clock") => json_response(StatusCode::OK, &clock_body(app)),
+        (&Method::POST, "clock/advance") => advance(app, &body).await,
+        (_, "health" | "reset" | "clock" | "clock/advance") => ArmError::method_not_allowed(method.as_str(), path).into_response(),
+        _ => ArmError::not_found("NotFound", format!("There is no control endpoint '{path}'.")).into_response(),
+    }
 }
 
-async fn health(State(app): State<Arc<App>>) -> Response {
+fn health(app: &App) -> Response {
     let resources = app.store.read(|s| s.resource_count());
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "resources": resources }))
-        .into_response()
+    json_response(StatusCode::OK, &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "resources": resources }))
 }
 
-async fn reset(State(app): State<Arc<App>>) -> Response {
+async fn reset(app: &App) -> Response {
     match app.store.clear().await {
-        Ok(()) => Json(json!({ "status": "reset" })).into_response(),
+        Ok(()) => json_response(StatusCode::OK, &json!({ "status": "reset" })),
         Err(e) => ArmError::from(e).into_response(),
     }
 }
@@ -39,37 +40,23 @@ fn clock_body(app: &App) -> serde_json::Value {
     json!({ "mode": app.clock.mode(), "now": timestamp(app.clock.now()), "speed": app.clock.speed() })
 }
 
-async fn clock(State(app): State<Arc<App>>) -> Response {
-    Json(clock_body(&app)).into_response()
-}
-
 #[derive(Deserialize)]
 struct Advance {
     seconds: f64,
 }
 
-async fn advance(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
-    let input: Advance = match serde_json::from_slice(&body) {
+async fn advance(app: &App, body: &[u8]) -> Response {
+    let input: Advance = match serde_json::from_slice(body) {
         Ok(a) => a,
-        Err(e) => {
-            return ArmError::invalid_content(format!("Expected {{\"seconds\": N}}: {e}."))
-                .into_response()
-        }
+        Err(e) => return ArmError::invalid_content(format!("Expected {{\"seconds\": N}}: {e}.")).into_response(),
     };
     if !input.seconds.is_finite() || input.seconds < 0.0 || input.seconds > 10.0 * 365.0 * 86400.0 {
-        return ArmError::invalid_parameter(
-            "seconds",
-            "seconds must be a number between 0 and ten years.",
-        )
-        .into_response();
+        return ArmError::invalid_parameter("seconds", "seconds must be a number between 0 and ten years.").into_response();
     }
     if app.clock.mode() != ClockMode::Manual {
-        return ArmError::conflict(
-            "ClockNotManual",
-            "The clock only advances on request when azemu runs with --clock manual.",
-        )
-        .into_response();
+        return ArmError::conflict("ClockNotManual", "The clock only advances on request when azemu runs with --clock manual.")
+            .into_response();
     }
     app.engine.advance(input.seconds).await;
-    (StatusCode::OK, Json(clock_body(&app))).into_response()
+    json_response(StatusCode::OK, &clock_body(app))
 }

@@ -1,36 +1,29 @@
 //! Headers every response carries: request and correlation ids, and the emulator's identity.
 
-use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue};
 
 pub const IDENTITY: &str = concat!("azemu/", env!("CARGO_PKG_VERSION"));
 
-pub async fn common_headers(request: Request, next: Next) -> Response {
-    let correlation = request
-        .headers()
-        .get("x-ms-correlation-request-id")
-        .cloned()
-        .or_else(|| request.headers().get("x-ms-client-request-id").cloned());
-    let client_request_id = request.headers().get("x-ms-client-request-id").cloned();
-    let logged = tracing::enabled!(tracing::Level::DEBUG)
-        .then(|| (request.method().clone(), request.uri().path().to_string()));
-    let mut response = next.run(request).await;
-    let request_id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-        .unwrap_or(HeaderValue::from_static(""));
-    let headers = response.headers_mut();
-    headers.insert(
-        "x-ms-correlation-request-id",
-        correlation.unwrap_or_else(|| request_id.clone()),
-    );
-    if let Some(id) = client_request_id {
-        headers.insert("x-ms-client-request-id", id);
+/// What the response echoes from the request.
+pub struct Echo {
+    correlation: Option<HeaderValue>,
+    client_request_id: Option<HeaderValue>,
+}
+
+impl Echo {
+    pub fn from_request(headers: &HeaderMap) -> Echo {
+        let client_request_id = headers.get("x-ms-client-request-id").cloned();
+        let correlation = headers.get("x-ms-correlation-request-id").cloned().or_else(|| client_request_id.clone());
+        Echo { correlation, client_request_id }
     }
-    headers.insert("x-ms-request-id", request_id);
-    headers.insert("server", HeaderValue::from_static(IDENTITY));
-    if let Some((method, path)) = logged {
-        tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+
+    pub fn apply(self, headers: &mut HeaderMap) {
+        let request_id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static(""));
+        headers.insert("x-ms-correlation-request-id", self.correlation.unwrap_or_else(|| request_id.clone()));
+        if let Some(id) = self.client_request_id {
+            headers.insert("x-ms-client-request-id", id);
+        }
+        headers.insert("x-ms-request-id", request_id);
+        headers.insert("server", HeaderValue::from_static(IDENTITY));
     }
-    response
 }

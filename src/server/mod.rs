@@ -9,12 +9,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use std::convert::Infallible;
+
+use axum::body::{Body, Bytes};
+use axum::http::request::Parts;
+use axum::http::Request;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -56,15 +60,27 @@ pub struct Running {
     pub ca_file: Option<PathBuf>,
 }
 
-pub fn router(app: Arc<App>) -> Router {
-    control::routes()
-        .fallback(arm_entry)
-        .layer(axum::middleware::from_fn(headers::common_headers))
-        .with_state(app)
+/// One request: the control API under `/_azemu/`, everything else through the ARM layer; then
+/// the headers every response carries.
+pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Response {
+    let (parts, body) = request.into_parts();
+    let echo = headers::Echo::from_request(&parts.headers);
+    let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
+    let mut response = match read_body(&parts.headers, Body::new(body)).await {
+        Err(e) => e.into_response(),
+        Ok(body) if parts.uri.path().starts_with(control::PREFIX) => {
+            control::handle(&app, &parts.method, parts.uri.path(), body).await
+        }
+        Ok(body) => arm_entry(app, parts, body).await,
+    };
+    echo.apply(response.headers_mut());
+    if let Some((method, path)) = logged {
+        tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+    }
+    response
 }
 
-async fn arm_entry(State(app): State<Arc<App>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
     let caller = match auth::authenticate(&parts.headers) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
@@ -73,15 +89,7 @@ async fn arm_entry(State(app): State<Arc<App>>, request: Request) -> Response {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let body = match read_body(&parts.headers, body).await {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let base = base_url(
-        app.scheme,
-        &parts.headers,
-        parts.uri.authority().map(|a| a.as_str()),
-    );
+    let base = base_url(app.scheme, &parts.headers, parts.uri.authority().map(|a| a.as_str()));
     let request = ArmRequest {
         method: parts.method,
         raw_path: parts.uri.path().to_string(),
@@ -128,8 +136,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     app.engine.spawn();
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
-    let router = router(app.clone());
-    tokio::spawn(accept_loop(listener, acceptor, router));
+    tokio::spawn(accept_loop(listener, acceptor, app.clone()));
     Ok(Running {
         addr,
         base_url: format!("{scheme}://{addr}"),
@@ -138,7 +145,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     })
 }
 
-async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, router: Router) {
+async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: Arc<App>) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -148,7 +155,11 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, route
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        let app = app.clone();
+        let service = service_fn(move |request| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(serve_request(app, request).await) }
+        });
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let builder = auto::Builder::new(TokioExecutor::new());

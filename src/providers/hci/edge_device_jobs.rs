@@ -1,6 +1,7 @@
 //! Edge-device jobs: `{resourceUri}/providers/Microsoft.AzureStackHCI/edgeDevices/{d}/jobs/{j}`,
 //! `kind: HCI`, polymorphic on `properties.jobType` (RemoteSupport, CollectLog).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -30,6 +31,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &[],
     action_headers: LroHeaders::Location,
+    names: OnceLock::new(),
 };
 
 #[derive(Deserialize)]

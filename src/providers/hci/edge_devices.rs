@@ -1,6 +1,7 @@
 //! Edge devices: `{resourceUri}/providers/Microsoft.AzureStackHCI/edgeDevices/{name}`, an
 //! extension resource on any ARM resource (normally an Arc machine), `kind: HCI`.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &["validate"],
     action_headers: LroHeaders::Location,
+    names: OnceLock::new(),
 };
 
 /// The device provisions in two steps: the agent picks the request up, then reports back.

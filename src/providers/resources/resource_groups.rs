@@ -2,6 +2,7 @@
 //! resource needs its group to exist, and deleting a group deletes what is in it.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -69,6 +70,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &[],
     action_headers: LroHeaders::Location,
+    names: OnceLock::new(),
 };
 
 #[derive(Deserialize)]
