@@ -80,17 +80,14 @@ impl Engine {
     async fn run_due_locked(&self) {
         loop {
             let now = self.clock.now();
-            let due = self.store.read(|s| s.due_timers(now));
+            let due = self.store.read(|s| s.due_timers(now, MAX_STEPS_PER_ROUND));
             if due.is_empty() {
                 return;
             }
             let mut acks: Vec<PendingAck> = Vec::new();
-            for (at, target) in due.into_iter().take(MAX_STEPS_PER_ROUND) {
-                match self
-                    .store
-                    .apply(|state| self.step(state, at, &target).map(|txn| (txn, ())))
-                {
-                    Ok(((), ack)) => acks.push(ack),
+            for (at, target) in due {
+                match self.store.apply_optimistic(|state| self.step(state, at, &target)) {
+                    Ok(ack) => acks.push(ack),
                     Err(e) => {
                         tracing::error!(target = ?target, error = %e.detail.message, "simulation step failed")
                     }

@@ -15,6 +15,9 @@ pub use state::{State, TimerTarget, Txn};
 
 use sqlite::WriteRequest;
 
+/// Optimistic computations retried before one runs under the write lock.
+const OPTIMISTIC_ATTEMPTS: usize = 3;
+
 #[derive(Debug, thiserror::Error)]
 #[error("store write failed: {0}")]
 pub struct StoreError(pub String);
@@ -75,18 +78,38 @@ impl Store {
     ) -> Result<(T, PendingAck), E> {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         let (txn, out) = f(&state)?;
+        Ok((out, self.commit(&mut state, txn)))
+    }
+
+    /// Like [`Store::apply`] for work that may take a while (a simulation step): computes under
+    /// the read lock, so requests keep being served, and applies only if nothing it touches
+    /// changed meanwhile; otherwise computes again.
+    pub fn apply_optimistic<E>(&self, f: impl Fn(&State) -> Result<Txn, E>) -> Result<PendingAck, E> {
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            let (txn, bases) = {
+                let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+                let txn = f(&state)?;
+                let bases = state.versions_touched(&txn);
+                (txn, bases)
+            };
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            if state.versions_touched(&txn) == bases {
+                return Ok(self.commit(&mut state, txn));
+            }
+        }
+        self.apply(|state| f(state).map(|txn| (txn, ()))).map(|((), ack)| ack)
+    }
+
+    fn commit(&self, state: &mut State, txn: Txn) -> PendingAck {
         if txn.is_empty() {
-            return Ok((out, PendingAck(None)));
+            return PendingAck(None);
         }
         let earliest = state.next_due();
         let applied = state.apply(txn);
         if state.next_due() != earliest {
             self.timers_changed.notify_one();
         }
-        Ok((
-            out,
-            PendingAck(self.enqueue(|ack| WriteRequest::Changes(applied, ack))),
-        ))
+        PendingAck(self.enqueue(|ack| WriteRequest::Changes(applied, ack)))
     }
 
     /// Removes everything, in memory and on disk.

@@ -12,6 +12,9 @@ use tokio::sync::oneshot;
 use super::record::{OperationRecord, StoredResource};
 use super::state::AppliedChanges;
 
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+const TRUNCATE_AFTER_FRAMES: i64 = 50_000;
+
 /// How many queued writes one commit may fold together.
 const MAX_BATCH: usize = 512;
 
@@ -41,11 +44,35 @@ fn open(path: &Path) -> anyhow::Result<Connection> {
 pub fn start(path: &Path) -> anyhow::Result<(Loaded, mpsc::Sender<WriteRequest>)> {
     let conn = open(path)?;
     let loaded = load(&conn)?;
+    // Commits never checkpoint; a second connection does it in the background, so copying
+    // the WAL back into the database never delays an acknowledgement.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let checkpointer = Connection::open(path)?;
+    thread::Builder::new()
+        .name("azemu-store-checkpoint".into())
+        .spawn(move || checkpoint_loop(checkpointer))?;
     let (tx, rx) = mpsc::channel::<WriteRequest>();
     thread::Builder::new()
         .name("azemu-store-writer".into())
         .spawn(move || writer_loop(conn, rx))?;
     Ok((loaded, tx))
+}
+
+/// Copies committed WAL frames into the database twice a second without blocking writers;
+/// truncates the WAL when it has grown large and nothing is reading it.
+fn checkpoint_loop(conn: Connection) {
+    loop {
+        thread::sleep(CHECKPOINT_INTERVAL);
+        let result: rusqlite::Result<(i64, i64, i64)> =
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+        match result {
+            Ok((_, log, done)) if log > TRUNCATE_AFTER_FRAMES && log == done => {
+                let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
+    }
 }
 
 fn load(conn: &Connection) -> anyhow::Result<Loaded> {
@@ -103,10 +130,15 @@ fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<
     let tx = conn.transaction()?;
     {
         let mut put_resource =
-            tx.prepare_cached("INSERT OR REPLACE INTO resources (key, meta, body) VALUES (?1, ?2, ?3)")?;
+            tx.prepare_cached(
+                "INSERT INTO resources (key, meta, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET meta = excluded.meta, body = excluded.body",
+            )?;
         let mut delete_resource = tx.prepare_cached("DELETE FROM resources WHERE key = ?1")?;
         let mut put_operation =
-            tx.prepare_cached("INSERT OR REPLACE INTO operations (id, doc) VALUES (?1, ?2)")?;
+            tx.prepare_cached(
+                "INSERT INTO operations (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+            )?;
         for request in batch {
             match request {
                 WriteRequest::Clear(_) => {

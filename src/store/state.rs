@@ -21,6 +21,30 @@ pub struct State {
     timers: BTreeSet<(DateTime<Utc>, TimerTarget)>,
 }
 
+/// One version of a record, compared by identity.
+pub enum Version {
+    Resource(Option<Arc<StoredResource>>),
+    Operation(Option<Arc<OperationRecord>>),
+}
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Version) -> bool {
+        match (self, other) {
+            (Version::Resource(a), Version::Resource(b)) => match (a, b) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            },
+            (Version::Operation(a), Version::Operation(b)) => match (a, b) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 /// A set of changes applied atomically to memory and to disk.
 #[derive(Default, Debug, Clone)]
 pub struct Txn {
@@ -103,17 +127,27 @@ impl State {
             .map(|(_, v)| v)
     }
 
+    /// Which version of each resource and operation `txn` touches is current: equal results
+    /// mean nothing it was computed from has changed. (Holding the versions keeps them alive,
+    /// so a pointer cannot be reused by a newer version meanwhile.)
+    pub fn versions_touched(&self, txn: &Txn) -> Vec<Version> {
+        let resource = |key: &str| Version::Resource(self.resources.get(key).cloned());
+        let operation = |id: &str| Version::Operation(self.operations.get(id).cloned());
+        txn.put_resources
+            .iter()
+            .map(|r| resource(&r.key()))
+            .chain(txn.delete_resources.iter().map(|k| resource(k)))
+            .chain(txn.put_operations.iter().map(|o| operation(&o.id)))
+            .collect()
+    }
+
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         self.timers.first().map(|(at, _)| *at)
     }
 
-    /// Timers due at or before `now`, earliest first.
-    pub fn due_timers(&self, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, TimerTarget)> {
-        self.timers
-            .iter()
-            .take_while(|(at, _)| *at <= now)
-            .cloned()
-            .collect()
+    /// At most `limit` timers due at or before `now`, earliest first.
+    pub fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Vec<(DateTime<Utc>, TimerTarget)> {
+        self.timers.iter().take_while(|(at, _)| *at <= now).take(limit).cloned().collect()
     }
 
     /// The earliest timer, if it is due at or before `limit`.

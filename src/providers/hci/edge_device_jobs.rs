@@ -127,7 +127,7 @@ fn fresh_properties(desired: DesiredJob, job_id: String) -> JobProperties {
 }
 
 fn load(resource: &StoredResource) -> Result<JobDoc, ArmError> {
-    serde_json::from_value(resource.body.clone()).map_err(|e| {
+    JobDoc::deserialize(&resource.body).map_err(|e| {
         ArmError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerError",
