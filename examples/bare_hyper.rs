@@ -17,7 +17,11 @@ async fn main() -> anyhow::Result<()> {
         .map(|p| p.parse())
         .transpose()?
         .unwrap_or(9900);
-    let size: usize = std::env::args().nth(2).map(|s| s.parse()).transpose()?.unwrap_or(800);
+    let size: usize = std::env::args()
+        .nth(2)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(800);
     let body = Bytes::from(format!("{{\"pad\":\"{}\"}}", "x".repeat(size.max(10) - 10)));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("bare hyper listening on http://{}", listener.local_addr()?);

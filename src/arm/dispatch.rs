@@ -69,7 +69,7 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
     api_version::check(
         req.api_version(),
         spec.api_versions,
-        &spec.full_type(),
+        spec.full_type(),
         spec.owner,
         app.api_check,
     )?;
@@ -331,7 +331,7 @@ fn not_found(provider: &Provider, name: &str, req: &ArmRequest) -> ArmError {
         );
     }
     ArmError::resource_not_found(
-        &provider.spec().full_type(),
+        provider.spec().full_type(),
         name,
         req.path.resource_group.as_deref(),
     )
@@ -356,7 +356,11 @@ fn get(
             return Ok(no_content(StatusCode::NOT_MODIFIED));
         }
     }
-    Ok(json_with_etag(StatusCode::OK, resource.body_json(), &resource.etag))
+    Ok(json_with_etag(
+        StatusCode::OK,
+        resource.body_json(),
+        &resource.etag,
+    ))
 }
 
 fn head(app: &App, id: &str) -> Result<Response, ArmError> {
@@ -383,7 +387,7 @@ fn list(
     let api_version = req.api_version().unwrap_or_default().to_string();
     let top = req.query("$top").map(str::to_string);
     let items: Vec<(String, Bytes)> = app.store.read(|s| {
-        s.children(&parent_key, segment, &type_key)
+        s.children(&parent_key, segment, type_key)
             .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
             .take(paging.top + 1)
             .map(|r| (r.key(), r.body_json()))
@@ -494,7 +498,7 @@ async fn put(
             };
             let stored_id = existing.as_ref().map_or(id.to_string(), |r| r.id.clone());
             let system = system_data(existing.as_ref().map(|r| &r.body), &req.caller, now);
-            let body = wrap(&stored_id, name, &spec.full_type(), written.doc, system);
+            let body = wrap(&stored_id, name, spec.full_type(), written.doc, system);
             let mut resource = StoredResource::new(stored_id, spec.type_key().to_string(), body, new_etag());
             resource.sim = written.sim;
             resource.due = written.due;

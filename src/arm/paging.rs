@@ -64,7 +64,9 @@ pub fn page<K: AsRef<str>>(
     let mut count = 0;
     let mut last_key: Option<K> = None;
     let mut more = false;
-    for (key, item) in items.filter(|(k, _)| request.after.as_deref().is_none_or(|a| k.as_ref() > a)) {
+    for (key, item) in
+        items.filter(|(k, _)| request.after.as_deref().is_none_or(|a| k.as_ref() > a))
+    {
         if count == request.top {
             more = true;
             break;
@@ -92,12 +94,16 @@ mod tests {
 
     #[test]
     fn pages_follow_tokens_to_the_end() {
-        let items: Vec<(String, Bytes)> = (0..5).map(|i| (format!("k{i}"), Bytes::from(i.to_string()))).collect();
+        let items: Vec<(String, Bytes)> = (0..5)
+            .map(|i| (format!("k{i}"), Bytes::from(i.to_string())))
+            .collect();
         let mut token = None;
         let mut seen = Vec::new();
         loop {
             let req = PageRequest::parse(Some("2"), token.as_deref()).unwrap();
-            let p: Value = serde_json::from_slice(&page(items.iter().cloned(), &req, |t| t.to_string())).unwrap();
+            let p: Value =
+                serde_json::from_slice(&page(items.iter().cloned(), &req, |t| t.to_string()))
+                    .unwrap();
             seen.extend(
                 p["value"]
                     .as_array()

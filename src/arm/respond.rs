@@ -17,7 +17,10 @@ pub fn json_bytes(status: StatusCode, body: Bytes) -> Response {
 }
 
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    json_bytes(status, Bytes::from(serde_json::to_vec(body).unwrap_or_default()))
+    json_bytes(
+        status,
+        Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+    )
 }
 
 pub fn json_with_etag(status: StatusCode, body: Bytes, etag: &str) -> Response {

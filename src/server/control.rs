@@ -19,14 +19,23 @@ pub async fn handle(app: &App, method: &Method, path: &str, body: Bytes) -> Resp
         (&Method::POST, "reset") => reset(app).await,
         (&Method::GET, "clock") => json_response(StatusCode::OK, &clock_body(app)),
         (&Method::POST, "clock/advance") => advance(app, &body).await,
-        (_, "health" | "reset" | "clock" | "clock/advance") => ArmError::method_not_allowed(method.as_str(), path).into_response(),
-        _ => ArmError::not_found("NotFound", format!("There is no control endpoint '{path}'.")).into_response(),
+        (_, "health" | "reset" | "clock" | "clock/advance") => {
+            ArmError::method_not_allowed(method.as_str(), path).into_response()
+        }
+        _ => ArmError::not_found(
+            "NotFound",
+            format!("There is no control endpoint '{path}'."),
+        )
+        .into_response(),
     }
 }
 
 fn health(app: &App) -> Response {
     let resources = app.store.read(|s| s.resource_count());
-    json_response(StatusCode::OK, &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "resources": resources }))
+    json_response(
+        StatusCode::OK,
+        &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "resources": resources }),
+    )
 }
 
 async fn reset(app: &App) -> Response {
@@ -48,14 +57,24 @@ struct Advance {
 async fn advance(app: &App, body: &[u8]) -> Response {
     let input: Advance = match serde_json::from_slice(body) {
         Ok(a) => a,
-        Err(e) => return ArmError::invalid_content(format!("Expected {{\"seconds\": N}}: {e}.")).into_response(),
+        Err(e) => {
+            return ArmError::invalid_content(format!("Expected {{\"seconds\": N}}: {e}."))
+                .into_response()
+        }
     };
     if !input.seconds.is_finite() || input.seconds < 0.0 || input.seconds > 10.0 * 365.0 * 86400.0 {
-        return ArmError::invalid_parameter("seconds", "seconds must be a number between 0 and ten years.").into_response();
+        return ArmError::invalid_parameter(
+            "seconds",
+            "seconds must be a number between 0 and ten years.",
+        )
+        .into_response();
     }
     if app.clock.mode() != ClockMode::Manual {
-        return ArmError::conflict("ClockNotManual", "The clock only advances on request when azemu runs with --clock manual.")
-            .into_response();
+        return ArmError::conflict(
+            "ClockNotManual",
+            "The clock only advances on request when azemu runs with --clock manual.",
+        )
+        .into_response();
     }
     app.engine.advance(input.seconds).await;
     json_response(StatusCode::OK, &clock_body(app))

@@ -65,7 +65,8 @@ pub struct Running {
 pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Response {
     let (parts, body) = request.into_parts();
     let echo = headers::Echo::from_request(&parts.headers);
-    let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
+    let logged = tracing::enabled!(tracing::Level::DEBUG)
+        .then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let mut response = match read_body(&parts.headers, Body::new(body)).await {
         Err(e) => e.into_response(),
         Ok(body) if parts.uri.path().starts_with(control::PREFIX) => {
@@ -89,7 +90,11 @@ async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let base = base_url(app.scheme, &parts.headers, parts.uri.authority().map(|a| a.as_str()));
+    let base = base_url(
+        app.scheme,
+        &parts.headers,
+        parts.uri.authority().map(|a| a.as_str()),
+    );
     let request = ArmRequest {
         method: parts.method,
         raw_path: parts.uri.path().to_string(),

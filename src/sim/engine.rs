@@ -86,7 +86,10 @@ impl Engine {
             }
             let mut acks: Vec<PendingAck> = Vec::new();
             for (at, target) in due {
-                match self.store.apply_optimistic(|state| self.step(state, at, &target)) {
+                match self
+                    .store
+                    .apply_optimistic(|state| self.step(state, at, &target))
+                {
                     Ok(ack) => acks.push(ack),
                     Err(e) => {
                         tracing::error!(target = ?target, error = %e.detail.message, "simulation step failed")

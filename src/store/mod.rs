@@ -84,7 +84,10 @@ impl Store {
     /// Like [`Store::apply`] for work that may take a while (a simulation step): computes under
     /// the read lock, so requests keep being served, and applies only if nothing it touches
     /// changed meanwhile; otherwise computes again.
-    pub fn apply_optimistic<E>(&self, f: impl Fn(&State) -> Result<Txn, E>) -> Result<PendingAck, E> {
+    pub fn apply_optimistic<E>(
+        &self,
+        f: impl Fn(&State) -> Result<Txn, E>,
+    ) -> Result<PendingAck, E> {
         for _ in 0..OPTIMISTIC_ATTEMPTS {
             let (txn, bases) = {
                 let state = self.state.read().unwrap_or_else(|e| e.into_inner());
@@ -97,7 +100,8 @@ impl Store {
                 return Ok(self.commit(&mut state, txn));
             }
         }
-        self.apply(|state| f(state).map(|txn| (txn, ()))).map(|((), ack)| ack)
+        self.apply(|state| f(state).map(|txn| (txn, ())))
+            .map(|((), ack)| ack)
     }
 
     fn commit(&self, state: &mut State, txn: Txn) -> PendingAck {

@@ -69,7 +69,10 @@ impl StoredResource {
 
     /// The body as JSON bytes, serialised once per version.
     pub fn body_json(&self) -> Bytes {
-        self.json.0.get_or_init(|| Bytes::from(serde_json::to_vec(&self.body).unwrap_or_default())).clone()
+        self.json
+            .0
+            .get_or_init(|| Bytes::from(serde_json::to_vec(&self.body).unwrap_or_default()))
+            .clone()
     }
 
     pub fn key(&self) -> String {

@@ -64,7 +64,9 @@ fn checkpoint_loop(conn: Connection) {
     loop {
         thread::sleep(CHECKPOINT_INTERVAL);
         let result: rusqlite::Result<(i64, i64, i64)> =
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            });
         match result {
             Ok((_, log, done)) if log > TRUNCATE_AFTER_FRAMES && log == done => {
                 let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
@@ -79,12 +81,16 @@ fn load(conn: &Connection) -> anyhow::Result<Loaded> {
     let mut resources = Vec::new();
     let mut stmt = conn.prepare("SELECT key, meta, body FROM resources")?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })?;
     for row in rows {
         let (key, meta, body) = row?;
-        let mut resource: StoredResource =
-            serde_json::from_str(&meta).with_context(|| format!("decoding stored resource {key}"))?;
+        let mut resource: StoredResource = serde_json::from_str(&meta)
+            .with_context(|| format!("decoding stored resource {key}"))?;
         resource.body =
             serde_json::from_str(&body).with_context(|| format!("decoding the body of {key}"))?;
         resources.push(resource);
@@ -129,11 +135,10 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>) {
 fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
     {
-        let mut put_resource =
-            tx.prepare_cached(
-                "INSERT INTO resources (key, meta, body) VALUES (?1, ?2, ?3)
+        let mut put_resource = tx.prepare_cached(
+            "INSERT INTO resources (key, meta, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT(key) DO UPDATE SET meta = excluded.meta, body = excluded.body",
-            )?;
+        )?;
         let mut delete_resource = tx.prepare_cached("DELETE FROM resources WHERE key = ?1")?;
         let mut put_operation =
             tx.prepare_cached(
@@ -150,7 +155,11 @@ fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<
                             Some(r) => {
                                 let body = r.body_json();
                                 let body = std::str::from_utf8(&body)?;
-                                put_resource.execute(params![key, serde_json::to_string(&**r)?, body])?
+                                put_resource.execute(params![
+                                    key,
+                                    serde_json::to_string(&**r)?,
+                                    body
+                                ])?
                             }
                             None => delete_resource.execute(params![key])?,
                         };

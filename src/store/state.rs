@@ -146,8 +146,17 @@ impl State {
     }
 
     /// At most `limit` timers due at or before `now`, earliest first.
-    pub fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Vec<(DateTime<Utc>, TimerTarget)> {
-        self.timers.iter().take_while(|(at, _)| *at <= now).take(limit).cloned().collect()
+    pub fn due_timers(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<(DateTime<Utc>, TimerTarget)> {
+        self.timers
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// The earliest timer, if it is due at or before `limit`.

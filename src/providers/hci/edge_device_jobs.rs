@@ -288,7 +288,7 @@ fn revoke_other_sessions(revoker: &StoredResource, state: &State, at: DateTime<U
     let Some(device_key) = key.rfind("/jobs/").map(|i| &key[..i]) else {
         return txn;
     };
-    for sibling in state.children(device_key, "/jobs/", &SPEC.type_key()) {
+    for sibling in state.children(device_key, "/jobs/", SPEC.type_key()) {
         if sibling.key() == key {
             continue;
         }
