@@ -61,12 +61,10 @@ pub fn page<K: AsRef<str>>(
 ) -> Bytes {
     let mut out = Vec::with_capacity(4096);
     out.extend_from_slice(b"{\"value\":[");
-    let mut count = 0;
     let mut last_key: Option<K> = None;
     let mut more = false;
-    for (key, item) in
-        items.filter(|(k, _)| request.after.as_deref().is_none_or(|a| k.as_ref() > a))
-    {
+    let unseen = items.filter(|(k, _)| request.after.as_deref().is_none_or(|a| k.as_ref() > a));
+    for (count, (key, item)) in unseen.enumerate() {
         if count == request.top {
             more = true;
             break;
@@ -75,7 +73,6 @@ pub fn page<K: AsRef<str>>(
             out.push(b',');
         }
         out.extend_from_slice(&item);
-        count += 1;
         last_key = Some(key);
     }
     out.push(b']');
