@@ -394,7 +394,7 @@ fn list(
             .collect()
     });
     let body = page(items.into_iter(), &paging, |token| {
-        let mut url = format!("{}{}?api-version={}", req.base, req.raw_path, api_version);
+        let mut url = format!("{}{}?api-version={}", req.base(), req.raw_path, api_version);
         if let Some(t) = &top {
             url.push_str(&format!("&%24top={t}"));
         }
@@ -542,7 +542,7 @@ async fn put(
     };
     let mut response = json_with_etag(status, resource.body_json(), &resource.etag);
     if let Some(op) = op {
-        lro::add_headers(response.headers_mut(), &req.base, &op, true, false);
+        lro::add_headers(response.headers_mut(), &req.base(), &op, true, false);
     }
     Ok(response)
 }
@@ -615,7 +615,7 @@ async fn delete(
             let mut response = no_content(StatusCode::ACCEPTED);
             lro::add_headers(
                 response.headers_mut(),
-                &req.base,
+                &req.base(),
                 &op,
                 spec.delete == LroHeaders::LocationAndAsyncOperation,
                 true,
@@ -671,7 +671,7 @@ async fn action_endpoint(
         .await?;
     let mut response = no_content(StatusCode::ACCEPTED);
     let both = provider.spec().action_headers == LroHeaders::LocationAndAsyncOperation;
-    lro::add_headers(response.headers_mut(), &req.base, &op, both, true);
+    lro::add_headers(response.headers_mut(), &req.base(), &op, both, true);
     Ok(response)
 }
 
@@ -714,7 +714,7 @@ fn operation_endpoint(
             )
         })?;
     let mut response = if result {
-        lro::result_response(&req.base, &op, resource)
+        lro::result_response(&req.base(), &op, resource)
     } else {
         lro::status_response(&op)
     };

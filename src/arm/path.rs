@@ -50,59 +50,59 @@ fn bad_path(path: &str) -> ArmError {
 
 impl ArmPath {
     pub fn parse(path: &str) -> Result<ArmPath, ArmError> {
-        let raw: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-        let segments = raw
-            .iter()
-            .map(|s| decode(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        if segments.len() < 2 || !eq(&segments[0], "subscriptions") || segments[1].is_empty() {
-            return Err(bad_path(path));
+        let bad = || bad_path(path);
+        let mut segments = Vec::with_capacity(16);
+        for raw in path.trim_end_matches('/').split('/').skip(1) {
+            let segment = decode(raw)?;
+            if segment.is_empty() {
+                return Err(bad());
+            }
+            segments.push(segment);
         }
-        if segments.iter().any(|s| s.is_empty()) {
-            return Err(bad_path(path));
+        let mut it = segments.into_iter().peekable();
+        if !it.next().is_some_and(|s| eq(&s, "subscriptions")) {
+            return Err(bad());
         }
         let mut parsed = ArmPath {
-            subscription: segments[1].clone(),
+            subscription: it.next().ok_or_else(bad)?,
             resource_group: None,
             scope_sections: Vec::new(),
             target: None,
             trailing: None,
         };
-        let mut i = 2;
-        if i < segments.len() && eq(&segments[i], "resourceGroups") {
-            match segments.get(i + 1) {
-                Some(name) => parsed.resource_group = Some(name.clone()),
+        if it.peek().is_some_and(|s| eq(s, "resourceGroups")) {
+            let groups = it.next().unwrap_or_default();
+            match it.next() {
+                Some(name) => parsed.resource_group = Some(name),
                 None => {
-                    parsed.trailing = Some(segments[i].clone());
+                    parsed.trailing = Some(groups);
                     return Ok(parsed);
                 }
             }
-            i += 2;
         }
-        while i < segments.len() {
-            if !eq(&segments[i], "providers") {
-                if i + 1 == segments.len() && parsed.target.is_none() {
-                    parsed.trailing = Some(segments[i].clone());
+        while let Some(segment) = it.next() {
+            if !eq(&segment, "providers") {
+                if it.peek().is_none() && parsed.target.is_none() {
+                    parsed.trailing = Some(segment);
                     return Ok(parsed);
                 }
-                return Err(bad_path(path));
+                return Err(bad());
             }
-            let namespace = segments.get(i + 1).ok_or_else(|| bad_path(path))?.clone();
-            i += 2;
+            let namespace = it.next().ok_or_else(bad)?;
             let mut section = ProviderSection {
                 namespace,
                 pairs: Vec::new(),
             };
-            while i < segments.len() && !eq(&segments[i], "providers") {
-                match segments.get(i + 1) {
-                    Some(name) => section.pairs.push((segments[i].clone(), name.clone())),
-                    None => parsed.trailing = Some(segments[i].clone()),
+            while it.peek().is_some_and(|s| !eq(s, "providers")) {
+                let type_name = it.next().unwrap_or_default();
+                match it.next() {
+                    Some(name) => section.pairs.push((type_name, name)),
+                    None => parsed.trailing = Some(type_name),
                 }
-                i += 2;
             }
             if let Some(previous) = parsed.target.replace(section) {
                 if previous.pairs.is_empty() {
-                    return Err(bad_path(path));
+                    return Err(bad());
                 }
                 parsed.scope_sections.push(previous);
             }

@@ -14,14 +14,21 @@ pub struct ArmRequest {
     pub path: ArmPath,
     pub raw_path: String,
     pub query: Vec<(String, String)>,
-    /// `scheme://host[:port]` as the caller reached us.
-    pub base: String,
+    /// `https` or `http`: with the Host header, the base of the URLs handed out.
+    pub scheme: &'static str,
+    /// The URI's authority, for requests without a Host header (HTTP/2).
+    pub authority: Option<String>,
     pub caller: Caller,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
 
 impl ArmRequest {
+    /// `scheme://host[:port]` as the caller reached us; only built when a URL is handed out.
+    pub fn base(&self) -> String {
+        base_url(self.scheme, &self.headers, self.authority.as_deref())
+    }
+
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query
             .iter()

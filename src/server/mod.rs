@@ -26,7 +26,7 @@ pub use auth::AuthMode;
 pub use headers::IDENTITY;
 
 use crate::app::App;
-use crate::arm::request::{base_url, parse_query, read_body, ArmRequest};
+use crate::arm::request::{parse_query, read_body, ArmRequest};
 use crate::arm::{dispatch, ApiVersionCheck, ArmPath};
 use crate::sim::{Clock, ClockMode};
 use crate::store::Store;
@@ -90,17 +90,13 @@ async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let base = base_url(
-        app.scheme,
-        &parts.headers,
-        parts.uri.authority().map(|a| a.as_str()),
-    );
     let request = ArmRequest {
         method: parts.method,
         raw_path: parts.uri.path().to_string(),
         query: parse_query(parts.uri.query()),
         path,
-        base,
+        scheme: app.scheme,
+        authority: parts.uri.authority().map(|a| a.to_string()),
         caller,
         headers: parts.headers,
         body,
