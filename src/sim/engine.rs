@@ -12,7 +12,7 @@ use crate::providers::{AdvanceCtx, Registry};
 use crate::store::{OperationStatus, PendingAck, State, Store, TimerTarget, Txn};
 
 /// Steps run in one round before the engine lets others in.
-const MAX_STEPS_PER_ROUND: usize = 2048;
+const MAX_STEPS_PER_ROUND: usize = 256;
 
 pub struct Engine {
     store: Arc<Store>,
