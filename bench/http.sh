@@ -38,3 +38,15 @@ run "azemu GET one job" -H "Authorization: Bearer bench" "$base$device/jobs/benc
 AZEMU_BENCH_DEVICE="$device" run "azemu PUT new job (durable)" -s bench/put_job.lua "$base"
 echo "azemu peak RSS: $(grep VmHWM /proc/$azemu_pid/status | awk '{print $2, $3}')"
 echo "azemu resources after the run: $(curl -sf $base/_azemu/health)"
+kill "$azemu_pid"
+
+# The same PUTs with the lifecycle engine paused (--clock manual): the request path and the
+# durable commit alone, without the ~10 simulation steps each new job later writes.
+mkdir -p "$data/paused"
+target/release/azemu serve --tls off --port 18903 --data "$data/paused" --clock manual --log-level warn > /dev/null &
+azemu_pid=$!
+base=http://127.0.0.1:18903
+for _ in $(seq 50); do curl -sf $base/_azemu/health >/dev/null && break; sleep 0.1; done
+curl -sf -X PUT "${auth[@]}" -d '{"location":"eastus"}' "$base$sub/resourcegroups/bench-rg?api-version=2025-04-01" >/dev/null
+curl -sf -X PUT "${auth[@]}" -d '{"kind":"HCI"}' "$base$device?api-version=2026-10-01" >/dev/null
+AZEMU_BENCH_DEVICE="$device" run "azemu PUT new job (durable, lifecycles paused)" -s bench/put_job.lua "$base"
