@@ -12,16 +12,8 @@ use hyper_util::server::conn::auto;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let port: u16 = std::env::args()
-        .nth(1)
-        .map(|p| p.parse())
-        .transpose()?
-        .unwrap_or(9900);
-    let size: usize = std::env::args()
-        .nth(2)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(800);
+    let port: u16 = std::env::args().nth(1).map(|p| p.parse()).transpose()?.unwrap_or(9900);
+    let size: usize = std::env::args().nth(2).map(|s| s.parse()).transpose()?.unwrap_or(800);
     let body = Bytes::from(format!("{{\"pad\":\"{}\"}}", "x".repeat(size.max(10) - 10)));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("bare hyper listening on http://{}", listener.local_addr()?);
@@ -41,9 +33,7 @@ async fn main() -> anyhow::Result<()> {
                     )
                 }
             });
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }

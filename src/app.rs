@@ -18,23 +18,11 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(
-        store: Store,
-        clock: Clock,
-        api_check: ApiVersionCheck,
-        scheme: &'static str,
-    ) -> Arc<App> {
+    pub fn new(store: Store, clock: Clock, api_check: ApiVersionCheck, scheme: &'static str) -> Arc<App> {
         let store = Arc::new(store);
         let clock = Arc::new(clock);
         let registry = Arc::new(Registry::standard());
         let engine = Arc::new(Engine::new(store.clone(), clock.clone(), registry.clone()));
-        Arc::new(App {
-            store,
-            clock,
-            registry,
-            engine,
-            api_check,
-            scheme,
-        })
+        Arc::new(App { store, clock, registry, engine, api_check, scheme })
     }
 }

@@ -7,12 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 async fn job_count(s: &TestServer) -> usize {
-    s.get(&with_version(&format!("{}/jobs", device("dev-1")), HCI))
-        .await
-        .body["value"]
-        .as_array()
-        .unwrap()
-        .len()
+    s.get(&with_version(&format!("{}/jobs", device("dev-1")), HCI)).await.body["value"].as_array().unwrap().len()
 }
 
 #[tokio::test]
@@ -21,11 +16,7 @@ async fn malformed_job_bodies_are_400_and_store_nothing() {
     s.create_device("dev-1").await;
     let path = with_version(&job("dev-1", "job-1"), HCI);
     let cases: Vec<(Value, &str, &str)> = vec![
-        (
-            json!({"kind": "HCI"}),
-            "InvalidRequestContent",
-            "properties",
-        ),
+        (json!({"kind": "HCI"}), "InvalidRequestContent", "properties"),
         (
             json!({"properties": {"jobType": "CollectLog", "fromDate": "2024-01-01T00:00:00Z", "toDate": "2024-01-02T00:00:00Z"}}),
             "InvalidRequestContent",
@@ -41,11 +32,7 @@ async fn malformed_job_bodies_are_400_and_store_nothing() {
             "InvalidRequestContent",
             "jobType",
         ),
-        (
-            json!({"kind": "HCI", "properties": {"jobType": "Reboot"}}),
-            "InvalidRequestContent",
-            "Reboot",
-        ),
+        (json!({"kind": "HCI", "properties": {"jobType": "Reboot"}}), "InvalidRequestContent", "Reboot"),
         (
             json!({"kind": "HCI", "properties": {"jobType": "CollectLog", "fromDate": "2024-01-01T00:00:00Z"}}),
             "InvalidRequestContent",
@@ -90,18 +77,10 @@ async fn malformed_job_bodies_are_400_and_store_nothing() {
     ];
     for (body, code, mentions) in cases {
         let r = s.put(&path, body.clone()).await;
-        assert_eq!(
-            (r.status, r.error_code()),
-            (StatusCode::BAD_REQUEST, code),
-            "{body}: {}",
-            r.body
-        );
-        let message = r.body["error"]["message"].as_str().unwrap().to_string()
-            + r.body["error"]["target"].as_str().unwrap_or("");
-        assert!(
-            message.contains(mentions),
-            "{body}: message should mention {mentions}: {message}"
-        );
+        assert_eq!((r.status, r.error_code()), (StatusCode::BAD_REQUEST, code), "{body}: {}", r.body);
+        let message =
+            r.body["error"]["message"].as_str().unwrap().to_string() + r.body["error"]["target"].as_str().unwrap_or("");
+        assert!(message.contains(mentions), "{body}: message should mention {mentions}: {message}");
     }
     assert_eq!(job_count(&s).await, 0);
 }
@@ -126,10 +105,7 @@ async fn unparseable_empty_and_oversize_bodies() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"]["code"], "InvalidRequestContent");
     }
-    let huge = format!(
-        "{{\"kind\":\"HCI\",\"pad\":\"{}\"}}",
-        "x".repeat(5 * 1024 * 1024)
-    );
+    let huge = format!("{{\"kind\":\"HCI\",\"pad\":\"{}\"}}", "x".repeat(5 * 1024 * 1024));
     let r = send(huge.into_bytes()).await.unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = r.json().await.unwrap();
@@ -143,31 +119,13 @@ async fn unparseable_empty_and_oversize_bodies() {
 async fn invalid_names_are_400_on_every_method() {
     let s = TestServer::start().await;
     s.create_device("dev-1").await;
-    for name in [
-        "ab",
-        "has_underscore",
-        "waaaaaaaaaaaaaaaaaaaaytoolong",
-        "dot.ted",
-    ] {
+    for name in ["ab", "has_underscore", "waaaaaaaaaaaaaaaaaaaaytoolong", "dot.ted"] {
         for method in [Method::PUT, Method::GET, Method::DELETE] {
             let body = (method == Method::PUT).then(collect_log_body);
-            let r = s
-                .send(
-                    method.clone(),
-                    &with_version(&job("dev-1", name), HCI),
-                    body,
-                    &[],
-                )
-                .await;
-            assert_eq!(
-                (r.status, r.error_code()),
-                (StatusCode::BAD_REQUEST, "InvalidResourceName"),
-                "{method} {name}"
-            );
+            let r = s.send(method.clone(), &with_version(&job("dev-1", name), HCI), body, &[]).await;
+            assert_eq!((r.status, r.error_code()), (StatusCode::BAD_REQUEST, "InvalidResourceName"), "{method} {name}");
         }
-        let device_put = s
-            .put(&with_version(&device(name), HCI), json!({"kind": "HCI"}))
-            .await;
+        let device_put = s.put(&with_version(&device(name), HCI), json!({"kind": "HCI"})).await;
         assert_eq!(device_put.error_code(), "InvalidResourceName", "{name}");
     }
     assert_eq!(job_count(&s).await, 0);
@@ -177,40 +135,18 @@ async fn invalid_names_are_400_on_every_method() {
 async fn edge_device_kind_is_required() {
     let s = TestServer::start().await;
     s.create_group(RG).await;
-    let r = s
-        .put(
-            &with_version(&device("dev-1"), HCI),
-            json!({"properties": {}}),
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.error_code()),
-        (StatusCode::BAD_REQUEST, "InvalidRequestContent")
-    );
-    let r = s
-        .put(
-            &with_version(&device("dev-1"), HCI),
-            json!({"kind": "WindowsServer"}),
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.error_code()),
-        (StatusCode::BAD_REQUEST, "InvalidParameter")
-    );
+    let r = s.put(&with_version(&device("dev-1"), HCI), json!({"properties": {}})).await;
+    assert_eq!((r.status, r.error_code()), (StatusCode::BAD_REQUEST, "InvalidRequestContent"));
+    let r = s.put(&with_version(&device("dev-1"), HCI), json!({"kind": "WindowsServer"})).await;
+    assert_eq!((r.status, r.error_code()), (StatusCode::BAD_REQUEST, "InvalidParameter"));
     let r = s
         .put(
             &with_version(&device("dev-1"), HCI),
             json!({"kind": "HCI", "properties": {"deviceConfiguration": {"nicDetails": "eth0"}}}),
         )
         .await;
-    assert_eq!(
-        (r.status, r.error_code()),
-        (StatusCode::BAD_REQUEST, "InvalidRequestContent")
-    );
-    assert_eq!(
-        s.get(&with_version(&device("dev-1"), HCI)).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!((r.status, r.error_code()), (StatusCode::BAD_REQUEST, "InvalidRequestContent"));
+    assert_eq!(s.get(&with_version(&device("dev-1"), HCI)).await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -222,17 +158,8 @@ async fn control_api_rejects_bad_clock_requests() {
         let r = client.post(&url).body(body).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
     }
-    let real = TestServer::start_with(Options {
-        clock: azemu::sim::ClockMode::Real,
-        ..Options::default()
-    })
-    .await;
-    let r = client
-        .post(format!("{}/_azemu/clock/advance", real.base))
-        .body("{\"seconds\": 1}")
-        .send()
-        .await
-        .unwrap();
+    let real = TestServer::start_with(Options { clock: azemu::sim::ClockMode::Real, ..Options::default() }).await;
+    let r = client.post(format!("{}/_azemu/clock/advance", real.base)).body("{\"seconds\": 1}").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
 }
 
@@ -240,17 +167,8 @@ async fn control_api_rejects_bad_clock_requests() {
 async fn reset_wipes_everything() {
     let s = TestServer::start().await;
     s.create_device("dev-1").await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/_azemu/reset", s.base))
-        .send()
-        .await
-        .unwrap();
+    let r = reqwest::Client::new().post(format!("{}/_azemu/reset", s.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(
-        s.get(&with_version(&group_path(RG), RESOURCES))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(s.get(&with_version(&group_path(RG), RESOURCES)).await.status, StatusCode::NOT_FOUND);
     assert_eq!(s.get("/_azemu/health").await.body["resources"], 0);
 }

@@ -20,16 +20,7 @@ struct Emulator {
 impl Emulator {
     fn start(data: &std::path::Path) -> Emulator {
         let mut child = Command::new(env!("CARGO_BIN_EXE_azemu"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--tls",
-                "off",
-                "--log-level",
-                "warn",
-                "--data",
-            ])
+            .args(["serve", "--port", "0", "--tls", "off", "--log-level", "warn", "--data"])
             .arg(data)
             .stdout(Stdio::piped())
             .spawn()
@@ -54,10 +45,7 @@ impl Emulator {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
 }
 
 async fn put(
@@ -66,23 +54,20 @@ async fn put(
     path: &str,
     body: serde_json::Value,
 ) -> Result<StatusCode, reqwest::Error> {
-    c.put(format!("{base}{path}"))
-        .bearer_auth("t")
-        .json(&body)
-        .send()
-        .await
-        .map(|r| r.status())
+    c.put(format!("{base}{path}")).bearer_auth("t").json(&body).send().await.map(|r| r.status())
 }
 
 async fn get_json(c: &reqwest::Client, base: &str, path: &str) -> (StatusCode, serde_json::Value) {
-    let r = c
-        .get(format!("{base}{path}"))
-        .bearer_auth("t")
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{base}{path}")).bearer_auth("t").send().await.unwrap();
     let status = r.status();
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+async fn create_device(c: &reqwest::Client, base: &str) {
+    let group = put(c, base, &with_version(&group_path(RG), RESOURCES), json!({"location": "eastus"})).await;
+    assert!(group.unwrap().is_success());
+    let device = put(c, base, &with_version(&device("dev-1"), HCI), json!({"kind": "HCI"})).await;
+    assert!(device.unwrap().is_success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,29 +76,9 @@ async fn restart_keeps_state_and_resumes_jobs_in_flight() {
     let c = client();
     let first = Emulator::start(data.path());
     let base = first.base.clone();
-    assert!(put(
-        &c,
-        &base,
-        &with_version(&group_path(RG), RESOURCES),
-        json!({"location": "eastus"})
-    )
-    .await
-    .unwrap()
-    .is_success());
-    assert!(put(
-        &c,
-        &base,
-        &with_version(&device("dev-1"), HCI),
-        json!({"kind": "HCI"})
-    )
-    .await
-    .unwrap()
-    .is_success());
+    create_device(&c, &base).await;
     let job_path = with_version(&job("dev-1", "job-1"), HCI);
-    assert_eq!(
-        put(&c, &base, &job_path, collect_log_body()).await.unwrap(),
-        StatusCode::CREATED
-    );
+    assert_eq!(put(&c, &base, &job_path, collect_log_body()).await.unwrap(), StatusCode::CREATED);
     let (_, before) = get_json(&c, &base, &job_path).await;
     first.kill9();
 
@@ -126,10 +91,7 @@ async fn restart_keeps_state_and_resumes_jobs_in_flight() {
     loop {
         let (_, now) = get_json(&c, &second.base, &job_path).await;
         if now["properties"]["status"] == "Succeeded" {
-            assert_eq!(
-                now["properties"]["reportedProperties"]["percentComplete"],
-                100
-            );
+            assert_eq!(now["properties"]["reportedProperties"]["percentComplete"], 100);
             break;
         }
         assert!(Instant::now() < deadline, "job did not resume: {now}");
@@ -146,24 +108,7 @@ async fn kill_9_during_concurrent_writes_loses_no_acknowledged_write() {
     let c = client();
     let emulator = Emulator::start(data.path());
     let base = emulator.base.clone();
-    assert!(put(
-        &c,
-        &base,
-        &with_version(&group_path(RG), RESOURCES),
-        json!({"location": "eastus"})
-    )
-    .await
-    .unwrap()
-    .is_success());
-    assert!(put(
-        &c,
-        &base,
-        &with_version(&device("dev-1"), HCI),
-        json!({"kind": "HCI"})
-    )
-    .await
-    .unwrap()
-    .is_success());
+    create_device(&c, &base).await;
 
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut writers = Vec::new();
@@ -186,11 +131,7 @@ async fn kill_9_during_concurrent_writes_loses_no_acknowledged_write() {
         w.await.unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(
-        acknowledged.len() > 50,
-        "the writers got going: {}",
-        acknowledged.len()
-    );
+    assert!(acknowledged.len() > 50, "the writers got going: {}", acknowledged.len());
 
     let restarted = Emulator::start(data.path());
     for path in &acknowledged {

@@ -8,12 +8,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 fn ts(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(
-        v.as_str()
-            .unwrap_or_else(|| panic!("timestamp expected, got {v}")),
-    )
-    .unwrap()
-    .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("timestamp expected, got {v}")))
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 async fn clock_now(s: &TestServer) -> DateTime<Utc> {
@@ -28,9 +25,7 @@ async fn walk(s: &TestServer, path: &str, seconds: f64) -> Vec<(String, i64)> {
         let body = s.get(&with_version(path, HCI)).await.body;
         let entry = (
             body["properties"]["status"].as_str().unwrap().to_string(),
-            body["properties"]["reportedProperties"]["percentComplete"]
-                .as_i64()
-                .unwrap(),
+            body["properties"]["reportedProperties"]["percentComplete"].as_i64().unwrap(),
         );
         if seen.last() != Some(&entry) {
             seen.push(entry);
@@ -44,21 +39,10 @@ async fn walk(s: &TestServer, path: &str, seconds: f64) -> Vec<(String, i64)> {
 async fn collect_log_walks_validation_then_deployment() {
     let s = TestServer::start().await;
     s.create_device("dev-1").await;
-    let created = s
-        .put(
-            &with_version(&job("dev-1", "collect-1"), HCI),
-            collect_log_body(),
-        )
-        .await;
+    let created = s.put(&with_version(&job("dev-1", "collect-1"), HCI), collect_log_body()).await;
     assert_eq!(created.status, StatusCode::CREATED);
     let props = &created.body["properties"];
-    assert_eq!(
-        (
-            props["status"].as_str(),
-            props["provisioningState"].as_str()
-        ),
-        (Some("Scheduled"), Some("Accepted"))
-    );
+    assert_eq!((props["status"].as_str(), props["provisioningState"].as_str()), (Some("Scheduled"), Some("Accepted")));
     let job_id = props["jobId"].as_str().unwrap().to_string();
     assert!(uuid::Uuid::parse_str(&job_id).is_ok());
     let op_url = created.header("azure-asyncoperation").unwrap();
@@ -79,16 +63,10 @@ async fn collect_log_walks_validation_then_deployment() {
         ]
     );
     let percents: Vec<i64> = seen.iter().map(|(_, p)| *p).collect();
-    assert!(
-        percents.windows(2).all(|w| w[0] <= w[1]),
-        "percentComplete only grows: {percents:?}"
-    );
+    assert!(percents.windows(2).all(|w| w[0] <= w[1]), "percentComplete only grows: {percents:?}");
     assert_eq!(*percents.last().unwrap(), 100);
 
-    let done = s
-        .get(&with_version(&job("dev-1", "collect-1"), HCI))
-        .await
-        .body;
+    let done = s.get(&with_version(&job("dev-1", "collect-1"), HCI)).await.body;
     let p = &done["properties"];
     assert_eq!(p["provisioningState"], "Succeeded");
     assert_eq!(p["jobId"], job_id.as_str());
@@ -97,13 +75,9 @@ async fn collect_log_walks_validation_then_deployment() {
     let rp = &p["reportedProperties"];
     assert_eq!(rp["validationStatus"]["status"], "Success");
     assert_eq!(rp["deploymentStatus"]["status"], "Success");
-    let leaves = rp["deploymentStatus"]["steps"][0]["steps"]
-        .as_array()
-        .unwrap();
+    let leaves = rp["deploymentStatus"]["steps"][0]["steps"].as_array().unwrap();
     assert_eq!(leaves.len(), 3);
-    assert!(leaves
-        .iter()
-        .all(|l| l["status"] == "Success" && l["endTimeUtc"].is_string()));
+    assert!(leaves.iter().all(|l| l["status"] == "Success" && l["endTimeUtc"].is_string()));
     assert_eq!(leaves[1]["fullStepIndex"], "2.2");
     let session = &rp["logCollectionSessionDetails"][0];
     assert_eq!(session["status"], "Succeeded");
@@ -123,27 +97,13 @@ async fn validate_mode_stops_after_validation() {
     s.create_device("dev-1").await;
     let mut body = collect_log_body();
     body["properties"]["deploymentMode"] = json!("Validate");
-    s.put(&with_version(&job("dev-1", "check-1"), HCI), body)
-        .await;
+    s.put(&with_version(&job("dev-1", "check-1"), HCI), body).await;
     let seen = walk(&s, &job("dev-1", "check-1"), 3.0).await;
     let mut statuses: Vec<&str> = seen.iter().map(|(st, _)| st.as_str()).collect();
     statuses.dedup();
-    assert_eq!(
-        statuses,
-        [
-            "Scheduled",
-            "ValidationInProgress",
-            "ValidationSuccess",
-            "Succeeded"
-        ]
-    );
-    let done = s
-        .get(&with_version(&job("dev-1", "check-1"), HCI))
-        .await
-        .body;
-    assert!(done["properties"]["reportedProperties"]
-        .get("deploymentStatus")
-        .is_none());
+    assert_eq!(statuses, ["Scheduled", "ValidationInProgress", "ValidationSuccess", "Succeeded"]);
+    let done = s.get(&with_version(&job("dev-1", "check-1"), HCI)).await.body;
+    assert!(done["properties"]["reportedProperties"].get("deploymentStatus").is_none());
     assert_eq!(done["properties"]["deploymentMode"], "Validate");
 }
 
@@ -153,49 +113,27 @@ async fn remote_support_enable_opens_a_session_until_expiry() {
     s.create_device("dev-1").await;
     let expiry = clock_now(&s).await + Duration::hours(2);
     let created = s
-        .put(
-            &with_version(&job("dev-1", "support-1"), HCI),
-            remote_support_body("Enable", &expiry.to_rfc3339()),
-        )
+        .put(&with_version(&job("dev-1", "support-1"), HCI), remote_support_body("Enable", &expiry.to_rfc3339()))
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
     s.advance(5.0).await;
-    let open = s
-        .get(&with_version(&job("dev-1", "support-1"), HCI))
-        .await
-        .body;
+    let open = s.get(&with_version(&job("dev-1", "support-1"), HCI)).await.body;
     let p = &open["properties"];
     assert_eq!(
-        (
-            p["status"].as_str(),
-            p["type"].as_str(),
-            p["accessLevel"].as_str()
-        ),
+        (p["status"].as_str(), p["type"].as_str(), p["accessLevel"].as_str()),
         (Some("Succeeded"), Some("Enable"), Some("Diagnostics"))
     );
     let node = &p["reportedProperties"]["nodeSettings"];
-    assert_eq!(
-        (node["state"].as_str(), node["connectionStatus"].as_str()),
-        (Some("Active"), Some("Connected"))
-    );
+    assert_eq!((node["state"].as_str(), node["connectionStatus"].as_str()), (Some("Active"), Some("Connected")));
     let session = &p["reportedProperties"]["sessionDetails"][0];
     assert_eq!(session["accessLevel"], "Diagnostics");
     assert_eq!(ts(&session["sessionEndTime"]), expiry);
-    assert!(session["transcriptLocation"]
-        .as_str()
-        .unwrap()
-        .contains(session["sessionId"].as_str().unwrap()));
+    assert!(session["transcriptLocation"].as_str().unwrap().contains(session["sessionId"].as_str().unwrap()));
 
     s.advance(2.0 * 3600.0).await;
-    let closed = s
-        .get(&with_version(&job("dev-1", "support-1"), HCI))
-        .await
-        .body;
+    let closed = s.get(&with_version(&job("dev-1", "support-1"), HCI)).await.body;
     let node = &closed["properties"]["reportedProperties"]["nodeSettings"];
-    assert_eq!(
-        (node["state"].as_str(), node["connectionStatus"].as_str()),
-        (Some("Expired"), Some("Disconnected"))
-    );
+    assert_eq!((node["state"].as_str(), node["connectionStatus"].as_str()), (Some("Expired"), Some("Disconnected")));
     assert_eq!(ts(&node["updatedAt"]), expiry);
 }
 
@@ -204,38 +142,17 @@ async fn remote_support_revoke_closes_open_sessions() {
     let s = TestServer::start().await;
     s.create_device("dev-1").await;
     let expiry = (clock_now(&s).await + Duration::days(1)).to_rfc3339();
-    s.put(
-        &with_version(&job("dev-1", "support-1"), HCI),
-        remote_support_body("Enable", &expiry),
-    )
-    .await;
+    s.put(&with_version(&job("dev-1", "support-1"), HCI), remote_support_body("Enable", &expiry)).await;
     s.advance(5.0).await;
-    s.put(
-        &with_version(&job("dev-1", "revoke-1"), HCI),
-        remote_support_body("Revoke", &expiry),
-    )
-    .await;
+    s.put(&with_version(&job("dev-1", "revoke-1"), HCI), remote_support_body("Revoke", &expiry)).await;
     s.advance(5.0).await;
-    let revoker = s
-        .get(&with_version(&job("dev-1", "revoke-1"), HCI))
-        .await
-        .body;
+    let revoker = s.get(&with_version(&job("dev-1", "revoke-1"), HCI)).await.body;
     assert_eq!(revoker["properties"]["status"], "Succeeded");
-    assert_eq!(
-        revoker["properties"]["reportedProperties"]["nodeSettings"]["state"],
-        "Revoked"
-    );
-    let revoked = s
-        .get(&with_version(&job("dev-1", "support-1"), HCI))
-        .await
-        .body;
+    assert_eq!(revoker["properties"]["reportedProperties"]["nodeSettings"]["state"], "Revoked");
+    let revoked = s.get(&with_version(&job("dev-1", "support-1"), HCI)).await.body;
     let node = &revoked["properties"]["reportedProperties"]["nodeSettings"];
-    assert_eq!(
-        (node["state"].as_str(), node["connectionStatus"].as_str()),
-        (Some("Revoked"), Some("Disconnected"))
-    );
-    let end =
-        ts(&revoked["properties"]["reportedProperties"]["sessionDetails"][0]["sessionEndTime"]);
+    assert_eq!((node["state"].as_str(), node["connectionStatus"].as_str()), (Some("Revoked"), Some("Disconnected")));
+    let end = ts(&revoked["properties"]["reportedProperties"]["sessionDetails"][0]["sessionEndTime"]);
     assert!(end < ts(&Value::String(expiry)));
 }
 
@@ -244,43 +161,18 @@ async fn expired_request_fails_validation_and_the_operation() {
     let s = TestServer::start().await;
     s.create_device("dev-1").await;
     let past = (clock_now(&s).await - Duration::hours(1)).to_rfc3339();
-    let created = s
-        .put(
-            &with_version(&job("dev-1", "late-1"), HCI),
-            remote_support_body("Enable", &past),
-        )
-        .await;
+    let created = s.put(&with_version(&job("dev-1", "late-1"), HCI), remote_support_body("Enable", &past)).await;
     let op_url = created.header("azure-asyncoperation").unwrap();
     let seen = walk(&s, &job("dev-1", "late-1"), 3.0).await;
     let mut statuses: Vec<&str> = seen.iter().map(|(st, _)| st.as_str()).collect();
     statuses.dedup();
-    assert_eq!(
-        statuses,
-        [
-            "Scheduled",
-            "ValidationInProgress",
-            "ValidationFailed",
-            "Failed"
-        ]
-    );
-    let failed = s
-        .get(&with_version(&job("dev-1", "late-1"), HCI))
-        .await
-        .body;
+    assert_eq!(statuses, ["Scheduled", "ValidationInProgress", "ValidationFailed", "Failed"]);
+    let failed = s.get(&with_version(&job("dev-1", "late-1"), HCI)).await.body;
     assert_eq!(failed["properties"]["provisioningState"], "Failed");
-    assert!(
-        failed["properties"]["reportedProperties"]["percentComplete"]
-            .as_i64()
-            .unwrap()
-            < 100
-    );
-    let step =
-        &failed["properties"]["reportedProperties"]["validationStatus"]["steps"][0]["steps"][2];
+    assert!(failed["properties"]["reportedProperties"]["percentComplete"].as_i64().unwrap() < 100);
+    let step = &failed["properties"]["reportedProperties"]["validationStatus"]["steps"][0]["steps"][2];
     assert_eq!(step["status"], "Error");
-    assert!(step["exception"][0]
-        .as_str()
-        .unwrap()
-        .contains("not in the future"));
+    assert!(step["exception"][0].as_str().unwrap().contains("not in the future"));
     let op = s.get(&op_url).await.body;
     assert_eq!(op["status"], "Failed");
     assert_eq!(op["error"]["code"], "JobValidationFailed");
@@ -290,49 +182,19 @@ async fn expired_request_fails_validation_and_the_operation() {
 async fn jobs_need_their_device_and_list_by_device() {
     let s = TestServer::start().await;
     s.create_group(RG).await;
-    let orphan = s
-        .put(
-            &with_version(&job("ghost", "job-1"), HCI),
-            collect_log_body(),
-        )
-        .await;
-    assert_eq!(
-        (orphan.status, orphan.error_code()),
-        (StatusCode::NOT_FOUND, "ParentResourceNotFound")
-    );
-    let orphan_list = s
-        .get(&with_version(&format!("{}/jobs", device("ghost")), HCI))
-        .await;
+    let orphan = s.put(&with_version(&job("ghost", "job-1"), HCI), collect_log_body()).await;
+    assert_eq!((orphan.status, orphan.error_code()), (StatusCode::NOT_FOUND, "ParentResourceNotFound"));
+    let orphan_list = s.get(&with_version(&format!("{}/jobs", device("ghost")), HCI)).await;
     assert_eq!(orphan_list.error_code(), "ParentResourceNotFound");
     s.create_device("dev-1").await;
     s.create_device("dev-2").await;
-    s.put(
-        &with_version(&job("dev-1", "job-1"), HCI),
-        collect_log_body(),
-    )
-    .await;
-    s.put(
-        &with_version(&job("dev-2", "job-2"), HCI),
-        collect_log_body(),
-    )
-    .await;
-    let list = s
-        .get(&with_version(
-            &format!("{}/jobs", device("dev-1")),
-            SEED_HCI,
-        ))
-        .await;
-    let names: Vec<_> = list.body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["name"].as_str().unwrap().to_string())
-        .collect();
+    s.put(&with_version(&job("dev-1", "job-1"), HCI), collect_log_body()).await;
+    s.put(&with_version(&job("dev-2", "job-2"), HCI), collect_log_body()).await;
+    let list = s.get(&with_version(&format!("{}/jobs", device("dev-1")), SEED_HCI)).await;
+    let names: Vec<_> =
+        list.body["value"].as_array().unwrap().iter().map(|j| j["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["job-1"]);
-    assert_eq!(
-        list.body["value"][0]["type"],
-        "Microsoft.AzureStackHCI/edgeDevices/jobs"
-    );
+    assert_eq!(list.body["value"][0]["type"], "Microsoft.AzureStackHCI/edgeDevices/jobs");
 }
 
 #[tokio::test]
@@ -343,40 +205,20 @@ async fn repeated_put_is_idempotent_and_changes_wait_for_the_job() {
     let first = s.put(&path, collect_log_body()).await;
     let again = s.put(&path, collect_log_body()).await;
     assert_eq!(again.status, StatusCode::OK);
-    assert_eq!(
-        again.header("azure-asyncoperation"),
-        first.header("azure-asyncoperation")
-    );
-    assert_eq!(
-        again.body["properties"]["jobId"],
-        first.body["properties"]["jobId"]
-    );
+    assert_eq!(again.header("azure-asyncoperation"), first.header("azure-asyncoperation"));
+    assert_eq!(again.body["properties"]["jobId"], first.body["properties"]["jobId"]);
     let mut changed = collect_log_body();
     changed["properties"]["toDate"] = json!("2024-01-30T00:00:00Z");
     let busy = s.put(&path, changed.clone()).await;
-    assert_eq!(
-        (busy.status, busy.error_code()),
-        (StatusCode::CONFLICT, "AnotherOperationInProgress")
-    );
-    let retyped = s
-        .put(&path, remote_support_body("Enable", "2099-01-01T00:00:00Z"))
-        .await;
-    assert_eq!(
-        (retyped.status, retyped.error_code()),
-        (StatusCode::BAD_REQUEST, "InvalidParameter")
-    );
+    assert_eq!((busy.status, busy.error_code()), (StatusCode::CONFLICT, "AnotherOperationInProgress"));
+    let retyped = s.put(&path, remote_support_body("Enable", "2099-01-01T00:00:00Z")).await;
+    assert_eq!((retyped.status, retyped.error_code()), (StatusCode::BAD_REQUEST, "InvalidParameter"));
     s.advance(5.0).await;
     let rerun = s.put(&path, changed).await;
     assert_eq!(rerun.status, StatusCode::OK, "{}", rerun.body);
     assert_eq!(rerun.body["properties"]["status"], "Scheduled");
-    assert_eq!(
-        rerun.body["properties"]["jobId"],
-        first.body["properties"]["jobId"]
-    );
-    assert_ne!(
-        rerun.header("azure-asyncoperation"),
-        first.header("azure-asyncoperation")
-    );
+    assert_eq!(rerun.body["properties"]["jobId"], first.body["properties"]["jobId"]);
+    assert_ne!(rerun.header("azure-asyncoperation"), first.header("azure-asyncoperation"));
 }
 
 #[tokio::test]

@@ -13,10 +13,11 @@ async fn create_is_an_async_operation_that_completes_with_provisioning() {
     assert_eq!(created.body["properties"]["provisioningState"], "Accepted");
     assert_eq!(created.body["kind"], "HCI");
     assert_eq!(created.header("retry-after").as_deref(), Some("1"));
-    let status_url = created
-        .header("azure-asyncoperation")
-        .expect("Azure-AsyncOperation header");
-    assert!(status_url.starts_with(&format!("{}/subscriptions/{SUB}/providers/Microsoft.AzureStackHCI/locations/eastus/operationStatuses/", s.base)));
+    let status_url = created.header("azure-asyncoperation").expect("Azure-AsyncOperation header");
+    assert!(status_url.starts_with(&format!(
+        "{}/subscriptions/{SUB}/providers/Microsoft.AzureStackHCI/locations/eastus/operationStatuses/",
+        s.base
+    )));
     assert!(status_url.ends_with(&format!("?api-version={HCI}")));
 
     let running = s.get(&status_url).await;
@@ -37,10 +38,7 @@ async fn create_is_an_async_operation_that_completes_with_provisioning() {
     assert_eq!(nic["adapterName"], "ethernet");
     assert_eq!(nic["ip4Address"], "10.10.10.10");
     assert!(nic["macAddress"].as_str().unwrap().len() == 17);
-    assert_eq!(
-        props["deviceConfiguration"]["nicDetails"][0]["ip4Address"],
-        "10.10.10.10"
-    );
+    assert_eq!(props["deviceConfiguration"]["nicDetails"][0]["ip4Address"], "10.10.10.10");
 
     let finished = s.get(&status_url).await;
     assert_eq!(finished.body["status"], "Succeeded");
@@ -53,26 +51,17 @@ async fn update_answers_200_and_keeps_created_fields() {
     let s = TestServer::start().await;
     let created = s.create_device("dev-1").await;
     s.advance(2.0).await;
-    let body =
-        json!({"kind": "HCI", "properties": {"deviceConfiguration": {"deviceMetadata": "rack-7"}}});
-    let updated = s
-        .put(&with_version(&device("dev-1"), SEED_HCI), body.clone())
-        .await;
+    let body = json!({"kind": "HCI", "properties": {"deviceConfiguration": {"deviceMetadata": "rack-7"}}});
+    let updated = s.put(&with_version(&device("dev-1"), SEED_HCI), body.clone()).await;
     assert_eq!(updated.status, StatusCode::OK);
     assert_eq!(updated.body["properties"]["provisioningState"], "Updating");
-    assert_eq!(
-        updated.body["systemData"]["createdAt"],
-        created.body["systemData"]["createdAt"]
-    );
+    assert_eq!(updated.body["systemData"]["createdAt"], created.body["systemData"]["createdAt"]);
     assert!(updated.header("azure-asyncoperation").is_some());
     s.advance(2.0).await;
     let same = s.put(&with_version(&device("dev-1"), SEED_HCI), body).await;
     assert_eq!(same.status, StatusCode::OK);
     assert_eq!(same.body["properties"]["provisioningState"], "Succeeded");
-    assert_eq!(
-        same.body["properties"]["deviceConfiguration"]["deviceMetadata"],
-        "rack-7"
-    );
+    assert_eq!(same.body["properties"]["deviceConfiguration"]["deviceMetadata"], "rack-7");
 }
 
 #[tokio::test]
@@ -81,33 +70,12 @@ async fn list_shows_devices_under_one_resource_only() {
     s.create_device("dev-a").await;
     s.create_device("dev-b").await;
     let other = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.HybridCompute/machines/Node-2/providers/Microsoft.AzureStackHCI/edgeDevices/dev-c");
-    assert_eq!(
-        s.put(&with_version(&other, HCI), json!({"kind": "HCI"}))
-            .await
-            .status,
-        StatusCode::CREATED
-    );
-    s.put(
-        &with_version(&job("dev-a", "job-1"), HCI),
-        collect_log_body(),
-    )
-    .await;
-    let list = s
-        .get(&with_version(
-            &format!(
-                "{}/providers/Microsoft.AzureStackHCI/edgeDevices",
-                machine()
-            ),
-            HCI,
-        ))
-        .await;
+    assert_eq!(s.put(&with_version(&other, HCI), json!({"kind": "HCI"})).await.status, StatusCode::CREATED);
+    s.put(&with_version(&job("dev-a", "job-1"), HCI), collect_log_body()).await;
+    let list = s.get(&with_version(&format!("{}/providers/Microsoft.AzureStackHCI/edgeDevices", machine()), HCI)).await;
     assert_eq!(list.status, StatusCode::OK);
-    let names: Vec<_> = list.body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap().to_string())
-        .collect();
+    let names: Vec<_> =
+        list.body["value"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["dev-a", "dev-b"]);
     assert!(list.body.get("nextLink").is_none());
 }
@@ -119,10 +87,7 @@ async fn validate_is_a_location_operation_with_a_result() {
     let url = with_version(&format!("{}/validate", device("dev-1")), HCI);
     let body = json!({"edgeDeviceIds": [device("dev-1")], "additionalInfo": "precheck"});
     let early = s.post(&url, Some(body.clone())).await;
-    assert_eq!(
-        (early.status, early.error_code()),
-        (StatusCode::CONFLICT, "Conflict")
-    );
+    assert_eq!((early.status, early.error_code()), (StatusCode::CONFLICT, "Conflict"));
     s.advance(2.0).await;
     let accepted = s.post(&url, Some(body)).await;
     assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
@@ -135,13 +100,8 @@ async fn validate_is_a_location_operation_with_a_result() {
     assert_eq!(result.status, StatusCode::OK);
     assert_eq!(result.body, json!({"status": "Succeeded"}));
 
-    let unknown = s
-        .post(&url, Some(json!({"edgeDeviceIds": [device("ghost")]})))
-        .await;
-    assert_eq!(
-        (unknown.status, unknown.error_code()),
-        (StatusCode::BAD_REQUEST, "InvalidParameter")
-    );
+    let unknown = s.post(&url, Some(json!({"edgeDeviceIds": [device("ghost")]}))).await;
+    assert_eq!((unknown.status, unknown.error_code()), (StatusCode::BAD_REQUEST, "InvalidParameter"));
     let empty = s.post(&url, Some(json!({"edgeDeviceIds": []}))).await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
     let missing = s.post(&url, None).await;
@@ -159,11 +119,7 @@ async fn validate_is_a_location_operation_with_a_result() {
 async fn delete_is_202_with_location_then_gone_with_its_jobs() {
     let s = TestServer::start().await;
     s.create_device("dev-1").await;
-    s.put(
-        &with_version(&job("dev-1", "job-1"), HCI),
-        collect_log_body(),
-    )
-    .await;
+    s.put(&with_version(&job("dev-1", "job-1"), HCI), collect_log_body()).await;
     let accepted = s.delete(&with_version(&device("dev-1"), HCI)).await;
     assert_eq!(accepted.status, StatusCode::ACCEPTED);
     assert!(accepted.header("azure-asyncoperation").is_none());
@@ -177,14 +133,8 @@ async fn delete_is_202_with_location_then_gone_with_its_jobs() {
     s.advance(1.0).await;
     assert_eq!(s.get(&location).await.status, StatusCode::NO_CONTENT);
     let gone = s.get(&with_version(&device("dev-1"), HCI)).await;
-    assert_eq!(
-        (gone.status, gone.error_code()),
-        (StatusCode::NOT_FOUND, "ResourceNotFound")
-    );
+    assert_eq!((gone.status, gone.error_code()), (StatusCode::NOT_FOUND, "ResourceNotFound"));
     let job_gone = s.get(&with_version(&job("dev-1", "job-1"), HCI)).await;
     assert_eq!(job_gone.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        s.delete(&with_version(&device("dev-1"), HCI)).await.status,
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(s.delete(&with_version(&device("dev-1"), HCI)).await.status, StatusCode::NO_CONTENT);
 }

@@ -26,98 +26,38 @@ fn config(
 
 fn trusting(ca_pem: &[u8]) -> reqwest::Client {
     let ca = reqwest::Certificate::from_pem(ca_pem).unwrap();
-    reqwest::Client::builder()
-        .add_root_certificate(ca)
-        .tls_built_in_root_certs(false)
-        .build()
-        .unwrap()
+    reqwest::Client::builder().add_root_certificate(ca).tls_built_in_root_certs(false).build().unwrap()
 }
 
 #[tokio::test]
 async fn generated_ca_is_kept_and_trusted_for_localhost_and_127_0_0_1() {
     let data = tempfile::tempdir().unwrap();
-    let first = server::start(config(Some(data.path().into()), None, None))
-        .await
-        .unwrap();
+    let first = server::start(config(Some(data.path().into()), None, None)).await.unwrap();
     assert!(first.base_url.starts_with("https://127.0.0.1:"));
     let ca_file = first.ca_file.clone().expect("a CA file is written");
     let ca = std::fs::read(&ca_file).unwrap();
     let client = trusting(&ca);
-    let health = client
-        .get(format!("{}/_azemu/health", first.base_url))
-        .send()
-        .await
-        .unwrap();
+    let health = client.get(format!("{}/_azemu/health", first.base_url)).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let by_name = first.base_url.replace("127.0.0.1", "localhost");
-    assert_eq!(
-        client
-            .get(format!("{by_name}/_azemu/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let untrusting = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .build()
-        .unwrap();
-    assert!(untrusting
-        .get(format!("{}/_azemu/health", first.base_url))
-        .send()
-        .await
-        .is_err());
+    assert_eq!(client.get(format!("{by_name}/_azemu/health")).send().await.unwrap().status(), 200);
+    let untrusting = reqwest::Client::builder().tls_built_in_root_certs(false).build().unwrap();
+    assert!(untrusting.get(format!("{}/_azemu/health", first.base_url)).send().await.is_err());
 
-    let second = server::start(config(Some(data.path().into()), None, None))
-        .await
-        .unwrap();
-    assert_eq!(
-        std::fs::read(second.ca_file.unwrap()).unwrap(),
-        ca,
-        "the CA survives restarts"
-    );
-    assert_eq!(
-        client
-            .get(format!("{}/_azemu/health", second.base_url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let second = server::start(config(Some(data.path().into()), None, None)).await.unwrap();
+    assert_eq!(std::fs::read(second.ca_file.unwrap()).unwrap(), ca, "the CA survives restarts");
+    assert_eq!(client.get(format!("{}/_azemu/health", second.base_url)).send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]
 async fn own_certificate_is_served() {
     let data = tempfile::tempdir().unwrap();
-    let generated = server::start(config(Some(data.path().into()), None, None))
-        .await
-        .unwrap();
+    let generated = server::start(config(Some(data.path().into()), None, None)).await.unwrap();
     let tls = data.path().join("tls");
-    let own = server::start(config(
-        None,
-        Some(tls.join("cert.pem")),
-        Some(tls.join("key.pem")),
-    ))
-    .await
-    .unwrap();
+    let own = server::start(config(None, Some(tls.join("cert.pem")), Some(tls.join("key.pem")))).await.unwrap();
     assert!(own.ca_file.is_none());
     let client = trusting(&std::fs::read(generated.ca_file.unwrap()).unwrap());
-    assert_eq!(
-        client
-            .get(format!("{}/_azemu/health", own.base_url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let missing = server::start(config(
-        None,
-        Some(tls.join("nope.pem")),
-        Some(tls.join("key.pem")),
-    ))
-    .await;
+    assert_eq!(client.get(format!("{}/_azemu/health", own.base_url)).send().await.unwrap().status(), 200);
+    let missing = server::start(config(None, Some(tls.join("nope.pem")), Some(tls.join("key.pem")))).await;
     assert!(missing.is_err());
 }

@@ -18,16 +18,8 @@ pub enum TypeOwner {
 fn well_formed(version: &str) -> bool {
     let b = version.as_bytes();
     let date_ok = b.len() >= 10
-        && b[..10].iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    date_ok
-        && (b.len() == 10
-            || (b[10] == b'-' && b.len() > 11 && b[11..].iter().all(|c| c.is_ascii_alphanumeric())))
+        && b[..10].iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    date_ok && (b.len() == 10 || (b[10] == b'-' && b.len() > 11 && b[11..].iter().all(|c| c.is_ascii_alphanumeric())))
 }
 
 pub fn check(
@@ -50,8 +42,7 @@ pub fn check(
             format!("The api-version '{version}' is invalid. The supported versions are '{list}'."),
         ));
     }
-    if mode == ApiVersionCheck::Lenient || supported.iter().any(|s| s.eq_ignore_ascii_case(version))
-    {
+    if mode == ApiVersionCheck::Lenient || supported.iter().any(|s| s.eq_ignore_ascii_case(version)) {
         return Ok(());
     }
     Err(match owner {
@@ -78,45 +69,20 @@ mod tests {
     fn codes_follow_arm() {
         let strict = ApiVersionCheck::Strict;
         assert!(check(Some("2026-10-01"), V, "t", TypeOwner::Provider, strict).is_ok());
+        assert_eq!(check(None, V, "t", TypeOwner::Provider, strict).unwrap_err().code(), "MissingApiVersionParameter");
         assert_eq!(
-            check(None, V, "t", TypeOwner::Provider, strict)
-                .unwrap_err()
-                .code(),
-            "MissingApiVersionParameter"
-        );
-        assert_eq!(
-            check(Some("2020-01-01"), V, "t", TypeOwner::Provider, strict)
-                .unwrap_err()
-                .code(),
+            check(Some("2020-01-01"), V, "t", TypeOwner::Provider, strict).unwrap_err().code(),
             "NoRegisteredProviderFound"
         );
         assert_eq!(
-            check(Some("2020-01-01"), V, "t", TypeOwner::Arm, strict)
-                .unwrap_err()
-                .code(),
+            check(Some("2020-01-01"), V, "t", TypeOwner::Arm, strict).unwrap_err().code(),
             "InvalidApiVersionParameter"
         );
         assert_eq!(
-            check(Some("yesterday"), V, "t", TypeOwner::Provider, strict)
-                .unwrap_err()
-                .code(),
+            check(Some("yesterday"), V, "t", TypeOwner::Provider, strict).unwrap_err().code(),
             "InvalidApiVersionParameter"
         );
-        assert!(check(
-            Some("2020-01-01-beta"),
-            V,
-            "t",
-            TypeOwner::Provider,
-            ApiVersionCheck::Lenient
-        )
-        .is_ok());
-        assert!(check(
-            Some("2020-01-01-"),
-            V,
-            "t",
-            TypeOwner::Provider,
-            ApiVersionCheck::Lenient
-        )
-        .is_err());
+        assert!(check(Some("2020-01-01-beta"), V, "t", TypeOwner::Provider, ApiVersionCheck::Lenient).is_ok());
+        assert!(check(Some("2020-01-01-"), V, "t", TypeOwner::Provider, ApiVersionCheck::Lenient).is_err());
     }
 }

@@ -14,35 +14,16 @@ use super::request::ArmRequest;
 use super::respond::{json_bytes, json_with_etag, no_content};
 use super::{api_version, ArmError};
 use crate::app::App;
-use crate::providers::{
-    ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider,
-};
+use crate::providers::{ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider};
 use crate::store::{OperationKind, OperationRecord, OperationStatus, State, StoredResource, Txn};
 
 type Provider = Arc<dyn ResourceProvider>;
 
 enum Target {
-    Item {
-        provider: Provider,
-        id: String,
-        name: String,
-        parent: Option<(Provider, String)>,
-    },
-    Collection {
-        provider: Provider,
-        parent: Option<(Provider, String)>,
-        parent_id: String,
-        segment: String,
-    },
-    Action {
-        provider: Provider,
-        id: String,
-        action: String,
-    },
-    Operation {
-        id: String,
-        result: bool,
-    },
+    Item { provider: Provider, id: String, name: String, parent: Option<(Provider, String)> },
+    Collection { provider: Provider, parent: Option<(Provider, String)>, parent_id: String, segment: String },
+    Action { provider: Provider, id: String, action: String },
+    Operation { id: String, result: bool },
 }
 
 const RESOURCE_GROUPS: &str = "microsoft.resources/resourcegroups";
@@ -60,26 +41,17 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
         return operation_endpoint(app, req, id, *result);
     }
     let provider = match &target {
-        Target::Item { provider, .. }
-        | Target::Collection { provider, .. }
-        | Target::Action { provider, .. } => provider.clone(),
+        Target::Item { provider, .. } | Target::Collection { provider, .. } | Target::Action { provider, .. } => {
+            provider.clone()
+        }
         Target::Operation { .. } => unreachable!("handled above"),
     };
     let spec = provider.spec();
-    api_version::check(
-        req.api_version(),
-        spec.api_versions,
-        spec.full_type(),
-        spec.owner,
-        app.api_check,
-    )?;
-    let is_group_itself = matches!(&target, Target::Item { provider, .. } if provider.spec().type_key() == RESOURCE_GROUPS);
+    api_version::check(req.api_version(), spec.api_versions, spec.full_type(), spec.owner, app.api_check)?;
+    let is_group_itself =
+        matches!(&target, Target::Item { provider, .. } if provider.spec().type_key() == RESOURCE_GROUPS);
     if let (Some(group), false) = (&req.path.resource_group, is_group_itself) {
-        let key = format!(
-            "/subscriptions/{}/resourcegroups/{}",
-            req.path.subscription, group
-        )
-        .to_ascii_lowercase();
+        let key = format!("/subscriptions/{}/resourcegroups/{}", req.path.subscription, group).to_ascii_lowercase();
         if app.store.read(|s| s.resource(&key).is_none()) {
             return Err(ArmError::not_found(
                 "ResourceGroupNotFound",
@@ -88,12 +60,7 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
         }
     }
     match target {
-        Target::Item {
-            provider,
-            id,
-            name,
-            parent,
-        } => {
+        Target::Item { provider, id, name, parent } => {
             if req.method != Method::DELETE {
                 require_parent(app, parent.as_ref())?;
             }
@@ -102,71 +69,45 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
                 Method::HEAD => head(app, &id),
                 Method::PUT => put(app, &provider, &id, &name, req).await,
                 Method::DELETE => delete(app, &provider, &id, &name, req).await,
-                _ => Err(ArmError::method_not_allowed(
-                    req.method.as_str(),
-                    &req.raw_path,
-                )),
+                _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
-        Target::Collection {
-            provider,
-            parent,
-            parent_id,
-            segment,
-        } => {
+        Target::Collection { provider, parent, parent_id, segment } => {
             require_parent(app, parent.as_ref())?;
             match req.method {
                 Method::GET => list(app, &provider, &parent_id, &segment, req),
-                _ => Err(ArmError::method_not_allowed(
-                    req.method.as_str(),
-                    &req.raw_path,
-                )),
+                _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
-        Target::Action {
-            provider,
-            id,
-            action,
-        } => action_endpoint(app, &provider, &id, &action, req).await,
+        Target::Action { provider, id, action } => action_endpoint(app, &provider, &id, &action, req).await,
         Target::Operation { .. } => unreachable!("handled above"),
     }
 }
 
 fn invalid_type(req: &ArmRequest) -> ArmError {
     let (ns, ty) = match &req.path.target {
-        Some(t) => (
-            t.namespace.clone(),
-            req.path.type_key(true).unwrap_or_default(),
-        ),
-        None => (
-            "Microsoft.Resources".into(),
-            req.path.trailing.clone().unwrap_or_default(),
-        ),
+        Some(t) => (t.namespace.clone(), req.path.type_key(true).unwrap_or_default()),
+        None => ("Microsoft.Resources".into(), req.path.trailing.clone().unwrap_or_default()),
     };
     ArmError::not_found(
         "InvalidResourceType",
-        format!("The resource type '{ty}' could not be found in the namespace '{ns}' for api version '{}'.", req.api_version().unwrap_or("")),
+        format!(
+            "The resource type '{ty}' could not be found in the namespace '{ns}' for api version '{}'.",
+            req.api_version().unwrap_or("")
+        ),
     )
 }
 
 fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
     let path = &req.path;
     let registry = &app.registry;
-    let groups = || {
-        registry
-            .get(RESOURCE_GROUPS)
-            .cloned()
-            .ok_or_else(|| invalid_type(req))
-    };
+    let groups = || registry.get(RESOURCE_GROUPS).cloned().ok_or_else(|| invalid_type(req));
     validate_names(app, req)?;
     let Some(section) = &path.target else {
         return match (&path.resource_group, &path.trailing) {
             (Some(group), None) => Ok(Target::Item {
                 provider: groups()?,
-                id: format!(
-                    "/subscriptions/{}/resourceGroups/{group}",
-                    path.subscription
-                ),
+                id: format!("/subscriptions/{}/resourceGroups/{group}", path.subscription),
                 name: group.clone(),
                 parent: None,
             }),
@@ -193,10 +134,7 @@ fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
         if first.eq_ignore_ascii_case("locations") {
             let result = second.eq_ignore_ascii_case("operationResults");
             if result || second.eq_ignore_ascii_case("operationStatuses") {
-                return Ok(Target::Operation {
-                    id: id.clone(),
-                    result,
-                });
+                return Ok(Target::Operation { id: id.clone(), result });
             }
         }
     }
@@ -210,17 +148,12 @@ fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
             key.push('/');
             key.push_str(&t.to_ascii_lowercase());
         }
-        registry
-            .get(&key)
-            .cloned()
-            .map(|p| (p, path.resource_id(level)))
+        registry.get(&key).cloned().map(|p| (p, path.resource_id(level)))
     };
     match &path.trailing {
         None if depth > 0 => {
-            let provider = registry
-                .get(&path.type_key(false).unwrap_or_default())
-                .cloned()
-                .ok_or_else(|| invalid_type(req))?;
+            let provider =
+                registry.get(&path.type_key(false).unwrap_or_default()).cloned().ok_or_else(|| invalid_type(req))?;
             Ok(Target::Item {
                 provider,
                 id: path.resource_id(depth),
@@ -243,22 +176,11 @@ fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
                     segment: segment.to_ascii_lowercase(),
                 });
             }
-            let item = registry
-                .get(&path.type_key(false).unwrap_or_default())
-                .filter(|_| depth > 0);
+            let item = registry.get(&path.type_key(false).unwrap_or_default()).filter(|_| depth > 0);
             match item {
-                Some(provider)
-                    if provider
-                        .spec()
-                        .actions
-                        .iter()
-                        .any(|a| a.eq_ignore_ascii_case(trailing)) =>
-                {
+                Some(provider) if provider.spec().actions.iter().any(|a| a.eq_ignore_ascii_case(trailing)) => {
                     if req.method != Method::POST {
-                        return Err(ArmError::method_not_allowed(
-                            req.method.as_str(),
-                            &req.raw_path,
-                        ));
+                        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
                     }
                     Ok(Target::Action {
                         provider: provider.clone(),
@@ -295,9 +217,7 @@ fn validate_names(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
             (provider.spec().name_rule)(name).map_err(|rule| {
                 ArmError::bad_request(
                     "InvalidResourceName",
-                    format!(
-                        "The resource name '{name}' is invalid. It must match the pattern {rule}."
-                    ),
+                    format!("The resource name '{name}' is invalid. It must match the pattern {rule}."),
                 )
                 .with_target(t.clone())
             })?;
@@ -310,68 +230,40 @@ fn require_parent(app: &App, parent: Option<&(Provider, String)>) -> Result<(), 
     let Some((provider, id)) = parent else {
         return Ok(());
     };
-    if app.store.read(|s| {
-        s.resource(&id.to_ascii_lowercase())
-            .is_some_and(|r| !r.deleting)
-    }) {
+    if app.store.read(|s| s.resource(&id.to_ascii_lowercase()).is_some_and(|r| !r.deleting)) {
         return Ok(());
     }
     let name = id.rsplit('/').next().unwrap_or_default();
     Err(ArmError::not_found(
         "ParentResourceNotFound",
-        format!("Can not perform requested operation on nested resource. Parent resource '{name}' of type '{}' not found.", provider.spec().full_type()),
+        format!(
+            "Can not perform requested operation on nested resource. Parent resource '{name}' of type '{}' not found.",
+            provider.spec().full_type()
+        ),
     ))
 }
 
 fn not_found(provider: &Provider, name: &str, req: &ArmRequest) -> ArmError {
     if provider.spec().type_key() == RESOURCE_GROUPS {
-        return ArmError::not_found(
-            "ResourceGroupNotFound",
-            format!("Resource group '{name}' could not be found."),
-        );
+        return ArmError::not_found("ResourceGroupNotFound", format!("Resource group '{name}' could not be found."));
     }
-    ArmError::resource_not_found(
-        provider.spec().full_type(),
-        name,
-        req.path.resource_group.as_deref(),
-    )
+    ArmError::resource_not_found(provider.spec().full_type(), name, req.path.resource_group.as_deref())
 }
 
-fn get(
-    app: &App,
-    provider: &Provider,
-    id: &str,
-    name: &str,
-    req: &ArmRequest,
-) -> Result<Response, ArmError> {
-    let found = app
-        .store
-        .read(|s| s.resource(&id.to_ascii_lowercase()).cloned());
+fn get(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequest) -> Result<Response, ArmError> {
+    let found = app.store.read(|s| s.resource(&id.to_ascii_lowercase()).cloned());
     let resource = found.ok_or_else(|| not_found(provider, name, req))?;
     if let Some(tag) = req.header("if-none-match") {
-        if tag
-            .split(',')
-            .any(|t| t.trim() == resource.etag || t.trim() == "*")
-        {
+        if tag.split(',').any(|t| t.trim() == resource.etag || t.trim() == "*") {
             return Ok(no_content(StatusCode::NOT_MODIFIED));
         }
     }
-    Ok(json_with_etag(
-        StatusCode::OK,
-        resource.body_json(),
-        &resource.etag,
-    ))
+    Ok(json_with_etag(StatusCode::OK, resource.body_json(), &resource.etag))
 }
 
 fn head(app: &App, id: &str) -> Result<Response, ArmError> {
-    let exists = app
-        .store
-        .read(|s| s.resource(&id.to_ascii_lowercase()).is_some());
-    Ok(no_content(if exists {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::NOT_FOUND
-    }))
+    let exists = app.store.read(|s| s.resource(&id.to_ascii_lowercase()).is_some());
+    Ok(no_content(if exists { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }))
 }
 
 fn list(
@@ -405,31 +297,13 @@ fn list(
 }
 
 /// Where operation URLs live: the resource group's location, else `global`.
-fn operation_location(
-    state: &State,
-    req: &ArmRequest,
-    own_body: Option<&serde_json::Value>,
-) -> String {
+fn operation_location(state: &State, req: &ArmRequest, own_body: Option<&serde_json::Value>) -> String {
     let from_group = req.path.resource_group.as_ref().and_then(|g| {
-        let key = format!(
-            "/subscriptions/{}/resourcegroups/{}",
-            req.path.subscription, g
-        )
-        .to_ascii_lowercase();
-        state.resource(&key).and_then(|r| {
-            r.body
-                .get("location")
-                .and_then(|l| l.as_str())
-                .map(str::to_string)
-        })
+        let key = format!("/subscriptions/{}/resourcegroups/{}", req.path.subscription, g).to_ascii_lowercase();
+        state.resource(&key).and_then(|r| r.body.get("location").and_then(|l| l.as_str()).map(str::to_string))
     });
     from_group
-        .or_else(|| {
-            own_body
-                .and_then(|b| b.get("location"))
-                .and_then(|l| l.as_str())
-                .map(str::to_string)
-        })
+        .or_else(|| own_body.and_then(|b| b.get("location")).and_then(|l| l.as_str()).map(str::to_string))
         .unwrap_or_else(|| "global".into())
 }
 
@@ -454,24 +328,11 @@ fn new_op(
 }
 
 enum PutAnswer {
-    Written {
-        resource: StoredResource,
-        created: bool,
-        op: Option<OperationRecord>,
-    },
-    Unchanged {
-        resource: StoredResource,
-        op: Option<OperationRecord>,
-    },
+    Written { resource: StoredResource, created: bool, op: Option<OperationRecord> },
+    Unchanged { resource: StoredResource, op: Option<OperationRecord> },
 }
 
-async fn put(
-    app: &App,
-    provider: &Provider,
-    id: &str,
-    name: &str,
-    req: &ArmRequest,
-) -> Result<Response, ArmError> {
+async fn put(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequest) -> Result<Response, ArmError> {
     let body = req.required_json_body()?;
     let spec = provider.spec();
     let key = id.to_ascii_lowercase();
@@ -479,13 +340,29 @@ async fn put(
         .store
         .write(|state| {
             let existing = state.resource(&key).map(|r| (**r).clone());
-            check_preconditions(req.header("if-match"), req.header("if-none-match"), existing.as_ref().map(|r| r.etag.as_str()))?;
+            check_preconditions(
+                req.header("if-match"),
+                req.header("if-none-match"),
+                existing.as_ref().map(|r| r.etag.as_str()),
+            )?;
             if existing.as_ref().is_some_and(|r| r.deleting) {
-                return Err(ArmError::conflict("Conflict", format!("The resource '{name}' is being deleted; retry when the deletion completes.")));
+                return Err(ArmError::conflict(
+                    "Conflict",
+                    format!("The resource '{name}' is being deleted; retry when the deletion completes."),
+                ));
             }
             let now = app.clock.now();
             let outcome = provider.put(
-                &PutRequest { path: &req.path, id, name, body, existing: existing.as_ref(), now, clock: &app.clock, caller: &req.caller },
+                &PutRequest {
+                    path: &req.path,
+                    id,
+                    name,
+                    body,
+                    existing: existing.as_ref(),
+                    now,
+                    clock: &app.clock,
+                    caller: &req.caller,
+                },
                 state,
             )?;
             let written = match outcome {
@@ -511,7 +388,8 @@ async fn put(
             }
             let op = (spec.put == PutKind::AsyncOperation).then(|| {
                 let mut op = new_op(state, provider, req, OperationKind::Put, &resource.id, Some(&resource.body), now);
-                let status = OperationStatus::from_provisioning_state(resource.provisioning_state().unwrap_or("Succeeded"));
+                let status =
+                    OperationStatus::from_provisioning_state(resource.provisioning_state().unwrap_or("Succeeded"));
                 if status.is_terminal() {
                     op.complete(status, now, None);
                 } else {
@@ -525,19 +403,9 @@ async fn put(
         })
         .await?;
     let (status, resource, op) = match answer {
-        PutAnswer::Written {
-            resource,
-            created,
-            op,
-        } => (
-            if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            },
-            resource,
-            op,
-        ),
+        PutAnswer::Written { resource, created, op } => {
+            (if created { StatusCode::CREATED } else { StatusCode::OK }, resource, op)
+        }
         PutAnswer::Unchanged { resource, op } => (StatusCode::OK, resource, op),
     };
     let mut response = json_with_etag(status, resource.body_json(), &resource.etag);
@@ -547,13 +415,7 @@ async fn put(
     Ok(response)
 }
 
-async fn delete(
-    app: &App,
-    provider: &Provider,
-    id: &str,
-    name: &str,
-    req: &ArmRequest,
-) -> Result<Response, ArmError> {
+async fn delete(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequest) -> Result<Response, ArmError> {
     let spec = provider.spec();
     let key = id.to_ascii_lowercase();
     let op = app
@@ -562,15 +424,8 @@ async fn delete(
             let Some(existing) = state.resource(&key) else {
                 return Ok((Txn::default(), None));
             };
-            check_preconditions(
-                req.header("if-match"),
-                req.header("if-none-match"),
-                Some(&existing.etag),
-            )?;
-            let pending = existing
-                .pending_op
-                .as_ref()
-                .and_then(|o| state.operation(o));
+            check_preconditions(req.header("if-match"), req.header("if-none-match"), Some(&existing.etag))?;
+            let pending = existing.pending_op.as_ref().and_then(|o| state.operation(o));
             if existing.deleting {
                 return Ok((Txn::default(), pending.map(|o| (**o).clone())));
             }
@@ -581,24 +436,12 @@ async fn delete(
                 old.complete(OperationStatus::Canceled, now, None);
                 txn.put_operation(old);
             }
-            let op = new_op(
-                state,
-                provider,
-                req,
-                OperationKind::Delete,
-                &existing.id,
-                Some(&existing.body),
-                now,
-            );
+            let op = new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body), now);
             let mut resource = (**existing).clone();
             resource.deleting = true;
             resource.due = Some(now + app.clock.scaled(spec.delete_duration));
             resource.pending_op = Some(op.id.clone());
-            if let Some(props) = resource
-                .body
-                .get_mut("properties")
-                .and_then(|p| p.as_object_mut())
-            {
+            if let Some(props) = resource.body.get_mut("properties").and_then(|p| p.as_object_mut()) {
                 props.insert("provisioningState".into(), "Deleting".into());
             }
             txn.put(resource);
@@ -607,9 +450,7 @@ async fn delete(
         })
         .await?;
     match op {
-        None if spec.delete_missing == DeleteMissing::NotFound => {
-            Err(not_found(provider, name, req))
-        }
+        None if spec.delete_missing == DeleteMissing::NotFound => Err(not_found(provider, name, req)),
         None => Ok(no_content(StatusCode::NO_CONTENT)),
         Some(op) => {
             let mut response = no_content(StatusCode::ACCEPTED);
@@ -638,30 +479,11 @@ async fn action_endpoint(
     let op = app
         .store
         .write(|state| {
-            let resource = state
-                .resource(&key)
-                .filter(|r| !r.deleting)
-                .ok_or_else(|| not_found(provider, &name, req))?;
+            let resource =
+                state.resource(&key).filter(|r| !r.deleting).ok_or_else(|| not_found(provider, &name, req))?;
             let now = app.clock.now();
-            let outcome = provider.action(
-                &ActionRequest {
-                    path: &req.path,
-                    action,
-                    resource,
-                    body,
-                    now,
-                },
-                state,
-            )?;
-            let mut op = new_op(
-                state,
-                provider,
-                req,
-                OperationKind::Action,
-                &resource.id,
-                Some(&resource.body),
-                now,
-            );
+            let outcome = provider.action(&ActionRequest { path: &req.path, action, resource, body, now }, state)?;
+            let mut op = new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body), now);
             op.result = outcome.result;
             op.due = Some(now + app.clock.scaled(outcome.duration));
             let mut txn = Txn::default();
@@ -675,49 +497,24 @@ async fn action_endpoint(
     Ok(response)
 }
 
-fn operation_endpoint(
-    app: &App,
-    req: &ArmRequest,
-    id: &str,
-    result: bool,
-) -> Result<Response, ArmError> {
+fn operation_endpoint(app: &App, req: &ArmRequest, id: &str, result: bool) -> Result<Response, ArmError> {
     if req.method != Method::GET {
-        return Err(ArmError::method_not_allowed(
-            req.method.as_str(),
-            &req.raw_path,
-        ));
+        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
     }
     if req.api_version().is_none_or(str::is_empty) {
-        return api_version::check(
-            None,
-            &[],
-            "operations",
-            super::TypeOwner::Provider,
-            app.api_check,
-        )
-        .map(|_| no_content(StatusCode::OK));
+        return api_version::check(None, &[], "operations", super::TypeOwner::Provider, app.api_check)
+            .map(|_| no_content(StatusCode::OK));
     }
     let (op, resource) = app.store.read(|s| {
         let op = s.operation(id).cloned();
-        let resource = op.as_ref().and_then(|o| {
-            s.resource(&o.resource_id.to_ascii_lowercase())
-                .map(|r| r.body_json())
-        });
+        let resource = op.as_ref().and_then(|o| s.resource(&o.resource_id.to_ascii_lowercase()).map(|r| r.body_json()));
         (op, resource)
     });
     let op = op
         .filter(|o| o.subscription.eq_ignore_ascii_case(&req.path.subscription))
-        .ok_or_else(|| {
-            ArmError::not_found(
-                "OperationNotFound",
-                format!("The operation '{id}' could not be found."),
-            )
-        })?;
-    let mut response = if result {
-        lro::result_response(&req.base(), &op, resource)
-    } else {
-        lro::status_response(&op)
-    };
+        .ok_or_else(|| ArmError::not_found("OperationNotFound", format!("The operation '{id}' could not be found.")))?;
+    let mut response =
+        if result { lro::result_response(&req.base(), &op, resource) } else { lro::status_response(&op) };
     if let Ok(v) = HeaderValue::from_str(&op.id) {
         response.headers_mut().insert("x-ms-operation-id", v);
     }

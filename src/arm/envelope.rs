@@ -13,10 +13,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn anonymous() -> Caller {
-        Caller {
-            name: "anonymous".into(),
-            kind: "User",
-        }
+        Caller { name: "anonymous".into(), kind: "User" }
     }
 }
 
@@ -29,10 +26,7 @@ pub mod optional_timestamp {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(
-        value: &Option<DateTime<Utc>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(at) => s.serialize_str(&super::timestamp(*at)),
             None => s.serialize_none(),
@@ -51,15 +45,9 @@ pub fn new_etag() -> String {
 /// systemData for a write now by `caller`, keeping the creation fields of an earlier version.
 pub fn system_data(previous: Option<&Value>, caller: &Caller, now: DateTime<Utc>) -> Value {
     let stamp = timestamp(now);
-    let created = previous
-        .and_then(|p| p.get("systemData"))
-        .filter(|s| s.get("createdAt").is_some());
+    let created = previous.and_then(|p| p.get("systemData")).filter(|s| s.get("createdAt").is_some());
     let (created_by, created_by_type, created_at) = match created {
-        Some(s) => (
-            s["createdBy"].clone(),
-            s["createdByType"].clone(),
-            s["createdAt"].clone(),
-        ),
+        Some(s) => (s["createdBy"].clone(), s["createdByType"].clone(), s["createdAt"].clone()),
         None => (json!(caller.name), json!(caller.kind), json!(stamp)),
     };
     json!({
@@ -96,11 +84,10 @@ pub fn check_preconditions(
     current_etag: Option<&str>,
 ) -> Result<(), super::ArmError> {
     let matches = |header: &str| {
-        header.split(',').map(str::trim).any(|tag| {
-            tag == "*"
-                || Some(tag) == current_etag
-                || Some(tag.trim_start_matches("W/")) == current_etag
-        })
+        header
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || Some(tag) == current_etag || Some(tag.trim_start_matches("W/")) == current_etag)
     };
     if let Some(header) = if_match {
         if current_etag.is_none() || !matches(header) {
@@ -135,23 +122,9 @@ mod tests {
 
     #[test]
     fn system_data_keeps_creation() {
-        let first = system_data(
-            None,
-            &Caller {
-                name: "alice".into(),
-                kind: "User",
-            },
-            Utc::now(),
-        );
+        let first = system_data(None, &Caller { name: "alice".into(), kind: "User" }, Utc::now());
         let doc = json!({ "systemData": first });
-        let second = system_data(
-            Some(&doc),
-            &Caller {
-                name: "app".into(),
-                kind: "Application",
-            },
-            Utc::now(),
-        );
+        let second = system_data(Some(&doc), &Caller { name: "app".into(), kind: "Application" }, Utc::now());
         assert_eq!(second["createdBy"], "alice");
         assert_eq!(second["lastModifiedBy"], "app");
         assert_eq!(second["lastModifiedByType"], "Application");

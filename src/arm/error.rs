@@ -26,12 +26,7 @@ impl ArmError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ArmError {
         ArmError {
             status,
-            detail: ErrorDetail {
-                code: code.to_string(),
-                message: message.into(),
-                target: None,
-                details: Vec::new(),
-            },
+            detail: ErrorDetail { code: code.to_string(), message: message.into(), target: None, details: Vec::new() },
         }
     }
 
@@ -57,13 +52,8 @@ impl ArmError {
     }
 
     pub fn resource_not_found(type_name: &str, name: &str, rg: Option<&str>) -> ArmError {
-        let place = rg
-            .map(|g| format!(" under resource group '{g}'"))
-            .unwrap_or_default();
-        ArmError::not_found(
-            "ResourceNotFound",
-            format!("The Resource '{type_name}/{name}'{place} was not found."),
-        )
+        let place = rg.map(|g| format!(" under resource group '{g}'")).unwrap_or_default();
+        ArmError::not_found("ResourceNotFound", format!("The Resource '{type_name}/{name}'{place} was not found."))
     }
 
     pub fn conflict(code: &str, message: impl Into<String>) -> ArmError {
@@ -71,11 +61,7 @@ impl ArmError {
     }
 
     pub fn precondition_failed(message: impl Into<String>) -> ArmError {
-        ArmError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "PreconditionFailed",
-            message,
-        )
+        ArmError::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", message)
     }
 
     pub fn unauthorized(code: &str, message: impl Into<String>) -> ArmError {
@@ -97,11 +83,7 @@ impl ArmError {
 
 impl From<StoreError> for ArmError {
     fn from(e: StoreError) -> ArmError {
-        ArmError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            e.to_string(),
-        )
+        ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e.to_string())
     }
 }
 
@@ -112,16 +94,10 @@ struct Envelope<'a> {
 
 impl IntoResponse for ArmError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&Envelope {
-            error: &self.detail,
-        })
-        .unwrap_or_default();
+        let body = serde_json::to_vec(&Envelope { error: &self.detail }).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -62,13 +62,7 @@ fn header(value: &str) -> HeaderValue {
 }
 
 /// Adds `Azure-AsyncOperation` and/or `Location`, with `Retry-After`.
-pub fn add_headers(
-    headers: &mut HeaderMap,
-    base: &str,
-    op: &OperationRecord,
-    async_op: bool,
-    location: bool,
-) {
+pub fn add_headers(headers: &mut HeaderMap, base: &str, op: &OperationRecord, async_op: bool, location: bool) {
     if async_op {
         headers.insert("azure-asyncoperation", header(&status_url(base, op)));
     }
@@ -102,9 +96,7 @@ pub fn status_body(op: &OperationRecord) -> Value {
 pub fn status_response(op: &OperationRecord) -> Response {
     let mut response = json_response(StatusCode::OK, &status_body(op));
     if !op.status.is_terminal() {
-        response
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        response.headers_mut().insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECONDS));
     }
     response
 }
@@ -129,11 +121,7 @@ pub fn result_response(base: &str, op: &OperationRecord, resource: Option<Bytes>
                     e.code.as_str(),
                     e.message.clone(),
                 ),
-                None => (
-                    StatusCode::BAD_REQUEST,
-                    "OperationCanceled",
-                    "The operation was canceled.".to_string(),
-                ),
+                None => (StatusCode::BAD_REQUEST, "OperationCanceled", "The operation was canceled.".to_string()),
             };
             ArmError::new(status, code, message).into_axum()
         }

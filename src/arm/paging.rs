@@ -21,10 +21,8 @@ fn unhex(s: &str) -> Option<String> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    let bytes = (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
+    let bytes =
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>()?;
     String::from_utf8(bytes).ok()
 }
 
@@ -44,9 +42,9 @@ impl PageRequest {
         };
         let after = match skip_token {
             None => None,
-            Some(t) => Some(unhex(t).ok_or_else(|| {
-                ArmError::invalid_parameter("$skipToken", "The $skipToken is not valid.")
-            })?),
+            Some(t) => Some(
+                unhex(t).ok_or_else(|| ArmError::invalid_parameter("$skipToken", "The $skipToken is not valid."))?,
+            ),
         };
         Ok(PageRequest { top, after })
     }
@@ -91,23 +89,13 @@ mod tests {
 
     #[test]
     fn pages_follow_tokens_to_the_end() {
-        let items: Vec<(String, Bytes)> = (0..5)
-            .map(|i| (format!("k{i}"), Bytes::from(i.to_string())))
-            .collect();
+        let items: Vec<(String, Bytes)> = (0..5).map(|i| (format!("k{i}"), Bytes::from(i.to_string()))).collect();
         let mut token = None;
         let mut seen = Vec::new();
         loop {
             let req = PageRequest::parse(Some("2"), token.as_deref()).unwrap();
-            let p: Value =
-                serde_json::from_slice(&page(items.iter().cloned(), &req, |t| t.to_string()))
-                    .unwrap();
-            seen.extend(
-                p["value"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_i64().unwrap()),
-            );
+            let p: Value = serde_json::from_slice(&page(items.iter().cloned(), &req, |t| t.to_string())).unwrap();
+            seen.extend(p["value"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()));
             match p.get("nextLink") {
                 Some(Value::String(t)) => token = Some(t.clone()),
                 _ => break,

@@ -33,12 +33,7 @@ fn decode(segment: &str) -> Result<String, ArmError> {
     percent_decode_str(segment)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| {
-            ArmError::bad_request(
-                "InvalidResourceName",
-                "The request path is not valid UTF-8.",
-            )
-        })
+        .map_err(|_| ArmError::bad_request("InvalidResourceName", "The request path is not valid UTF-8."))
 }
 
 fn bad_path(path: &str) -> ArmError {
@@ -89,10 +84,7 @@ impl ArmPath {
                 return Err(bad());
             }
             let namespace = it.next().ok_or_else(bad)?;
-            let mut section = ProviderSection {
-                namespace,
-                pairs: Vec::new(),
-            };
+            let mut section = ProviderSection { namespace, pairs: Vec::new() };
             while it.peek().is_some_and(|s| !eq(s, "providers")) {
                 let type_name = it.next().unwrap_or_default();
                 match it.next() {
@@ -154,11 +146,7 @@ impl ArmPath {
     }
 
     pub fn name_at(&self, level: usize) -> Option<&str> {
-        self.target
-            .as_ref()?
-            .pairs
-            .get(level)
-            .map(|(_, n)| n.as_str())
+        self.target.as_ref()?.pairs.get(level).map(|(_, n)| n.as_str())
     }
 }
 
@@ -188,10 +176,7 @@ mod tests {
             p.scope_id(),
             "/subscriptions/sub1/resourceGroups/ArcInstance-rg/providers/Microsoft.HybridCompute/machines/Node-1"
         );
-        assert_eq!(
-            p.type_key(false).unwrap(),
-            "microsoft.azurestackhci/edgedevices/jobs"
-        );
+        assert_eq!(p.type_key(false).unwrap(), "microsoft.azurestackhci/edgedevices/jobs");
         assert_eq!(p.resource_id(2), JOB);
         assert_eq!(p.name_at(1), Some("collect1"));
         assert_eq!(p.trailing, None);
@@ -201,10 +186,7 @@ mod tests {
     fn trailing_segment_is_collection_or_action() {
         let list = ArmPath::parse(&format!("{}/jobs", &JOB[..JOB.find("/jobs").unwrap()])).unwrap();
         assert_eq!(list.trailing.as_deref(), Some("jobs"));
-        assert_eq!(
-            list.type_key(true).unwrap(),
-            "microsoft.azurestackhci/edgedevices/jobs"
-        );
+        assert_eq!(list.type_key(true).unwrap(), "microsoft.azurestackhci/edgedevices/jobs");
         let groups = ArmPath::parse("/subscriptions/s/resourcegroups").unwrap();
         assert_eq!(groups.trailing.as_deref(), Some("resourcegroups"));
         assert!(groups.target.is_none());

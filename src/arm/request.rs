@@ -30,10 +30,7 @@ impl ArmRequest {
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn api_version(&self) -> Option<&str> {
@@ -50,37 +47,26 @@ impl ArmRequest {
             return Ok(None);
         }
         let value: Value = serde_json::from_slice(&self.body).map_err(|e| {
-            ArmError::invalid_content(format!(
-                "The request content was invalid and could not be deserialized: {e}."
-            ))
+            ArmError::invalid_content(format!("The request content was invalid and could not be deserialized: {e}."))
         })?;
         if !value.is_object() {
-            return Err(ArmError::invalid_content(
-                "The request content must be a JSON object.",
-            ));
+            return Err(ArmError::invalid_content("The request content must be a JSON object."));
         }
         Ok(Some(value))
     }
 
     pub fn required_json_body(&self) -> Result<Value, ArmError> {
-        self.json_body()?.ok_or_else(|| {
-            ArmError::invalid_content("The request content was empty; a JSON object is required.")
-        })
+        self.json_body()?
+            .ok_or_else(|| ArmError::invalid_content("The request content was empty; a JSON object is required."))
     }
 }
 
 pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default()
+    query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 pub fn base_url(scheme: &str, headers: &HeaderMap, authority: Option<&str>) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or(authority)
-        .unwrap_or("localhost");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).or(authority).unwrap_or("localhost");
     format!("{scheme}://{host}")
 }
 
@@ -93,14 +79,10 @@ fn too_large() -> ArmError {
 }
 
 pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ArmError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| too_large())
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())
 }

@@ -9,18 +9,12 @@ use serde_json::Value;
 pub fn json_bytes(status: StatusCode, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     response
 }
 
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    json_bytes(
-        status,
-        Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
-    )
+    json_bytes(status, Bytes::from(serde_json::to_vec(body).unwrap_or_default()))
 }
 
 pub fn json_with_etag(status: StatusCode, body: Bytes, etag: &str) -> Response {

@@ -9,11 +9,7 @@ use crate::server::{self, AuthMode, ServeConfig, TlsMode};
 use crate::sim::ClockMode;
 
 #[derive(Parser)]
-#[command(
-    name = "azemu",
-    version,
-    about = "Local emulator of Azure long-running-operation APIs"
-)]
+#[command(name = "azemu", version, about = "Local emulator of Azure long-running-operation APIs")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,10 +67,7 @@ fn init_logging(level: Option<&str>) {
         None => tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -102,7 +95,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let running = server::start(config).await?;
         if let Some(ca) = &running.ca_file {
-            println!("azemu TLS certificate authority: {} (trust it with REQUESTS_CA_BUNDLE or SSL_CERT_FILE)", ca.display());
+            println!(
+                "azemu TLS certificate authority: {} (trust it with REQUESTS_CA_BUNDLE or SSL_CERT_FILE)",
+                ca.display()
+            );
         }
         println!("azemu listening on {}", running.base_url);
         use std::io::Write;

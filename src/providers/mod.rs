@@ -143,18 +143,11 @@ pub trait ResourceProvider: Send + Sync {
     fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError>;
 
     fn action(&self, req: &ActionRequest, _state: &State) -> Result<ActionOutcome, ArmError> {
-        Err(ArmError::bad_request(
-            "InvalidAction",
-            format!("The action '{}' is not supported.", req.action),
-        ))
+        Err(ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action)))
     }
 
     /// Moves the resource's lifecycle one step at `ctx.at`; must set the next `due` (or `None`).
-    fn advance(
-        &self,
-        resource: &mut StoredResource,
-        _ctx: &AdvanceCtx,
-    ) -> Result<Advance, ArmError> {
+    fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
         resource.due = None;
         Ok(Advance::default())
     }
@@ -171,10 +164,7 @@ impl Registry {
             Arc::new(hci::edge_devices::EdgeDevices),
             Arc::new(hci::edge_device_jobs::EdgeDeviceJobs),
         ];
-        let by_key = providers
-            .into_iter()
-            .map(|p| (p.spec().type_key().to_string(), p))
-            .collect();
+        let by_key = providers.into_iter().map(|p| (p.spec().type_key().to_string(), p)).collect();
         Registry { by_key }
     }
 
@@ -184,9 +174,7 @@ impl Registry {
 
     pub fn knows_namespace(&self, namespace: &str) -> bool {
         let ns = namespace.to_ascii_lowercase();
-        self.by_key
-            .values()
-            .any(|p| p.spec().namespace.eq_ignore_ascii_case(&ns))
+        self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(&ns))
     }
 }
 
@@ -197,10 +185,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, Arm
 }
 
 /// [`parse_body`] for a part of the body found at `prefix` (e.g. `properties`).
-pub fn parse_body_at<T: serde::de::DeserializeOwned>(
-    body: &Value,
-    prefix: &str,
-) -> Result<T, ArmError> {
+pub fn parse_body_at<T: serde::de::DeserializeOwned>(body: &Value, prefix: &str) -> Result<T, ArmError> {
     serde_path_to_error::deserialize(body).map_err(|e| {
         let inner = e.path().to_string();
         let path = match (prefix, inner.as_str()) {

@@ -29,24 +29,12 @@ fn caller_from_claims(c: Claims) -> Caller {
     let user = c.upn.or(c.unique_name).or(c.preferred_username).or(c.email);
     let app = c.appid.or(c.azp);
     if c.xms_mirid.is_some() {
-        return Caller {
-            name: c.oid.or(app).unwrap_or_else(|| "managed-identity".into()),
-            kind: "ManagedIdentity",
-        };
+        return Caller { name: c.oid.or(app).unwrap_or_else(|| "managed-identity".into()), kind: "ManagedIdentity" };
     }
     match (c.idtyp.as_deref(), user, app) {
-        (Some("app"), _, Some(app)) | (_, None, Some(app)) => Caller {
-            name: app,
-            kind: "Application",
-        },
-        (_, Some(user), _) => Caller {
-            name: user,
-            kind: "User",
-        },
-        _ => c.oid.map_or_else(Caller::anonymous, |oid| Caller {
-            name: oid,
-            kind: "User",
-        }),
+        (Some("app"), _, Some(app)) | (_, None, Some(app)) => Caller { name: app, kind: "Application" },
+        (_, Some(user), _) => Caller { name: user, kind: "User" },
+        _ => c.oid.map_or_else(Caller::anonymous, |oid| Caller { name: oid, kind: "User" }),
     }
 }
 
@@ -91,11 +79,7 @@ mod tests {
 
     fn jwt(claims: serde_json::Value) -> String {
         let part = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
-        format!(
-            "{}.{}.c2ln",
-            part(serde_json::json!({"alg": "RS256", "typ": "JWT"})),
-            part(claims)
-        )
+        format!("{}.{}.c2ln", part(serde_json::json!({"alg": "RS256", "typ": "JWT"})), part(claims))
     }
 
     fn with(value: &str) -> HeaderMap {
@@ -106,22 +90,10 @@ mod tests {
 
     #[test]
     fn missing_and_malformed_headers_are_refused() {
-        assert_eq!(
-            authenticate(&HeaderMap::new()).unwrap_err().code(),
-            "AuthenticationFailed"
-        );
-        assert_eq!(
-            authenticate(&with("Basic abc")).unwrap_err().code(),
-            "InvalidAuthenticationToken"
-        );
-        assert_eq!(
-            authenticate(&with("Bearer ")).unwrap_err().code(),
-            "InvalidAuthenticationToken"
-        );
-        assert_eq!(
-            authenticate(&with("Bearer opaque")).unwrap(),
-            Caller::anonymous()
-        );
+        assert_eq!(authenticate(&HeaderMap::new()).unwrap_err().code(), "AuthenticationFailed");
+        assert_eq!(authenticate(&with("Basic abc")).unwrap_err().code(), "InvalidAuthenticationToken");
+        assert_eq!(authenticate(&with("Bearer ")).unwrap_err().code(), "InvalidAuthenticationToken");
+        assert_eq!(authenticate(&with("Bearer opaque")).unwrap(), Caller::anonymous());
     }
 
     #[test]
@@ -129,26 +101,17 @@ mod tests {
         let user = jwt(serde_json::json!({"upn": "alice@contoso.com", "oid": "1"}));
         assert_eq!(
             authenticate(&with(&format!("Bearer {user}"))).unwrap(),
-            Caller {
-                name: "alice@contoso.com".into(),
-                kind: "User"
-            }
+            Caller { name: "alice@contoso.com".into(), kind: "User" }
         );
         let app = jwt(serde_json::json!({"appid": "app-1", "idtyp": "app"}));
         let mi = jwt(serde_json::json!({"oid": "mi-1", "xms_mirid": "/subscriptions/s/x"}));
         assert_eq!(
             authenticate(&with(&format!("Bearer {mi}"))).unwrap(),
-            Caller {
-                name: "mi-1".into(),
-                kind: "ManagedIdentity"
-            }
+            Caller { name: "mi-1".into(), kind: "ManagedIdentity" }
         );
         assert_eq!(
             authenticate(&with(&format!("Bearer {app}"))).unwrap(),
-            Caller {
-                name: "app-1".into(),
-                kind: "Application"
-            }
+            Caller { name: "app-1".into(), kind: "Application" }
         );
     }
 }

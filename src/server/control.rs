@@ -22,11 +22,7 @@ pub async fn handle(app: &App, method: &Method, path: &str, body: Bytes) -> Resp
         (_, "health" | "reset" | "clock" | "clock/advance") => {
             ArmError::method_not_allowed(method.as_str(), path).into_response()
         }
-        _ => ArmError::not_found(
-            "NotFound",
-            format!("There is no control endpoint '{path}'."),
-        )
-        .into_response(),
+        _ => ArmError::not_found("NotFound", format!("There is no control endpoint '{path}'.")).into_response(),
     }
 }
 
@@ -57,17 +53,11 @@ struct Advance {
 async fn advance(app: &App, body: &[u8]) -> Response {
     let input: Advance = match serde_json::from_slice(body) {
         Ok(a) => a,
-        Err(e) => {
-            return ArmError::invalid_content(format!("Expected {{\"seconds\": N}}: {e}."))
-                .into_response()
-        }
+        Err(e) => return ArmError::invalid_content(format!("Expected {{\"seconds\": N}}: {e}.")).into_response(),
     };
     if !input.seconds.is_finite() || input.seconds < 0.0 || input.seconds > 10.0 * 365.0 * 86400.0 {
-        return ArmError::invalid_parameter(
-            "seconds",
-            "seconds must be a number between 0 and ten years.",
-        )
-        .into_response();
+        return ArmError::invalid_parameter("seconds", "seconds must be a number between 0 and ten years.")
+            .into_response();
     }
     if app.clock.mode() != ClockMode::Manual {
         return ArmError::conflict(

@@ -13,23 +13,14 @@ pub struct Echo {
 impl Echo {
     pub fn from_request(headers: &HeaderMap) -> Echo {
         let client_request_id = headers.get("x-ms-client-request-id").cloned();
-        let correlation = headers
-            .get("x-ms-correlation-request-id")
-            .cloned()
-            .or_else(|| client_request_id.clone());
-        Echo {
-            correlation,
-            client_request_id,
-        }
+        let correlation = headers.get("x-ms-correlation-request-id").cloned().or_else(|| client_request_id.clone());
+        Echo { correlation, client_request_id }
     }
 
     pub fn apply(self, headers: &mut HeaderMap) {
-        let request_id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-            .unwrap_or(HeaderValue::from_static(""));
-        headers.insert(
-            "x-ms-correlation-request-id",
-            self.correlation.unwrap_or_else(|| request_id.clone()),
-        );
+        let request_id =
+            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static(""));
+        headers.insert("x-ms-correlation-request-id", self.correlation.unwrap_or_else(|| request_id.clone()));
         if let Some(id) = self.client_request_id {
             headers.insert("x-ms-client-request-id", id);
         }

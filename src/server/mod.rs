@@ -65,8 +65,7 @@ pub struct Running {
 pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Response {
     let (parts, body) = request.into_parts();
     let echo = headers::Echo::from_request(&parts.headers);
-    let logged = tracing::enabled!(tracing::Level::DEBUG)
-        .then(|| (parts.method.clone(), parts.uri.path().to_string()));
+    let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let mut response = match read_body(&parts.headers, Body::new(body)).await {
         Err(e) => e.into_response(),
         Ok(body) if parts.uri.path().starts_with(control::PREFIX) => {
@@ -116,34 +115,16 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let (acceptor, ca_file, scheme) = match config.tls {
         TlsMode::Off => (None, None, "http"),
         TlsMode::Auto => {
-            let material = tls::load(
-                config.cert.as_deref(),
-                config.key.as_deref(),
-                config.data_dir.as_deref(),
-            )?;
-            (
-                Some(TlsAcceptor::from(material.config)),
-                material.ca_file,
-                "https",
-            )
+            let material = tls::load(config.cert.as_deref(), config.key.as_deref(), config.data_dir.as_deref())?;
+            (Some(TlsAcceptor::from(material.config)), material.ca_file, "https")
         }
     };
-    let app = App::new(
-        store,
-        Clock::new(config.clock, config.speed),
-        config.api_version_check,
-        scheme,
-    );
+    let app = App::new(store, Clock::new(config.clock, config.speed), config.api_version_check, scheme);
     app.engine.spawn();
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(accept_loop(listener, acceptor, app.clone()));
-    Ok(Running {
-        addr,
-        base_url: format!("{scheme}://{addr}"),
-        app,
-        ca_file,
-    })
+    Ok(Running { addr, base_url: format!("{scheme}://{addr}"), app, ca_file })
 }
 
 async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: Arc<App>) {
@@ -172,11 +153,7 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: 
                         return;
                     }
                 },
-                None => {
-                    builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await
-                }
+                None => builder.serve_connection(TokioIo::new(stream), service).await,
             };
             if let Err(e) = served {
                 tracing::debug!(error = %e, "connection ended with an error");

@@ -22,11 +22,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn new(mode: ClockMode, speed: f64) -> Clock {
-        Clock {
-            mode,
-            speed,
-            manual_now: Mutex::new(Utc::now()),
-        }
+        Clock { mode, speed, manual_now: Mutex::new(Utc::now()) }
     }
 
     pub fn mode(&self) -> ClockMode {

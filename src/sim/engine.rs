@@ -23,12 +23,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(store: Arc<Store>, clock: Arc<Clock>, registry: Arc<Registry>) -> Engine {
-        Engine {
-            store,
-            clock,
-            registry,
-            running: tokio::sync::Mutex::new(()),
-        }
+        Engine { store, clock, registry, running: tokio::sync::Mutex::new(()) }
     }
 
     /// Runs forever: due work at once, then sleep until the next timer or a new one.
@@ -39,9 +34,7 @@ impl Engine {
                 engine.run_due().await;
                 let next = engine.store.read(State::next_due);
                 let wait = match (engine.clock.mode(), next) {
-                    (ClockMode::Real, Some(at)) => {
-                        (at - engine.clock.now()).to_std().unwrap_or(Duration::ZERO)
-                    }
+                    (ClockMode::Real, Some(at)) => (at - engine.clock.now()).to_std().unwrap_or(Duration::ZERO),
                     (ClockMode::Manual, Some(at)) if at <= engine.clock.now() => Duration::ZERO,
                     _ => Duration::from_secs(3600),
                 };
@@ -67,8 +60,7 @@ impl Engine {
     /// way, in order, each at its own time.
     pub async fn advance(&self, seconds: f64) -> DateTime<Utc> {
         let _guard = self.running.lock().await;
-        let target =
-            self.clock.now() + chrono::Duration::microseconds((seconds * 1_000_000.0) as i64);
+        let target = self.clock.now() + chrono::Duration::microseconds((seconds * 1_000_000.0) as i64);
         while let Some((at, _)) = self.store.read(|s| s.first_timer_until(target)) {
             self.clock.set_manual(at);
             self.run_due_locked().await;
@@ -86,10 +78,7 @@ impl Engine {
             }
             let mut acks: Vec<PendingAck> = Vec::new();
             for (at, target) in due {
-                match self
-                    .store
-                    .apply_optimistic(|state| self.step(state, at, &target))
-                {
+                match self.store.apply_optimistic(|state| self.step(state, at, &target)) {
                     Ok(ack) => acks.push(ack),
                     Err(e) => {
                         tracing::error!(target = ?target, error = %e.detail.message, "simulation step failed")
@@ -105,12 +94,7 @@ impl Engine {
         }
     }
 
-    fn step(
-        &self,
-        state: &State,
-        at: DateTime<Utc>,
-        target: &TimerTarget,
-    ) -> Result<Txn, ArmError> {
+    fn step(&self, state: &State, at: DateTime<Utc>, target: &TimerTarget) -> Result<Txn, ArmError> {
         let mut txn = Txn::default();
         match target {
             TimerTarget::Operation(id) => {
@@ -134,24 +118,12 @@ impl Engine {
                     return Ok(txn);
                 };
                 let mut resource = (**current).clone();
-                let advance = provider.advance(
-                    &mut resource,
-                    &AdvanceCtx {
-                        at,
-                        clock: &self.clock,
-                        state,
-                    },
-                )?;
+                let advance = provider.advance(&mut resource, &AdvanceCtx { at, clock: &self.clock, state })?;
                 txn.extend(advance.also);
-                let status = OperationStatus::from_provisioning_state(
-                    resource.provisioning_state().unwrap_or("Succeeded"),
-                );
+                let status =
+                    OperationStatus::from_provisioning_state(resource.provisioning_state().unwrap_or("Succeeded"));
                 if status.is_terminal() {
-                    if let Some(op) = resource
-                        .pending_op
-                        .take()
-                        .and_then(|id| state.operation(&id).cloned())
-                    {
+                    if let Some(op) = resource.pending_op.take().and_then(|id| state.operation(&id).cloned()) {
                         let mut op = (*op).clone();
                         op.complete(status, at, advance.failure);
                         txn.put_operation(op);
@@ -169,23 +141,12 @@ impl Engine {
 fn delete_with_descendants(state: &State, key: &str, at: DateTime<Utc>) -> Txn {
     let mut txn = Txn::default();
     let prefix = format!("{key}/");
-    let doomed = state
-        .resource(key)
-        .into_iter()
-        .chain(state.with_prefix(&prefix));
+    let doomed = state.resource(key).into_iter().chain(state.with_prefix(&prefix));
     for resource in doomed {
-        if let Some(op) = resource
-            .pending_op
-            .as_ref()
-            .and_then(|id| state.operation(id))
-        {
+        if let Some(op) = resource.pending_op.as_ref().and_then(|id| state.operation(id)) {
             let mut op = (**op).clone();
             let done = resource.key() == key || resource.deleting;
-            let status = if done {
-                OperationStatus::Succeeded
-            } else {
-                OperationStatus::Canceled
-            };
+            let status = if done { OperationStatus::Succeeded } else { OperationStatus::Canceled };
             op.complete(status, at, None);
             txn.put_operation(op);
         }

@@ -17,8 +17,7 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn from_sim(sim: Option<&Value>) -> Cursor {
-        sim.and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default()
+        sim.and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default()
     }
 
     pub fn to_sim(self) -> Value {
@@ -48,15 +47,8 @@ impl<T> Timeline<T> {
     }
 
     /// When step `index` is due, counting from `previous` (the time the step before it ran).
-    pub fn due(
-        &self,
-        index: usize,
-        previous: DateTime<Utc>,
-        clock: &Clock,
-    ) -> Option<DateTime<Utc>> {
-        self.steps
-            .get(index)
-            .map(|(d, _)| previous + clock.scaled(*d))
+    pub fn due(&self, index: usize, previous: DateTime<Utc>, clock: &Clock) -> Option<DateTime<Utc>> {
+        self.steps.get(index).map(|(d, _)| previous + clock.scaled(*d))
     }
 
     /// Total nominal length of the timeline.
@@ -72,16 +64,10 @@ mod tests {
 
     #[test]
     fn steps_are_spaced_by_scaled_durations() {
-        let t = Timeline::new(vec![
-            (Duration::from_secs(2), 'a'),
-            (Duration::from_secs(4), 'b'),
-        ]);
+        let t = Timeline::new(vec![(Duration::from_secs(2), 'a'), (Duration::from_secs(4), 'b')]);
         let clock = Clock::new(ClockMode::Manual, 2.0);
         let start = clock.now();
-        assert_eq!(
-            t.due(0, start, &clock),
-            Some(start + chrono::Duration::seconds(1))
-        );
+        assert_eq!(t.due(0, start, &clock), Some(start + chrono::Duration::seconds(1)));
         assert_eq!(t.due(2, start, &clock), None);
         assert_eq!(t.total(), Duration::from_secs(6));
         let c = Cursor { next: 1 };

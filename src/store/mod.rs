@@ -31,11 +31,7 @@ pub struct Store {
 
 impl Store {
     pub fn in_memory() -> Store {
-        Store {
-            state: RwLock::new(State::default()),
-            writer: None,
-            timers_changed: Notify::new(),
-        }
+        Store { state: RwLock::new(State::default()), writer: None, timers_changed: Notify::new() }
     }
 
     /// Opens `dir/azemu.db`, creating it if needed, and loads everything it holds.
@@ -43,16 +39,8 @@ impl Store {
         std::fs::create_dir_all(dir)?;
         let (loaded, writer) = sqlite::start(&dir.join("azemu.db"))?;
         let mut state = State::default();
-        state.apply(Txn {
-            put_resources: loaded.resources,
-            put_operations: loaded.operations,
-            ..Txn::default()
-        });
-        Ok(Store {
-            state: RwLock::new(state),
-            writer: Some(Mutex::new(writer)),
-            timers_changed: Notify::new(),
-        })
+        state.apply(Txn { put_resources: loaded.resources, put_operations: loaded.operations, ..Txn::default() });
+        Ok(Store { state: RwLock::new(state), writer: Some(Mutex::new(writer)), timers_changed: Notify::new() })
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
@@ -72,10 +60,7 @@ impl Store {
 
     /// Like [`Store::write`], but hands back the acknowledgement instead of waiting for it, so
     /// that many transactions can share one commit.
-    pub fn apply<T, E>(
-        &self,
-        f: impl FnOnce(&State) -> Result<(Txn, T), E>,
-    ) -> Result<(T, PendingAck), E> {
+    pub fn apply<T, E>(&self, f: impl FnOnce(&State) -> Result<(Txn, T), E>) -> Result<(T, PendingAck), E> {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         let (txn, out) = f(&state)?;
         Ok((out, self.commit(&mut state, txn)))
@@ -84,10 +69,7 @@ impl Store {
     /// Like [`Store::apply`] for work that may take a while (a simulation step): computes under
     /// the read lock, so requests keep being served, and applies only if nothing it touches
     /// changed meanwhile; otherwise computes again.
-    pub fn apply_optimistic<E>(
-        &self,
-        f: impl Fn(&State) -> Result<Txn, E>,
-    ) -> Result<PendingAck, E> {
+    pub fn apply_optimistic<E>(&self, f: impl Fn(&State) -> Result<Txn, E>) -> Result<PendingAck, E> {
         for _ in 0..OPTIMISTIC_ATTEMPTS {
             let (txn, bases) = {
                 let state = self.state.read().unwrap_or_else(|e| e.into_inner());
@@ -100,8 +82,7 @@ impl Store {
                 return Ok(self.commit(&mut state, txn));
             }
         }
-        self.apply(|state| f(state).map(|txn| (txn, ())))
-            .map(|((), ack)| ack)
+        self.apply(|state| f(state).map(|txn| (txn, ()))).map(|((), ack)| ack)
     }
 
     fn commit(&self, state: &mut State, txn: Txn) -> PendingAck {
@@ -138,10 +119,7 @@ impl Store {
     ) -> Option<oneshot::Receiver<Result<(), String>>> {
         let writer = self.writer.as_ref()?;
         let (tx, rx) = oneshot::channel();
-        let sent = writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(request(tx));
+        let sent = writer.lock().unwrap_or_else(|e| e.into_inner()).send(request(tx));
         if sent.is_err() {
             tracing::error!("store writer thread is gone");
         }

@@ -69,10 +69,7 @@ impl StoredResource {
 
     /// The body as JSON bytes, serialised once per version.
     pub fn body_json(&self) -> Bytes {
-        self.json
-            .0
-            .get_or_init(|| Bytes::from(serde_json::to_vec(&self.body).unwrap_or_default()))
-            .clone()
+        self.json.0.get_or_init(|| Bytes::from(serde_json::to_vec(&self.body).unwrap_or_default())).clone()
     }
 
     pub fn key(&self) -> String {
@@ -80,9 +77,7 @@ impl StoredResource {
     }
 
     pub fn provisioning_state(&self) -> Option<&str> {
-        self.body
-            .pointer("/properties/provisioningState")
-            .and_then(Value::as_str)
+        self.body.pointer("/properties/provisioningState").and_then(Value::as_str)
     }
 }
 
@@ -160,12 +155,7 @@ pub struct OperationRecord {
 }
 
 impl OperationRecord {
-    pub fn complete(
-        &mut self,
-        status: OperationStatus,
-        at: DateTime<Utc>,
-        error: Option<OperationError>,
-    ) {
+    pub fn complete(&mut self, status: OperationStatus, at: DateTime<Utc>, error: Option<OperationError>) {
         self.status = status;
         self.end_time = Some(at);
         self.error = error;

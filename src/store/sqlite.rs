@@ -48,13 +48,9 @@ pub fn start(path: &Path) -> anyhow::Result<(Loaded, mpsc::Sender<WriteRequest>)
     // the WAL back into the database never delays an acknowledgement.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let checkpointer = Connection::open(path)?;
-    thread::Builder::new()
-        .name("azemu-store-checkpoint".into())
-        .spawn(move || checkpoint_loop(checkpointer))?;
+    thread::Builder::new().name("azemu-store-checkpoint".into()).spawn(move || checkpoint_loop(checkpointer))?;
     let (tx, rx) = mpsc::channel::<WriteRequest>();
-    thread::Builder::new()
-        .name("azemu-store-writer".into())
-        .spawn(move || writer_loop(conn, rx))?;
+    thread::Builder::new().name("azemu-store-writer".into()).spawn(move || writer_loop(conn, rx))?;
     Ok((loaded, tx))
 }
 
@@ -64,9 +60,7 @@ fn checkpoint_loop(conn: Connection) {
     loop {
         thread::sleep(CHECKPOINT_INTERVAL);
         let result: rusqlite::Result<(i64, i64, i64)> =
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            });
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
         match result {
             Ok((_, log, done)) if log > TRUNCATE_AFTER_FRAMES && log == done => {
                 let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
@@ -80,19 +74,12 @@ fn checkpoint_loop(conn: Connection) {
 fn load(conn: &Connection) -> anyhow::Result<Loaded> {
     let mut resources = Vec::new();
     let mut stmt = conn.prepare("SELECT key, meta, body FROM resources")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
     for row in rows {
         let (key, meta, body) = row?;
-        let mut resource: StoredResource = serde_json::from_str(&meta)
-            .with_context(|| format!("decoding stored resource {key}"))?;
-        resource.body =
-            serde_json::from_str(&body).with_context(|| format!("decoding the body of {key}"))?;
+        let mut resource: StoredResource =
+            serde_json::from_str(&meta).with_context(|| format!("decoding stored resource {key}"))?;
+        resource.body = serde_json::from_str(&body).with_context(|| format!("decoding the body of {key}"))?;
         resources.push(resource);
     }
     let mut operations = Vec::new();
@@ -100,14 +87,11 @@ fn load(conn: &Connection) -> anyhow::Result<Loaded> {
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (id, doc) = row?;
-        let op: OperationRecord = serde_json::from_str(&doc)
-            .with_context(|| format!("decoding stored operation {id}"))?;
+        let op: OperationRecord =
+            serde_json::from_str(&doc).with_context(|| format!("decoding stored operation {id}"))?;
         operations.push(op);
     }
-    Ok(Loaded {
-        resources,
-        operations,
-    })
+    Ok(Loaded { resources, operations })
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>) {
@@ -140,10 +124,9 @@ fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<
                  ON CONFLICT(key) DO UPDATE SET meta = excluded.meta, body = excluded.body",
         )?;
         let mut delete_resource = tx.prepare_cached("DELETE FROM resources WHERE key = ?1")?;
-        let mut put_operation =
-            tx.prepare_cached(
-                "INSERT INTO operations (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
-            )?;
+        let mut put_operation = tx.prepare_cached(
+            "INSERT INTO operations (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+        )?;
         for request in batch {
             match request {
                 WriteRequest::Clear(_) => {
@@ -155,11 +138,7 @@ fn write_batch(conn: &mut Connection, batch: &[WriteRequest]) -> anyhow::Result<
                             Some(r) => {
                                 let body = r.body_json();
                                 let body = std::str::from_utf8(&body)?;
-                                put_resource.execute(params![
-                                    key,
-                                    serde_json::to_string(&**r)?,
-                                    body
-                                ])?
+                                put_resource.execute(params![key, serde_json::to_string(&**r)?, body])?
                             }
                             None => delete_resource.execute(params![key])?,
                         };

@@ -55,9 +55,7 @@ pub struct Txn {
 
 impl Txn {
     pub fn is_empty(&self) -> bool {
-        self.put_resources.is_empty()
-            && self.delete_resources.is_empty()
-            && self.put_operations.is_empty()
+        self.put_resources.is_empty() && self.delete_resources.is_empty() && self.put_operations.is_empty()
     }
 
     pub fn put(&mut self, resource: StoredResource) {
@@ -100,14 +98,8 @@ impl State {
     }
 
     /// Resources whose lower-case key starts with `prefix`, in key order.
-    pub fn with_prefix<'a>(
-        &'a self,
-        prefix: &'a str,
-    ) -> impl Iterator<Item = &'a Arc<StoredResource>> + 'a {
-        self.resources
-            .range(prefix.to_string()..)
-            .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(_, v)| v)
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Arc<StoredResource>> + 'a {
+        self.resources.range(prefix.to_string()..).take_while(move |(k, _)| k.starts_with(prefix)).map(|(_, v)| v)
     }
 
     /// Direct children of `parent_key` reached through `segment` (lower-case, e.g.
@@ -146,17 +138,8 @@ impl State {
     }
 
     /// At most `limit` timers due at or before `now`, earliest first.
-    pub fn due_timers(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Vec<(DateTime<Utc>, TimerTarget)> {
-        self.timers
-            .iter()
-            .take_while(|(at, _)| *at <= now)
-            .take(limit)
-            .cloned()
-            .collect()
+    pub fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Vec<(DateTime<Utc>, TimerTarget)> {
+        self.timers.iter().take_while(|(at, _)| *at <= now).take(limit).cloned().collect()
     }
 
     /// The earliest timer, if it is due at or before `limit`.
@@ -178,8 +161,7 @@ impl State {
                 self.unschedule_resource(&old);
             }
             if let Some(due) = resource.due {
-                self.timers
-                    .insert((due, TimerTarget::Resource(key.clone())));
+                self.timers.insert((due, TimerTarget::Resource(key.clone())));
             }
             let resource = Arc::new(resource);
             self.resources.insert(key.clone(), resource.clone());
@@ -188,13 +170,11 @@ impl State {
         for op in txn.put_operations {
             if let Some(old) = self.operations.get(&op.id) {
                 if let Some(due) = old.due {
-                    self.timers
-                        .remove(&(due, TimerTarget::Operation(op.id.clone())));
+                    self.timers.remove(&(due, TimerTarget::Operation(op.id.clone())));
                 }
             }
             if let Some(due) = op.due {
-                self.timers
-                    .insert((due, TimerTarget::Operation(op.id.clone())));
+                self.timers.insert((due, TimerTarget::Operation(op.id.clone())));
             }
             let op = Arc::new(op);
             self.operations.insert(op.id.clone(), op.clone());

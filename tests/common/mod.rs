@@ -21,10 +21,7 @@ pub fn machine() -> String {
 }
 
 pub fn device(name: &str) -> String {
-    format!(
-        "{}/providers/Microsoft.AzureStackHCI/edgeDevices/{name}",
-        machine()
-    )
+    format!("{}/providers/Microsoft.AzureStackHCI/edgeDevices/{name}", machine())
 }
 
 pub fn job(device_name: &str, name: &str) -> String {
@@ -47,16 +44,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
     pub fn error_code(&self) -> &str {
-        self.body["error"]["code"]
-            .as_str()
-            .unwrap_or("<no error code>")
+        self.body["error"]["code"].as_str().unwrap_or("<no error code>")
     }
 }
 
@@ -76,12 +68,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            clock: ClockMode::Manual,
-            speed: 1.0,
-            api_version_check: ApiVersionCheck::Strict,
-            data_dir: None,
-        }
+        Options { clock: ClockMode::Manual, speed: 1.0, api_version_check: ApiVersionCheck::Strict, data_dir: None }
     }
 }
 
@@ -105,31 +92,13 @@ impl TestServer {
         };
         let running = server::start(config).await.expect("azemu starts");
         let base = running.base_url.clone();
-        TestServer {
-            running,
-            base,
-            client: reqwest::Client::new(),
-            _data: None,
-        }
+        TestServer { running, base, client: reqwest::Client::new(), _data: None }
     }
 
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{}", self.base, path)
-        };
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{}", self.base, path) };
         let mut request = self.client.request(method, url);
-        if !headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        {
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
             request = request.header("authorization", "Bearer test-token");
         }
         for (k, v) in headers {
@@ -142,16 +111,9 @@ impl TestServer {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("every body is JSON")
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        let body =
+            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("every body is JSON") };
+        Reply { status, headers, body }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -183,18 +145,8 @@ impl TestServer {
     }
 
     pub async fn create_group(&self, name: &str) {
-        let r = self
-            .put(
-                &with_version(&group_path(name), RESOURCES),
-                json!({ "location": "eastus" }),
-            )
-            .await;
-        assert!(
-            r.status.is_success(),
-            "resource group: {} {}",
-            r.status,
-            r.body
-        );
+        let r = self.put(&with_version(&group_path(name), RESOURCES), json!({ "location": "eastus" })).await;
+        assert!(r.status.is_success(), "resource group: {} {}", r.status, r.body);
     }
 
     pub async fn create_device(&self, name: &str) -> Reply {

@@ -13,8 +13,8 @@ use super::job_model::*;
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, parse_body_at, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome,
-    PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+    parse_body, parse_body_at, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest,
+    ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::timeline::Cursor;
 use crate::store::{OperationError, State, StoredResource, Txn};
@@ -137,9 +137,7 @@ fn load(resource: &StoredResource) -> Result<JobDoc, ArmError> {
 }
 
 fn save(resource: &mut StoredResource, doc: &JobDoc) {
-    if let (Some(body), Ok(Value::Object(fields))) =
-        (resource.body.as_object_mut(), serde_json::to_value(doc))
-    {
+    if let (Some(body), Ok(Value::Object(fields))) = (resource.body.as_object_mut(), serde_json::to_value(doc)) {
         body.extend(fields);
     }
 }
@@ -161,10 +159,7 @@ impl ResourceProvider for EdgeDeviceJobs {
             if current.job_type != desired.job_type {
                 return Err(ArmError::invalid_parameter(
                     "properties.jobType",
-                    format!(
-                        "The job type of '{}' is {:?} and cannot be changed.",
-                        req.name, current.job_type
-                    ),
+                    format!("The job type of '{}' is {:?} and cannot be changed.", req.name, current.job_type),
                 ));
             }
             if current.desired() == desired {
@@ -173,21 +168,15 @@ impl ResourceProvider for EdgeDeviceJobs {
             if current.is_running() {
                 return Err(ArmError::conflict(
                     "AnotherOperationInProgress",
-                    format!(
-                        "Job '{}' is still running; wait for it to finish before changing it.",
-                        req.name
-                    ),
+                    format!("Job '{}' is still running; wait for it to finish before changing it.", req.name),
                 ));
             }
             job_id = current.job_id;
         }
         let props = fresh_properties(desired, job_id);
         let due = timeline(&props).due(0, req.now, req.clock);
-        let doc = serde_json::to_value(JobDoc {
-            kind: "HCI".into(),
-            properties: props,
-        })
-        .map_err(|e| ArmError::invalid_content(e.to_string()))?;
+        let doc = serde_json::to_value(JobDoc { kind: "HCI".into(), properties: props })
+            .map_err(|e| ArmError::invalid_content(e.to_string()))?;
         Ok(PutOutcome::Write(Box::new(Written {
             doc,
             sim: Some(Cursor::default().to_sim()),
@@ -196,11 +185,7 @@ impl ResourceProvider for EdgeDeviceJobs {
         })))
     }
 
-    fn advance(
-        &self,
-        resource: &mut StoredResource,
-        ctx: &AdvanceCtx,
-    ) -> Result<Advance, ArmError> {
+    fn advance(&self, resource: &mut StoredResource, ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
         let mut doc = load(resource)?;
         let line = timeline(&doc.properties);
         let mut cursor = Cursor::from_sim(resource.sim.as_ref());
@@ -213,17 +198,9 @@ impl ResourceProvider for EdgeDeviceJobs {
             return Ok(advance);
         };
         let outcome = run_step(&mut doc.properties, step, ctx.at, cursor.next, line.len());
-        cursor.next = if outcome.failure.is_some() {
-            complete_index(&line)
-        } else {
-            cursor.next + 1
-        };
+        cursor.next = if outcome.failure.is_some() { complete_index(&line) } else { cursor.next + 1 };
         if let Some(message) = outcome.failure {
-            advance.failure = Some(OperationError {
-                code: "JobValidationFailed".into(),
-                message,
-                http_status: 400,
-            });
+            advance.failure = Some(OperationError { code: "JobValidationFailed".into(), message, http_status: 400 });
         }
         if outcome.revoke_sessions {
             advance.also = revoke_other_sessions(resource, ctx.state, ctx.at);
@@ -236,12 +213,7 @@ impl ResourceProvider for EdgeDeviceJobs {
                 .node_settings
                 .as_ref()
                 .is_some_and(|n| n.connection_status == "Connected");
-            resource.due = open.then(|| {
-                doc.properties
-                    .expiration_timestamp
-                    .unwrap_or(ctx.at)
-                    .max(ctx.at)
-            });
+            resource.due = open.then(|| doc.properties.expiration_timestamp.unwrap_or(ctx.at).max(ctx.at));
             cursor.next = line.len();
         }
         if advance.failure.is_none() {
@@ -265,20 +237,9 @@ fn load_failure(doc: &JobDoc) -> Option<OperationError> {
         .reported_properties
         .validation_status
         .as_ref()
-        .and_then(|s| {
-            s.steps
-                .iter()
-                .flat_map(|r| r.steps.iter())
-                .flat_map(|s| s.exception.iter())
-                .next()
-                .cloned()
-        })
+        .and_then(|s| s.steps.iter().flat_map(|r| r.steps.iter()).flat_map(|s| s.exception.iter()).next().cloned())
         .unwrap_or_else(|| "The job failed.".into());
-    Some(OperationError {
-        code: "JobValidationFailed".into(),
-        message,
-        http_status: 400,
-    })
+    Some(OperationError { code: "JobValidationFailed".into(), message, http_status: 400 })
 }
 
 /// Revoke closes the sessions other remote-support jobs on the same device hold open.
@@ -293,9 +254,7 @@ fn revoke_other_sessions(revoker: &StoredResource, state: &State, at: DateTime<U
             continue;
         }
         let Ok(mut doc) = load(sibling) else { continue };
-        if doc.properties.job_type == JobType::RemoteSupport
-            && close_session(&mut doc.properties, at, "Revoked")
-        {
+        if doc.properties.job_type == JobType::RemoteSupport && close_session(&mut doc.properties, at, "Revoked") {
             let mut updated = (**sibling).clone();
             updated.due = None;
             save(&mut updated, &doc);

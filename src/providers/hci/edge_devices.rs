@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders,
-    PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+    parse_body, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome,
+    PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::timeline::{Cursor, Timeline};
 use crate::store::{State, StoredResource, Txn};
@@ -32,10 +32,8 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
 };
 
 /// The device provisions in two steps: the agent picks the request up, then reports back.
-const PROVISIONING: [(Duration, DeviceStep); 2] = [
-    (Duration::from_millis(300), DeviceStep::Provisioning),
-    (Duration::from_millis(700), DeviceStep::Reported),
-];
+const PROVISIONING: [(Duration, DeviceStep); 2] =
+    [(Duration::from_millis(300), DeviceStep::Provisioning), (Duration::from_millis(700), DeviceStep::Reported)];
 
 #[derive(Debug, Clone, Copy)]
 enum DeviceStep {
@@ -106,25 +104,16 @@ fn provisioning() -> Timeline<DeviceStep> {
 
 /// A stable, locally administered MAC address per device and adapter.
 fn mac_address(seed: &str) -> String {
-    let hash = seed.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    });
+    let hash = seed.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
     let b = hash.to_be_bytes();
-    format!(
-        "02-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
-        b[1], b[2], b[3], b[4], b[5]
-    )
+    format!("02-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}", b[1], b[2], b[3], b[4], b[5])
 }
 
 /// What the device reports once its agent has checked in.
 fn reported_properties(resource: &StoredResource, at: &str) -> Value {
     let config: DeviceConfiguration =
-        serde_json::from_value(resource.body["properties"]["deviceConfiguration"].clone())
-            .unwrap_or_default();
-    let scope = resource
-        .id
-        .rsplit_once("/providers/")
-        .map_or(resource.id.as_str(), |(s, _)| s);
+        serde_json::from_value(resource.body["properties"]["deviceConfiguration"].clone()).unwrap_or_default();
+    let scope = resource.id.rsplit_once("/providers/").map_or(resource.id.as_str(), |(s, _)| s);
     let nics: Vec<Value> = config
         .nic_details
         .unwrap_or_default()
@@ -187,13 +176,14 @@ impl ResourceProvider for EdgeDevices {
         let input: DeviceInput = parse_body(&req.body)?;
         require_hci_kind(input.kind.as_deref())?;
         let configuration = input.properties.and_then(|p| p.device_configuration);
-        let mut properties = json!({ "provisioningState": if req.existing.is_some() { "Updating" } else { "Accepted" } });
+        let mut properties =
+            json!({ "provisioningState": if req.existing.is_some() { "Updating" } else { "Accepted" } });
         if let Some(config) = &configuration {
             properties["deviceConfiguration"] = serde_json::to_value(config).unwrap_or(Value::Null);
         }
         if let Some(existing) = req.existing {
-            let unchanged = existing.body["properties"].get("deviceConfiguration")
-                == properties.get("deviceConfiguration");
+            let unchanged =
+                existing.body["properties"].get("deviceConfiguration") == properties.get("deviceConfiguration");
             if unchanged && existing.provisioning_state() == Some("Succeeded") {
                 return Ok(PutOutcome::Unchanged);
             }
@@ -212,21 +202,14 @@ impl ResourceProvider for EdgeDevices {
 
     fn action(&self, req: &ActionRequest, state: &State) -> Result<ActionOutcome, ArmError> {
         let body = req.body.clone().ok_or_else(|| {
-            ArmError::invalid_content(
-                "The request content was empty; a ValidateRequest is required.",
-            )
+            ArmError::invalid_content("The request content was empty; a ValidateRequest is required.")
         })?;
         let input: ValidateInput = parse_body(&body)?;
         if input.edge_device_ids.is_empty() {
-            return Err(ArmError::invalid_parameter(
-                "edgeDeviceIds",
-                "At least one edge device id is required.",
-            ));
+            return Err(ArmError::invalid_parameter("edgeDeviceIds", "At least one edge device id is required."));
         }
         for id in &input.edge_device_ids {
-            let device = state
-                .resource(&id.to_ascii_lowercase())
-                .filter(|r| r.type_key == SPEC.type_key());
+            let device = state.resource(&id.to_ascii_lowercase()).filter(|r| r.type_key == SPEC.type_key());
             match device {
                 None => {
                     return Err(ArmError::invalid_parameter(
@@ -243,30 +226,18 @@ impl ResourceProvider for EdgeDevices {
                 Some(_) => {}
             }
         }
-        Ok(ActionOutcome {
-            result: Some(json!({ "status": "Succeeded" })),
-            duration: VALIDATE_DURATION,
-        })
+        Ok(ActionOutcome { result: Some(json!({ "status": "Succeeded" })), duration: VALIDATE_DURATION })
     }
 
-    fn advance(
-        &self,
-        resource: &mut StoredResource,
-        ctx: &AdvanceCtx,
-    ) -> Result<Advance, ArmError> {
+    fn advance(&self, resource: &mut StoredResource, ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
         let line = provisioning();
         let mut cursor = Cursor::from_sim(resource.sim.as_ref());
         let at = timestamp(ctx.at);
         let reported = reported_properties(resource, &at);
-        if let Some(props) = resource
-            .body
-            .get_mut("properties")
-            .and_then(Value::as_object_mut)
-        {
+        if let Some(props) = resource.body.get_mut("properties").and_then(Value::as_object_mut) {
             match line.get(cursor.next) {
                 Some(DeviceStep::Provisioning)
-                    if props.get("provisioningState").and_then(Value::as_str)
-                        == Some("Accepted") =>
+                    if props.get("provisioningState").and_then(Value::as_str) == Some("Accepted") =>
                 {
                     props.insert("provisioningState".into(), "Provisioning".into());
                 }

@@ -34,57 +34,24 @@ const DEPLOYMENT_LEAF: Duration = Duration::from_millis(500);
 fn leaves(props: &JobProperties, phase: Phase) -> &'static [(&'static str, &'static str)] {
     match (props.job_type, phase, props.support_type) {
         (JobType::RemoteSupport, Phase::Validation, _) => &[
-            (
-                "ValidateArcAgent",
-                "Checks that the Arc agent on the device is connected.",
-            ),
-            (
-                "ValidateRemoteSupportExtension",
-                "Checks that the remote support extension is installed.",
-            ),
-            (
-                "ValidateRemoteSupportRequest",
-                "Checks the requested access level and expiration.",
-            ),
+            ("ValidateArcAgent", "Checks that the Arc agent on the device is connected."),
+            ("ValidateRemoteSupportExtension", "Checks that the remote support extension is installed."),
+            ("ValidateRemoteSupportRequest", "Checks the requested access level and expiration."),
         ],
         (JobType::RemoteSupport, Phase::Deployment, Some(RemoteSupportType::Revoke)) => &[
-            (
-                "RevokeJustInTimeAccess",
-                "Revokes just-in-time access for Microsoft support.",
-            ),
+            ("RevokeJustInTimeAccess", "Revokes just-in-time access for Microsoft support."),
             ("StopRemoteSupportAgent", "Stops the remote support agent."),
-            (
-                "CloseRemoteSupportSessions",
-                "Closes open remote support sessions.",
-            ),
+            ("CloseRemoteSupportSessions", "Closes open remote support sessions."),
         ],
         (JobType::RemoteSupport, Phase::Deployment, _) => &[
-            (
-                "ConfigureJustInTimeAccess",
-                "Grants just-in-time access at the requested level.",
-            ),
-            (
-                "StartRemoteSupportAgent",
-                "Starts the remote support agent.",
-            ),
-            (
-                "OpenRemoteSupportSession",
-                "Opens the remote support session.",
-            ),
+            ("ConfigureJustInTimeAccess", "Grants just-in-time access at the requested level."),
+            ("StartRemoteSupportAgent", "Starts the remote support agent."),
+            ("OpenRemoteSupportSession", "Opens the remote support session."),
         ],
         (JobType::CollectLog, Phase::Validation, _) => &[
-            (
-                "ValidateArcAgent",
-                "Checks that the Arc agent on the device is connected.",
-            ),
-            (
-                "ValidateLogCollectionExtension",
-                "Checks that the log collection extension is installed.",
-            ),
-            (
-                "ValidateLogTimeRange",
-                "Checks the requested log time range.",
-            ),
+            ("ValidateArcAgent", "Checks that the Arc agent on the device is connected."),
+            ("ValidateLogCollectionExtension", "Checks that the log collection extension is installed."),
+            ("ValidateLogTimeRange", "Checks the requested log time range."),
         ],
         (JobType::CollectLog, Phase::Deployment, _) => &[
             ("CollectNodeLogs", "Collects diagnostic logs on the node."),
@@ -149,35 +116,18 @@ fn start_phase(props: &mut JobProperties, phase: Phase, at: &str) {
     let mut root = new_step(root_name(props, phase), "", root_index.into(), at);
     root.description = format!(
         "{} of the {:?} job.",
-        if phase == Phase::Validation {
-            "Validation"
-        } else {
-            "Deployment"
-        },
+        if phase == Phase::Validation { "Validation" } else { "Deployment" },
         props.job_type
     );
-    root.steps.push(new_step(
-        first_name,
-        first_description,
-        format!("{root_index}.1"),
-        at,
-    ));
-    *phase_status(props, phase) = Some(EceActionStatus {
-        status: "InProgress".into(),
-        steps: vec![root],
-    });
+    root.steps.push(new_step(first_name, first_description, format!("{root_index}.1"), at));
+    *phase_status(props, phase) = Some(EceActionStatus { status: "InProgress".into(), steps: vec![root] });
 }
 
 /// What a validation leaf finds wrong, if anything.
 fn validation_problem(props: &JobProperties, leaf: &str, at: DateTime<Utc>) -> Option<String> {
     match (leaf, props.support_type, props.expiration_timestamp) {
-        ("ValidateRemoteSupportRequest", Some(RemoteSupportType::Enable), Some(expiry))
-            if expiry <= at =>
-        {
-            Some(format!(
-                "The remote support expiration timestamp {} is not in the future.",
-                timestamp(expiry)
-            ))
+        ("ValidateRemoteSupportRequest", Some(RemoteSupportType::Enable), Some(expiry)) if expiry <= at => {
+            Some(format!("The remote support expiration timestamp {} is not in the future.", timestamp(expiry)))
         }
         _ => None,
     }
@@ -201,11 +151,7 @@ pub fn run_step(
     total: usize,
 ) -> StepResult {
     let stamp = timestamp(at);
-    let mut result = StepResult {
-        failure: None,
-        session_expires: None,
-        revoke_sessions: false,
-    };
+    let mut result = StepResult { failure: None, session_expires: None, revoke_sessions: false };
     let progress = ((position + 1) * 100 / total) as i32;
     match step {
         JobStep::StartValidation => {
@@ -218,58 +164,38 @@ pub fn run_step(
             props.status = "DeploymentInProgress".into();
             start_phase(props, Phase::Deployment, &stamp);
             if props.job_type == JobType::CollectLog {
-                props.reported_properties.log_collection_session_details =
-                    Some(vec![LogCollectionSession {
-                        correlation_id: Uuid::new_v4().to_string(),
-                        start_time: stamp.clone(),
-                        end_time: None,
-                        time_collected: None,
-                        log_size: None,
-                        status: "Running".into(),
-                    }]);
+                props.reported_properties.log_collection_session_details = Some(vec![LogCollectionSession {
+                    correlation_id: Uuid::new_v4().to_string(),
+                    start_time: stamp.clone(),
+                    end_time: None,
+                    time_collected: None,
+                    log_size: None,
+                    status: "Running".into(),
+                }]);
             }
         }
         JobStep::FinishLeaf(phase, index) => {
             let names = leaves(props, phase);
             let (leaf, _) = names[index];
-            let problem = if phase == Phase::Validation {
-                validation_problem(props, leaf, at)
-            } else {
-                None
-            };
+            let problem = if phase == Phase::Validation { validation_problem(props, leaf, at) } else { None };
             let is_last = index + 1 == names.len();
             let root_index = if phase == Phase::Validation { "1" } else { "2" };
             if let Some(status) = phase_status(props, phase) {
                 let root = &mut status.steps[0];
                 if let Some(current) = root.steps.get_mut(index) {
                     current.end_time_utc = Some(stamp.clone());
-                    current.status = if problem.is_some() {
-                        "Error"
-                    } else {
-                        "Success"
-                    }
-                    .into();
+                    current.status = if problem.is_some() { "Error" } else { "Success" }.into();
                     if let Some(p) = &problem {
                         current.exception.push(p.clone());
                     }
                 }
                 if problem.is_some() || is_last {
                     root.end_time_utc = Some(stamp.clone());
-                    root.status = if problem.is_some() {
-                        "Error"
-                    } else {
-                        "Success"
-                    }
-                    .into();
+                    root.status = if problem.is_some() { "Error" } else { "Success" }.into();
                     status.status = root.status.clone();
                 } else {
                     let (next, description) = names[index + 1];
-                    root.steps.push(new_step(
-                        next,
-                        description,
-                        format!("{root_index}.{}", index + 2),
-                        &stamp,
-                    ));
+                    root.steps.push(new_step(next, description, format!("{root_index}.{}", index + 2), &stamp));
                 }
             }
             if let Some(p) = problem {
@@ -297,19 +223,12 @@ pub fn run_step(
         }
     }
     if result.failure.is_none() {
-        props.reported_properties.percent_complete = props
-            .reported_properties
-            .percent_complete
-            .max(progress.min(99));
+        props.reported_properties.percent_complete = props.reported_properties.percent_complete.max(progress.min(99));
     }
     result
 }
 
-fn finish_deployment(
-    props: &mut JobProperties,
-    at: DateTime<Utc>,
-    mut result: StepResult,
-) -> StepResult {
+fn finish_deployment(props: &mut JobProperties, at: DateTime<Utc>, mut result: StepResult) -> StepResult {
     let stamp = timestamp(at);
     match (props.job_type, props.support_type) {
         (JobType::CollectLog, _) => {
@@ -317,15 +236,11 @@ fn finish_deployment(
             // About 2 MiB of logs per hour of range, within int32.
             let hours = (to - from).num_minutes().max(1) as f64 / 60.0;
             let size = (hours * 2_097_152.0).min(i32::MAX as f64) as i32;
-            if let Some(session) = props
-                .reported_properties
-                .log_collection_session_details
-                .as_mut()
-                .and_then(|s| s.last_mut())
+            if let Some(session) =
+                props.reported_properties.log_collection_session_details.as_mut().and_then(|s| s.last_mut())
             {
-                let started = DateTime::parse_from_rfc3339(&session.start_time)
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or(at);
+                let started =
+                    DateTime::parse_from_rfc3339(&session.start_time).map(|d| d.with_timezone(&Utc)).unwrap_or(at);
                 let took = (at - started).num_milliseconds().max(0) as f64 / 1000.0;
                 session.end_time = Some(stamp.clone());
                 session.time_collected = Some(format!("PT{took:.3}S"));
@@ -369,11 +284,7 @@ fn finish_deployment(
 
 /// Ends an open remote-support session at `at`: on expiry (`Expired`) or revocation (`Revoked`).
 pub fn close_session(props: &mut JobProperties, at: DateTime<Utc>, state: &str) -> bool {
-    let Some(node) = props
-        .reported_properties
-        .node_settings
-        .as_mut()
-        .filter(|n| n.connection_status == "Connected")
+    let Some(node) = props.reported_properties.node_settings.as_mut().filter(|n| n.connection_status == "Connected")
     else {
         return false;
     };
@@ -381,12 +292,7 @@ pub fn close_session(props: &mut JobProperties, at: DateTime<Utc>, state: &str) 
     node.state = state.into();
     node.connection_status = "Disconnected".into();
     node.updated_at = stamp.clone();
-    if let Some(session) = props
-        .reported_properties
-        .session_details
-        .as_mut()
-        .and_then(|s| s.last_mut())
-    {
+    if let Some(session) = props.reported_properties.session_details.as_mut().and_then(|s| s.last_mut()) {
         session.session_end_time = stamp;
     }
     true

@@ -133,25 +133,13 @@ pub struct JobProperties {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_level: Option<AccessLevel>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "optional_timestamp"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_timestamp")]
     pub expiration_timestamp: Option<DateTime<Utc>>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub support_type: Option<RemoteSupportType>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "optional_timestamp"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_timestamp")]
     pub from_date: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "optional_timestamp"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_timestamp")]
     pub to_date: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_log_generated: Option<String>,
@@ -172,10 +160,7 @@ impl JobProperties {
     }
 
     pub fn is_running(&self) -> bool {
-        !matches!(
-            self.provisioning_state.as_str(),
-            "Succeeded" | "Failed" | "Canceled"
-        )
+        !matches!(self.provisioning_state.as_str(), "Succeeded" | "Failed" | "Canceled")
     }
 }
 

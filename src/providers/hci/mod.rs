@@ -21,8 +21,7 @@ pub const EDGE_API_VERSIONS: &[&str] = &[
 
 /// Edge device and job names: `^[a-zA-Z0-9-]{3,24}$`.
 pub fn edge_name_rule(name: &str) -> Result<(), &'static str> {
-    let ok = (3..=24).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let ok = (3..=24).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if ok {
         Ok(())
     } else {

@@ -10,8 +10,7 @@ use serde_json::json;
 
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider,
-    ResourceTypeSpec, Written,
+    parse_body, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::store::{State, Txn};
 
@@ -91,15 +90,9 @@ impl ResourceProvider for ResourceGroups {
 
     fn put(&self, req: &PutRequest, _state: &State) -> Result<PutOutcome, ArmError> {
         let input: GroupInput = parse_body(&req.body)?;
-        let location = input
-            .location
-            .filter(|l| !l.trim().is_empty())
-            .ok_or_else(|| {
-                ArmError::bad_request(
-                    "LocationRequired",
-                    "The location property is required for this definition.",
-                )
-            })?;
+        let location = input.location.filter(|l| !l.trim().is_empty()).ok_or_else(|| {
+            ArmError::bad_request("LocationRequired", "The location property is required for this definition.")
+        })?;
         let location = location.replace(' ', "").to_ascii_lowercase();
         if let Some(existing) = req.existing {
             let current = existing.body["location"].as_str().unwrap_or_default();
@@ -110,20 +103,14 @@ impl ResourceProvider for ResourceGroups {
                 ));
             }
         }
-        let mut doc =
-            json!({ "location": location, "properties": { "provisioningState": "Succeeded" } });
+        let mut doc = json!({ "location": location, "properties": { "provisioningState": "Succeeded" } });
         if let Some(tags) = input.tags {
             doc["tags"] = json!(tags);
         }
         if let Some(managed_by) = input.managed_by {
             doc["managedBy"] = json!(managed_by);
         }
-        Ok(PutOutcome::Write(Box::new(Written {
-            doc,
-            sim: None,
-            due: None,
-            also: Txn::default(),
-        })))
+        Ok(PutOutcome::Write(Box::new(Written { doc, sim: None, due: None, also: Txn::default() })))
     }
 }
 
