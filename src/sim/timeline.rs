@@ -50,11 +50,6 @@ impl<T> Timeline<T> {
     pub fn due(&self, index: usize, previous: DateTime<Utc>, clock: &Clock) -> Option<DateTime<Utc>> {
         self.steps.get(index).map(|(d, _)| previous + clock.scaled(*d))
     }
-
-    /// Total nominal length of the timeline.
-    pub fn total(&self) -> Duration {
-        self.steps.iter().map(|(d, _)| *d).sum()
-    }
 }
 
 #[cfg(test)]
@@ -69,7 +64,6 @@ mod tests {
         let start = clock.now();
         assert_eq!(t.due(0, start, &clock), Some(start + chrono::Duration::seconds(1)));
         assert_eq!(t.due(2, start, &clock), None);
-        assert_eq!(t.total(), Duration::from_secs(6));
         let c = Cursor { next: 1 };
         assert_eq!(Cursor::from_sim(Some(&c.to_sim())), c);
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::job_lifecycle::{self, close_session, complete_index, run_step, timeline};
+use super::job_lifecycle::{close_session, complete_index, run_step, timeline, JobStep};
 use super::job_model::*;
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
@@ -198,28 +198,19 @@ impl ResourceProvider for EdgeDeviceJobs {
             return Ok(advance);
         };
         let outcome = run_step(&mut doc.properties, step, ctx.at, cursor.next, line.len());
+        // A failed validation skips the rest: the job completes (as Failed) next.
         cursor.next = if outcome.failure.is_some() { complete_index(&line) } else { cursor.next + 1 };
-        if let Some(message) = outcome.failure {
-            advance.failure = Some(OperationError { code: "JobValidationFailed".into(), message, http_status: 400 });
-        }
+        resource.due = line.due(cursor.next, ctx.at, ctx.clock);
         if outcome.revoke_sessions {
             advance.also = revoke_other_sessions(resource, ctx.state, ctx.at);
         }
-        resource.due = line.due(cursor.next, ctx.at, ctx.clock);
-        if step == job_lifecycle::JobStep::Complete {
-            let open = doc
-                .properties
-                .reported_properties
-                .node_settings
-                .as_ref()
-                .is_some_and(|n| n.connection_status == "Connected");
+        if step == JobStep::Complete {
+            advance.failure = failure_of(&doc);
+            // An open remote-support session closes at its expiration.
+            let reported = &doc.properties.reported_properties;
+            let open = reported.node_settings.as_ref().is_some_and(|n| n.connection_status == "Connected");
             resource.due = open.then(|| doc.properties.expiration_timestamp.unwrap_or(ctx.at).max(ctx.at));
             cursor.next = line.len();
-        }
-        if advance.failure.is_none() {
-            if let Some(previous) = load_failure(&doc) {
-                advance.failure = Some(previous);
-            }
         }
         resource.sim = Some(cursor.to_sim());
         save(resource, &doc);
@@ -227,8 +218,8 @@ impl ResourceProvider for EdgeDeviceJobs {
     }
 }
 
-/// The operation of a job that failed validation earlier ends `Failed` with that reason.
-fn load_failure(doc: &JobDoc) -> Option<OperationError> {
+/// A job that failed validation ends its operation `Failed`, with the step's exception.
+fn failure_of(doc: &JobDoc) -> Option<OperationError> {
     if doc.properties.provisioning_state != "Failed" {
         return None;
     }
