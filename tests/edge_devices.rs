@@ -20,6 +20,11 @@ async fn create_is_an_async_operation_that_completes_with_provisioning() {
     )));
     assert!(status_url.ends_with(&format!("?api-version={HCI}")));
 
+    let retried = s.put(&with_version(&device("dev-1"), HCI), device_body()).await;
+    assert_eq!(retried.status, StatusCode::OK);
+    assert_eq!(retried.header("azure-asyncoperation").as_deref(), Some(status_url.as_str()));
+    assert_eq!(retried.header("etag"), created.header("etag"));
+
     let running = s.get(&status_url).await;
     assert_eq!(running.status, StatusCode::OK);
     assert_eq!(running.body["status"], "InProgress");

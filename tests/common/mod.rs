@@ -151,11 +151,16 @@ impl TestServer {
 
     pub async fn create_device(&self, name: &str) -> Reply {
         self.create_group(RG).await;
-        let body = json!({ "kind": "HCI", "properties": { "deviceConfiguration": { "nicDetails": [{ "adapterName": "ethernet", "ip4Address": "10.10.10.10", "subnetMask": "255.255.255.0", "defaultGateway": "10.10.10.1", "dnsServers": ["10.10.10.1"] }], "deviceMetadata": "" } } });
-        let r = self.put(&with_version(&device(name), HCI), body).await;
+        let r = self.put(&with_version(&device(name), HCI), device_body()).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r
     }
+}
+
+pub fn device_body() -> Value {
+    json!({ "kind": "HCI", "properties": { "deviceConfiguration": {
+        "nicDetails": [{ "adapterName": "ethernet", "ip4Address": "10.10.10.10", "subnetMask": "255.255.255.0", "defaultGateway": "10.10.10.1", "dnsServers": ["10.10.10.1"] }],
+        "deviceMetadata": "" } } })
 }
 
 pub fn remote_support_body(kind: &str, expiry: &str) -> Value {

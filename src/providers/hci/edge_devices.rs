@@ -184,7 +184,8 @@ impl ResourceProvider for EdgeDevices {
         if let Some(existing) = req.existing {
             let unchanged =
                 existing.body["properties"].get("deviceConfiguration") == properties.get("deviceConfiguration");
-            if unchanged && existing.provisioning_state() == Some("Succeeded") {
+            // A retried PUT answers with the device as it is (and its running operation, if any).
+            if unchanged {
                 return Ok(PutOutcome::Unchanged);
             }
             if let Some(reported) = existing.body["properties"].get("reportedProperties") {
