@@ -38,7 +38,7 @@ pub async fn handle(app: Arc<App>, req: ArmRequest) -> Response {
 async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
     let target = resolve(app, req)?;
     if let Target::Operation { id, result } = &target {
-        return operation_endpoint(app, req, id, *result);
+        return operation_endpoint(app, req, id, *result).await;
     }
     let provider = match &target {
         Target::Item { provider, .. } | Target::Collection { provider, .. } | Target::Action { provider, .. } => {
@@ -65,8 +65,8 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
                 require_parent(app, parent.as_ref())?;
             }
             match req.method {
-                Method::GET => get(app, &provider, &id, &name, req),
-                Method::HEAD => head(app, &id),
+                Method::GET => get(app, &provider, &id, &name, req).await,
+                Method::HEAD => head(app, &id).await,
                 Method::PUT => put(app, &provider, &id, &name, req).await,
                 Method::DELETE => delete(app, &provider, &id, &name, req).await,
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
@@ -75,7 +75,7 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
         Target::Collection { provider, parent, parent_id, segment } => {
             require_parent(app, parent.as_ref())?;
             match req.method {
-                Method::GET => list(app, &provider, &parent_id, &segment, req),
+                Method::GET => list(app, &provider, &parent_id, &segment, req).await,
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
@@ -250,9 +250,20 @@ fn not_found(provider: &Provider, name: &str, req: &ArmRequest) -> ArmError {
     ArmError::resource_not_found(provider.spec().full_type(), name, req.path.resource_group.as_deref())
 }
 
-fn get(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequest) -> Result<Response, ArmError> {
-    let found = app.store.read(|s| s.resource(&id.to_ascii_lowercase()).cloned());
-    let resource = found.ok_or_else(|| not_found(provider, name, req))?;
+/// The resource at `id`, once it is on disk; `None` once its absence is.
+async fn durable_resource(app: &App, id: &str) -> Option<Arc<StoredResource>> {
+    let key = id.to_ascii_lowercase();
+    app.store
+        .read_durable(|s, latest| {
+            let found = s.resource(&key).cloned();
+            let seq = found.as_ref().map_or(latest, |r| r.seq);
+            (found, seq)
+        })
+        .await
+}
+
+async fn get(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequest) -> Result<Response, ArmError> {
+    let resource = durable_resource(app, id).await.ok_or_else(|| not_found(provider, name, req))?;
     if let Some(tag) = req.header("if-none-match") {
         if tag.split(',').any(|t| t.trim() == resource.etag || t.trim() == "*") {
             return Ok(no_content(StatusCode::NOT_MODIFIED));
@@ -261,12 +272,12 @@ fn get(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequest) -
     Ok(json_with_etag(StatusCode::OK, resource.body_json(), &resource.etag))
 }
 
-fn head(app: &App, id: &str) -> Result<Response, ArmError> {
-    let exists = app.store.read(|s| s.resource(&id.to_ascii_lowercase()).is_some());
+async fn head(app: &App, id: &str) -> Result<Response, ArmError> {
+    let exists = durable_resource(app, id).await.is_some();
     Ok(no_content(if exists { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }))
 }
 
-fn list(
+async fn list(
     app: &App,
     provider: &Provider,
     parent_id: &str,
@@ -278,13 +289,19 @@ fn list(
     let parent_key = parent_id.to_ascii_lowercase();
     let api_version = req.api_version().unwrap_or_default().to_string();
     let top = req.query("$top").map(str::to_string);
-    let items: Vec<(String, Bytes)> = app.store.read(|s| {
-        s.children(&parent_key, segment, type_key)
-            .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
-            .take(paging.top + 1)
-            .map(|r| (r.key(), r.body_json()))
-            .collect()
-    });
+    // A list also shows what is absent: it waits for every write made before it.
+    let items: Vec<(String, Bytes)> = app
+        .store
+        .read_durable(|s, latest| {
+            let items = s
+                .children(&parent_key, segment, type_key)
+                .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
+                .take(paging.top + 1)
+                .map(|r| (r.key(), r.body_json()))
+                .collect();
+            (items, latest)
+        })
+        .await;
     let body = page(items.into_iter(), &paging, |token| {
         let mut url = format!("{}{}?api-version={}", req.base(), req.raw_path, api_version);
         if let Some(t) = &top {
@@ -406,7 +423,11 @@ async fn put(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmRequ
         PutAnswer::Written { resource, created, op } => {
             (if created { StatusCode::CREATED } else { StatusCode::OK }, resource, op)
         }
-        PutAnswer::Unchanged { resource, op } => (StatusCode::OK, resource, op),
+        PutAnswer::Unchanged { resource, op } => {
+            // Nothing was written: answer only with what is already on disk.
+            app.store.until_durable(resource.seq.max(op.as_ref().map_or(0, |o| o.seq))).await;
+            (StatusCode::OK, resource, op)
+        }
     };
     let mut response = json_with_etag(status, resource.body_json(), &resource.etag);
     if let Some(op) = op {
@@ -450,9 +471,16 @@ async fn delete(app: &App, provider: &Provider, id: &str, name: &str, req: &ArmR
         })
         .await?;
     match op {
-        None if spec.delete_missing == DeleteMissing::NotFound => Err(not_found(provider, name, req)),
-        None => Ok(no_content(StatusCode::NO_CONTENT)),
+        // Nothing was written for these answers: they wait for what they saw to be on disk.
+        None => {
+            app.store.read_durable(|_, latest| ((), latest)).await;
+            match spec.delete_missing {
+                DeleteMissing::NotFound => Err(not_found(provider, name, req)),
+                DeleteMissing::NoContent => Ok(no_content(StatusCode::NO_CONTENT)),
+            }
+        }
         Some(op) => {
+            app.store.until_durable(op.seq).await;
             let mut response = no_content(StatusCode::ACCEPTED);
             lro::add_headers(
                 response.headers_mut(),
@@ -497,7 +525,7 @@ async fn action_endpoint(
     Ok(response)
 }
 
-fn operation_endpoint(app: &App, req: &ArmRequest, id: &str, result: bool) -> Result<Response, ArmError> {
+async fn operation_endpoint(app: &App, req: &ArmRequest, id: &str, result: bool) -> Result<Response, ArmError> {
     if req.method != Method::GET {
         return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
     }
@@ -505,11 +533,19 @@ fn operation_endpoint(app: &App, req: &ArmRequest, id: &str, result: bool) -> Re
         return api_version::check(None, &[], "operations", super::TypeOwner::Provider, app.api_check)
             .map(|_| no_content(StatusCode::OK));
     }
-    let (op, resource) = app.store.read(|s| {
-        let op = s.operation(id).cloned();
-        let resource = op.as_ref().and_then(|o| s.resource(&o.resource_id.to_ascii_lowercase()).map(|r| r.body_json()));
-        (op, resource)
-    });
+    let (op, resource) = app
+        .store
+        .read_durable(|s, latest| {
+            let op = s.operation(id).cloned();
+            let resource = op.as_ref().and_then(|o| s.resource(&o.resource_id.to_ascii_lowercase()));
+            let seq = match (&op, resource) {
+                (Some(o), Some(r)) => o.seq.max(r.seq),
+                (Some(o), None) => o.seq,
+                (None, _) => latest,
+            };
+            ((op, resource.map(|r| r.body_json())), seq)
+        })
+        .await;
     let op = op
         .filter(|o| o.subscription.eq_ignore_ascii_case(&req.path.subscription))
         .ok_or_else(|| ArmError::not_found("OperationNotFound", format!("The operation '{id}' could not be found.")))?;

@@ -39,6 +39,7 @@ pub fn new_operation(new: NewOperation) -> OperationRecord {
         error: None,
         result: None,
         due: None,
+        seq: 0,
     }
 }
 

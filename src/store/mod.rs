@@ -1,12 +1,15 @@
 //! Persistence: reads come from memory; every write is committed to SQLite before it is
-//! acknowledged (see `sqlite`), unless the store runs purely in memory.
+//! acknowledged (see `sqlite`), unless the store runs purely in memory. Memory is updated
+//! first; a reader that meets a version not yet on disk waits for it (`until_durable`), so
+//! nobody observes a state a crash could take back.
 
 mod record;
 mod sqlite;
 mod state;
 
 use std::path::Path;
-use std::sync::{mpsc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
 
 use tokio::sync::{oneshot, Notify};
 
@@ -22,8 +25,25 @@ const OPTIMISTIC_ATTEMPTS: usize = 3;
 #[error("store write failed: {0}")]
 pub struct StoreError(pub String);
 
+/// The newest store write known to be on disk, shared with the writer thread.
+#[derive(Default)]
+pub struct Durability {
+    durable_seq: AtomicU64,
+    changed: Notify,
+}
+
+impl Durability {
+    fn advance(&self, seq: u64) {
+        self.durable_seq.fetch_max(seq, Ordering::AcqRel);
+        self.changed.notify_waiters();
+    }
+}
+
 pub struct Store {
     state: RwLock<State>,
+    /// Numbers store writes; only touched under the state's write lock.
+    last_seq: AtomicU64,
+    durability: Arc<Durability>,
     /// `None` for `--in-memory`.
     writer: Option<Mutex<mpsc::Sender<WriteRequest>>>,
     timers_changed: Notify,
@@ -31,16 +51,28 @@ pub struct Store {
 
 impl Store {
     pub fn in_memory() -> Store {
-        Store { state: RwLock::new(State::default()), writer: None, timers_changed: Notify::new() }
+        Store::with(State::default(), None, Arc::default())
+    }
+
+    fn with(state: State, writer: Option<mpsc::Sender<WriteRequest>>, durability: Arc<Durability>) -> Store {
+        Store {
+            state: RwLock::new(state),
+            last_seq: AtomicU64::new(0),
+            durability,
+            writer: writer.map(Mutex::new),
+            timers_changed: Notify::new(),
+        }
     }
 
     /// Opens `dir/azemu.db`, creating it if needed, and loads everything it holds.
     pub fn open(dir: &Path) -> anyhow::Result<Store> {
         std::fs::create_dir_all(dir)?;
-        let (loaded, writer) = sqlite::start(&dir.join("azemu.db"))?;
+        let durability = Arc::new(Durability::default());
+        let (loaded, writer) = sqlite::start(&dir.join("azemu.db"), durability.clone())?;
         let mut state = State::default();
-        state.apply(Txn { put_resources: loaded.resources, put_operations: loaded.operations, ..Txn::default() });
-        Ok(Store { state: RwLock::new(state), writer: Some(Mutex::new(writer)), timers_changed: Notify::new() })
+        let loaded = Txn { put_resources: loaded.resources, put_operations: loaded.operations, ..Txn::default() };
+        state.apply(loaded, 0);
+        Ok(Store::with(state, Some(writer), durability))
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
@@ -90,7 +122,8 @@ impl Store {
             return PendingAck(None);
         }
         let earliest = state.next_due();
-        let applied = state.apply(txn);
+        let seq = self.last_seq.fetch_add(1, Ordering::AcqRel) + 1;
+        let applied = state.apply(txn, seq);
         if state.next_due() != earliest {
             self.timers_changed.notify_one();
         }
@@ -106,6 +139,34 @@ impl Store {
         };
         self.timers_changed.notify_one();
         PendingAck(ack).durable().await
+    }
+
+    /// Reads like [`Store::read`], then waits until what was read is on disk. `f` returns its
+    /// answer and the newest write it depends on: a record's `seq`, or [`State::latest`] when
+    /// the answer depends on something being absent.
+    pub async fn read_durable<T>(&self, f: impl FnOnce(&State, u64) -> (T, u64)) -> T {
+        let (out, seq) = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            f(&state, self.last_seq.load(Ordering::Acquire))
+        };
+        self.until_durable(seq).await;
+        out
+    }
+
+    /// Waits until the write that made version `seq` is on disk (at once in memory).
+    pub async fn until_durable(&self, seq: u64) {
+        if self.writer.is_none() {
+            return;
+        }
+        loop {
+            let changed = self.durability.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.durability.durable_seq.load(Ordering::Acquire) >= seq {
+                return;
+            }
+            changed.await;
+        }
     }
 
     /// Resolves when the earliest timer may have changed.
@@ -138,6 +199,43 @@ impl PendingAck {
                 Ok(result) => result.map_err(StoreError),
                 Err(_) => Err(StoreError("store writer stopped".into())),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resource(name: &str) -> StoredResource {
+        let id = format!("/subscriptions/s/resourceGroups/{name}");
+        StoredResource::new(id, "microsoft.resources/resourcegroups".into(), json!({ "name": name }), "\"e\"".into())
+    }
+
+    #[tokio::test]
+    async fn what_a_read_returns_is_already_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let disk = rusqlite::Connection::open(dir.path().join("azemu.db")).unwrap();
+        for i in 0..20 {
+            let name = format!("g{i}");
+            let mut txn = Txn::default();
+            txn.put(resource(&name));
+            // Applied in memory; the acknowledgement is not awaited.
+            let ((), _ack) = store.apply(|_| Ok::<_, StoreError>((txn, ()))).unwrap();
+            let key = format!("/subscriptions/s/resourcegroups/{name}");
+            let seen = store
+                .read_durable(|s, latest| {
+                    let r = s.resource(&key).cloned();
+                    let seq = r.as_ref().map_or(latest, |r| r.seq);
+                    (r, seq)
+                })
+                .await;
+            assert!(seen.is_some());
+            let on_disk: i64 =
+                disk.query_row("SELECT COUNT(*) FROM resources WHERE key = ?1", [&key], |r| r.get(0)).unwrap();
+            assert_eq!(on_disk, 1, "{key} was read before it was on disk");
         }
     }
 }

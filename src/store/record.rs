@@ -33,6 +33,9 @@ pub struct StoredResource {
     pub deleting: bool,
     #[serde(skip)]
     pub json: JsonCache,
+    /// The store write that made this version (see `Store::until_durable`); not persisted.
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 /// The serialised body, made on first use and shared by every reader and the disk writer.
@@ -64,6 +67,7 @@ impl StoredResource {
             pending_op: None,
             deleting: false,
             json: JsonCache::default(),
+            seq: 0,
         }
     }
 
@@ -152,6 +156,9 @@ pub struct OperationRecord {
     /// For timed actions: when the engine completes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DateTime<Utc>>,
+    /// The store write that made this version; not persisted.
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 impl OperationRecord {

@@ -2,7 +2,7 @@
 //! write waiting in its queue into a single commit (group commit).
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 
 use anyhow::Context;
@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::record::{OperationRecord, StoredResource};
 use super::state::AppliedChanges;
+use super::Durability;
 
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 const TRUNCATE_AFTER_FRAMES: i64 = 50_000;
@@ -41,7 +42,7 @@ fn open(path: &Path) -> anyhow::Result<Connection> {
 }
 
 /// Opens (or creates) the database, reads everything back, and starts the writer thread.
-pub fn start(path: &Path) -> anyhow::Result<(Loaded, mpsc::Sender<WriteRequest>)> {
+pub fn start(path: &Path, durability: Arc<Durability>) -> anyhow::Result<(Loaded, mpsc::Sender<WriteRequest>)> {
     let conn = open(path)?;
     let loaded = load(&conn)?;
     // Commits never checkpoint; a second connection does it in the background, so copying
@@ -50,7 +51,7 @@ pub fn start(path: &Path) -> anyhow::Result<(Loaded, mpsc::Sender<WriteRequest>)
     let checkpointer = Connection::open(path)?;
     thread::Builder::new().name("azemu-store-checkpoint".into()).spawn(move || checkpoint_loop(checkpointer))?;
     let (tx, rx) = mpsc::channel::<WriteRequest>();
-    thread::Builder::new().name("azemu-store-writer".into()).spawn(move || writer_loop(conn, rx))?;
+    thread::Builder::new().name("azemu-store-writer".into()).spawn(move || writer_loop(conn, rx, durability))?;
     Ok((loaded, tx))
 }
 
@@ -94,7 +95,7 @@ fn load(conn: &Connection) -> anyhow::Result<Loaded> {
     Ok(Loaded { resources, operations })
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>) {
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>, durability: Arc<Durability>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -106,6 +107,17 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>) {
         let outcome = write_batch(&mut conn, &batch).map_err(|e| e.to_string());
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "store commit failed");
+        }
+        // Also after a failed commit: readers must not wait forever for it.
+        let newest = batch
+            .iter()
+            .filter_map(|r| match r {
+                WriteRequest::Changes(changes, _) => Some(changes.seq),
+                WriteRequest::Clear(_) => None,
+            })
+            .max();
+        if let Some(seq) = newest {
+            durability.advance(seq);
         }
         for request in batch {
             let ack = match request {

@@ -80,6 +80,7 @@ impl Txn {
 /// The durable form of an applied transaction, in the order it was applied.
 #[derive(Default, Debug)]
 pub struct AppliedChanges {
+    pub seq: u64,
     pub resources: Vec<(String, Option<Arc<StoredResource>>)>,
     pub operations: Vec<Arc<OperationRecord>>,
 }
@@ -147,15 +148,17 @@ impl State {
         self.timers.first().filter(|(at, _)| *at <= limit).cloned()
     }
 
-    pub fn apply(&mut self, txn: Txn) -> AppliedChanges {
-        let mut applied = AppliedChanges::default();
+    /// Applies `txn`, stamping every version it writes with `seq`.
+    pub fn apply(&mut self, txn: Txn, seq: u64) -> AppliedChanges {
+        let mut applied = AppliedChanges { seq, ..AppliedChanges::default() };
         for key in txn.delete_resources {
             if let Some(old) = self.resources.remove(&key) {
                 self.unschedule_resource(&old);
                 applied.resources.push((key, None));
             }
         }
-        for resource in txn.put_resources {
+        for mut resource in txn.put_resources {
+            resource.seq = seq;
             let key = resource.key();
             if let Some(old) = self.resources.get(&key).cloned() {
                 self.unschedule_resource(&old);
@@ -167,7 +170,8 @@ impl State {
             self.resources.insert(key.clone(), resource.clone());
             applied.resources.push((key, Some(resource)));
         }
-        for op in txn.put_operations {
+        for mut op in txn.put_operations {
+            op.seq = seq;
             if let Some(old) = self.operations.get(&op.id) {
                 if let Some(due) = old.due {
                     self.timers.remove(&(due, TimerTarget::Operation(op.id.clone())));
