@@ -39,6 +39,7 @@ AZEMU_BENCH_DEVICE="$device" run "azemu PUT new job (durable)" -s bench/put_job.
 echo "azemu peak RSS: $(grep VmHWM /proc/$azemu_pid/status | awk '{print $2, $3}')"
 echo "azemu resources after the run: $(curl -sf $base/_azemu/health)"
 kill "$azemu_pid"
+sync # let the first run's writes reach the disk, so they do not slow this one's commits
 
 # The same PUTs with the lifecycle engine paused (--clock manual): the request path and the
 # durable commit alone, without the ~10 simulation steps each new job later writes.
