@@ -7,8 +7,11 @@ pub mod error;
 pub mod lro;
 pub mod paging;
 pub mod path;
+mod reads;
 pub mod request;
+mod resolve;
 pub mod respond;
+mod writes;
 
 pub use api_version::{ApiVersionCheck, TypeOwner};
 pub use envelope::{timestamp, Caller};

@@ -1,0 +1,123 @@
+//! Answers that read: GET, HEAD, lists and the operation endpoints. Each waits until what it
+//! returns is on disk.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::Response;
+
+use super::dispatch::{not_found, Provider};
+use super::lro;
+use super::paging::{page, PageRequest};
+use super::request::ArmRequest;
+use super::respond::{json_bytes, json_with_etag, no_content};
+use super::{api_version, ArmError};
+use crate::app::App;
+use crate::store::StoredResource;
+
+/// The resource at `id`, once it is on disk; `None` once its absence is.
+async fn durable_resource(app: &App, id: &str) -> Option<Arc<StoredResource>> {
+    let key = id.to_ascii_lowercase();
+    app.store
+        .read_durable(|s, latest| {
+            let found = s.resource(&key).cloned();
+            let seq = found.as_ref().map_or(latest, |r| r.seq);
+            (found, seq)
+        })
+        .await
+}
+
+pub(super) async fn get(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    name: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
+    let resource = durable_resource(app, id).await.ok_or_else(|| not_found(provider, name, req))?;
+    if let Some(tag) = req.header("if-none-match") {
+        if tag.split(',').any(|t| t.trim() == resource.etag || t.trim() == "*") {
+            return Ok(no_content(StatusCode::NOT_MODIFIED));
+        }
+    }
+    Ok(json_with_etag(StatusCode::OK, resource.body_json(), &resource.etag))
+}
+
+pub(super) async fn head(app: &App, id: &str) -> Result<Response, ArmError> {
+    let exists = durable_resource(app, id).await.is_some();
+    Ok(no_content(if exists { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }))
+}
+
+pub(super) async fn list(
+    app: &App,
+    provider: &Provider,
+    parent_id: &str,
+    segment: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
+    let paging = PageRequest::parse(req.query("$top"), req.query("$skipToken"))?;
+    let type_key = provider.spec().type_key();
+    let parent_key = parent_id.to_ascii_lowercase();
+    let api_version = req.api_version().unwrap_or_default().to_string();
+    let top = req.query("$top").map(str::to_string);
+    // A list also shows what is absent: it waits for every write made before it.
+    let items: Vec<(String, Bytes)> = app
+        .store
+        .read_durable(|s, latest| {
+            let items = s
+                .children(&parent_key, segment, type_key)
+                .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
+                .take(paging.top + 1)
+                .map(|r| (r.key(), r.body_json()))
+                .collect();
+            (items, latest)
+        })
+        .await;
+    let body = page(items.into_iter(), &paging, |token| {
+        let mut url = format!("{}{}?api-version={}", req.base(), req.raw_path, api_version);
+        if let Some(t) = &top {
+            url.push_str(&format!("&%24top={t}"));
+        }
+        url.push_str(&format!("&%24skipToken={token}"));
+        url
+    });
+    Ok(json_bytes(StatusCode::OK, body))
+}
+
+pub(super) async fn operation_endpoint(
+    app: &App,
+    req: &ArmRequest,
+    id: &str,
+    result: bool,
+) -> Result<Response, ArmError> {
+    if req.method != Method::GET {
+        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+    }
+    if req.api_version().is_none_or(str::is_empty) {
+        return api_version::check(None, &[], "operations", super::TypeOwner::Provider, app.api_check)
+            .map(|_| no_content(StatusCode::OK));
+    }
+    let (op, resource) = app
+        .store
+        .read_durable(|s, latest| {
+            let op = s.operation(id).cloned();
+            let resource = op.as_ref().and_then(|o| s.resource(&o.resource_id.to_ascii_lowercase()));
+            let seq = match (&op, resource) {
+                (Some(o), Some(r)) => o.seq.max(r.seq),
+                (Some(o), None) => o.seq,
+                (None, _) => latest,
+            };
+            ((op, resource.map(|r| r.body_json())), seq)
+        })
+        .await;
+    let op = op
+        .filter(|o| o.subscription.eq_ignore_ascii_case(&req.path.subscription))
+        .ok_or_else(|| ArmError::not_found("OperationNotFound", format!("The operation '{id}' could not be found.")))?;
+    let mut response =
+        if result { lro::result_response(&req.base(), &op, resource) } else { lro::status_response(&op) };
+    if let Ok(v) = HeaderValue::from_str(&op.id) {
+        response.headers_mut().insert("x-ms-operation-id", v);
+    }
+    Ok(response)
+}

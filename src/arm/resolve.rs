@@ -1,0 +1,158 @@
+//! Which target an ARM path names: a resource, a collection, an action or an operation, and
+//! the provider that answers for it. Names are checked against their type's rule here.
+
+use axum::http::Method;
+
+use super::dispatch::{Provider, RESOURCE_GROUPS};
+use super::request::ArmRequest;
+use super::ArmError;
+use crate::app::App;
+
+pub(super) enum Target {
+    Item { provider: Provider, id: String, name: String, parent: Option<(Provider, String)> },
+    Collection { provider: Provider, parent: Option<(Provider, String)>, parent_id: String, segment: String },
+    Action { provider: Provider, id: String, action: String },
+    Operation { id: String, result: bool },
+}
+
+fn invalid_type(req: &ArmRequest) -> ArmError {
+    let (ns, ty) = match &req.path.target {
+        Some(t) => (t.namespace.clone(), req.path.type_key(true).unwrap_or_default()),
+        None => ("Microsoft.Resources".into(), req.path.trailing.clone().unwrap_or_default()),
+    };
+    ArmError::not_found(
+        "InvalidResourceType",
+        format!(
+            "The resource type '{ty}' could not be found in the namespace '{ns}' for api version '{}'.",
+            req.api_version().unwrap_or("")
+        ),
+    )
+}
+
+pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
+    let path = &req.path;
+    let registry = &app.registry;
+    let groups = || registry.get(RESOURCE_GROUPS).cloned().ok_or_else(|| invalid_type(req));
+    validate_names(app, req)?;
+    let Some(section) = &path.target else {
+        return match (&path.resource_group, &path.trailing) {
+            (Some(group), None) => Ok(Target::Item {
+                provider: groups()?,
+                id: format!("/subscriptions/{}/resourceGroups/{group}", path.subscription),
+                name: group.clone(),
+                parent: None,
+            }),
+            (None, Some(t)) if t.eq_ignore_ascii_case("resourceGroups") => Ok(Target::Collection {
+                provider: groups()?,
+                parent: None,
+                parent_id: format!("/subscriptions/{}", path.subscription),
+                segment: "/resourcegroups/".into(),
+            }),
+            _ => Err(invalid_type(req)),
+        };
+    };
+    if !registry.knows_namespace(&section.namespace) {
+        return Err(invalid_type(req));
+    }
+    // Operation status and result endpoints.
+    if path.resource_group.is_none()
+        && path.scope_sections.is_empty()
+        && path.trailing.is_none()
+        && section.pairs.len() == 2
+    {
+        let (first, _) = &section.pairs[0];
+        let (second, id) = &section.pairs[1];
+        if first.eq_ignore_ascii_case("locations") {
+            let result = second.eq_ignore_ascii_case("operationResults");
+            if result || second.eq_ignore_ascii_case("operationStatuses") {
+                return Ok(Target::Operation { id: id.clone(), result });
+            }
+        }
+    }
+    let depth = path.depth();
+    let parent_of = |level: usize| -> Option<(Provider, String)> {
+        if level == 0 {
+            return None;
+        }
+        let mut key = section.namespace.to_ascii_lowercase();
+        for (t, _) in section.pairs.iter().take(level) {
+            key.push('/');
+            key.push_str(&t.to_ascii_lowercase());
+        }
+        registry.get(&key).cloned().map(|p| (p, path.resource_id(level)))
+    };
+    match &path.trailing {
+        None if depth > 0 => {
+            let provider =
+                registry.get(&path.type_key(false).unwrap_or_default()).cloned().ok_or_else(|| invalid_type(req))?;
+            Ok(Target::Item {
+                provider,
+                id: path.resource_id(depth),
+                name: path.name_at(depth - 1).unwrap_or_default().to_string(),
+                parent: parent_of(depth - 1),
+            })
+        }
+        None => Err(invalid_type(req)),
+        Some(trailing) => {
+            if let Some(provider) = registry.get(&path.type_key(true).unwrap_or_default()) {
+                let segment = if depth == 0 {
+                    format!("/providers/{}/{}/", section.namespace, trailing)
+                } else {
+                    format!("/{trailing}/")
+                };
+                return Ok(Target::Collection {
+                    provider: provider.clone(),
+                    parent: parent_of(depth),
+                    parent_id: path.resource_id(depth),
+                    segment: segment.to_ascii_lowercase(),
+                });
+            }
+            let item = registry.get(&path.type_key(false).unwrap_or_default()).filter(|_| depth > 0);
+            match item {
+                Some(provider) if provider.spec().actions.iter().any(|a| a.eq_ignore_ascii_case(trailing)) => {
+                    if req.method != Method::POST {
+                        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+                    }
+                    Ok(Target::Action {
+                        provider: provider.clone(),
+                        id: path.resource_id(depth),
+                        action: trailing.to_ascii_lowercase(),
+                    })
+                }
+                _ => Err(invalid_type(req)),
+            }
+        }
+    }
+}
+
+/// Every name in the target section is checked against its type's rule.
+fn validate_names(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
+    if let Some(group) = &req.path.resource_group {
+        if let Some(provider) = app.registry.get(RESOURCE_GROUPS) {
+            (provider.spec().name_rule)(group).map_err(|rule| {
+                ArmError::bad_request(
+                    "InvalidResourceGroupName",
+                    format!("The resource group name '{group}' is invalid: {rule}."),
+                )
+            })?;
+        }
+    }
+    let Some(section) = &req.path.target else {
+        return Ok(());
+    };
+    let mut key = section.namespace.to_ascii_lowercase();
+    for (t, name) in &section.pairs {
+        key.push('/');
+        key.push_str(&t.to_ascii_lowercase());
+        if let Some(provider) = app.registry.get(&key) {
+            (provider.spec().name_rule)(name).map_err(|rule| {
+                ArmError::bad_request(
+                    "InvalidResourceName",
+                    format!("The resource name '{name}' is invalid. It must match the pattern {rule}."),
+                )
+                .with_target(t.clone())
+            })?;
+        }
+    }
+    Ok(())
+}

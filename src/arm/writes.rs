@@ -1,0 +1,238 @@
+//! Answers that write: PUT, DELETE and POST actions, with their long-running operations.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::dispatch::{not_found, Provider};
+use super::envelope::{check_preconditions, new_etag, system_data, wrap};
+use super::lro::{self, NewOperation};
+use super::request::ArmRequest;
+use super::respond::{json_with_etag, no_content};
+use super::ArmError;
+use crate::app::App;
+use crate::providers::{ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest};
+use crate::store::{OperationKind, OperationRecord, OperationStatus, State, StoredResource, Txn};
+
+/// Where operation URLs live: the resource group's location, else `global`.
+fn operation_location(state: &State, req: &ArmRequest, own_body: Option<&serde_json::Value>) -> String {
+    let from_group = req.path.resource_group.as_ref().and_then(|g| {
+        let key = format!("/subscriptions/{}/resourcegroups/{}", req.path.subscription, g).to_ascii_lowercase();
+        state.resource(&key).and_then(|r| r.body.get("location").and_then(|l| l.as_str()).map(str::to_string))
+    });
+    from_group
+        .or_else(|| own_body.and_then(|b| b.get("location")).and_then(|l| l.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "global".into())
+}
+
+fn new_op(
+    state: &State,
+    provider: &Provider,
+    req: &ArmRequest,
+    kind: OperationKind,
+    id: &str,
+    body: Option<&serde_json::Value>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> OperationRecord {
+    lro::new_operation(NewOperation {
+        kind,
+        resource_id: id,
+        subscription: &req.path.subscription,
+        namespace: provider.spec().namespace,
+        location: &operation_location(state, req, body),
+        api_version: req.api_version().unwrap_or_default(),
+        now,
+    })
+}
+
+enum PutAnswer {
+    Written { resource: StoredResource, created: bool, op: Option<OperationRecord> },
+    Unchanged { resource: StoredResource, op: Option<OperationRecord> },
+}
+
+pub(super) async fn put(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    name: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
+    let body = req.required_json_body()?;
+    let spec = provider.spec();
+    let key = id.to_ascii_lowercase();
+    let answer = app
+        .store
+        .write(|state| {
+            let existing = state.resource(&key).map(|r| (**r).clone());
+            check_preconditions(
+                req.header("if-match"),
+                req.header("if-none-match"),
+                existing.as_ref().map(|r| r.etag.as_str()),
+            )?;
+            if existing.as_ref().is_some_and(|r| r.deleting) {
+                return Err(ArmError::conflict(
+                    "Conflict",
+                    format!("The resource '{name}' is being deleted; retry when the deletion completes."),
+                ));
+            }
+            let now = app.clock.now();
+            let outcome = provider.put(
+                &PutRequest {
+                    path: &req.path,
+                    id,
+                    name,
+                    body,
+                    existing: existing.as_ref(),
+                    now,
+                    clock: &app.clock,
+                    caller: &req.caller,
+                },
+                state,
+            )?;
+            let written = match outcome {
+                PutOutcome::Unchanged => {
+                    let resource = existing.ok_or_else(|| ArmError::conflict("Conflict", "Nothing to update."))?;
+                    let op = resource.pending_op.as_ref().and_then(|o| state.operation(o)).map(|o| (**o).clone());
+                    return Ok((Txn::default(), PutAnswer::Unchanged { resource, op }));
+                }
+                PutOutcome::Write(w) => *w,
+            };
+            let stored_id = existing.as_ref().map_or(id.to_string(), |r| r.id.clone());
+            let system = system_data(existing.as_ref().map(|r| &r.body), &req.caller, now);
+            let body = wrap(&stored_id, name, spec.full_type(), written.doc, system);
+            let mut resource = StoredResource::new(stored_id, spec.type_key().to_string(), body, new_etag());
+            resource.sim = written.sim;
+            resource.due = written.due;
+            let mut txn = written.also;
+            // A newer write supersedes the operation of an earlier one.
+            if let Some(old) = existing.as_ref().and_then(|r| r.pending_op.as_ref()).and_then(|o| state.operation(o)) {
+                let mut old = (**old).clone();
+                old.complete(OperationStatus::Canceled, now, None);
+                txn.put_operation(old);
+            }
+            let op = (spec.put == PutKind::AsyncOperation).then(|| {
+                let mut op = new_op(state, provider, req, OperationKind::Put, &resource.id, Some(&resource.body), now);
+                let status =
+                    OperationStatus::from_provisioning_state(resource.provisioning_state().unwrap_or("Succeeded"));
+                if status.is_terminal() {
+                    op.complete(status, now, None);
+                } else {
+                    resource.pending_op = Some(op.id.clone());
+                }
+                txn.put_operation(op.clone());
+                op
+            });
+            txn.put(resource.clone());
+            Ok((txn, PutAnswer::Written { resource, created: existing.is_none(), op }))
+        })
+        .await?;
+    let (status, resource, op) = match answer {
+        PutAnswer::Written { resource, created, op } => {
+            (if created { StatusCode::CREATED } else { StatusCode::OK }, resource, op)
+        }
+        PutAnswer::Unchanged { resource, op } => {
+            // Nothing was written: answer only with what is already on disk.
+            app.store.until_durable(resource.seq.max(op.as_ref().map_or(0, |o| o.seq))).await;
+            (StatusCode::OK, resource, op)
+        }
+    };
+    let mut response = json_with_etag(status, resource.body_json(), &resource.etag);
+    if let Some(op) = op {
+        lro::add_headers(response.headers_mut(), &req.base(), &op, true, false);
+    }
+    Ok(response)
+}
+
+pub(super) async fn delete(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    name: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
+    let spec = provider.spec();
+    let key = id.to_ascii_lowercase();
+    let op = app
+        .store
+        .write(|state| {
+            let Some(existing) = state.resource(&key) else {
+                return Ok((Txn::default(), None));
+            };
+            check_preconditions(req.header("if-match"), req.header("if-none-match"), Some(&existing.etag))?;
+            let pending = existing.pending_op.as_ref().and_then(|o| state.operation(o));
+            if existing.deleting {
+                return Ok((Txn::default(), pending.map(|o| (**o).clone())));
+            }
+            let now = app.clock.now();
+            let mut txn = Txn::default();
+            if let Some(old) = pending {
+                let mut old = (**old).clone();
+                old.complete(OperationStatus::Canceled, now, None);
+                txn.put_operation(old);
+            }
+            let op = new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body), now);
+            let mut resource = (**existing).clone();
+            resource.deleting = true;
+            resource.due = Some(now + app.clock.scaled(spec.delete_duration));
+            resource.pending_op = Some(op.id.clone());
+            if let Some(props) = resource.body.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                props.insert("provisioningState".into(), "Deleting".into());
+            }
+            txn.put(resource);
+            txn.put_operation(op.clone());
+            Ok::<_, ArmError>((txn, Some(op)))
+        })
+        .await?;
+    match op {
+        // Nothing was written for these answers: they wait for what they saw to be on disk.
+        None => {
+            app.store.read_durable(|_, latest| ((), latest)).await;
+            match spec.delete_missing {
+                DeleteMissing::NotFound => Err(not_found(provider, name, req)),
+                DeleteMissing::NoContent => Ok(no_content(StatusCode::NO_CONTENT)),
+            }
+        }
+        Some(op) => {
+            app.store.until_durable(op.seq).await;
+            let mut response = no_content(StatusCode::ACCEPTED);
+            lro::add_headers(
+                response.headers_mut(),
+                &req.base(),
+                &op,
+                spec.delete == LroHeaders::LocationAndAsyncOperation,
+                true,
+            );
+            Ok(response)
+        }
+    }
+}
+
+pub(super) async fn action_endpoint(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    action: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
+    let body = req.json_body()?;
+    let key = id.to_ascii_lowercase();
+    let name = id.rsplit('/').next().unwrap_or_default().to_string();
+    let op = app
+        .store
+        .write(|state| {
+            let resource =
+                state.resource(&key).filter(|r| !r.deleting).ok_or_else(|| not_found(provider, &name, req))?;
+            let now = app.clock.now();
+            let outcome = provider.action(&ActionRequest { path: &req.path, action, resource, body, now }, state)?;
+            let mut op = new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body), now);
+            op.result = outcome.result;
+            op.due = Some(now + app.clock.scaled(outcome.duration));
+            let mut txn = Txn::default();
+            txn.put_operation(op.clone());
+            Ok::<_, ArmError>((txn, op))
+        })
+        .await?;
+    let mut response = no_content(StatusCode::ACCEPTED);
+    let both = provider.spec().action_headers == LroHeaders::LocationAndAsyncOperation;
+    lro::add_headers(response.headers_mut(), &req.base(), &op, both, true);
+    Ok(response)
+}
