@@ -21,6 +21,7 @@ fn config(
         api_version_check: ApiVersionCheck::Strict,
         speed: 1.0,
         clock: ClockMode::Real,
+        operation_retention: std::time::Duration::from_secs(86400),
     }
 }
 

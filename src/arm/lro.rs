@@ -26,6 +26,7 @@ pub struct NewOperation<'a> {
 
 pub fn new_operation(new: NewOperation) -> OperationRecord {
     OperationRecord {
+        oid: 0,
         id: uuid::Uuid::new_v4().to_string(),
         kind: new.kind,
         status: OperationStatus::InProgress,

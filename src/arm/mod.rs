@@ -2,6 +2,7 @@
 
 pub mod api_version;
 pub mod dispatch;
+pub mod document;
 pub mod envelope;
 pub mod error;
 pub mod lro;

@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 
 use super::dispatch::{not_found, Provider};
+use super::document;
 use super::lro;
 use super::paging::{page, PageRequest};
 use super::request::ArmRequest;
@@ -41,7 +42,7 @@ pub(super) async fn get(
             return Ok(no_content(StatusCode::NOT_MODIFIED));
         }
     }
-    Ok(json_with_etag(StatusCode::OK, resource.body_json(), &resource.etag))
+    Ok(json_with_etag(StatusCode::OK, document::current(&app.registry, &resource), &resource.etag))
 }
 
 pub(super) async fn head(app: &App, id: &str) -> Result<Response, ArmError> {
@@ -69,7 +70,7 @@ pub(super) async fn list(
                 .children(&parent_key, segment, type_key)
                 .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
                 .take(paging.top + 1)
-                .map(|r| (r.key(), r.body_json()))
+                .map(|r| (r.key(), document::current(&app.registry, r)))
                 .collect();
             (items, latest)
         })
@@ -108,7 +109,7 @@ pub(super) async fn operation_endpoint(
                 (Some(o), None) => o.seq,
                 (None, _) => latest,
             };
-            ((op, resource.map(|r| r.body_json())), seq)
+            ((op, resource.map(|r| document::current(&app.registry, r))), seq)
         })
         .await;
     let op = op

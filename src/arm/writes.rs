@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::dispatch::{not_found, Provider};
+use super::document;
 use super::envelope::{check_preconditions, new_etag, system_data, wrap};
 use super::lro::{self, NewOperation};
 use super::request::ArmRequest;
@@ -15,13 +16,12 @@ use crate::store::{OperationKind, OperationRecord, OperationStatus, State, Store
 
 /// Where operation URLs live: the resource group's location, else `global`.
 fn operation_location(state: &State, req: &ArmRequest, own_body: Option<&serde_json::Value>) -> String {
+    let location = |body: &serde_json::Value| body.get("location").and_then(|l| l.as_str()).map(str::to_string);
     let from_group = req.path.resource_group.as_ref().and_then(|g| {
         let key = format!("/subscriptions/{}/resourcegroups/{}", req.path.subscription, g).to_ascii_lowercase();
-        state.resource(&key).and_then(|r| r.body.get("location").and_then(|l| l.as_str()).map(str::to_string))
+        state.resource(&key).and_then(|r| location(&r.body_value()))
     });
-    from_group
-        .or_else(|| own_body.and_then(|b| b.get("location")).and_then(|l| l.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "global".into())
+    from_group.or_else(|| own_body.and_then(location)).unwrap_or_else(|| "global".into())
 }
 
 fn new_op(
@@ -97,9 +97,11 @@ pub(super) async fn put(
                 PutOutcome::Write(w) => *w,
             };
             let stored_id = existing.as_ref().map_or(id.to_string(), |r| r.id.clone());
-            let system = system_data(existing.as_ref().map(|r| &r.body), &req.caller, now);
+            let system = system_data(existing.as_ref().map(|r| r.body_value()).as_ref(), &req.caller, now);
+            let provisioning = written.doc.pointer("/properties/provisioningState").and_then(|s| s.as_str());
+            let status = OperationStatus::from_provisioning_state(provisioning.unwrap_or("Succeeded"));
             let body = wrap(&stored_id, name, spec.full_type(), written.doc, system);
-            let mut resource = StoredResource::new(stored_id, spec.type_key().to_string(), body, new_etag());
+            let mut resource = StoredResource::new(stored_id, spec.type_key().to_string(), &body, new_etag());
             resource.sim = written.sim;
             resource.due = written.due;
             let mut txn = written.also;
@@ -110,9 +112,7 @@ pub(super) async fn put(
                 txn.put_operation(old);
             }
             let op = (spec.put == PutKind::AsyncOperation).then(|| {
-                let mut op = new_op(state, provider, req, OperationKind::Put, &resource.id, Some(&resource.body), now);
-                let status =
-                    OperationStatus::from_provisioning_state(resource.provisioning_state().unwrap_or("Succeeded"));
+                let mut op = new_op(state, provider, req, OperationKind::Put, &resource.id, Some(&body), now);
                 if status.is_terminal() {
                     op.complete(status, now, None);
                 } else {
@@ -135,7 +135,7 @@ pub(super) async fn put(
             (StatusCode::OK, resource, op)
         }
     };
-    let mut response = json_with_etag(status, resource.body_json(), &resource.etag);
+    let mut response = json_with_etag(status, document::current(&app.registry, &resource), &resource.etag);
     if let Some(op) = op {
         lro::add_headers(response.headers_mut(), &req.base(), &op, true, false);
     }
@@ -169,14 +169,13 @@ pub(super) async fn delete(
                 old.complete(OperationStatus::Canceled, now, None);
                 txn.put_operation(old);
             }
-            let op = new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body), now);
+            let op =
+                new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body_value()), now);
             let mut resource = (**existing).clone();
+            // The document shows `Deleting` from now on (see `document::current`).
             resource.deleting = true;
             resource.due = Some(now + app.clock.scaled(spec.delete_duration));
             resource.pending_op = Some(op.id.clone());
-            if let Some(props) = resource.body.get_mut("properties").and_then(|p| p.as_object_mut()) {
-                props.insert("provisioningState".into(), "Deleting".into());
-            }
             txn.put(resource);
             txn.put_operation(op.clone());
             Ok::<_, ArmError>((txn, Some(op)))
@@ -223,7 +222,8 @@ pub(super) async fn action_endpoint(
                 state.resource(&key).filter(|r| !r.deleting).ok_or_else(|| not_found(provider, &name, req))?;
             let now = app.clock.now();
             let outcome = provider.action(&ActionRequest { path: &req.path, action, resource, body, now }, state)?;
-            let mut op = new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body), now);
+            let mut op =
+                new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body_value()), now);
             op.result = outcome.result;
             op.due = Some(now + app.clock.scaled(outcome.duration));
             let mut txn = Txn::default();

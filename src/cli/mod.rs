@@ -56,6 +56,10 @@ struct ServeArgs {
     /// `manual` freezes emulator time until POST /_azemu/clock/advance.
     #[arg(long, value_enum, default_value_t = ClockMode::Real)]
     clock: ClockMode,
+    /// How long a finished long-running operation stays readable at its status URL, in
+    /// emulator time (e.g. `24h`, `30min`, `7days`); after that it answers 404.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    operation_retention: std::time::Duration,
     /// Log filter (overrides RUST_LOG), e.g. `info` or `azemu=debug`.
     #[arg(long)]
     log_level: Option<String>,
@@ -90,6 +94,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         api_version_check: args.api_version_check,
         speed: args.speed,
         clock: args.clock,
+        operation_retention: args.operation_retention,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

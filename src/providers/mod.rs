@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::arm::{ArmError, ArmPath, Caller, TypeOwner};
 use crate::sim::Clock;
-use crate::store::{OperationError, State, StoredResource, Txn};
+use crate::store::{OperationError, OperationStatus, State, StoredResource, Txn};
 
 /// How a successful PUT answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,8 @@ pub struct PutRequest<'a> {
 pub struct Written {
     /// Top-level fields: properties, kind, location, tags, …
     pub doc: Value,
-    pub sim: Option<Value>,
+    /// Lifecycle state, as compact JSON (see [`sim_state`]).
+    pub sim: Option<Box<str>>,
     pub due: Option<DateTime<Utc>>,
     /// Other resources the write changes.
     pub also: Txn,
@@ -133,8 +134,15 @@ pub struct AdvanceCtx<'a> {
 #[derive(Default)]
 pub struct Advance {
     pub also: Txn,
+    /// Set when provisioning reached a terminal state: the resource's pending operation ends so.
+    pub completes: Option<OperationStatus>,
     /// Why provisioning failed, when this step ends it with `Failed`.
     pub failure: Option<OperationError>,
+}
+
+/// Lifecycle state as the store keeps it: compact JSON.
+pub fn sim_state<T: serde::Serialize>(sim: &T) -> Option<Box<str>> {
+    serde_json::to_string(sim).ok().map(String::into_boxed_str)
 }
 
 pub trait ResourceProvider: Send + Sync {
@@ -147,9 +155,17 @@ pub trait ResourceProvider: Send + Sync {
     }
 
     /// Moves the resource's lifecycle one step at `ctx.at`; must set the next `due` (or `None`).
+    /// A step must be a pure function of the stored resource and `ctx.at`: steps that change
+    /// only their own resource are replayed after a restart instead of being written each time.
     fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
         resource.due = None;
-        Ok(Advance::default())
+        Ok(Advance { completes: Some(OperationStatus::Succeeded), ..Advance::default() })
+    }
+
+    /// The document readers see, for a type whose lifecycle renders it from the stored body
+    /// and its lifecycle state; `None` when the stored body is the document.
+    fn render(&self, _resource: &StoredResource) -> Result<Option<bytes::Bytes>, ArmError> {
+        Ok(None)
     }
 }
 

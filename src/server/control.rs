@@ -27,10 +27,16 @@ pub async fn handle(app: &App, method: &Method, path: &str, body: Bytes) -> Resp
 }
 
 fn health(app: &App) -> Response {
-    let resources = app.store.read(|s| s.resource_count());
+    let size = app.store.size();
     json_response(
         StatusCode::OK,
-        &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "resources": resources }),
+        &json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "resources": size.resources,
+            "operations": size.operations,
+            "databaseBytes": size.database_bytes,
+        }),
     )
 }
 
@@ -66,6 +72,8 @@ async fn advance(app: &App, body: &[u8]) -> Response {
         )
         .into_response();
     }
-    app.engine.advance(input.seconds).await;
-    json_response(StatusCode::OK, &clock_body(app))
+    match app.engine.advance(input.seconds).await {
+        Ok(_) => json_response(StatusCode::OK, &clock_body(app)),
+        Err(e) => ArmError::from(e).into_response(),
+    }
 }

@@ -28,7 +28,8 @@ pub use headers::IDENTITY;
 use crate::app::App;
 use crate::arm::request::{parse_query, read_body, ArmRequest};
 use crate::arm::{dispatch, ApiVersionCheck, ArmPath};
-use crate::sim::{Clock, ClockMode};
+use crate::sim::engine::{CLOCK_OFFSET_SETTING, MANUAL_CLOCK_SETTING};
+use crate::sim::{Clock, ClockFloor, ClockMode};
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -50,6 +51,8 @@ pub struct ServeConfig {
     pub api_version_check: ApiVersionCheck,
     pub speed: f64,
     pub clock: ClockMode,
+    /// How long a finished long-running operation stays readable.
+    pub operation_retention: std::time::Duration,
 }
 
 pub struct Running {
@@ -103,15 +106,28 @@ async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
     dispatch::handle(app, request).await
 }
 
+/// Where emulator time stood when the store was last written.
+fn clock_floor(store: &Store) -> ClockFloor {
+    let manual = store
+        .setting(MANUAL_CLOCK_SETTING)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    let offset = store.setting(CLOCK_OFFSET_SETTING).and_then(|o| o.parse::<i64>().ok()).unwrap_or(0);
+    ClockFloor { manual, real_offset: chrono::Duration::microseconds(offset) }
+}
+
 /// Binds, opens the store, starts the simulation engine and serves until the process ends.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     if !(config.speed.is_finite() && config.speed > 0.0) {
         anyhow::bail!("--speed must be a positive number");
     }
+    let retention = chrono::Duration::from_std(config.operation_retention)
+        .map_err(|_| anyhow::anyhow!("--operation-retention is too long"))?;
     let store = match &config.data_dir {
-        Some(dir) => Store::open(dir)?,
-        None => Store::in_memory(),
+        Some(dir) => Store::open(dir, retention)?,
+        None => Store::in_memory(retention),
     };
+    let clock = Clock::resuming(config.clock, config.speed, clock_floor(&store));
     let (acceptor, ca_file, scheme) = match config.tls {
         TlsMode::Off => (None, None, "http"),
         TlsMode::Auto => {
@@ -119,7 +135,14 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             (Some(TlsAcceptor::from(material.config)), material.ca_file, "https")
         }
     };
-    let app = App::new(store, Clock::new(config.clock, config.speed), config.api_version_check, scheme);
+    let offset_changed = clock.offset() != clock_floor(&store).real_offset;
+    let app = App::new(store, clock, config.api_version_check, scheme);
+    if offset_changed {
+        let offset = app.clock.offset().num_microseconds().unwrap_or(0);
+        app.store.save_setting(CLOCK_OFFSET_SETTING, offset.to_string()).await?;
+    }
+    // Lifecycle steps are replayed, not stored one by one: catch up before anyone reads.
+    app.engine.run_due().await;
     app.engine.spawn();
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;

@@ -1,4 +1,6 @@
-//! Emulator time: the wall clock, or a manual clock that only moves when told to.
+//! Emulator time: the wall clock, or a manual clock that only moves when told to. Either way it
+//! never goes backwards across restarts, because lifecycles are replayed up to it (see
+//! [`ClockFloor`]).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,16 +15,44 @@ pub enum ClockMode {
     Manual,
 }
 
+/// Where emulator time stood when the store was last written, from its settings.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ClockFloor {
+    /// The manual clock's time after its last advance.
+    pub manual: Option<DateTime<Utc>>,
+    /// How far a real clock ran ahead of the wall clock (after a manual clock went ahead of it).
+    pub real_offset: chrono::Duration,
+}
+
 pub struct Clock {
     mode: ClockMode,
     /// Simulated durations are divided by this.
     speed: f64,
     manual_now: Mutex<DateTime<Utc>>,
+    /// Added to the wall clock in real mode.
+    offset: chrono::Duration,
+}
+
+/// A simulated duration as it passes at `speed`.
+pub fn scaled(nominal: Duration, speed: f64) -> chrono::Duration {
+    let scaled = nominal.as_secs_f64() / speed;
+    chrono::Duration::microseconds((scaled * 1_000_000.0).round() as i64)
 }
 
 impl Clock {
     pub fn new(mode: ClockMode, speed: f64) -> Clock {
-        Clock { mode, speed, manual_now: Mutex::new(Utc::now()) }
+        Clock::resuming(mode, speed, ClockFloor::default())
+    }
+
+    /// A clock that starts no earlier than `floor`.
+    pub fn resuming(mode: ClockMode, speed: f64, floor: ClockFloor) -> Clock {
+        let wall = Utc::now();
+        let floor_time = floor.manual.unwrap_or(wall).max(wall + floor.real_offset);
+        let offset = match mode {
+            ClockMode::Real => floor_time - wall,
+            ClockMode::Manual => chrono::Duration::zero(),
+        };
+        Clock { mode, speed, manual_now: Mutex::new(floor_time), offset }
     }
 
     pub fn mode(&self) -> ClockMode {
@@ -33,9 +63,14 @@ impl Clock {
         self.speed
     }
 
+    /// How far a real clock runs ahead of the wall clock.
+    pub fn offset(&self) -> chrono::Duration {
+        self.offset
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         match self.mode {
-            ClockMode::Real => Utc::now(),
+            ClockMode::Real => Utc::now() + self.offset,
             ClockMode::Manual => *self.manual_now.lock().unwrap_or_else(|e| e.into_inner()),
         }
     }
@@ -50,7 +85,24 @@ impl Clock {
 
     /// A simulated duration as it passes on this clock (`--speed` applied).
     pub fn scaled(&self, nominal: Duration) -> chrono::Duration {
-        let scaled = nominal.as_secs_f64() / self.speed;
-        chrono::Duration::microseconds((scaled * 1_000_000.0).round() as i64)
+        scaled(nominal, self.speed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_clock_never_starts_before_its_floor() {
+        let ahead = Utc::now() + chrono::Duration::hours(2);
+        let floor = ClockFloor { manual: Some(ahead), real_offset: chrono::Duration::zero() };
+        assert!(Clock::resuming(ClockMode::Manual, 1.0, floor).now() >= ahead);
+        let real = Clock::resuming(ClockMode::Real, 1.0, floor);
+        assert!(real.now() >= ahead);
+        assert!(real.offset() > chrono::Duration::hours(1));
+        let behind = ClockFloor { manual: Some(Utc::now() - chrono::Duration::hours(2)), ..floor };
+        let manual = Clock::resuming(ClockMode::Manual, 1.0, behind);
+        assert!(manual.now() > Utc::now() - chrono::Duration::seconds(5));
     }
 }

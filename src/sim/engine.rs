@@ -7,9 +7,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::clock::{Clock, ClockMode};
-use crate::arm::ArmError;
+use crate::arm::{timestamp, ArmError};
 use crate::providers::{AdvanceCtx, Registry};
-use crate::store::{OperationStatus, PendingAck, State, Store, TimerTarget, Txn};
+use crate::store::{OperationStatus, PendingAck, Persist, State, Store, StoreError, TimerTarget, Txn};
+
+/// The store setting that keeps the manual clock's time across restarts.
+pub const MANUAL_CLOCK_SETTING: &str = "manual_clock";
+/// The store setting that keeps how far a real clock runs ahead of the wall clock.
+pub const CLOCK_OFFSET_SETTING: &str = "real_clock_offset_us";
 
 /// Steps run in one round before the engine lets others in.
 const MAX_STEPS_PER_ROUND: usize = 256;
@@ -58,15 +63,18 @@ impl Engine {
 
     /// Manual clock: moves time forward by `seconds`, running everything that falls due on the
     /// way, in order, each at its own time.
-    pub async fn advance(&self, seconds: f64) -> DateTime<Utc> {
+    /// The target time is made durable first: steps are replayed after a restart up to the
+    /// clock, so a restarted clock must not start before anything a reader may have seen.
+    pub async fn advance(&self, seconds: f64) -> Result<DateTime<Utc>, StoreError> {
         let _guard = self.running.lock().await;
         let target = self.clock.now() + chrono::Duration::microseconds((seconds * 1_000_000.0) as i64);
+        self.store.save_setting(MANUAL_CLOCK_SETTING, timestamp(target)).await?;
         while let Some((at, _)) = self.store.read(|s| s.first_timer_until(target)) {
             self.clock.set_manual(at);
             self.run_due_locked().await;
         }
         self.clock.set_manual(target);
-        self.clock.now()
+        Ok(self.clock.now())
     }
 
     async fn run_due_locked(&self) {
@@ -94,14 +102,21 @@ impl Engine {
         }
     }
 
+    /// One step. Steps are deterministic, so what they derive from durable state alone is not
+    /// waited for: it is replayed after a restart if it was lost (see [`Persist`]).
     fn step(&self, state: &State, at: DateTime<Utc>, target: &TimerTarget) -> Result<Txn, ArmError> {
-        let mut txn = Txn::default();
+        let mut txn = Txn { persist: Persist::Checkpoint, ..Txn::default() };
         match target {
             TimerTarget::Operation(id) => {
                 if let Some(op) = state.operation(id).filter(|o| o.due == Some(at)) {
                     let mut op = (**op).clone();
                     op.complete(OperationStatus::Succeeded, at, None);
                     txn.put_operation(op);
+                }
+            }
+            TimerTarget::OperationExpiry(id) => {
+                if state.operation(id).is_some_and(|o| state.expiry_of(o) == Some(at)) {
+                    txn.delete_operation(id.clone());
                 }
             }
             TimerTarget::Resource(key) => {
@@ -119,10 +134,20 @@ impl Engine {
                 };
                 let mut resource = (**current).clone();
                 let advance = provider.advance(&mut resource, &AdvanceCtx { at, clock: &self.clock, state })?;
-                txn.extend(advance.also);
-                let status =
-                    OperationStatus::from_provisioning_state(resource.provisioning_state().unwrap_or("Succeeded"));
-                if status.is_terminal() {
+                let body_changed = resource.body.as_ptr() != current.body.as_ptr();
+                let settles = advance.completes.is_some() || resource.due.is_none();
+                txn.persist = if !advance.also.is_empty() {
+                    // It changed other resources: their writers must not be able to overtake it.
+                    Persist::Durable
+                } else if body_changed || settles {
+                    Persist::Checkpoint
+                } else {
+                    Persist::MemoryOnly
+                };
+                txn.put_resources.extend(advance.also.put_resources);
+                txn.delete_resources.extend(advance.also.delete_resources);
+                txn.put_operations.extend(advance.also.put_operations);
+                if let Some(status) = advance.completes {
                     if let Some(op) = resource.pending_op.take().and_then(|id| state.operation(&id).cloned()) {
                         let mut op = (*op).clone();
                         op.complete(status, at, advance.failure);
@@ -139,6 +164,7 @@ impl Engine {
 /// Removes a resource and everything under it; the DELETE's operation succeeds, any other
 /// operation still waiting on them is canceled.
 fn delete_with_descendants(state: &State, key: &str, at: DateTime<Utc>) -> Txn {
+    // Durable: a later PUT of the same name must never find the old resource after a restart.
     let mut txn = Txn::default();
     let prefix = format!("{key}/");
     let doomed = state.resource(key).into_iter().chain(state.with_prefix(&prefix));

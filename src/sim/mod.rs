@@ -1,8 +1,8 @@
 //! Simulated time and the engine that moves lifecycles forward on it.
 
 mod clock;
-mod engine;
+pub mod engine;
 pub mod timeline;
 
-pub use clock::{Clock, ClockMode};
+pub use clock::{Clock, ClockFloor, ClockMode};
 pub use engine::Engine;

@@ -1,27 +1,31 @@
 //! Declarative lifecycles: a fixed list of steps, each happening a nominal duration after the
-//! one before it. The position in the list is all the state a resource needs to resume.
+//! one before it. The position in the list and the speed the lifecycle runs at are all the state
+//! a resource needs to resume.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+use super::clock::scaled;
 use super::Clock;
 
-/// Where a resource is in its timeline: the index of the next step to run.
-#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// Where a resource is in its timeline: the index of the next step to run, and the `--speed`
+/// the lifecycle started at (kept, so that a replay after a restart lands on the same times).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct Cursor {
     pub next: usize,
+    #[serde(default = "unit_speed")]
+    pub speed: f64,
+}
+
+fn unit_speed() -> f64 {
+    1.0
 }
 
 impl Cursor {
-    pub fn from_sim(sim: Option<&Value>) -> Cursor {
-        sim.and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default()
-    }
-
-    pub fn to_sim(self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+    pub fn start(clock: &Clock) -> Cursor {
+        Cursor { next: 0, speed: clock.speed() }
     }
 }
 
@@ -47,8 +51,8 @@ impl<T> Timeline<T> {
     }
 
     /// When step `index` is due, counting from `previous` (the time the step before it ran).
-    pub fn due(&self, index: usize, previous: DateTime<Utc>, clock: &Clock) -> Option<DateTime<Utc>> {
-        self.steps.get(index).map(|(d, _)| previous + clock.scaled(*d))
+    pub fn due(&self, index: usize, previous: DateTime<Utc>, speed: f64) -> Option<DateTime<Utc>> {
+        self.steps.get(index).map(|(d, _)| previous + scaled(*d, speed))
     }
 }
 
@@ -62,9 +66,10 @@ mod tests {
         let t = Timeline::new(vec![(Duration::from_secs(2), 'a'), (Duration::from_secs(4), 'b')]);
         let clock = Clock::new(ClockMode::Manual, 2.0);
         let start = clock.now();
-        assert_eq!(t.due(0, start, &clock), Some(start + chrono::Duration::seconds(1)));
-        assert_eq!(t.due(2, start, &clock), None);
-        let c = Cursor { next: 1 };
-        assert_eq!(Cursor::from_sim(Some(&c.to_sim())), c);
+        let cursor = Cursor::start(&clock);
+        assert_eq!(t.due(0, start, cursor.speed), Some(start + chrono::Duration::seconds(1)));
+        assert_eq!(t.due(2, start, cursor.speed), None);
+        let json = serde_json::to_string(&Cursor { next: 1, speed: 2.0 }).unwrap();
+        assert_eq!(serde_json::from_str::<Cursor>(&json).unwrap(), Cursor { next: 1, speed: 2.0 });
     }
 }

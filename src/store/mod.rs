@@ -7,14 +7,15 @@ mod record;
 mod sqlite;
 mod state;
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 
 use tokio::sync::{oneshot, Notify};
 
-pub use record::{OperationError, OperationKind, OperationRecord, OperationStatus, StoredResource};
-pub use state::{State, TimerTarget, Txn};
+pub use record::{to_bytes, OperationError, OperationKind, OperationRecord, OperationStatus, StoredResource};
+pub use state::{Persist, State, TimerTarget, Txn};
 
 use sqlite::WriteRequest;
 
@@ -47,11 +48,25 @@ pub struct Store {
     /// `None` for `--in-memory`.
     writer: Option<Mutex<mpsc::Sender<WriteRequest>>>,
     timers_changed: Notify,
+    /// The database file, for `--in-memory` none.
+    path: Option<PathBuf>,
+    /// Settings found on disk at start (e.g. the manual clock's time).
+    settings: HashMap<String, String>,
+}
+
+/// How much the store holds, for `/_azemu/health`.
+#[derive(Debug, serde::Serialize)]
+pub struct StoreSize {
+    pub resources: usize,
+    pub operations: usize,
+    /// The database file and its write-ahead log; 0 in memory.
+    pub database_bytes: u64,
 }
 
 impl Store {
-    pub fn in_memory() -> Store {
-        Store::with(State::default(), None, Arc::default())
+    /// A store that keeps nothing on disk; finished operations are kept for `retention`.
+    pub fn in_memory(retention: chrono::Duration) -> Store {
+        Store::with(State::new(retention), None, Arc::default())
     }
 
     fn with(state: State, writer: Option<mpsc::Sender<WriteRequest>>, durability: Arc<Durability>) -> Store {
@@ -61,18 +76,44 @@ impl Store {
             durability,
             writer: writer.map(Mutex::new),
             timers_changed: Notify::new(),
+            path: None,
+            settings: HashMap::new(),
         }
     }
 
     /// Opens `dir/azemu.db`, creating it if needed, and loads everything it holds.
-    pub fn open(dir: &Path) -> anyhow::Result<Store> {
+    pub fn open(dir: &Path, retention: chrono::Duration) -> anyhow::Result<Store> {
         std::fs::create_dir_all(dir)?;
         let durability = Arc::new(Durability::default());
-        let (loaded, writer) = sqlite::start(&dir.join("azemu.db"), durability.clone())?;
-        let mut state = State::default();
-        let loaded = Txn { put_resources: loaded.resources, put_operations: loaded.operations, ..Txn::default() };
-        state.apply(loaded, 0);
-        Ok(Store::with(state, Some(writer), durability))
+        let path = dir.join("azemu.db");
+        let (loaded, writer) = sqlite::start(&path, durability.clone())?;
+        let mut state = State::new(retention);
+        state.load(loaded.resources, loaded.operations);
+        let mut store = Store::with(state, Some(writer), durability);
+        store.path = Some(path);
+        store.settings = loaded.settings;
+        Ok(store)
+    }
+
+    /// A setting as it was on disk when the store opened.
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.get(name).map(String::as_str)
+    }
+
+    /// Writes a setting; returns once it is durable.
+    pub async fn save_setting(&self, name: &str, value: String) -> Result<(), StoreError> {
+        PendingAck(self.enqueue(|ack| WriteRequest::Setting(name.to_string(), value, ack))).durable().await
+    }
+
+    pub fn size(&self) -> StoreSize {
+        let (resources, operations) = self.read(|s| (s.resource_count(), s.operation_count()));
+        let file_len = |p: PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+        let database_bytes = self.path.as_ref().map_or(0, |p| {
+            let mut wal = p.clone().into_os_string();
+            wal.push("-wal");
+            file_len(p.clone()) + file_len(PathBuf::from(wal))
+        });
+        StoreSize { resources, operations, database_bytes }
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
@@ -122,12 +163,25 @@ impl Store {
             return PendingAck(None);
         }
         let earliest = state.next_due();
-        let seq = self.last_seq.fetch_add(1, Ordering::AcqRel) + 1;
+        let persist = txn.persist;
+        let seq = match persist {
+            Persist::Durable => self.last_seq.fetch_add(1, Ordering::AcqRel) + 1,
+            Persist::Checkpoint | Persist::MemoryOnly => 0,
+        };
         let applied = state.apply(txn, seq);
         if state.next_due() != earliest {
             self.timers_changed.notify_one();
         }
-        PendingAck(self.enqueue(|ack| WriteRequest::Changes(applied, ack)))
+        match persist {
+            Persist::Durable => PendingAck(self.enqueue(|ack| WriteRequest::Changes(applied, Some(ack)))),
+            Persist::Checkpoint => {
+                if let Some(writer) = &self.writer {
+                    let _ = writer.lock().unwrap_or_else(|e| e.into_inner()).send(WriteRequest::Changes(applied, None));
+                }
+                PendingAck(None)
+            }
+            Persist::MemoryOnly => PendingAck(None),
+        }
     }
 
     /// Removes everything, in memory and on disk.
@@ -210,13 +264,13 @@ mod tests {
 
     fn resource(name: &str) -> StoredResource {
         let id = format!("/subscriptions/s/resourceGroups/{name}");
-        StoredResource::new(id, "microsoft.resources/resourcegroups".into(), json!({ "name": name }), "\"e\"".into())
+        StoredResource::new(id, "microsoft.resources/resourcegroups".into(), &json!({ "name": name }), "\"e\"".into())
     }
 
     #[tokio::test]
     async fn what_a_read_returns_is_already_on_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), chrono::Duration::days(1)).unwrap();
         let disk = rusqlite::Connection::open(dir.path().join("azemu.db")).unwrap();
         for i in 0..20 {
             let name = format!("g{i}");
@@ -232,9 +286,9 @@ mod tests {
                     (r, seq)
                 })
                 .await;
-            assert!(seen.is_some());
+            let rid = seen.expect("the resource is there").rid as i64;
             let on_disk: i64 =
-                disk.query_row("SELECT COUNT(*) FROM resources WHERE key = ?1", [&key], |r| r.get(0)).unwrap();
+                disk.query_row("SELECT COUNT(*) FROM resources WHERE rid = ?1", [rid], |r| r.get(0)).unwrap();
             assert_eq!(on_disk, 1, "{key} was read before it was on disk");
         }
     }

@@ -7,21 +7,26 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// One ARM resource as stored: the public document plus the emulator's private lifecycle state.
+/// One ARM resource as stored: the document last written plus the emulator's private
+/// lifecycle state. Versions are immutable once in the store; each change is a new version.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StoredResource {
+    /// The row on disk; 0 until the store places it (a replacing version keeps its row).
+    #[serde(skip)]
+    pub rid: u64,
     /// Resource id with the casing it was created with.
     pub id: String,
     /// Lower-case `namespace/type[/childType…]`, the key of its provider.
     pub type_key: String,
-    /// The document GET answers (id, name, type, systemData, properties, …). Stored in its own
-    /// column, from [`StoredResource::body_json`].
+    /// The document as last written, serialised (id, name, type, systemData, properties, …).
+    /// A provider whose lifecycle is rendered on read treats it as the base it renders from.
+    /// Stored in its own column.
     #[serde(skip)]
-    pub body: Value,
+    pub body: Bytes,
     pub etag: String,
-    /// Provider-owned lifecycle state; `None` when nothing is simulated for it.
+    /// Provider-owned lifecycle state, as compact JSON; `None` when nothing is simulated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sim: Option<Value>,
+    pub sim: Option<Box<str>>,
     /// When the simulation engine must next look at this resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DateTime<Utc>>,
@@ -31,57 +36,81 @@ pub struct StoredResource {
     /// Set while an accepted DELETE waits to take effect.
     #[serde(default)]
     pub deleting: bool,
+    /// The document as readers see it, made on first read and shared by every reader.
     #[serde(skip)]
-    pub json: JsonCache,
-    /// The store write that made this version (see `Store::until_durable`); not persisted.
+    pub rendered: RenderCache,
+    /// The newest store write this version depends on (see `Store::until_durable`).
     #[serde(skip)]
     pub seq: u64,
 }
 
-/// The serialised body, made on first use and shared by every reader and the disk writer.
-/// A clone starts empty, so a resource edited after cloning never answers with stale bytes.
+/// A version's current document, made once. A clone starts empty, so a resource edited after
+/// cloning never answers with stale bytes.
 #[derive(Debug, Default)]
-pub struct JsonCache(OnceLock<Bytes>);
+pub struct RenderCache(OnceLock<Bytes>);
 
-impl Clone for JsonCache {
-    fn clone(&self) -> Self {
-        JsonCache::default()
+impl RenderCache {
+    pub fn get_or_init(&self, f: impl FnOnce() -> Bytes) -> Bytes {
+        self.0.get_or_init(f).clone()
     }
 }
 
-impl PartialEq for JsonCache {
+impl Clone for RenderCache {
+    fn clone(&self) -> Self {
+        RenderCache::default()
+    }
+}
+
+impl PartialEq for RenderCache {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
+/// Serialises a document into exactly-sized bytes (a growing `Vec` may hold twice its length).
+pub fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Bytes {
+    let mut out = serde_json::to_vec(value).unwrap_or_default();
+    out.shrink_to_fit();
+    Bytes::from(out)
+}
+
 impl StoredResource {
-    pub fn new(id: String, type_key: String, body: Value, etag: String) -> StoredResource {
+    pub fn new(id: String, type_key: String, body: &Value, etag: String) -> StoredResource {
         StoredResource {
+            rid: 0,
             id,
             type_key,
-            body,
+            body: to_bytes(body),
             etag,
             sim: None,
             due: None,
             pending_op: None,
             deleting: false,
-            json: JsonCache::default(),
+            rendered: RenderCache::default(),
             seq: 0,
         }
     }
 
-    /// The body as JSON bytes, serialised once per version.
-    pub fn body_json(&self) -> Bytes {
-        self.json.0.get_or_init(|| Bytes::from(serde_json::to_vec(&self.body).unwrap_or_default())).clone()
+    /// The stored body as a JSON tree (a parse: for write paths, not for serving reads).
+    pub fn body_value(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn set_body(&mut self, body: &Value) {
+        self.body = to_bytes(body);
+    }
+
+    /// Reads the lifecycle state as `T`; `None` if there is none or it does not parse.
+    pub fn sim_as<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.sim.as_deref().and_then(|s| serde_json::from_str(s).ok())
+    }
+
+    pub fn set_sim<T: Serialize>(&mut self, sim: Option<&T>) {
+        self.sim = sim.and_then(|s| serde_json::to_string(s).ok()).map(String::into_boxed_str);
     }
 
     pub fn key(&self) -> String {
         self.id.to_ascii_lowercase()
-    }
-
-    pub fn provisioning_state(&self) -> Option<&str> {
-        self.body.pointer("/properties/provisioningState").and_then(Value::as_str)
     }
 }
 
@@ -134,9 +163,12 @@ pub struct OperationError {
     pub http_status: u16,
 }
 
-/// A long-running operation; it outlives the resource it acted on.
+/// A long-running operation; it outlives the resource it acted on, until it expires.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OperationRecord {
+    /// The row on disk; 0 until the store places it.
+    #[serde(skip)]
+    pub oid: u64,
     pub id: String,
     pub kind: OperationKind,
     pub status: OperationStatus,
@@ -156,7 +188,7 @@ pub struct OperationRecord {
     /// For timed actions: when the engine completes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DateTime<Utc>>,
-    /// The store write that made this version; not persisted.
+    /// The newest store write this version depends on; not persisted.
     #[serde(skip)]
     pub seq: u64,
 }

@@ -12,13 +12,24 @@ use super::record::{OperationRecord, StoredResource};
 pub enum TimerTarget {
     Resource(String),
     Operation(String),
+    /// A finished operation whose retention has run out.
+    OperationExpiry(String),
 }
 
-#[derive(Default)]
 pub struct State {
     resources: BTreeMap<String, Arc<StoredResource>>,
     operations: HashMap<String, Arc<OperationRecord>>,
     timers: BTreeSet<(DateTime<Utc>, TimerTarget)>,
+    /// How long a finished operation stays readable.
+    retention: chrono::Duration,
+    next_rid: u64,
+    next_oid: u64,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State::new(chrono::Duration::days(1))
+    }
 }
 
 /// One version of a record, compared by identity.
@@ -45,17 +56,36 @@ impl PartialEq for Version {
     }
 }
 
+/// How a transaction reaches the disk.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Persist {
+    /// Written before it is acknowledged; readers of what it wrote wait for the commit.
+    #[default]
+    Durable,
+    /// Derived from what is already durable (a deterministic lifecycle step): written to save
+    /// replaying it after a restart, but nobody waits for it, and its versions keep the
+    /// write they depend on.
+    Checkpoint,
+    /// Derived, and cheap to replay: kept in memory only. Must not change a body.
+    MemoryOnly,
+}
+
 /// A set of changes applied atomically to memory and to disk.
 #[derive(Default, Debug, Clone)]
 pub struct Txn {
     pub put_resources: Vec<StoredResource>,
     pub delete_resources: Vec<String>,
     pub put_operations: Vec<OperationRecord>,
+    pub delete_operations: Vec<String>,
+    pub persist: Persist,
 }
 
 impl Txn {
     pub fn is_empty(&self) -> bool {
-        self.put_resources.is_empty() && self.delete_resources.is_empty() && self.put_operations.is_empty()
+        self.put_resources.is_empty()
+            && self.delete_resources.is_empty()
+            && self.put_operations.is_empty()
+            && self.delete_operations.is_empty()
     }
 
     pub fn put(&mut self, resource: StoredResource) {
@@ -70,22 +100,76 @@ impl Txn {
         self.put_operations.push(op);
     }
 
+    pub fn delete_operation(&mut self, id: String) {
+        self.delete_operations.push(id);
+    }
+
+    /// Adds `other`'s changes; the result is as durable as the more durable of the two.
     pub fn extend(&mut self, other: Txn) {
         self.put_resources.extend(other.put_resources);
         self.delete_resources.extend(other.delete_resources);
         self.put_operations.extend(other.put_operations);
+        self.delete_operations.extend(other.delete_operations);
+        self.persist = self.persist.min_with(other.persist);
     }
+}
+
+impl Persist {
+    fn rank(self) -> u8 {
+        match self {
+            Persist::Durable => 0,
+            Persist::Checkpoint => 1,
+            Persist::MemoryOnly => 2,
+        }
+    }
+
+    /// The stronger of two.
+    pub fn min_with(self, other: Persist) -> Persist {
+        if other.rank() < self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// What one resource change writes to disk.
+#[derive(Debug)]
+pub enum ResourceWrite {
+    /// The whole row.
+    Put(Arc<StoredResource>),
+    /// Only the lifecycle fields: the body on disk is already this version's.
+    Meta(Arc<StoredResource>),
+    Delete(u64),
+}
+
+#[derive(Debug)]
+pub enum OperationWrite {
+    Put(Arc<OperationRecord>),
+    Delete(u64),
 }
 
 /// The durable form of an applied transaction, in the order it was applied.
 #[derive(Default, Debug)]
 pub struct AppliedChanges {
+    /// The write's number for durability tracking; 0 for a checkpoint nobody waits for.
     pub seq: u64,
-    pub resources: Vec<(String, Option<Arc<StoredResource>>)>,
-    pub operations: Vec<Arc<OperationRecord>>,
+    pub resources: Vec<ResourceWrite>,
+    pub operations: Vec<OperationWrite>,
 }
 
 impl State {
+    pub fn new(retention: chrono::Duration) -> State {
+        State {
+            resources: BTreeMap::new(),
+            operations: HashMap::new(),
+            timers: BTreeSet::new(),
+            retention,
+            next_rid: 1,
+            next_oid: 1,
+        }
+    }
+
     pub fn resource(&self, key: &str) -> Option<&Arc<StoredResource>> {
         self.resources.get(key)
     }
@@ -96,6 +180,14 @@ impl State {
 
     pub fn resource_count(&self) -> usize {
         self.resources.len()
+    }
+
+    pub fn operation_count(&self) -> usize {
+        self.operations.len()
+    }
+
+    pub fn retention(&self) -> chrono::Duration {
+        self.retention
     }
 
     /// Resources whose lower-case key starts with `prefix`, in key order.
@@ -131,6 +223,7 @@ impl State {
             .map(|r| resource(&r.key()))
             .chain(txn.delete_resources.iter().map(|k| resource(k)))
             .chain(txn.put_operations.iter().map(|o| operation(&o.id)))
+            .chain(txn.delete_operations.iter().map(|o| operation(o)))
             .collect()
     }
 
@@ -148,43 +241,103 @@ impl State {
         self.timers.first().filter(|(at, _)| *at <= limit).cloned()
     }
 
-    /// Applies `txn`, stamping every version it writes with `seq`.
+    /// When a finished operation expires.
+    pub fn expiry_of(&self, op: &OperationRecord) -> Option<DateTime<Utc>> {
+        op.end_time.filter(|_| op.status.is_terminal()).map(|end| end + self.retention)
+    }
+
+    /// Applies `txn`. Durable writes stamp every version they make with `seq`; derived ones keep
+    /// the write each version depends on.
     pub fn apply(&mut self, txn: Txn, seq: u64) -> AppliedChanges {
-        let mut applied = AppliedChanges { seq, ..AppliedChanges::default() };
+        let durable = txn.persist == Persist::Durable;
+        let mut applied = AppliedChanges { seq: if durable { seq } else { 0 }, ..AppliedChanges::default() };
         for key in txn.delete_resources {
             if let Some(old) = self.resources.remove(&key) {
                 self.unschedule_resource(&old);
-                applied.resources.push((key, None));
+                applied.resources.push(ResourceWrite::Delete(old.rid));
             }
         }
         for mut resource in txn.put_resources {
-            resource.seq = seq;
-            let key = resource.key();
-            if let Some(old) = self.resources.get(&key).cloned() {
-                self.unschedule_resource(&old);
+            if durable {
+                resource.seq = seq;
             }
+            let key = resource.key();
+            let old = self.resources.get(&key).cloned();
+            if let Some(old) = &old {
+                self.unschedule_resource(old);
+            }
+            resource.rid = match &old {
+                Some(old) => old.rid,
+                None => {
+                    self.next_rid += 1;
+                    self.next_rid - 1
+                }
+            };
             if let Some(due) = resource.due {
                 self.timers.insert((due, TimerTarget::Resource(key.clone())));
             }
+            let same_body = old.as_ref().is_some_and(|o| o.body.as_ptr() == resource.body.as_ptr());
             let resource = Arc::new(resource);
-            self.resources.insert(key.clone(), resource.clone());
-            applied.resources.push((key, Some(resource)));
+            self.resources.insert(key, resource.clone());
+            applied.resources.push(if same_body {
+                ResourceWrite::Meta(resource)
+            } else {
+                ResourceWrite::Put(resource)
+            });
         }
         for mut op in txn.put_operations {
-            op.seq = seq;
-            if let Some(old) = self.operations.get(&op.id) {
-                if let Some(due) = old.due {
-                    self.timers.remove(&(due, TimerTarget::Operation(op.id.clone())));
-                }
+            if durable {
+                op.seq = seq;
             }
+            op.oid = match self.operations.get(&op.id).cloned() {
+                Some(old) => {
+                    self.unschedule_operation(&old);
+                    old.oid
+                }
+                None => {
+                    self.next_oid += 1;
+                    self.next_oid - 1
+                }
+            };
             if let Some(due) = op.due {
                 self.timers.insert((due, TimerTarget::Operation(op.id.clone())));
             }
+            if let Some(expiry) = self.expiry_of(&op) {
+                self.timers.insert((expiry, TimerTarget::OperationExpiry(op.id.clone())));
+            }
             let op = Arc::new(op);
             self.operations.insert(op.id.clone(), op.clone());
-            applied.operations.push(op);
+            applied.operations.push(OperationWrite::Put(op));
+        }
+        for id in txn.delete_operations {
+            if let Some(old) = self.operations.remove(&id) {
+                self.unschedule_operation(&old);
+                applied.operations.push(OperationWrite::Delete(old.oid));
+            }
         }
         applied
+    }
+
+    /// Puts loaded rows in place as they are (row ids included).
+    pub fn load(&mut self, resources: Vec<StoredResource>, operations: Vec<OperationRecord>) {
+        for resource in resources {
+            self.next_rid = self.next_rid.max(resource.rid + 1);
+            let key = resource.key();
+            if let Some(due) = resource.due {
+                self.timers.insert((due, TimerTarget::Resource(key.clone())));
+            }
+            self.resources.insert(key, Arc::new(resource));
+        }
+        for op in operations {
+            self.next_oid = self.next_oid.max(op.oid + 1);
+            if let Some(due) = op.due {
+                self.timers.insert((due, TimerTarget::Operation(op.id.clone())));
+            }
+            if let Some(expiry) = self.expiry_of(&op) {
+                self.timers.insert((expiry, TimerTarget::OperationExpiry(op.id.clone())));
+            }
+            self.operations.insert(op.id.clone(), Arc::new(op));
+        }
     }
 
     fn unschedule_resource(&mut self, old: &StoredResource) {
@@ -193,7 +346,16 @@ impl State {
         }
     }
 
+    fn unschedule_operation(&mut self, old: &OperationRecord) {
+        if let Some(due) = old.due {
+            self.timers.remove(&(due, TimerTarget::Operation(old.id.clone())));
+        }
+        if let Some(expiry) = self.expiry_of(old) {
+            self.timers.remove(&(expiry, TimerTarget::OperationExpiry(old.id.clone())));
+        }
+    }
+
     pub fn clear(&mut self) {
-        *self = State::default();
+        *self = State::new(self.retention);
     }
 }

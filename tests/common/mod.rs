@@ -64,11 +64,18 @@ pub struct Options {
     pub speed: f64,
     pub api_version_check: ApiVersionCheck,
     pub data_dir: Option<PathBuf>,
+    pub operation_retention: std::time::Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { clock: ClockMode::Manual, speed: 1.0, api_version_check: ApiVersionCheck::Strict, data_dir: None }
+        Options {
+            clock: ClockMode::Manual,
+            speed: 1.0,
+            api_version_check: ApiVersionCheck::Strict,
+            data_dir: None,
+            operation_retention: std::time::Duration::from_secs(86400),
+        }
     }
 }
 
@@ -89,6 +96,7 @@ impl TestServer {
             api_version_check: options.api_version_check,
             speed: options.speed,
             clock: options.clock,
+            operation_retention: options.operation_retention,
         };
         let running = server::start(config).await.expect("azemu starts");
         let base = running.base_url.clone();

@@ -4,20 +4,23 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, SubsecRound, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::job_lifecycle::{close_session, complete_index, run_step, timeline, JobStep};
+use super::job_lifecycle::{
+    close_session, complete_index, run_step, timeline, validation_problem, JobPlan, JobStep, Phase,
+};
 use super::job_model::*;
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, parse_body_at, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest,
-    ResourceProvider, ResourceTypeSpec, Written,
+    parse_body, parse_body_at, sim_state, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome,
+    PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
-use crate::sim::timeline::Cursor;
-use crate::store::{OperationError, State, StoredResource, Txn};
+use crate::sim::timeline::{Cursor, Timeline};
+use crate::store::{to_bytes, OperationError, OperationStatus, State, StoredResource, Txn};
 
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: NAMESPACE,
@@ -126,20 +129,80 @@ fn fresh_properties(desired: DesiredJob, job_id: String) -> JobProperties {
     }
 }
 
-fn load(resource: &StoredResource) -> Result<JobDoc, ArmError> {
-    JobDoc::deserialize(&resource.body).map_err(|e| {
-        ArmError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            format!("stored job is unreadable: {e}"),
-        )
-    })
+/// The accepted job as stored: the base every later document is rendered from.
+#[derive(Serialize, Deserialize)]
+struct JobEnvelope {
+    id: String,
+    name: String,
+    #[serde(rename = "type")]
+    resource_type: String,
+    kind: String,
+    properties: JobProperties,
+    #[serde(rename = "systemData")]
+    system_data: Value,
 }
 
-fn save(resource: &mut StoredResource, doc: &JobDoc) {
-    if let (Some(body), Ok(Value::Object(fields))) = (resource.body.as_object_mut(), serde_json::to_value(doc)) {
-        body.extend(fields);
+/// A remote-support session that closed after the job finished.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct ClosedSession {
+    at: DateTime<Utc>,
+    /// `Expired` or `Revoked`.
+    state: String,
+}
+
+/// The job's lifecycle state: enough to rebuild its document at any step.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct JobSim {
+    #[serde(flatten)]
+    cursor: Cursor,
+    /// When the job was accepted: its timeline counts from here.
+    start: DateTime<Utc>,
+    plan: JobPlan,
+    /// Why validation failed, once it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    closed: Option<ClosedSession>,
+}
+
+impl JobSim {
+    /// The session this job opened is still open.
+    fn session_open(&self, line: &Timeline<JobStep>) -> bool {
+        self.plan.opens_session()
+            && self.failed.is_none()
+            && self.closed.is_none()
+            && self.cursor.next + 1 >= line.len()
     }
+}
+
+fn unreadable(e: impl std::fmt::Display) -> ArmError {
+    ArmError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalServerError",
+        format!("stored job is unreadable: {e}"),
+    )
+}
+
+/// The job's document as it stands: the accepted job, with every step that has run replayed
+/// at the time it ran.
+fn render_job(resource: &StoredResource) -> Result<JobEnvelope, ArmError> {
+    let mut doc: JobEnvelope = serde_json::from_slice(&resource.body).map_err(unreadable)?;
+    let Some(sim) = resource.sim_as::<JobSim>() else {
+        return Ok(doc);
+    };
+    let line = timeline(&sim.plan);
+    let (mut index, mut at) = (0, sim.start);
+    while index < sim.cursor.next.min(line.len()) {
+        let Some(when) = line.due(index, at, sim.cursor.speed) else { break };
+        at = when;
+        let step = *line.get(index).expect("index is within the timeline");
+        let outcome = run_step(&mut doc.properties, step, at, index, line.len());
+        index = if outcome.failure.is_some() { complete_index(&line) } else { index + 1 };
+    }
+    if let Some(closed) = &sim.closed {
+        close_session(&mut doc.properties, closed.at, &closed.state);
+    }
+    Ok(doc)
 }
 
 pub struct EdgeDeviceJobs;
@@ -155,7 +218,7 @@ impl ResourceProvider for EdgeDeviceJobs {
         let desired = desired_from(&input.properties)?;
         let mut job_id = uuid::Uuid::new_v4().to_string();
         if let Some(existing) = req.existing {
-            let current = load(existing)?.properties;
+            let current = render_job(existing)?.properties;
             if current.job_type != desired.job_type {
                 return Err(ArmError::invalid_parameter(
                     "properties.jobType",
@@ -174,63 +237,69 @@ impl ResourceProvider for EdgeDeviceJobs {
             job_id = current.job_id;
         }
         let props = fresh_properties(desired, job_id);
-        let due = timeline(&props).due(0, req.now, req.clock);
+        let sim = JobSim {
+            cursor: Cursor::start(req.clock),
+            start: req.now,
+            plan: JobPlan::of(&props),
+            failed: None,
+            closed: None,
+        };
+        let due = timeline(&sim.plan).due(0, req.now, sim.cursor.speed);
         let doc = serde_json::to_value(JobDoc { kind: "HCI".into(), properties: props })
             .map_err(|e| ArmError::invalid_content(e.to_string()))?;
-        Ok(PutOutcome::Write(Box::new(Written {
-            doc,
-            sim: Some(Cursor::default().to_sim()),
-            due,
-            also: Txn::default(),
-        })))
+        Ok(PutOutcome::Write(Box::new(Written { doc, sim: sim_state(&sim), due, also: Txn::default() })))
     }
 
+    /// Moves the cursor only: the document is rendered from it when someone reads it.
     fn advance(&self, resource: &mut StoredResource, ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
-        let mut doc = load(resource)?;
-        let line = timeline(&doc.properties);
-        let mut cursor = Cursor::from_sim(resource.sim.as_ref());
+        let mut sim: JobSim = resource.sim_as().ok_or_else(|| unreadable("no lifecycle state"))?;
+        let line = timeline(&sim.plan);
         let mut advance = Advance::default();
-        let Some(step) = line.get(cursor.next).copied() else {
+        let Some(step) = line.get(sim.cursor.next).copied() else {
             // Past the timeline: the open session has reached its expiration.
-            close_session(&mut doc.properties, ctx.at, "Expired");
+            if sim.session_open(&line) {
+                sim.closed = Some(ClosedSession { at: ctx.at, state: "Expired".into() });
+            }
             resource.due = None;
-            save(resource, &doc);
+            resource.sim = sim_state(&sim);
             return Ok(advance);
         };
-        let outcome = run_step(&mut doc.properties, step, ctx.at, cursor.next, line.len());
+        let failure = validation_problem(&sim.plan, step, ctx.at);
         // A failed validation skips the rest: the job completes (as Failed) next.
-        cursor.next = if outcome.failure.is_some() { complete_index(&line) } else { cursor.next + 1 };
-        resource.due = line.due(cursor.next, ctx.at, ctx.clock);
-        if outcome.revoke_sessions {
+        sim.cursor.next = if failure.is_some() { complete_index(&line) } else { sim.cursor.next + 1 };
+        if failure.is_some() {
+            sim.failed = failure;
+        }
+        resource.due = line.due(sim.cursor.next, ctx.at, sim.cursor.speed);
+        // Revoke closes the other sessions when its deployment finishes.
+        let revokes = sim.plan.support_type == Some(RemoteSupportType::Revoke)
+            && matches!(step, JobStep::FinishLeaf(Phase::Deployment, _))
+            && sim.cursor.next == complete_index(&line);
+        if revokes {
             advance.also = revoke_other_sessions(resource, ctx.state, ctx.at);
         }
         if step == JobStep::Complete {
-            advance.failure = failure_of(&doc);
+            advance.completes =
+                Some(if sim.failed.is_some() { OperationStatus::Failed } else { OperationStatus::Succeeded });
+            advance.failure = sim.failed.as_ref().map(|message| OperationError {
+                code: "JobValidationFailed".into(),
+                message: message.clone(),
+                http_status: 400,
+            });
+            sim.cursor.next = line.len();
             // An open remote-support session closes at its expiration.
-            let reported = &doc.properties.reported_properties;
-            let open = reported.node_settings.as_ref().is_some_and(|n| n.connection_status == "Connected");
-            resource.due = open.then(|| doc.properties.expiration_timestamp.unwrap_or(ctx.at).max(ctx.at));
-            cursor.next = line.len();
+            resource.due = sim.session_open(&line).then(|| sim.plan.expiration.unwrap_or(ctx.at).max(ctx.at));
         }
-        resource.sim = Some(cursor.to_sim());
-        save(resource, &doc);
+        resource.sim = sim_state(&sim);
         Ok(advance)
     }
-}
 
-/// A job that failed validation ends its operation `Failed`, with the step's exception.
-fn failure_of(doc: &JobDoc) -> Option<OperationError> {
-    if doc.properties.provisioning_state != "Failed" {
-        return None;
+    fn render(&self, resource: &StoredResource) -> Result<Option<Bytes>, ArmError> {
+        if resource.sim.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(to_bytes(&render_job(resource)?)))
     }
-    let message = doc
-        .properties
-        .reported_properties
-        .validation_status
-        .as_ref()
-        .and_then(|s| s.steps.iter().flat_map(|r| r.steps.iter()).flat_map(|s| s.exception.iter()).next().cloned())
-        .unwrap_or_else(|| "The job failed.".into());
-    Some(OperationError { code: "JobValidationFailed".into(), message, http_status: 400 })
 }
 
 /// Revoke closes the sessions other remote-support jobs on the same device hold open.
@@ -244,11 +313,12 @@ fn revoke_other_sessions(revoker: &StoredResource, state: &State, at: DateTime<U
         if sibling.key() == key {
             continue;
         }
-        let Ok(mut doc) = load(sibling) else { continue };
-        if doc.properties.job_type == JobType::RemoteSupport && close_session(&mut doc.properties, at, "Revoked") {
+        let Some(mut sim) = sibling.sim_as::<JobSim>() else { continue };
+        if sim.session_open(&timeline(&sim.plan)) {
+            sim.closed = Some(ClosedSession { at, state: "Revoked".into() });
             let mut updated = (**sibling).clone();
             updated.due = None;
-            save(&mut updated, &doc);
+            updated.sim = sim_state(&sim);
             txn.put(updated);
         }
     }

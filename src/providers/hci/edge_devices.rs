@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome,
-    PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+    parse_body, sim_state, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind,
+    PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::timeline::{Cursor, Timeline};
-use crate::store::{State, StoredResource, Txn};
+use crate::store::{OperationStatus, State, StoredResource, Txn};
 
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: NAMESPACE,
@@ -110,9 +110,9 @@ fn mac_address(seed: &str) -> String {
 }
 
 /// What the device reports once its agent has checked in.
-fn reported_properties(resource: &StoredResource, at: &str) -> Value {
+fn reported_properties(resource: &StoredResource, body: &Value, at: &str) -> Value {
     let config: DeviceConfiguration =
-        serde_json::from_value(resource.body["properties"]["deviceConfiguration"].clone()).unwrap_or_default();
+        serde_json::from_value(body["properties"]["deviceConfiguration"].clone()).unwrap_or_default();
     let scope = resource.id.rsplit_once("/providers/").map_or(resource.id.as_str(), |(s, _)| s);
     let nics: Vec<Value> = config
         .nic_details
@@ -182,20 +182,21 @@ impl ResourceProvider for EdgeDevices {
             properties["deviceConfiguration"] = serde_json::to_value(config).unwrap_or(Value::Null);
         }
         if let Some(existing) = req.existing {
-            let unchanged =
-                existing.body["properties"].get("deviceConfiguration") == properties.get("deviceConfiguration");
+            let existing = existing.body_value();
+            let unchanged = existing["properties"].get("deviceConfiguration") == properties.get("deviceConfiguration");
             // A retried PUT answers with the device as it is (and its running operation, if any).
             if unchanged {
                 return Ok(PutOutcome::Unchanged);
             }
-            if let Some(reported) = existing.body["properties"].get("reportedProperties") {
+            if let Some(reported) = existing["properties"].get("reportedProperties") {
                 properties["reportedProperties"] = reported.clone();
             }
         }
-        let due = provisioning().due(0, req.now, req.clock);
+        let cursor = Cursor::start(req.clock);
+        let due = provisioning().due(0, req.now, cursor.speed);
         Ok(PutOutcome::Write(Box::new(Written {
             doc: json!({ "kind": "HCI", "properties": properties }),
-            sim: Some(Cursor::default().to_sim()),
+            sim: sim_state(&cursor),
             due,
             also: Txn::default(),
         })))
@@ -218,7 +219,10 @@ impl ResourceProvider for EdgeDevices {
                         format!("The edge device '{id}' does not exist."),
                     ));
                 }
-                Some(d) if d.provisioning_state() != Some("Succeeded") => {
+                Some(d)
+                    if d.deleting
+                        || d.body_value().pointer("/properties/provisioningState") != Some(&json!("Succeeded")) =>
+                {
                     return Err(ArmError::conflict(
                         "Conflict",
                         format!("The edge device '{id}' is not provisioned yet."),
@@ -232,10 +236,12 @@ impl ResourceProvider for EdgeDevices {
 
     fn advance(&self, resource: &mut StoredResource, ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
         let line = provisioning();
-        let mut cursor = Cursor::from_sim(resource.sim.as_ref());
+        let mut cursor: Cursor = resource.sim_as().unwrap_or_else(|| Cursor::start(ctx.clock));
         let at = timestamp(ctx.at);
-        let reported = reported_properties(resource, &at);
-        if let Some(props) = resource.body.get_mut("properties").and_then(Value::as_object_mut) {
+        let mut body = resource.body_value();
+        let reported = reported_properties(resource, &body, &at);
+        let mut advance = Advance::default();
+        if let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut) {
             match line.get(cursor.next) {
                 Some(DeviceStep::Provisioning)
                     if props.get("provisioningState").and_then(Value::as_str) == Some("Accepted") =>
@@ -245,13 +251,15 @@ impl ResourceProvider for EdgeDevices {
                 Some(DeviceStep::Reported) => {
                     props.insert("provisioningState".into(), "Succeeded".into());
                     props.insert("reportedProperties".into(), reported);
+                    advance.completes = Some(OperationStatus::Succeeded);
                 }
                 _ => {}
             }
         }
+        resource.set_body(&body);
         cursor.next += 1;
-        resource.due = line.due(cursor.next, ctx.at, ctx.clock);
-        resource.sim = resource.due.map(|_| cursor.to_sim());
-        Ok(Advance::default())
+        resource.due = line.due(cursor.next, ctx.at, cursor.speed);
+        resource.sim = resource.due.and_then(|_| sim_state(&cursor));
+        Ok(advance)
     }
 }

@@ -1,10 +1,14 @@
 //! How a device runs an edge-device job: validation steps, then (unless the mode is `Validate`)
 //! deployment steps, then completion; a remote-support session then stays open until it expires
 //! or is revoked. Durations are nominal (at `--speed 1`); a whole job takes about four seconds.
+//!
+//! Every step is a pure function of the job's input and the time it runs at (ids included), so
+//! the document at any step can be rebuilt from the accepted job and the step index.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::job_model::*;
@@ -31,8 +35,45 @@ const VALIDATION_LEAF: Duration = Duration::from_millis(400);
 const PHASE_GAP: Duration = Duration::from_millis(300);
 const DEPLOYMENT_LEAF: Duration = Duration::from_millis(500);
 
-fn leaves(props: &JobProperties, phase: Phase) -> &'static [(&'static str, &'static str)] {
-    match (props.job_type, phase, props.support_type) {
+/// What decides a job's timeline: its type and mode, and what validation checks.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPlan {
+    pub job_type: JobType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_mode: Option<DeploymentMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_type: Option<RemoteSupportType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<DateTime<Utc>>,
+}
+
+impl JobPlan {
+    pub fn of(props: &JobProperties) -> JobPlan {
+        JobPlan {
+            job_type: props.job_type,
+            deployment_mode: props.deployment_mode,
+            support_type: props.support_type,
+            expiration: props.expiration_timestamp,
+        }
+    }
+
+    /// An Enable job that deploys opens a session when its deployment finishes.
+    pub fn opens_session(&self) -> bool {
+        self.job_type == JobType::RemoteSupport
+            && self.support_type != Some(RemoteSupportType::Revoke)
+            && self.deployment_mode != Some(DeploymentMode::Validate)
+    }
+}
+
+/// Ids a device makes up, derived from the job so that a replayed step makes the same ones.
+fn derived_id(job_id: &str, what: &str, at: &str) -> String {
+    const AZEMU_IDS: Uuid = Uuid::from_u128(0x6a7e_6d75_0000_4000_8000_6a6f_6273_0001);
+    Uuid::new_v5(&AZEMU_IDS, format!("{job_id}/{what}/{at}").as_bytes()).to_string()
+}
+
+fn leaves(plan: &JobPlan, phase: Phase) -> &'static [(&'static str, &'static str)] {
+    match (plan.job_type, phase, plan.support_type) {
         (JobType::RemoteSupport, Phase::Validation, _) => &[
             ("ValidateArcAgent", "Checks that the Arc agent on the device is connected."),
             ("ValidateRemoteSupportExtension", "Checks that the remote support extension is installed."),
@@ -61,8 +102,8 @@ fn leaves(props: &JobProperties, phase: Phase) -> &'static [(&'static str, &'sta
     }
 }
 
-fn root_name(props: &JobProperties, phase: Phase) -> &'static str {
-    match (props.job_type, phase) {
+fn root_name(plan: &JobPlan, phase: Phase) -> &'static str {
+    match (plan.job_type, phase) {
         (JobType::RemoteSupport, Phase::Validation) => "RemoteSupportValidation",
         (JobType::RemoteSupport, Phase::Deployment) => "RemoteSupportDeployment",
         (JobType::CollectLog, Phase::Validation) => "LogCollectionValidation",
@@ -70,14 +111,14 @@ fn root_name(props: &JobProperties, phase: Phase) -> &'static str {
     }
 }
 
-pub fn timeline(props: &JobProperties) -> Timeline<JobStep> {
+pub fn timeline(plan: &JobPlan) -> Timeline<JobStep> {
     let mut steps = vec![(QUEUE_DELAY, JobStep::StartValidation)];
-    for i in 0..leaves(props, Phase::Validation).len() {
+    for i in 0..leaves(plan, Phase::Validation).len() {
         steps.push((VALIDATION_LEAF, JobStep::FinishLeaf(Phase::Validation, i)));
     }
-    if props.deployment_mode != Some(DeploymentMode::Validate) {
+    if plan.deployment_mode != Some(DeploymentMode::Validate) {
         steps.push((PHASE_GAP, JobStep::StartDeployment));
-        for i in 0..leaves(props, Phase::Deployment).len() {
+        for i in 0..leaves(plan, Phase::Deployment).len() {
             steps.push((DEPLOYMENT_LEAF, JobStep::FinishLeaf(Phase::Deployment, i)));
         }
     }
@@ -111,9 +152,10 @@ fn phase_status(props: &mut JobProperties, phase: Phase) -> &mut Option<EceActio
 }
 
 fn start_phase(props: &mut JobProperties, phase: Phase, at: &str) {
-    let (first_name, first_description) = leaves(props, phase)[0];
+    let plan = JobPlan::of(props);
+    let (first_name, first_description) = leaves(&plan, phase)[0];
     let root_index = if phase == Phase::Validation { "1" } else { "2" };
-    let mut root = new_step(root_name(props, phase), "", root_index.into(), at);
+    let mut root = new_step(root_name(&plan, phase), "", root_index.into(), at);
     root.description = format!(
         "{} of the {:?} job.",
         if phase == Phase::Validation { "Validation" } else { "Deployment" },
@@ -123,9 +165,13 @@ fn start_phase(props: &mut JobProperties, phase: Phase, at: &str) {
     *phase_status(props, phase) = Some(EceActionStatus { status: "InProgress".into(), steps: vec![root] });
 }
 
-/// What a validation leaf finds wrong, if anything.
-fn validation_problem(props: &JobProperties, leaf: &str, at: DateTime<Utc>) -> Option<String> {
-    match (leaf, props.support_type, props.expiration_timestamp) {
+/// What a validation step finds wrong, if anything.
+pub fn validation_problem(plan: &JobPlan, step: JobStep, at: DateTime<Utc>) -> Option<String> {
+    let JobStep::FinishLeaf(Phase::Validation, index) = step else {
+        return None;
+    };
+    let (leaf, _) = leaves(plan, Phase::Validation)[index];
+    match (leaf, plan.support_type, plan.expiration) {
         ("ValidateRemoteSupportRequest", Some(RemoteSupportType::Enable), Some(expiry)) if expiry <= at => {
             Some(format!("The remote support expiration timestamp {} is not in the future.", timestamp(expiry)))
         }
@@ -165,7 +211,7 @@ pub fn run_step(
             start_phase(props, Phase::Deployment, &stamp);
             if props.job_type == JobType::CollectLog {
                 props.reported_properties.log_collection_session_details = Some(vec![LogCollectionSession {
-                    correlation_id: Uuid::new_v4().to_string(),
+                    correlation_id: derived_id(&props.job_id, "logCollection", &stamp),
                     start_time: stamp.clone(),
                     end_time: None,
                     time_collected: None,
@@ -175,9 +221,9 @@ pub fn run_step(
             }
         }
         JobStep::FinishLeaf(phase, index) => {
-            let names = leaves(props, phase);
-            let (leaf, _) = names[index];
-            let problem = if phase == Phase::Validation { validation_problem(props, leaf, at) } else { None };
+            let plan = JobPlan::of(props);
+            let names = leaves(&plan, phase);
+            let problem = validation_problem(&plan, step, at);
             let is_last = index + 1 == names.len();
             let root_index = if phase == Phase::Validation { "1" } else { "2" };
             if let Some(status) = phase_status(props, phase) {
@@ -261,7 +307,7 @@ fn finish_deployment(props: &mut JobProperties, at: DateTime<Utc>, mut result: S
         }
         (JobType::RemoteSupport, _) => {
             let expires = props.expiration_timestamp.unwrap_or(at);
-            let session_id = Uuid::new_v4().to_string();
+            let session_id = derived_id(&props.job_id, "remoteSupportSession", &stamp);
             props.reported_properties.session_details = Some(vec![RemoteSupportSession {
                 transcript_location: format!("RemoteSupport/Transcripts/{session_id}.txt"),
                 session_id,

@@ -95,7 +95,8 @@ impl ResourceProvider for ResourceGroups {
         })?;
         let location = location.replace(' ', "").to_ascii_lowercase();
         if let Some(existing) = req.existing {
-            let current = existing.body["location"].as_str().unwrap_or_default();
+            let existing = existing.body_value();
+            let current = existing["location"].as_str().unwrap_or_default();
             if current != location {
                 return Err(ArmError::conflict(
                     "InvalidResourceGroupLocation",
