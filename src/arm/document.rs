@@ -1,33 +1,32 @@
-//! The document a resource version answers with: its stored body, or what its provider renders
-//! from it, with the `Deleting` state of an accepted DELETE on top. Made once per version.
+//! The document a resource version answers with at a given time: its stored body, or what its
+//! provider renders from it, with the `Deleting` state of an accepted DELETE on top. Kept with
+//! the version once nothing but a new version can change it.
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::providers::Registry;
+use crate::providers::{Registry, Rendered};
 use crate::store::{to_bytes, StoredResource};
 
-pub fn current(registry: &Registry, resource: &StoredResource) -> Bytes {
-    resource.rendered.get_or_init(|| {
-        let rendered = match registry.get(&resource.type_key).map(|p| p.render(resource)) {
-            Some(Ok(Some(doc))) => doc,
-            Some(Err(e)) => {
-                tracing::error!(id = %resource.id, error = %e.detail.message, "rendering a resource failed");
-                resource.body.clone()
-            }
-            _ => resource.body.clone(),
-        };
-        if resource.deleting {
-            with_provisioning_state(&rendered, "Deleting")
-        } else {
-            rendered
+pub fn current(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> Bytes {
+    if let Some(doc) = resource.rendered.get() {
+        return doc;
+    }
+    let (doc, settled) = match registry.get(&resource.type_key).map(|p| p.render(resource, now)) {
+        Some(Ok(Some(Rendered { doc, settled }))) => (doc, settled),
+        Some(Err(e)) => {
+            tracing::error!(id = %resource.id, error = %e.detail.message, "rendering a resource failed");
+            (resource.body.clone(), false)
         }
-    })
-}
-
-/// The current document as a JSON tree, for write paths that inspect it.
-pub fn current_value(registry: &Registry, resource: &StoredResource) -> Value {
-    serde_json::from_slice(&current(registry, resource)).unwrap_or(Value::Null)
+        Some(Ok(None)) | None => (resource.body.clone(), true),
+    };
+    let doc = if resource.deleting { with_provisioning_state(&doc, "Deleting") } else { doc };
+    if settled {
+        resource.rendered.keep(doc)
+    } else {
+        doc
+    }
 }
 
 fn with_provisioning_state(doc: &Bytes, state: &str) -> Bytes {

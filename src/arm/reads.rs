@@ -42,7 +42,7 @@ pub(super) async fn get(
             return Ok(no_content(StatusCode::NOT_MODIFIED));
         }
     }
-    Ok(json_with_etag(StatusCode::OK, document::current(&app.registry, &resource), &resource.etag))
+    Ok(json_with_etag(StatusCode::OK, document::current(&app.registry, &resource, app.clock.now()), &resource.etag))
 }
 
 pub(super) async fn head(app: &App, id: &str) -> Result<Response, ArmError> {
@@ -62,6 +62,7 @@ pub(super) async fn list(
     let parent_key = parent_id.to_ascii_lowercase();
     let api_version = req.api_version().unwrap_or_default().to_string();
     let top = req.query("$top").map(str::to_string);
+    let now = app.clock.now();
     // A list also shows what is absent: it waits for every write made before it.
     let items: Vec<(String, Bytes)> = app
         .store
@@ -70,7 +71,7 @@ pub(super) async fn list(
                 .children(&parent_key, segment, type_key)
                 .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
                 .take(paging.top + 1)
-                .map(|r| (r.key(), document::current(&app.registry, r)))
+                .map(|r| (r.key(), document::current(&app.registry, r, now)))
                 .collect();
             (items, latest)
         })
@@ -99,6 +100,7 @@ pub(super) async fn operation_endpoint(
         return api_version::check(None, &[], "operations", super::TypeOwner::Provider, app.api_check)
             .map(|_| no_content(StatusCode::OK));
     }
+    let now = app.clock.now();
     let (op, resource) = app
         .store
         .read_durable(|s, latest| {
@@ -109,7 +111,7 @@ pub(super) async fn operation_endpoint(
                 (Some(o), None) => o.seq,
                 (None, _) => latest,
             };
-            ((op, resource.map(|r| document::current(&app.registry, r))), seq)
+            ((op, resource.map(|r| document::current(&app.registry, r, now))), seq)
         })
         .await;
     let op = op

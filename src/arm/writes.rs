@@ -135,7 +135,8 @@ pub(super) async fn put(
             (StatusCode::OK, resource, op)
         }
     };
-    let mut response = json_with_etag(status, document::current(&app.registry, &resource), &resource.etag);
+    let mut response =
+        json_with_etag(status, document::current(&app.registry, &resource, app.clock.now()), &resource.etag);
     if let Some(op) = op {
         lro::add_headers(response.headers_mut(), &req.base(), &op, true, false);
     }

@@ -140,6 +140,13 @@ pub struct Advance {
     pub failure: Option<OperationError>,
 }
 
+/// A document rendered from a lifecycle.
+pub struct Rendered {
+    pub doc: bytes::Bytes,
+    /// Nothing will change it any more without a new version: it may be kept and reused.
+    pub settled: bool,
+}
+
 /// Lifecycle state as the store keeps it: compact JSON.
 pub fn sim_state<T: serde::Serialize>(sim: &T) -> Option<Box<str>> {
     serde_json::to_string(sim).ok().map(String::into_boxed_str)
@@ -162,9 +169,10 @@ pub trait ResourceProvider: Send + Sync {
         Ok(Advance { completes: Some(OperationStatus::Succeeded), ..Advance::default() })
     }
 
-    /// The document readers see, for a type whose lifecycle renders it from the stored body
-    /// and its lifecycle state; `None` when the stored body is the document.
-    fn render(&self, _resource: &StoredResource) -> Result<Option<bytes::Bytes>, ArmError> {
+    /// The document readers see at `now`, for a type whose lifecycle renders it from the
+    /// stored body, its lifecycle state and the time; `None` when the stored body is the
+    /// document.
+    fn render(&self, _resource: &StoredResource, _now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
         Ok(None)
     }
 }

@@ -16,8 +16,10 @@ pub const MANUAL_CLOCK_SETTING: &str = "manual_clock";
 /// The store setting that keeps how far a real clock runs ahead of the wall clock.
 pub const CLOCK_OFFSET_SETTING: &str = "real_clock_offset_us";
 
-/// Steps run in one round before the engine lets others in.
-const MAX_STEPS_PER_ROUND: usize = 256;
+/// Steps run in one round.
+const MAX_STEPS_PER_ROUND: usize = 1024;
+/// Steps run under one hold of the store's write lock before requests get a turn.
+const STEPS_PER_LOCK: usize = 64;
 
 pub struct Engine {
     store: Arc<Store>,
@@ -85,20 +87,25 @@ impl Engine {
                 return;
             }
             let mut acks: Vec<PendingAck> = Vec::new();
-            for (at, target) in due {
-                match self.store.apply_optimistic(|state| self.step(state, at, &target)) {
-                    Ok(ack) => acks.push(ack),
-                    Err(e) => {
-                        tracing::error!(target = ?target, error = %e.detail.message, "simulation step failed")
+            // Steps are cheap (a cursor moves; documents are rendered when read), so a batch of
+            // them shares one hold of the write lock.
+            for chunk in due.chunks(STEPS_PER_LOCK) {
+                let results = self.store.apply_each(chunk, |state, (at, target)| self.step(state, *at, target));
+                for (result, (_, target)) in results.into_iter().zip(chunk) {
+                    match result {
+                        Ok(ack) => acks.push(ack),
+                        Err(e) => {
+                            tracing::error!(target = ?target, error = %e.detail.message, "simulation step failed")
+                        }
                     }
                 }
+                tokio::task::yield_now().await;
             }
             for ack in acks {
                 if let Err(e) = ack.durable().await {
                     tracing::error!(error = %e, "simulation step not persisted");
                 }
             }
-            tokio::task::yield_now().await;
         }
     }
 

@@ -4,8 +4,10 @@
 //! nobody observes a state a crash could take back.
 
 mod record;
+mod rows;
 mod sqlite;
 mod state;
+mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,9 +20,6 @@ pub use record::{to_bytes, OperationError, OperationKind, OperationRecord, Opera
 pub use state::{Persist, State, TimerTarget, Txn};
 
 use sqlite::WriteRequest;
-
-/// Optimistic computations retried before one runs under the write lock.
-const OPTIMISTIC_ATTEMPTS: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 #[error("store write failed: {0}")]
@@ -139,23 +138,18 @@ impl Store {
         Ok((out, self.commit(&mut state, txn)))
     }
 
-    /// Like [`Store::apply`] for work that may take a while (a simulation step): computes under
-    /// the read lock, so requests keep being served, and applies only if nothing it touches
-    /// changed meanwhile; otherwise computes again.
-    pub fn apply_optimistic<E>(&self, f: impl Fn(&State) -> Result<Txn, E>) -> Result<PendingAck, E> {
-        for _ in 0..OPTIMISTIC_ATTEMPTS {
-            let (txn, bases) = {
-                let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-                let txn = f(&state)?;
-                let bases = state.versions_touched(&txn);
-                (txn, bases)
-            };
-            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-            if state.versions_touched(&txn) == bases {
-                return Ok(self.commit(&mut state, txn));
-            }
-        }
-        self.apply(|state| f(state).map(|txn| (txn, ()))).map(|((), ack)| ack)
+    /// Applies one transaction per item, each computed from the state the previous ones left,
+    /// under one hold of the write lock: for many short computations (simulation steps).
+    pub fn apply_each<I, E>(
+        &self,
+        items: I,
+        mut f: impl FnMut(&State, I::Item) -> Result<Txn, E>,
+    ) -> Vec<Result<PendingAck, E>>
+    where
+        I: IntoIterator,
+    {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        items.into_iter().map(|item| f(&state, item).map(|txn| self.commit(&mut state, txn))).collect()
     }
 
     fn commit(&self, state: &mut State, txn: Txn) -> PendingAck {

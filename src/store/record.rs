@@ -9,10 +9,10 @@ use serde_json::Value;
 
 /// One ARM resource as stored: the document last written plus the emulator's private
 /// lifecycle state. Versions are immutable once in the store; each change is a new version.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// (Its table row is in `rows`.)
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredResource {
     /// The row on disk; 0 until the store places it (a replacing version keeps its row).
-    #[serde(skip)]
     pub rid: u64,
     /// Resource id with the casing it was created with.
     pub id: String,
@@ -20,27 +20,19 @@ pub struct StoredResource {
     pub type_key: String,
     /// The document as last written, serialised (id, name, type, systemData, properties, …).
     /// A provider whose lifecycle is rendered on read treats it as the base it renders from.
-    /// Stored in its own column.
-    #[serde(skip)]
     pub body: Bytes,
     pub etag: String,
     /// Provider-owned lifecycle state, as compact JSON; `None` when nothing is simulated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sim: Option<Box<str>>,
     /// When the simulation engine must next look at this resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DateTime<Utc>>,
     /// The long-running operation that completes when provisioning reaches a terminal state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_op: Option<String>,
     /// Set while an accepted DELETE waits to take effect.
-    #[serde(default)]
     pub deleting: bool,
-    /// The document as readers see it, made on first read and shared by every reader.
-    #[serde(skip)]
+    /// The document as readers see it once settled, shared by every reader.
     pub rendered: RenderCache,
     /// The newest store write this version depends on (see `Store::until_durable`).
-    #[serde(skip)]
     pub seq: u64,
 }
 
@@ -50,8 +42,13 @@ pub struct StoredResource {
 pub struct RenderCache(OnceLock<Bytes>);
 
 impl RenderCache {
-    pub fn get_or_init(&self, f: impl FnOnce() -> Bytes) -> Bytes {
-        self.0.get_or_init(f).clone()
+    pub fn get(&self) -> Option<Bytes> {
+        self.0.get().cloned()
+    }
+
+    /// Keeps `doc` as this version's document (the first one kept wins).
+    pub fn keep(&self, doc: Bytes) -> Bytes {
+        self.0.get_or_init(|| doc).clone()
     }
 }
 

@@ -32,30 +32,6 @@ impl Default for State {
     }
 }
 
-/// One version of a record, compared by identity.
-pub enum Version {
-    Resource(Option<Arc<StoredResource>>),
-    Operation(Option<Arc<OperationRecord>>),
-}
-
-impl PartialEq for Version {
-    fn eq(&self, other: &Version) -> bool {
-        match (self, other) {
-            (Version::Resource(a), Version::Resource(b)) => match (a, b) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (None, None) => true,
-                _ => false,
-            },
-            (Version::Operation(a), Version::Operation(b)) => match (a, b) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (None, None) => true,
-                _ => false,
-            },
-            _ => false,
-        }
-    }
-}
-
 /// How a transaction reaches the disk.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub enum Persist {
@@ -210,21 +186,6 @@ impl State {
             .take_while(move |(k, _)| k.starts_with(&prefix))
             .filter(move |(k, r)| !k[skip..].contains('/') && r.type_key == type_key)
             .map(|(_, v)| v)
-    }
-
-    /// Which version of each resource and operation `txn` touches is current: equal results
-    /// mean nothing it was computed from has changed. (Holding the versions keeps them alive,
-    /// so a pointer cannot be reused by a newer version meanwhile.)
-    pub fn versions_touched(&self, txn: &Txn) -> Vec<Version> {
-        let resource = |key: &str| Version::Resource(self.resources.get(key).cloned());
-        let operation = |id: &str| Version::Operation(self.operations.get(id).cloned());
-        txn.put_resources
-            .iter()
-            .map(|r| resource(&r.key()))
-            .chain(txn.delete_resources.iter().map(|k| resource(k)))
-            .chain(txn.put_operations.iter().map(|o| operation(&o.id)))
-            .chain(txn.delete_operations.iter().map(|o| operation(o)))
-            .collect()
     }
 
     pub fn next_due(&self) -> Option<DateTime<Utc>> {

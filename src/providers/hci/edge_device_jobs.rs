@@ -4,22 +4,19 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::job_lifecycle::{
-    close_session, complete_index, run_step, timeline, validation_problem, JobPlan, JobStep, Phase,
-};
+use super::job_lifecycle::{close_session, is_event, path, run_step, timeline, JobPlan, JobStep, PathStep, Phase};
 use super::job_model::*;
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
     parse_body, parse_body_at, sim_state, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome,
-    PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+    PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, Written,
 };
-use crate::sim::timeline::{Cursor, Timeline};
+use crate::sim::timeline::Cursor;
 use crate::store::{to_bytes, OperationError, OperationStatus, State, StoredResource, Txn};
 
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
@@ -142,36 +139,56 @@ struct JobEnvelope {
     system_data: Value,
 }
 
-/// A remote-support session that closed after the job finished.
+/// A remote-support session that a Revoke job closed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 struct ClosedSession {
+    #[serde(with = "chrono::serde::ts_microseconds")]
     at: DateTime<Utc>,
-    /// `Expired` or `Revoked`.
+    /// `Revoked` (or `Expired`).
     state: String,
 }
 
-/// The job's lifecycle state: enough to rebuild its document at any step.
+/// The job's lifecycle state: with the time, enough to render its document at any moment.
+/// `cursor.next` is the first step whose effects beyond the document are not yet applied.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 struct JobSim {
     #[serde(flatten)]
     cursor: Cursor,
     /// When the job was accepted: its timeline counts from here.
+    #[serde(with = "chrono::serde::ts_microseconds")]
     start: DateTime<Utc>,
     plan: JobPlan,
-    /// Why validation failed, once it has.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    failed: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     closed: Option<ClosedSession>,
 }
 
 impl JobSim {
-    /// The session this job opened is still open.
-    fn session_open(&self, line: &Timeline<JobStep>) -> bool {
-        self.plan.opens_session()
-            && self.failed.is_none()
-            && self.closed.is_none()
-            && self.cursor.next + 1 >= line.len()
+    fn path(&self) -> Vec<PathStep> {
+        path(&self.plan, self.start, self.cursor.speed)
+    }
+
+    /// When the session this job opens reaches its expiration (`None`: it opens none).
+    fn session_expiry(&self, path: &[PathStep]) -> Option<DateTime<Utc>> {
+        let complete = path.last().filter(|p| p.step == JobStep::Complete)?;
+        let failed = path.iter().any(|p| p.failure.is_some());
+        (self.plan.opens_session() && !failed).then(|| self.plan.expiration.unwrap_or(complete.at).max(complete.at))
+    }
+
+    /// The session is open at `now`: opened, not yet expired, not revoked.
+    fn session_open_at(&self, now: DateTime<Utc>) -> bool {
+        let path = self.path();
+        let opened = path.iter().rev().find(|p| matches!(p.step, JobStep::FinishLeaf(Phase::Deployment, _)));
+        let expiry = self.session_expiry(&path);
+        self.closed.is_none() && opened.is_some_and(|p| p.at <= now) && expiry.is_some_and(|e| e > now)
+    }
+
+    /// The next step with effects beyond the document, or the session's expiry.
+    fn next_event(&self, path: &[PathStep]) -> Option<DateTime<Utc>> {
+        let event = path.iter().find(|p| p.index >= self.cursor.next && is_event(&self.plan, p.step));
+        match event {
+            Some(p) => Some(p.at),
+            None => self.session_expiry(path).filter(|_| self.closed.is_none()),
+        }
     }
 }
 
@@ -183,26 +200,30 @@ fn unreadable(e: impl std::fmt::Display) -> ArmError {
     )
 }
 
-/// The job's document as it stands: the accepted job, with every step that has run replayed
-/// at the time it ran.
-fn render_job(resource: &StoredResource) -> Result<JobEnvelope, ArmError> {
+/// The job's document at `now`: the accepted job with every step due by then replayed at its
+/// time, and whether anything is left to happen to it.
+fn render_job(resource: &StoredResource, now: DateTime<Utc>) -> Result<(JobEnvelope, bool), ArmError> {
     let mut doc: JobEnvelope = serde_json::from_slice(&resource.body).map_err(unreadable)?;
     let Some(sim) = resource.sim_as::<JobSim>() else {
-        return Ok(doc);
+        return Ok((doc, true));
     };
-    let line = timeline(&sim.plan);
-    let (mut index, mut at) = (0, sim.start);
-    while index < sim.cursor.next.min(line.len()) {
-        let Some(when) = line.due(index, at, sim.cursor.speed) else { break };
-        at = when;
-        let step = *line.get(index).expect("index is within the timeline");
-        let outcome = run_step(&mut doc.properties, step, at, index, line.len());
-        index = if outcome.failure.is_some() { complete_index(&line) } else { index + 1 };
+    let path = sim.path();
+    let total = timeline(&sim.plan).len();
+    for step in path.iter().take_while(|p| p.at <= now) {
+        run_step(&mut doc.properties, step.step, step.at, step.index, total);
     }
-    if let Some(closed) = &sim.closed {
-        close_session(&mut doc.properties, closed.at, &closed.state);
+    let mut settled = path.last().is_none_or(|p| p.at <= now);
+    match (&sim.closed, sim.session_expiry(&path)) {
+        (Some(closed), _) => {
+            close_session(&mut doc.properties, closed.at, &closed.state);
+        }
+        (None, Some(expiry)) if expiry <= now => {
+            close_session(&mut doc.properties, expiry, "Expired");
+        }
+        (None, Some(_)) => settled = false,
+        (None, None) => {}
     }
-    Ok(doc)
+    Ok((doc, settled))
 }
 
 pub struct EdgeDeviceJobs;
@@ -218,7 +239,7 @@ impl ResourceProvider for EdgeDeviceJobs {
         let desired = desired_from(&input.properties)?;
         let mut job_id = uuid::Uuid::new_v4().to_string();
         if let Some(existing) = req.existing {
-            let current = render_job(existing)?.properties;
+            let current = render_job(existing, req.now)?.0.properties;
             if current.job_type != desired.job_type {
                 return Err(ArmError::invalid_parameter(
                     "properties.jobType",
@@ -237,68 +258,55 @@ impl ResourceProvider for EdgeDeviceJobs {
             job_id = current.job_id;
         }
         let props = fresh_properties(desired, job_id);
-        let sim = JobSim {
-            cursor: Cursor::start(req.clock),
-            start: req.now,
-            plan: JobPlan::of(&props),
-            failed: None,
-            closed: None,
-        };
-        let due = timeline(&sim.plan).due(0, req.now, sim.cursor.speed);
+        let sim = JobSim { cursor: Cursor::start(req.clock), start: req.now, plan: JobPlan::of(&props), closed: None };
+        let due = sim.next_event(&sim.path());
         let doc = serde_json::to_value(JobDoc { kind: "HCI".into(), properties: props })
             .map_err(|e| ArmError::invalid_content(e.to_string()))?;
         Ok(PutOutcome::Write(Box::new(Written { doc, sim: sim_state(&sim), due, also: Txn::default() })))
     }
 
-    /// Moves the cursor only: the document is rendered from it when someone reads it.
+    /// Runs the job's next event: steps in between only change the document, which is
+    /// rendered from the time when someone reads it.
     fn advance(&self, resource: &mut StoredResource, ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
         let mut sim: JobSim = resource.sim_as().ok_or_else(|| unreadable("no lifecycle state"))?;
-        let line = timeline(&sim.plan);
+        let path = sim.path();
         let mut advance = Advance::default();
-        let Some(step) = line.get(sim.cursor.next).copied() else {
-            // Past the timeline: the open session has reached its expiration.
-            if sim.session_open(&line) {
-                sim.closed = Some(ClosedSession { at: ctx.at, state: "Expired".into() });
+        let event = path.iter().find(|p| p.index >= sim.cursor.next && is_event(&sim.plan, p.step));
+        match event {
+            Some(event) if event.step == JobStep::Complete => {
+                let failure = path.iter().find_map(|p| p.failure.clone());
+                advance.completes =
+                    Some(if failure.is_some() { OperationStatus::Failed } else { OperationStatus::Succeeded });
+                advance.failure = failure.map(|message| OperationError {
+                    code: "JobValidationFailed".into(),
+                    message,
+                    http_status: 400,
+                });
+                sim.cursor.next = timeline(&sim.plan).len();
             }
-            resource.due = None;
-            resource.sim = sim_state(&sim);
-            return Ok(advance);
-        };
-        let failure = validation_problem(&sim.plan, step, ctx.at);
-        // A failed validation skips the rest: the job completes (as Failed) next.
-        sim.cursor.next = if failure.is_some() { complete_index(&line) } else { sim.cursor.next + 1 };
-        if failure.is_some() {
-            sim.failed = failure;
+            Some(event) => {
+                // The end of a Revoke job's deployment: the device closes the other sessions.
+                advance.also = revoke_other_sessions(resource, ctx.state, event.at);
+                sim.cursor.next = event.index + 1;
+            }
+            None => {
+                // Past the timeline: the open session has reached its expiration.
+                if let (None, Some(expiry)) = (&sim.closed, sim.session_expiry(&path)) {
+                    sim.closed = Some(ClosedSession { at: expiry, state: "Expired".into() });
+                }
+            }
         }
-        resource.due = line.due(sim.cursor.next, ctx.at, sim.cursor.speed);
-        // Revoke closes the other sessions when its deployment finishes.
-        let revokes = sim.plan.support_type == Some(RemoteSupportType::Revoke)
-            && matches!(step, JobStep::FinishLeaf(Phase::Deployment, _))
-            && sim.cursor.next == complete_index(&line);
-        if revokes {
-            advance.also = revoke_other_sessions(resource, ctx.state, ctx.at);
-        }
-        if step == JobStep::Complete {
-            advance.completes =
-                Some(if sim.failed.is_some() { OperationStatus::Failed } else { OperationStatus::Succeeded });
-            advance.failure = sim.failed.as_ref().map(|message| OperationError {
-                code: "JobValidationFailed".into(),
-                message: message.clone(),
-                http_status: 400,
-            });
-            sim.cursor.next = line.len();
-            // An open remote-support session closes at its expiration.
-            resource.due = sim.session_open(&line).then(|| sim.plan.expiration.unwrap_or(ctx.at).max(ctx.at));
-        }
+        resource.due = sim.next_event(&path);
         resource.sim = sim_state(&sim);
         Ok(advance)
     }
 
-    fn render(&self, resource: &StoredResource) -> Result<Option<Bytes>, ArmError> {
+    fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
         if resource.sim.is_none() {
             return Ok(None);
         }
-        Ok(Some(to_bytes(&render_job(resource)?)))
+        let (doc, settled) = render_job(resource, now)?;
+        Ok(Some(Rendered { doc: to_bytes(&doc), settled }))
     }
 }
 
@@ -314,11 +322,11 @@ fn revoke_other_sessions(revoker: &StoredResource, state: &State, at: DateTime<U
             continue;
         }
         let Some(mut sim) = sibling.sim_as::<JobSim>() else { continue };
-        if sim.session_open(&timeline(&sim.plan)) {
+        if sim.session_open_at(at) {
             sim.closed = Some(ClosedSession { at, state: "Revoked".into() });
             let mut updated = (**sibling).clone();
-            updated.due = None;
             updated.sim = sim_state(&sim);
+            updated.due = sim.next_event(&sim.path());
             txn.put(updated);
         }
     }

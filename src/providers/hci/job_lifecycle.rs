@@ -44,7 +44,7 @@ pub struct JobPlan {
     pub deployment_mode: Option<DeploymentMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_type: Option<RemoteSupportType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "chrono::serde::ts_microseconds_option")]
     pub expiration: Option<DateTime<Utc>>,
 }
 
@@ -131,6 +131,45 @@ pub fn complete_index(line: &Timeline<JobStep>) -> usize {
     line.len() - 1
 }
 
+/// One step as a job runs it: where it is in the timeline, and when it happens.
+#[derive(Debug, Clone)]
+pub struct PathStep {
+    pub index: usize,
+    pub step: JobStep,
+    pub at: DateTime<Utc>,
+    /// What validation found wrong at this step; the job then completes as Failed.
+    pub failure: Option<String>,
+}
+
+/// Every step the job runs, in order, with its time: the timeline, skipping to completion
+/// after a failed validation. A pure function of the plan, the start and the speed.
+pub fn path(plan: &JobPlan, start: DateTime<Utc>, speed: f64) -> Vec<PathStep> {
+    let line = timeline(plan);
+    let mut steps = Vec::with_capacity(line.len());
+    let (mut index, mut at) = (0, start);
+    while let (Some(step), Some(when)) = (line.get(index).copied(), line.due(index, at, speed)) {
+        at = when;
+        let failure = validation_problem(plan, step, at);
+        let next = if failure.is_some() { complete_index(&line) } else { index + 1 };
+        steps.push(PathStep { index, step, at, failure });
+        index = next;
+    }
+    steps
+}
+
+/// Steps with an effect beyond the job's own document: completion (the operation ends), and
+/// the end of a Revoke job's deployment (other jobs' sessions close).
+pub fn is_event(plan: &JobPlan, step: JobStep) -> bool {
+    let last_deployment_leaf = leaves(plan, Phase::Deployment).len() - 1;
+    match step {
+        JobStep::Complete => true,
+        JobStep::FinishLeaf(Phase::Deployment, i) => {
+            plan.support_type == Some(RemoteSupportType::Revoke) && i == last_deployment_leaf
+        }
+        _ => false,
+    }
+}
+
 fn new_step(name: &str, description: &str, index: String, at: &str) -> Step {
     Step {
         name: name.into(),
@@ -183,10 +222,6 @@ pub fn validation_problem(plan: &JobPlan, step: JobStep, at: DateTime<Utc>) -> O
 pub struct StepResult {
     /// Set when validation failed: the message the operation reports.
     pub failure: Option<String>,
-    /// The device opened a remote-support session that must close at this time.
-    pub session_expires: Option<DateTime<Utc>>,
-    /// The device closed the open sessions of other jobs (Revoke).
-    pub revoke_sessions: bool,
 }
 
 pub fn run_step(
@@ -197,7 +232,7 @@ pub fn run_step(
     total: usize,
 ) -> StepResult {
     let stamp = timestamp(at);
-    let mut result = StepResult { failure: None, session_expires: None, revoke_sessions: false };
+    let mut result = StepResult { failure: None };
     let progress = ((position + 1) * 100 / total) as i32;
     match step {
         JobStep::StartValidation => {
@@ -252,7 +287,7 @@ pub fn run_step(
                     Phase::Validation => props.status = "ValidationSuccess".into(),
                     Phase::Deployment => {
                         props.status = "DeploymentSuccess".into();
-                        result = finish_deployment(props, at, result);
+                        finish_deployment(props, at);
                     }
                 }
             }
@@ -274,7 +309,7 @@ pub fn run_step(
     result
 }
 
-fn finish_deployment(props: &mut JobProperties, at: DateTime<Utc>, mut result: StepResult) -> StepResult {
+fn finish_deployment(props: &mut JobProperties, at: DateTime<Utc>) {
     let stamp = timestamp(at);
     match (props.job_type, props.support_type) {
         (JobType::CollectLog, _) => {
@@ -303,7 +338,6 @@ fn finish_deployment(props: &mut JobProperties, at: DateTime<Utc>, mut result: S
                 connection_status: "Disconnected".into(),
                 connection_error_message: None,
             });
-            result.revoke_sessions = true;
         }
         (JobType::RemoteSupport, _) => {
             let expires = props.expiration_timestamp.unwrap_or(at);
@@ -322,10 +356,8 @@ fn finish_deployment(props: &mut JobProperties, at: DateTime<Utc>, mut result: S
                 connection_status: "Connected".into(),
                 connection_error_message: None,
             });
-            result.session_expires = Some(expires);
         }
     }
-    result
 }
 
 /// Ends an open remote-support session at `at`: on expiry (`Expired`) or revocation (`Revoked`).

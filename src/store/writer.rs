@@ -1,0 +1,205 @@
+//! The writer thread. Durable changes are folded into one commit per wake-up (group commit)
+//! and acknowledged once on disk. Checkpoints (changes derived from what is already durable)
+//! are not waited for: they are kept, newest per row, and written together every second in row
+//! order, so that a burst of lifecycle steps rewrites each table page once instead of once per
+//! step. Losing them to a crash costs only a replay at the next start.
+
+use std::collections::BTreeMap;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use rusqlite::{params, Connection};
+
+use super::rows::{write_operation, write_resource};
+use super::sqlite::WriteRequest;
+use super::state::{OperationWrite, ResourceWrite};
+use super::Durability;
+
+/// How many queued requests one commit may fold together.
+const MAX_BATCH: usize = 1024;
+/// How long checkpoints may wait before they are written.
+const CHECKPOINT_DELAY: Duration = Duration::from_secs(1);
+/// Checkpointed rows held before they are written regardless of the delay.
+const MAX_PENDING_ROWS: usize = 50_000;
+/// Checkpointed rows one commit writes at most, so that durable writes never wait long for them.
+const CHECKPOINT_CHUNK: usize = 256;
+
+/// Checkpointed changes not yet written, the newest per row.
+#[derive(Default)]
+struct Pending {
+    resources: BTreeMap<u64, ResourceWrite>,
+    operations: BTreeMap<u64, OperationWrite>,
+    since: Option<Instant>,
+}
+
+fn rid_of(write: &ResourceWrite) -> u64 {
+    match write {
+        ResourceWrite::Put(r) | ResourceWrite::Meta(r) => r.rid,
+        ResourceWrite::Delete(rid) => *rid,
+    }
+}
+
+fn oid_of(write: &OperationWrite) -> u64 {
+    match write {
+        OperationWrite::Put(op) => op.oid,
+        OperationWrite::Delete(oid) => *oid,
+    }
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        self.resources.len() + self.operations.len()
+    }
+
+    fn due(&self) -> bool {
+        self.len() >= MAX_PENDING_ROWS || self.since.is_some_and(|t| t.elapsed() >= CHECKPOINT_DELAY)
+    }
+
+    fn wait(&self) -> Duration {
+        self.since.map_or(Duration::from_secs(3600), |t| CHECKPOINT_DELAY.saturating_sub(t.elapsed()))
+    }
+
+    /// Takes up to `limit` rows, lowest row ids first (neighbours share table pages).
+    fn take_chunk(&mut self, limit: usize) -> (Vec<ResourceWrite>, Vec<OperationWrite>) {
+        let mut resources = Vec::new();
+        while resources.len() < limit {
+            let Some((_, write)) = self.resources.pop_first() else { break };
+            resources.push(write);
+        }
+        let mut operations = Vec::new();
+        while resources.len() + operations.len() < limit {
+            let Some((_, write)) = self.operations.pop_first() else { break };
+            operations.push(write);
+        }
+        if self.len() == 0 {
+            self.since = None;
+        }
+        (resources, operations)
+    }
+
+    fn add_resource(&mut self, write: ResourceWrite) {
+        self.since.get_or_insert_with(Instant::now);
+        let rid = rid_of(&write);
+        // A newer version with the same body still needs the older body on disk.
+        let write = match (self.resources.remove(&rid), write) {
+            (Some(ResourceWrite::Put(_)), ResourceWrite::Meta(r)) => ResourceWrite::Put(r),
+            (_, write) => write,
+        };
+        self.resources.insert(rid, write);
+    }
+
+    fn add_operation(&mut self, write: OperationWrite) {
+        self.since.get_or_insert_with(Instant::now);
+        self.operations.insert(oid_of(&write), write);
+    }
+}
+
+pub fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>, durability: Arc<Durability>) {
+    let mut pending = Pending::default();
+    loop {
+        let first = match rx.recv_timeout(pending.wait()) {
+            Ok(request) => request,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = commit(&mut conn, &mut pending, Vec::new()) {
+                    tracing::error!(error = %e, "store checkpoint failed");
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut durable = Vec::with_capacity(batch.len());
+        for request in batch {
+            match request {
+                WriteRequest::Changes(changes, None) => {
+                    changes.resources.into_iter().for_each(|w| pending.add_resource(w));
+                    changes.operations.into_iter().for_each(|w| pending.add_operation(w));
+                }
+                request => durable.push(request),
+            }
+        }
+        if durable.is_empty() && !pending.due() {
+            continue;
+        }
+        let started = Instant::now();
+        let writes = durable.len();
+        let outcome = commit(&mut conn, &mut pending, durable.iter().collect()).map_err(|e| e.to_string());
+        tracing::trace!(writes, ms = started.elapsed().as_secs_f64() * 1000.0, "store commit");
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "store commit failed");
+        }
+        // Also after a failed commit: readers must not wait forever for it.
+        let newest = durable
+            .iter()
+            .filter_map(|r| match r {
+                WriteRequest::Changes(changes, _) => Some(changes.seq),
+                _ => None,
+            })
+            .max();
+        if let Some(seq) = newest {
+            durability.advance(seq);
+        }
+        for request in durable {
+            let ack = match request {
+                WriteRequest::Changes(_, ack) => ack,
+                WriteRequest::Setting(_, _, ack) | WriteRequest::Clear(ack) => Some(ack),
+            };
+            if let Some(ack) = ack {
+                let _ = ack.send(outcome.clone());
+            }
+        }
+    }
+}
+
+/// One transaction: the durable requests in order (each first writing any checkpoint pending
+/// for a row it touches, so the older change never lands after it), then, when due, a chunk of
+/// the pending checkpoints in row order.
+fn commit(conn: &mut Connection, pending: &mut Pending, durable: Vec<&WriteRequest>) -> anyhow::Result<()> {
+    let tx = conn.transaction()?;
+    for request in durable {
+        match request {
+            WriteRequest::Clear(_) => {
+                *pending = Pending::default();
+                tx.execute_batch("DELETE FROM resources; DELETE FROM operations;")?;
+            }
+            WriteRequest::Setting(name, value, _) => {
+                tx.prepare_cached(
+                    "INSERT INTO settings (name, value) VALUES (?1, ?2)
+                         ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(params![name, value])?;
+            }
+            WriteRequest::Changes(changes, _) => {
+                for write in &changes.resources {
+                    if let Some(older) = pending.resources.remove(&rid_of(write)) {
+                        write_resource(&tx, &older)?;
+                    }
+                    write_resource(&tx, write)?;
+                }
+                for write in &changes.operations {
+                    if let Some(older) = pending.operations.remove(&oid_of(write)) {
+                        write_operation(&tx, &older)?;
+                    }
+                    write_operation(&tx, write)?;
+                }
+            }
+        }
+    }
+    if pending.due() {
+        let (resources, operations) = pending.take_chunk(CHECKPOINT_CHUNK);
+        for write in &resources {
+            write_resource(&tx, write)?;
+        }
+        for write in &operations {
+            write_operation(&tx, write)?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
