@@ -19,9 +19,14 @@ struct Emulator {
 
 impl Emulator {
     fn start(data: &std::path::Path) -> Emulator {
+        Emulator::start_with(data, &[])
+    }
+
+    fn start_with(data: &std::path::Path, args: &[&str]) -> Emulator {
         let mut child = Command::new(env!("CARGO_BIN_EXE_azemu"))
             .args(["serve", "--port", "0", "--tls", "off", "--log-level", "warn", "--data"])
             .arg(data)
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .expect("azemu binary starts");
@@ -38,9 +43,14 @@ impl Emulator {
         Emulator { child, base }
     }
 
-    fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().unwrap();
+    fn kill9(self) {}
+}
+
+/// SIGKILL, also when a test fails midway: no server outlives its test.
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -140,4 +150,140 @@ async fn kill_9_during_concurrent_writes_loses_no_acknowledged_write() {
         assert_eq!(body["kind"], "HCI");
     }
     restarted.kill9();
+}
+
+/// The document a job reached, without what only a later step may add.
+fn progress(doc: &serde_json::Value) -> (String, i64) {
+    let props = &doc["properties"];
+    (
+        props["status"].as_str().unwrap_or_default().to_string(),
+        props["reportedProperties"]["percentComplete"].as_i64().unwrap_or(-1),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_while_lifecycles_run_takes_back_nothing_a_reader_saw() {
+    let data = tempfile::tempdir().unwrap();
+    let c = client();
+    // Four times faster: a job takes about a second, so many finish while the load runs.
+    let emulator = Emulator::start_with(data.path(), &["--speed", "4"]);
+    let base = emulator.base.clone();
+    create_device(&c, &base).await;
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let (c, base, acknowledged) = (c.clone(), base.clone(), acknowledged.clone());
+        writers.push(tokio::spawn(async move {
+            // Bounded: stops at 5000 writes or at the first failed request (the kill).
+            for i in 0..5000 {
+                let path = with_version(&job("dev-1", &format!("w{w}-j{i}")), HCI);
+                let Ok(r) = c.put(format!("{base}{path}")).bearer_auth("t").json(&collect_log_body()).send().await
+                else {
+                    break;
+                };
+                let op = r.headers().get("azure-asyncoperation").and_then(|v| v.to_str().ok()).map(str::to_string);
+                match (r.status(), op) {
+                    (StatusCode::CREATED, Some(op)) => acknowledged.lock().unwrap().push((path, op)),
+                    _ => break,
+                }
+            }
+        }));
+    }
+    // A reader keeps looking at jobs and their operations, and remembers what it saw.
+    let seen = Arc::new(Mutex::new(Vec::<(String, serde_json::Value, String, String)>::new()));
+    let reader = {
+        let (c, base, acknowledged, seen) = (c.clone(), base.clone(), acknowledged.clone(), seen.clone());
+        tokio::spawn(async move {
+            for round in 0..100_000usize {
+                let pick = {
+                    let list = acknowledged.lock().unwrap();
+                    if list.is_empty() {
+                        None
+                    } else {
+                        Some(list[(round * 7919) % list.len()].clone())
+                    }
+                };
+                let Some((path, op_url)) = pick else {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let Ok(doc) = c.get(format!("{base}{path}")).bearer_auth("t").send().await else { break };
+                let Ok(doc) = doc.json::<serde_json::Value>().await else { break };
+                let Ok(op) = c.get(&op_url).bearer_auth("t").send().await else { break };
+                let Ok(op) = op.json::<serde_json::Value>().await else { break };
+                let op_status = op["status"].as_str().unwrap_or_default().to_string();
+                seen.lock().unwrap().push((path, doc, op_url, op_status));
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    emulator.kill9();
+    for w in writers {
+        w.await.unwrap();
+    }
+    reader.await.unwrap();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let seen = seen.lock().unwrap().clone();
+    let finished_seen = seen.iter().filter(|(_, d, _, _)| progress(d).0 == "Succeeded").count();
+    assert!(acknowledged.len() > 200 && seen.len() > 50, "load got going: {} {}", acknowledged.len(), seen.len());
+    assert!(finished_seen > 10, "jobs finished while the load ran: {finished_seen}");
+
+    let restarted = Emulator::start_with(data.path(), &["--speed", "4"]);
+    let rebase = |url: &str| url.replacen(&base, &restarted.base, 1);
+    for (path, _) in &acknowledged {
+        let (status, _) = get_json(&c, &restarted.base, path).await;
+        assert_eq!(status, StatusCode::OK, "acknowledged write lost: {path}");
+    }
+    for (path, before, op_url, op_status) in &seen {
+        let (_, after) = get_json(&c, &restarted.base, path).await;
+        if progress(before).0 == "Succeeded" {
+            assert_eq!(&after, before, "a finished job changed across the crash: {path}");
+        } else {
+            assert!(progress(&after).1 >= progress(before).1, "{path} went back: {before} then {after}");
+            if !before["properties"]["startTimeUtc"].is_null() {
+                assert_eq!(after["properties"]["startTimeUtc"], before["properties"]["startTimeUtc"]);
+            }
+            assert_eq!(after["properties"]["jobId"], before["properties"]["jobId"]);
+        }
+        if op_status == "Succeeded" {
+            let op = c.get(rebase(op_url)).bearer_auth("t").send().await.unwrap();
+            let op: serde_json::Value = op.json().await.unwrap();
+            assert_eq!(op["status"], "Succeeded", "{op_url} went back to {op}");
+        }
+    }
+    restarted.kill9();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_clock_restarts_where_it_was() {
+    let data = tempfile::tempdir().unwrap();
+    let c = client();
+    let first = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    create_device(&c, &first.base).await;
+    let job_path = with_version(&job("dev-1", "job-1"), HCI);
+    assert_eq!(put(&c, &first.base, &job_path, collect_log_body()).await.unwrap(), StatusCode::CREATED);
+    // An hour ahead of the wall clock: the job has finished at emulator time.
+    let advanced: serde_json::Value = c
+        .post(format!("{}/_azemu/clock/advance", first.base))
+        .json(&json!({"seconds": 3600}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, before) = get_json(&c, &first.base, &job_path).await;
+    assert_eq!(before["properties"]["status"], "Succeeded");
+    first.kill9();
+
+    for mode in ["manual", "real"] {
+        let again = Emulator::start_with(data.path(), &["--clock", mode]);
+        let clock: serde_json::Value =
+            c.get(format!("{}/_azemu/clock", again.base)).send().await.unwrap().json().await.unwrap();
+        assert!(clock["now"].as_str() >= advanced["now"].as_str(), "{mode} clock went back: {clock} {advanced}");
+        let (_, after) = get_json(&c, &again.base, &job_path).await;
+        assert_eq!(after, before, "{mode} clock");
+        again.kill9();
+    }
 }

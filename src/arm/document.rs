@@ -10,8 +10,15 @@ use crate::providers::{Registry, Rendered};
 use crate::store::{to_bytes, StoredResource};
 
 pub fn current(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> Bytes {
+    current_and_settled(registry, resource, now).0
+}
+
+/// [`current`], and whether it is a lifecycle's final document, which may replace the stored
+/// body (see `Store::materialize`): the base it was rendered from is then no longer needed.
+pub fn current_and_settled(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> (Bytes, bool) {
+    let rendered_final = |r: &StoredResource| r.sim.is_some() && r.due.is_none() && !r.deleting;
     if let Some(doc) = resource.rendered.get() {
-        return doc;
+        return (doc, rendered_final(resource));
     }
     let (doc, settled) = match registry.get(&resource.type_key).map(|p| p.render(resource, now)) {
         Some(Ok(Some(Rendered { doc, settled }))) => (doc, settled),
@@ -23,9 +30,9 @@ pub fn current(registry: &Registry, resource: &StoredResource, now: DateTime<Utc
     };
     let doc = if resource.deleting { with_provisioning_state(&doc, "Deleting") } else { doc };
     if settled {
-        resource.rendered.keep(doc)
+        (resource.rendered.keep(doc), rendered_final(resource))
     } else {
-        doc
+        (doc, false)
     }
 }
 

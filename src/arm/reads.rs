@@ -42,7 +42,11 @@ pub(super) async fn get(
             return Ok(no_content(StatusCode::NOT_MODIFIED));
         }
     }
-    Ok(json_with_etag(StatusCode::OK, document::current(&app.registry, &resource, app.clock.now()), &resource.etag))
+    let (doc, settled) = document::current_and_settled(&app.registry, &resource, app.clock.now());
+    if settled {
+        app.store.materialize(vec![(resource.clone(), doc.clone())]);
+    }
+    Ok(json_with_etag(StatusCode::OK, doc, &resource.etag))
 }
 
 pub(super) async fn head(app: &App, id: &str) -> Result<Response, ArmError> {
@@ -64,6 +68,7 @@ pub(super) async fn list(
     let top = req.query("$top").map(str::to_string);
     let now = app.clock.now();
     // A list also shows what is absent: it waits for every write made before it.
+    let mut settled = Vec::new();
     let items: Vec<(String, Bytes)> = app
         .store
         .read_durable(|s, latest| {
@@ -71,11 +76,18 @@ pub(super) async fn list(
                 .children(&parent_key, segment, type_key)
                 .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
                 .take(paging.top + 1)
-                .map(|r| (r.key(), document::current(&app.registry, r, now)))
+                .map(|r| {
+                    let (doc, done) = document::current_and_settled(&app.registry, r, now);
+                    if done {
+                        settled.push((r.clone(), doc.clone()));
+                    }
+                    (r.key(), doc)
+                })
                 .collect();
             (items, latest)
         })
         .await;
+    app.store.materialize(settled);
     let body = page(items.into_iter(), &paging, |token| {
         let mut url = format!("{}{}?api-version={}", req.base(), req.raw_path, api_version);
         if let Some(t) = &top {

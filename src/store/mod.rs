@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 
+use bytes::Bytes;
 use tokio::sync::{oneshot, Notify};
 
 pub use record::{to_bytes, OperationError, OperationKind, OperationRecord, OperationStatus, StoredResource};
@@ -150,6 +151,29 @@ impl Store {
     {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         items.into_iter().map(|item| f(&state, item).map(|txn| self.commit(&mut state, txn))).collect()
+    }
+
+    /// Replaces resource versions whose lifecycle has ended with their final document, rendered
+    /// by a reader: the new version carries it as its body, without lifecycle state, so the base
+    /// it was rendered from is freed. Derived, so it is a checkpoint. Versions that changed
+    /// meanwhile are left alone.
+    pub fn materialize(&self, rendered: Vec<(Arc<StoredResource>, Bytes)>) {
+        if rendered.is_empty() {
+            return;
+        }
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let mut txn = Txn { persist: Persist::Checkpoint, ..Txn::default() };
+        for (version, doc) in rendered {
+            if !state.resource(&version.key()).is_some_and(|current| Arc::ptr_eq(current, &version)) {
+                continue;
+            }
+            let mut settled = (*version).clone();
+            settled.body = doc.clone();
+            settled.sim = None;
+            settled.rendered.keep(doc);
+            txn.put(settled);
+        }
+        self.commit(&mut state, txn);
     }
 
     fn commit(&self, state: &mut State, txn: Txn) -> PendingAck {

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
 use anyhow::Context;
@@ -17,7 +18,7 @@ use super::state::AppliedChanges;
 use super::writer::writer_loop;
 use super::Durability;
 
-const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Once fully checkpointed, the WAL is reused from its start and cut back to this size, so
 /// it never needs a blocking truncation.
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
@@ -30,6 +31,15 @@ pub enum WriteRequest {
     Changes(AppliedChanges, Option<oneshot::Sender<Result<(), String>>>),
     Setting(String, String, oneshot::Sender<Result<(), String>>),
     Clear(oneshot::Sender<Result<(), String>>),
+}
+
+/// What the checkpointer and the writer share about the WAL.
+#[derive(Default)]
+pub struct WalState {
+    /// Frames in the WAL after the last checkpoint pass.
+    pub frames: AtomicI64,
+    /// Held for a checkpoint pass, so that the writer never waits on one.
+    pub checkpointing: Mutex<()>,
 }
 
 pub struct Loaded {
@@ -73,20 +83,26 @@ pub fn start(path: &Path, durability: Arc<Durability>) -> anyhow::Result<(Loaded
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     let checkpointer = Connection::open(path)?;
-    thread::Builder::new().name("azemu-store-checkpoint".into()).spawn(move || checkpoint_loop(checkpointer))?;
+    let wal = Arc::new(WalState::default());
+    let shared = wal.clone();
+    thread::Builder::new()
+        .name("azemu-store-checkpoint".into())
+        .spawn(move || checkpoint_loop(checkpointer, shared))?;
     let (tx, rx) = mpsc::channel::<WriteRequest>();
-    thread::Builder::new().name("azemu-store-writer".into()).spawn(move || writer_loop(conn, rx, durability))?;
+    thread::Builder::new().name("azemu-store-writer".into()).spawn(move || writer_loop(conn, rx, durability, wal))?;
     Ok((loaded, tx))
 }
 
-/// Copies committed WAL frames into the database twice a second without blocking writers.
-fn checkpoint_loop(conn: Connection) {
+/// Copies committed WAL frames into the database twice a second without blocking writers, and
+/// tells the writer how long the WAL has grown (see `writer::restart_wal_if_long`).
+fn checkpoint_loop(conn: Connection, wal: Arc<WalState>) {
     loop {
         thread::sleep(CHECKPOINT_INTERVAL);
+        let _pass = wal.checkpointing.lock().unwrap_or_else(|e| e.into_inner());
         let result: rusqlite::Result<(i64, i64, i64)> =
             conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
         match result {
-            Ok(_) => {}
+            Ok((_, log, _)) => wal.frames.store(log, Ordering::Relaxed),
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }

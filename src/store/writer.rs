@@ -5,13 +5,14 @@
 //! step. Losing them to a crash costs only a replay at the next start.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection};
 
 use super::rows::{write_operation, write_resource};
-use super::sqlite::WriteRequest;
+use super::sqlite::{WalState, WriteRequest};
 use super::state::{OperationWrite, ResourceWrite};
 use super::Durability;
 
@@ -94,9 +95,39 @@ impl Pending {
     }
 }
 
-pub fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>, durability: Arc<Durability>) {
+/// WAL frames (4 KiB pages) after which the writer restarts the WAL from its beginning.
+const WAL_RESTART_FRAMES: i64 = 32_768;
+
+/// Under a steady stream of commits the background checkpoints never catch up completely, and
+/// SQLite only reuses the WAL from its start once one has: so past a size the writer itself
+/// finishes a checkpoint (the background one has copied nearly everything by then) and restarts
+/// the WAL, which keeps it bounded.
+fn restart_wal_if_long(conn: &Connection, wal: &WalState) {
+    if wal.frames.load(Ordering::Relaxed) < WAL_RESTART_FRAMES {
+        return;
+    }
+    // Not while a background pass runs: it would make this one wait.
+    let Ok(_pass) = wal.checkpointing.try_lock() else { return };
+    let started = Instant::now();
+    match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+        Ok(0) => {
+            wal.frames.store(0, Ordering::Relaxed);
+            tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "WAL restarted");
+        }
+        Ok(_) => tracing::debug!("WAL restart postponed: the checkpoint was busy"),
+        Err(e) => tracing::warn!(error = %e, "WAL restart failed"),
+    }
+}
+
+pub fn writer_loop(
+    mut conn: Connection,
+    rx: mpsc::Receiver<WriteRequest>,
+    durability: Arc<Durability>,
+    wal: Arc<WalState>,
+) {
     let mut pending = Pending::default();
     loop {
+        restart_wal_if_long(&conn, &wal);
         let first = match rx.recv_timeout(pending.wait()) {
             Ok(request) => request,
             Err(mpsc::RecvTimeoutError::Timeout) => {
