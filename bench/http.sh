@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# HTTP benchmark on loopback, bounded in time: GET one job and PUT new jobs against azemu
-# (--tls off), and a bare hyper server with a fixed 800-byte body as the yardstick.
-# 32 connections, 10 s each. Needs wrk (Debian package `wrk`; installed if missing).
+# HTTP benchmark on loopback, bounded in time (about a minute): a bare hyper server with a fixed
+# 800-byte body as the yardstick, then azemu (--tls off): GET of one job, durable PUT of new
+# jobs with their lifecycles running (with a GET of one job and a probe of how late jobs finish
+# running alongside, see lateness_probe.sh), and the same PUT with lifecycles paused. Prints each figure as a ratio of
+# bare hyper's requests/s, and memory per stored resource. Needs wrk (Debian package `wrk`;
+# installed if missing). DURATION, CONNECTIONS and THREADS tune wrk.
 set -euo pipefail
+trap 'echo "bench: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -16,38 +20,79 @@ data=$(mktemp -d)
 cleanup() { kill "${azemu_pid:-}" "${bare_pid:-}" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
 
-target/release/azemu serve --tls off --port 18901 --data "$data" --log-level warn > "$data/azemu.out" &
-azemu_pid=$!
-target/release/examples/bare_hyper 18902 > /dev/null &
-bare_pid=$!
-for _ in $(seq 50); do curl -sf http://127.0.0.1:18901/_azemu/health >/dev/null && break; sleep 0.1; done
-
-base=http://127.0.0.1:18901
 auth=(-H "Authorization: Bearer bench" -H "Content-Type: application/json")
 sub=/subscriptions/00000000-0000-0000-0000-000000000001
 device="$sub/resourceGroups/bench-rg/providers/Microsoft.HybridCompute/machines/node-1/providers/Microsoft.AzureStackHCI/edgeDevices/default"
-curl -sf -X PUT "${auth[@]}" -d '{"location":"eastus"}' "$base$sub/resourcegroups/bench-rg?api-version=2025-04-01" >/dev/null
-curl -sf -X PUT "${auth[@]}" -d '{"kind":"HCI"}' "$base$device?api-version=2026-10-01" >/dev/null
-curl -sf -X PUT "${auth[@]}" -d '{"kind":"HCI","properties":{"jobType":"CollectLog","fromDate":"2024-01-29T10:00:00Z","toDate":"2024-01-29T12:00:00Z"}}' "$base$device/jobs/bench-job?api-version=2026-10-01" >/dev/null
-sleep 5 # let the job finish: GET measures a steady document
-echo "GET job body: $(curl -sf "${auth[@]}" "$base$device/jobs/bench-job?api-version=2026-10-01" | wc -c) bytes"
+job_body='{"kind":"HCI","properties":{"jobType":"CollectLog","fromDate":"2024-01-29T10:00:00Z","toDate":"2024-01-29T12:00:00Z"}}'
 
-run() { echo "== $1"; shift; wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" | grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in"; }
-run "bare hyper, fixed 800-byte body" http://127.0.0.1:18902/
-run "azemu GET one job" -H "Authorization: Bearer bench" "$base$device/jobs/bench-job?api-version=2026-10-01"
-AZEMU_BENCH_DEVICE="$device" run "azemu PUT new job (durable)" -s bench/put_job.lua "$base"
-echo "azemu peak RSS: $(grep VmHWM /proc/$azemu_pid/status | awk '{print $2, $3}')"
-echo "azemu resources after the run: $(curl -sf $base/_azemu/health)"
-kill "$azemu_pid"
-sync # let the first run's writes reach the disk, so they do not slow this one's commits
+start_azemu() { # port, extra args...
+    local port=$1; shift
+    mkdir -p "$data/$port"
+    target/release/azemu serve --tls off --port "$port" --data "$data/$port" --log-level warn "$@" > /dev/null &
+    azemu_pid=$!
+    base=http://127.0.0.1:$port
+    for _ in $(seq 50); do curl -sf "$base/_azemu/health" >/dev/null && break; sleep 0.1; done
+    curl -sf -X PUT "${auth[@]}" -d '{"location":"eastus"}' "$base$sub/resourcegroups/bench-rg?api-version=2025-04-01" >/dev/null
+    curl -sf -X PUT "${auth[@]}" -d '{"kind":"HCI"}' "$base$device?api-version=2026-10-01" >/dev/null
+}
+
+# wrk's summary as "requests/s p99"; the p99 in ms.
+measure() {
+    local out
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
+    if grep -qE "Non-2xx|Socket errors" <<< "$out"; then
+        echo "wrk saw errors:" >&2
+        grep -E "Non-2xx|Socket errors" <<< "$out" >&2
+    fi
+    local rps p99
+    rps=$(awk '/Requests\/sec/ {print $2}' <<< "$out")
+    p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<< "$out")
+    echo "$rps $p99"
+}
+
+report() { # label, "rps p99", bare rps
+    read -r rps p99 <<< "$2"
+    awk -v l="$1" -v r="$rps" -v p="$p99" -v b="$3" \
+        'BEGIN { printf "%-58s %9.0f req/s  %5.3f of bare  p99 %7.2f ms\n", l, r, r / b, p }'
+}
+
+target/release/examples/bare_hyper 18902 > /dev/null &
+bare_pid=$!
+sleep 0.3
+bare=$(measure http://127.0.0.1:18902/)
+bare_rps=${bare%% *}
+kill "$bare_pid"; bare_pid=
+report "bare hyper, fixed 800-byte body" "$bare" "$bare_rps"
+
+start_azemu 18901
+curl -sf -X PUT "${auth[@]}" -d "$job_body" "$base$device/jobs/bench-job?api-version=2026-10-01" >/dev/null
+sleep 5 # let the job finish: GET measures a steady document
+get_url="$base$device/jobs/bench-job?api-version=2026-10-01"
+echo "GET job body: $(curl -sf "${auth[@]}" "$get_url" | wc -c) bytes"
+report "azemu GET one job" "$(measure -H "Authorization: Bearer bench" "$get_url")" "$bare_rps"
+
+# The PUT load, with a light GET load and the lateness probe beside it.
+PROBES=$(( ${DURATION%s} * 2 - 2 )) bash bench/lateness_probe.sh "$base" "$device" > "$data/lateness" &
+probe_pid=$!
+wrk -t1 -c4 -d"$DURATION" --latency -H "Authorization: Bearer bench" "$get_url" > "$data/get_during" &
+get_pid=$!
+put=$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")
+wait "$get_pid" "$probe_pid"
+report "azemu PUT new job (durable, lifecycles running)" "$put" "$bare_rps"
+get_p99=$(awk '$1 == "99%" {print $2}' "$data/get_during")
+get_rps=$(awk '/Requests\/sec/ {print $2}' "$data/get_during")
+echo "azemu GET one job during that PUT load (4 connections): $get_rps req/s, p99 $get_p99"
+echo "jobs created during the load finished at most $(cat "$data/lateness") s after their timeline's end"
+health=$(curl -sf "$base/_azemu/health")
+resources=$(sed -E 's/.*"resources":([0-9]+).*/\1/' <<< "$health")
+hwm=$(awk '/VmHWM/ {print $2}' /proc/$azemu_pid/status)
+echo "azemu store after the run: $health"
+echo "azemu peak RSS: $((hwm / 1024)) MB, $((hwm * 1024 / resources)) bytes per resource"
+kill "$azemu_pid"; azemu_pid=
+sync # let the first run's writes reach the disk, so they do not slow the next one's commits
 
 # The same PUTs with the lifecycle engine paused (--clock manual): the request path and the
-# durable commit alone, without the ~10 simulation steps each new job later writes.
-mkdir -p "$data/paused"
-target/release/azemu serve --tls off --port 18903 --data "$data/paused" --clock manual --log-level warn > /dev/null &
-azemu_pid=$!
-base=http://127.0.0.1:18903
-for _ in $(seq 50); do curl -sf $base/_azemu/health >/dev/null && break; sleep 0.1; done
-curl -sf -X PUT "${auth[@]}" -d '{"location":"eastus"}' "$base$sub/resourcegroups/bench-rg?api-version=2025-04-01" >/dev/null
-curl -sf -X PUT "${auth[@]}" -d '{"kind":"HCI"}' "$base$device?api-version=2026-10-01" >/dev/null
-AZEMU_BENCH_DEVICE="$device" run "azemu PUT new job (durable, lifecycles paused)" -s bench/put_job.lua "$base"
+# durable commit alone.
+start_azemu 18903 --clock manual
+report "azemu PUT new job (durable, lifecycles paused)" \
+    "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps"
