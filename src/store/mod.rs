@@ -12,7 +12,7 @@ mod writer;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::sync::{mpsc, Arc, RwLock};
 
 use bytes::Bytes;
 use tokio::sync::{oneshot, Notify};
@@ -46,7 +46,7 @@ pub struct Store {
     last_seq: AtomicU64,
     durability: Arc<Durability>,
     /// `None` for `--in-memory`.
-    writer: Option<Mutex<mpsc::Sender<WriteRequest>>>,
+    writer: Option<mpsc::Sender<WriteRequest>>,
     timers_changed: Notify,
     /// The database file, for `--in-memory` none.
     path: Option<PathBuf>,
@@ -74,7 +74,7 @@ impl Store {
             state: RwLock::new(state),
             last_seq: AtomicU64::new(0),
             durability,
-            writer: writer.map(Mutex::new),
+            writer,
             timers_changed: Notify::new(),
             path: None,
             settings: HashMap::new(),
@@ -194,7 +194,7 @@ impl Store {
             Persist::Durable => PendingAck(self.enqueue(|ack| WriteRequest::Changes(applied, Some(ack)))),
             Persist::Checkpoint => {
                 if let Some(writer) = &self.writer {
-                    let _ = writer.lock().unwrap_or_else(|e| e.into_inner()).send(WriteRequest::Changes(applied, None));
+                    let _ = writer.send(WriteRequest::Changes(applied, None));
                 }
                 PendingAck(None)
             }
@@ -252,7 +252,7 @@ impl Store {
     ) -> Option<oneshot::Receiver<Result<(), String>>> {
         let writer = self.writer.as_ref()?;
         let (tx, rx) = oneshot::channel();
-        let sent = writer.lock().unwrap_or_else(|e| e.into_inner()).send(request(tx));
+        let sent = writer.send(request(tx));
         if sent.is_err() {
             tracing::error!("store writer thread is gone");
         }
