@@ -71,18 +71,23 @@ get_url="$base$device/jobs/bench-job?api-version=2026-10-01"
 echo "GET job body: $(curl -sf "${auth[@]}" "$get_url" | wc -c) bytes"
 report "azemu GET one job" "$(measure -H "Authorization: Bearer bench" "$get_url")" "$bare_rps"
 
-# The PUT load, with a light GET load and the lateness probe beside it.
+report "azemu PUT new job (durable, lifecycles running)" \
+    "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps"
+
+# The same load again, with a light GET load (4 connections, 10 ms apart) and the lateness
+# probe beside it.
 PROBES=$(( ${DURATION%s} * 2 - 2 )) bash bench/lateness_probe.sh "$base" "$device" > "$data/lateness" &
 probe_pid=$!
-wrk -t1 -c4 -d"$DURATION" --latency -H "Authorization: Bearer bench" "$get_url" > "$data/get_during" &
+wrk -t1 -c4 -d"$DURATION" --latency -s bench/paced.lua -H "Authorization: Bearer bench" "$get_url" \
+    > "$data/get_during" &
 get_pid=$!
-put=$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")
+put=$(AZEMU_BENCH_RUN=2 AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")
 wait "$get_pid" "$probe_pid"
-report "azemu PUT new job (durable, lifecycles running)" "$put" "$bare_rps"
+report "  the same, with the GET load and the probe beside it" "$put" "$bare_rps"
 get_p99=$(awk '$1 == "99%" {print $2}' "$data/get_during")
 get_rps=$(awk '/Requests\/sec/ {print $2}' "$data/get_during")
-echo "azemu GET one job during that PUT load (4 connections): $get_rps req/s, p99 $get_p99"
-echo "jobs created during the load finished at most $(cat "$data/lateness") s after their timeline's end"
+echo "  GET one job during that PUT load: $get_rps req/s, p99 $get_p99"
+echo "  jobs created during that load finished at most $(cat "$data/lateness") s after their timeline's end"
 health=$(curl -sf "$base/_azemu/health")
 resources=$(sed -E 's/.*"resources":([0-9]+).*/\1/' <<< "$health")
 hwm=$(awk '/VmHWM/ {print $2}' /proc/$azemu_pid/status)
