@@ -310,4 +310,52 @@ mod tests {
             assert_eq!(on_disk, 1, "{key} was read before it was on disk");
         }
     }
+
+    fn operation(id: &str, status: OperationStatus) -> OperationRecord {
+        OperationRecord {
+            oid: 0,
+            id: id.into(),
+            kind: OperationKind::Put,
+            status,
+            resource_id: "/subscriptions/s/resourceGroups/g0".into(),
+            subscription: "s".into(),
+            namespace: "Microsoft.Resources".into(),
+            location: "eastus".into(),
+            api_version: "2025-04-01".into(),
+            start_time: chrono::Utc::now(),
+            end_time: None,
+            error: None,
+            result: None,
+            due: None,
+            seq: 0,
+        }
+    }
+
+    /// A settled resource row must never be on disk before the completion of its operation:
+    /// nothing would replay that completion. Checkpointed operations go out with the next
+    /// commit; only resource rows wait.
+    #[tokio::test]
+    async fn a_checkpointed_completion_is_written_with_the_next_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), chrono::Duration::days(1)).unwrap();
+        let mut accepted = Txn::default();
+        accepted.put(resource("g0"));
+        accepted.put_operation(operation("op-1", OperationStatus::InProgress));
+        store.write(|_| Ok::<_, StoreError>((accepted, ()))).await.unwrap();
+
+        let mut done = operation("op-1", OperationStatus::InProgress);
+        done.complete(OperationStatus::Succeeded, chrono::Utc::now(), None);
+        let mut settled = Txn { persist: Persist::Checkpoint, ..Txn::default() };
+        settled.put_operation(done);
+        settled.put(resource("g0"));
+        store.apply(|_| Ok::<_, StoreError>((settled, ()))).unwrap();
+        // Any later durable write: once it is acknowledged, the completion is on disk.
+        let mut later = Txn::default();
+        later.put(resource("g1"));
+        store.write(|_| Ok::<_, StoreError>((later, ()))).await.unwrap();
+
+        let disk = rusqlite::Connection::open(dir.path().join("azemu.db")).unwrap();
+        let doc: String = disk.query_row("SELECT doc FROM operations", [], |r| r.get(0)).unwrap();
+        assert!(doc.contains("\"Succeeded\""), "{doc}");
+    }
 }

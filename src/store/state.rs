@@ -110,7 +110,7 @@ impl Persist {
 }
 
 /// What one resource change writes to disk.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ResourceWrite {
     /// The whole row.
     Put(Arc<StoredResource>),

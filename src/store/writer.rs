@@ -1,8 +1,8 @@
 //! The writer thread. Durable changes are folded into one commit per wake-up (group commit)
 //! and acknowledged once on disk. Checkpoints (changes derived from what is already durable)
-//! are not waited for: they are kept, newest per row, and written together every second in row
-//! order, so that a burst of lifecycle steps rewrites each table page once instead of once per
-//! step. Losing them to a crash costs only a replay at the next start.
+//! are not waited for: their resource rows are kept, newest per row, and written after a second
+//! in row order, so that a burst of lifecycle steps rewrites each table page once instead of
+//! once per step. Losing them to a crash costs only a replay at the next start.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -13,7 +13,7 @@ use rusqlite::{params, Connection};
 
 use super::rows::{write_operation, write_resource};
 use super::sqlite::{WalState, WriteRequest};
-use super::state::{OperationWrite, ResourceWrite};
+use super::state::ResourceWrite;
 use super::Durability;
 
 /// How many queued requests one commit may fold together.
@@ -25,11 +25,10 @@ const MAX_PENDING_ROWS: usize = 50_000;
 /// Checkpointed rows one commit writes at most, so that durable writes never wait long for them.
 const CHECKPOINT_CHUNK: usize = 256;
 
-/// Checkpointed changes not yet written, the newest per row.
+/// Checkpointed resource rows not yet written, the newest per row.
 #[derive(Default)]
 struct Pending {
     resources: BTreeMap<u64, ResourceWrite>,
-    operations: BTreeMap<u64, OperationWrite>,
     since: Option<Instant>,
 }
 
@@ -40,16 +39,9 @@ fn rid_of(write: &ResourceWrite) -> u64 {
     }
 }
 
-fn oid_of(write: &OperationWrite) -> u64 {
-    match write {
-        OperationWrite::Put(op) => op.oid,
-        OperationWrite::Delete(oid) => *oid,
-    }
-}
-
 impl Pending {
     fn len(&self) -> usize {
-        self.resources.len() + self.operations.len()
+        self.resources.len()
     }
 
     fn due(&self) -> bool {
@@ -61,21 +53,16 @@ impl Pending {
     }
 
     /// Takes up to `limit` rows, lowest row ids first (neighbours share table pages).
-    fn take_chunk(&mut self, limit: usize) -> (Vec<ResourceWrite>, Vec<OperationWrite>) {
+    fn take_chunk(&mut self, limit: usize) -> Vec<ResourceWrite> {
         let mut resources = Vec::new();
         while resources.len() < limit {
             let Some((_, write)) = self.resources.pop_first() else { break };
             resources.push(write);
         }
-        let mut operations = Vec::new();
-        while resources.len() + operations.len() < limit {
-            let Some((_, write)) = self.operations.pop_first() else { break };
-            operations.push(write);
-        }
         if self.len() == 0 {
             self.since = None;
         }
-        (resources, operations)
+        resources
     }
 
     fn add_resource(&mut self, write: ResourceWrite) {
@@ -87,11 +74,6 @@ impl Pending {
             (_, write) => write,
         };
         self.resources.insert(rid, write);
-    }
-
-    fn add_operation(&mut self, write: OperationWrite) {
-        self.since.get_or_insert_with(Instant::now);
-        self.operations.insert(oid_of(&write), write);
     }
 }
 
@@ -131,7 +113,7 @@ pub fn writer_loop(
         let first = match rx.recv_timeout(pending.wait()) {
             Ok(request) => request,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Err(e) = commit(&mut conn, &mut pending, Vec::new()) {
+                if let Err(e) = commit(&mut conn, &mut pending, &[]) {
                     tracing::error!(error = %e, "store checkpoint failed");
                 }
                 continue;
@@ -145,28 +127,23 @@ pub fn writer_loop(
                 Err(_) => break,
             }
         }
-        let mut durable = Vec::with_capacity(batch.len());
-        for request in batch {
-            match request {
-                WriteRequest::Changes(changes, None) => {
+        let defer_only = batch.iter().all(|r| matches!(r, WriteRequest::Changes(c, None) if c.operations.is_empty()));
+        if defer_only && !pending.due() {
+            for request in batch {
+                if let WriteRequest::Changes(changes, None) = request {
                     changes.resources.into_iter().for_each(|w| pending.add_resource(w));
-                    changes.operations.into_iter().for_each(|w| pending.add_operation(w));
                 }
-                request => durable.push(request),
             }
-        }
-        if durable.is_empty() && !pending.due() {
             continue;
         }
         let started = Instant::now();
-        let writes = durable.len();
-        let outcome = commit(&mut conn, &mut pending, durable.iter().collect()).map_err(|e| e.to_string());
-        tracing::trace!(writes, ms = started.elapsed().as_secs_f64() * 1000.0, "store commit");
+        let outcome = commit(&mut conn, &mut pending, &batch).map_err(|e| e.to_string());
+        tracing::trace!(requests = batch.len(), ms = started.elapsed().as_secs_f64() * 1000.0, "store commit");
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "store commit failed");
         }
         // Also after a failed commit: readers must not wait forever for it.
-        let newest = durable
+        let newest = batch
             .iter()
             .filter_map(|r| match r {
                 WriteRequest::Changes(changes, _) => Some(changes.seq),
@@ -176,7 +153,7 @@ pub fn writer_loop(
         if let Some(seq) = newest {
             durability.advance(seq);
         }
-        for request in durable {
+        for request in batch {
             let ack = match request {
                 WriteRequest::Changes(_, ack) => ack,
                 WriteRequest::Setting(_, _, ack) | WriteRequest::Clear(ack) => Some(ack),
@@ -188,12 +165,14 @@ pub fn writer_loop(
     }
 }
 
-/// One transaction: the durable requests in order (each first writing any checkpoint pending
-/// for a row it touches, so the older change never lands after it), then, when due, a chunk of
-/// the pending checkpoints in row order.
-fn commit(conn: &mut Connection, pending: &mut Pending, durable: Vec<&WriteRequest>) -> anyhow::Result<()> {
+/// One transaction, the requests in queue order. Durable changes are written as they come
+/// (each first writing any checkpoint pending for a row it touches, so the older change never
+/// lands after it). Of a checkpoint, the operation writes are written at once too: a resource's
+/// settled row must never reach the disk before the completion of its operation, which nothing
+/// would replay. Its resource rows are deferred; when due, a chunk of them goes in row order.
+fn commit(conn: &mut Connection, pending: &mut Pending, batch: &[WriteRequest]) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
-    for request in durable {
+    for request in batch {
         match request {
             WriteRequest::Clear(_) => {
                 *pending = Pending::default();
@@ -206,7 +185,15 @@ fn commit(conn: &mut Connection, pending: &mut Pending, durable: Vec<&WriteReque
                 )?
                 .execute(params![name, value])?;
             }
-            WriteRequest::Changes(changes, _) => {
+            WriteRequest::Changes(changes, None) => {
+                for write in &changes.operations {
+                    write_operation(&tx, write)?;
+                }
+                for write in &changes.resources {
+                    pending.add_resource(write.clone());
+                }
+            }
+            WriteRequest::Changes(changes, Some(_)) => {
                 for write in &changes.resources {
                     if let Some(older) = pending.resources.remove(&rid_of(write)) {
                         write_resource(&tx, &older)?;
@@ -214,21 +201,14 @@ fn commit(conn: &mut Connection, pending: &mut Pending, durable: Vec<&WriteReque
                     write_resource(&tx, write)?;
                 }
                 for write in &changes.operations {
-                    if let Some(older) = pending.operations.remove(&oid_of(write)) {
-                        write_operation(&tx, &older)?;
-                    }
                     write_operation(&tx, write)?;
                 }
             }
         }
     }
     if pending.due() {
-        let (resources, operations) = pending.take_chunk(CHECKPOINT_CHUNK);
-        for write in &resources {
+        for write in &pending.take_chunk(CHECKPOINT_CHUNK) {
             write_resource(&tx, write)?;
-        }
-        for write in &operations {
-            write_operation(&tx, write)?;
         }
     }
     tx.commit()?;
