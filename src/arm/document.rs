@@ -24,9 +24,11 @@ pub fn current_and_settled(registry: &Registry, resource: &StoredResource, now: 
         Some(Ok(Some(Rendered { doc, settled }))) => (doc, settled),
         Some(Err(e)) => {
             tracing::error!(id = %resource.id, error = %e.detail.message, "rendering a resource failed");
-            (resource.body.clone(), false)
+            (resource.body.json(), false)
         }
-        Some(Ok(None)) | None => (resource.body.clone(), true),
+        // The stored body is the document. Packed, it is unpacked for each read rather than
+        // kept twice; otherwise sharing it costs nothing.
+        Some(Ok(None)) | None => (resource.body.json(), !resource.body.is_packed() || resource.deleting),
     };
     let doc = if resource.deleting { with_provisioning_state(&doc, "Deleting") } else { doc };
     if settled {

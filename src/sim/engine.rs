@@ -141,7 +141,7 @@ impl Engine {
                 };
                 let mut resource = (**current).clone();
                 let advance = provider.advance(&mut resource, &AdvanceCtx { at, clock: &self.clock, state })?;
-                let body_changed = resource.body.as_ptr() != current.body.as_ptr();
+                let body_changed = !resource.body.same(&current.body);
                 let settles = advance.completes.is_some() || resource.due.is_none();
                 txn.persist = if !advance.also.is_empty() {
                     // It changed other resources: their writers must not be able to overtake it.

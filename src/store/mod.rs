@@ -3,6 +3,7 @@
 //! first; a reader that meets a version not yet on disk waits for it (`until_durable`), so
 //! nobody observes a state a crash could take back.
 
+mod body;
 mod record;
 mod rows;
 mod sqlite;
@@ -17,6 +18,7 @@ use std::sync::{mpsc, Arc, RwLock};
 use bytes::Bytes;
 use tokio::sync::{oneshot, Notify};
 
+pub use body::Body;
 pub use record::{to_bytes, OperationError, OperationKind, OperationRecord, OperationStatus, StoredResource};
 pub use state::{Persist, State, TimerTarget, Txn};
 
@@ -168,9 +170,8 @@ impl Store {
                 continue;
             }
             let mut settled = (*version).clone();
-            settled.body = doc.clone();
+            settled.body = Body::new(doc);
             settled.sim = None;
-            settled.rendered.keep(doc);
             txn.put(settled);
         }
         self.commit(&mut state, txn);

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::body::Body;
+
 /// One ARM resource as stored: the document last written plus the emulator's private
 /// lifecycle state. Versions are immutable once in the store; each change is a new version.
 /// (Its table row is in `rows`.)
@@ -20,7 +22,7 @@ pub struct StoredResource {
     pub type_key: String,
     /// The document as last written, serialised (id, name, type, systemData, properties, …).
     /// A provider whose lifecycle is rendered on read treats it as the base it renders from.
-    pub body: Bytes,
+    pub body: Body,
     pub etag: String,
     /// Provider-owned lifecycle state, as compact JSON; `None` when nothing is simulated.
     pub sim: Option<Box<str>>,
@@ -77,7 +79,7 @@ impl StoredResource {
             rid: 0,
             id,
             type_key,
-            body: to_bytes(body),
+            body: Body::new(to_bytes(body)),
             etag,
             sim: None,
             due: None,
@@ -90,11 +92,11 @@ impl StoredResource {
 
     /// The stored body as a JSON tree (a parse: for write paths, not for serving reads).
     pub fn body_value(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+        serde_json::from_slice(&self.body.json()).unwrap_or(Value::Null)
     }
 
     pub fn set_body(&mut self, body: &Value) {
-        self.body = to_bytes(body);
+        self.body = Body::new(to_bytes(body));
     }
 
     /// Reads the lifecycle state as `T`; `None` if there is none or it does not parse.

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
+use super::body::Body;
 use super::record::{OperationRecord, RenderCache, StoredResource};
 use super::state::{OperationWrite, ResourceWrite};
 
@@ -51,7 +52,7 @@ pub fn resource_from(row: &Row) -> anyhow::Result<StoredResource> {
         pending_op: state.pending_op.map(|p| p.into_owned()),
         deleting: state.deleting,
         sim: row.get::<_, Option<String>>(4)?.map(String::into_boxed_str),
-        body: Bytes::copy_from_slice(row.get_ref(5)?.as_blob()?),
+        body: Body::from_stored(Bytes::copy_from_slice(row.get_ref(5)?.as_blob()?)),
         rendered: RenderCache::default(),
         seq: 0,
     })
@@ -72,7 +73,7 @@ pub fn write_resource(tx: &Transaction, write: &ResourceWrite) -> anyhow::Result
                 "INSERT INTO resources (rid, id, type, state, sim, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT(rid) DO UPDATE SET state = excluded.state, sim = excluded.sim, body = excluded.body",
             )?
-            .execute(params![r.rid as i64, r.id, r.type_key, state_of(r)?, r.sim.as_deref(), &r.body[..]])?,
+            .execute(params![r.rid as i64, r.id, r.type_key, state_of(r)?, r.sim.as_deref(), r.body.stored()])?,
         ResourceWrite::Meta(r) => tx
             .prepare_cached("UPDATE resources SET state = ?2, sim = ?3 WHERE rid = ?1")?
             .execute(params![r.rid as i64, state_of(r)?, r.sim.as_deref()])?,

@@ -237,7 +237,7 @@ impl State {
             if let Some(due) = resource.due {
                 self.timers.insert((due, TimerTarget::Resource(key.clone())));
             }
-            let same_body = old.as_ref().is_some_and(|o| o.body.as_ptr() == resource.body.as_ptr());
+            let same_body = old.as_ref().is_some_and(|o| o.body.same(&resource.body));
             let resource = Arc::new(resource);
             self.resources.insert(key, resource.clone());
             applied.resources.push(if same_body {

@@ -203,7 +203,7 @@ fn unreadable(e: impl std::fmt::Display) -> ArmError {
 /// The job's document at `now`: the accepted job with every step due by then replayed at its
 /// time, and whether anything is left to happen to it.
 fn render_job(resource: &StoredResource, now: DateTime<Utc>) -> Result<(JobEnvelope, bool), ArmError> {
-    let mut doc: JobEnvelope = serde_json::from_slice(&resource.body).map_err(unreadable)?;
+    let mut doc: JobEnvelope = serde_json::from_slice(&resource.body.json()).map_err(unreadable)?;
     let Some(sim) = resource.sim_as::<JobSim>() else {
         return Ok((doc, true));
     };
