@@ -151,9 +151,7 @@ impl Engine {
                 } else {
                     Persist::MemoryOnly
                 };
-                txn.put_resources.extend(advance.also.put_resources);
-                txn.delete_resources.extend(advance.also.delete_resources);
-                txn.put_operations.extend(advance.also.put_operations);
+                txn.extend(advance.also);
                 if let Some(status) = advance.completes {
                     if let Some(op) = resource.pending_op.take().and_then(|id| state.operation(&id).cloned()) {
                         let mut op = (*op).clone();

@@ -104,10 +104,6 @@ impl StoredResource {
         self.sim.as_deref().and_then(|s| serde_json::from_str(s).ok())
     }
 
-    pub fn set_sim<T: Serialize>(&mut self, sim: Option<&T>) {
-        self.sim = sim.and_then(|s| serde_json::to_string(s).ok()).map(String::into_boxed_str);
-    }
-
     pub fn key(&self) -> String {
         self.id.to_ascii_lowercase()
     }

@@ -80,32 +80,12 @@ impl Txn {
         self.delete_operations.push(id);
     }
 
-    /// Adds `other`'s changes; the result is as durable as the more durable of the two.
+    /// Adds `other`'s changes; how the whole reaches the disk stays this one's to say.
     pub fn extend(&mut self, other: Txn) {
         self.put_resources.extend(other.put_resources);
         self.delete_resources.extend(other.delete_resources);
         self.put_operations.extend(other.put_operations);
         self.delete_operations.extend(other.delete_operations);
-        self.persist = self.persist.min_with(other.persist);
-    }
-}
-
-impl Persist {
-    fn rank(self) -> u8 {
-        match self {
-            Persist::Durable => 0,
-            Persist::Checkpoint => 1,
-            Persist::MemoryOnly => 2,
-        }
-    }
-
-    /// The stronger of two.
-    pub fn min_with(self, other: Persist) -> Persist {
-        if other.rank() < self.rank() {
-            other
-        } else {
-            self
-        }
     }
 }
 

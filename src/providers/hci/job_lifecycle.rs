@@ -218,21 +218,10 @@ pub fn validation_problem(plan: &JobPlan, step: JobStep, at: DateTime<Utc>) -> O
     }
 }
 
-/// The result of running one step.
-pub struct StepResult {
-    /// Set when validation failed: the message the operation reports.
-    pub failure: Option<String>,
-}
-
-pub fn run_step(
-    props: &mut JobProperties,
-    step: JobStep,
-    at: DateTime<Utc>,
-    position: usize,
-    total: usize,
-) -> StepResult {
+/// Applies one step to the job's document, at its time.
+pub fn run_step(props: &mut JobProperties, step: JobStep, at: DateTime<Utc>, position: usize, total: usize) {
     let stamp = timestamp(at);
-    let mut result = StepResult { failure: None };
+    let mut failed = false;
     let progress = ((position + 1) * 100 / total) as i32;
     match step {
         JobStep::StartValidation => {
@@ -279,9 +268,9 @@ pub fn run_step(
                     root.steps.push(new_step(next, description, format!("{root_index}.{}", index + 2), &stamp));
                 }
             }
-            if let Some(p) = problem {
+            if problem.is_some() {
                 props.status = "ValidationFailed".into();
-                result.failure = Some(p);
+                failed = true;
             } else if is_last {
                 match phase {
                     Phase::Validation => props.status = "ValidationSuccess".into(),
@@ -300,13 +289,12 @@ pub fn run_step(
             if !failed {
                 props.reported_properties.percent_complete = 100;
             }
-            return result;
+            return;
         }
     }
-    if result.failure.is_none() {
+    if !failed {
         props.reported_properties.percent_complete = props.reported_properties.percent_complete.max(progress.min(99));
     }
-    result
 }
 
 fn finish_deployment(props: &mut JobProperties, at: DateTime<Utc>) {
