@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::arm::ApiVersionCheck;
+use crate::faults::FaultRules;
 use crate::providers::Registry;
 use crate::sim::{Clock, Engine};
 use crate::store::Store;
@@ -12,6 +13,7 @@ pub struct App {
     pub clock: Arc<Clock>,
     pub registry: Arc<Registry>,
     pub engine: Arc<Engine>,
+    pub faults: Arc<FaultRules>,
     pub api_check: ApiVersionCheck,
     /// `https` or `http`, for the absolute URLs the emulator hands out.
     pub scheme: &'static str,
@@ -23,6 +25,6 @@ impl App {
         let clock = Arc::new(clock);
         let registry = Arc::new(Registry::standard());
         let engine = Arc::new(Engine::new(store.clone(), clock.clone(), registry.clone()));
-        Arc::new(App { store, clock, registry, engine, api_check, scheme })
+        Arc::new(App { store, clock, registry, engine, faults: Arc::new(FaultRules::new()), api_check, scheme })
     }
 }

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod arm;
 pub mod cli;
+pub mod faults;
 pub mod providers;
 pub mod server;
 pub mod sim;

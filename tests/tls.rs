@@ -22,6 +22,7 @@ fn config(
         speed: 1.0,
         clock: ClockMode::Real,
         operation_retention: std::time::Duration::from_secs(86400),
+        faults: None,
     }
 }
 

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
+use super::operation_id::operation_id;
 use super::reads::{get, head, list, operation_endpoint};
 use super::request::ArmRequest;
 use super::resolve::{resolve, Target};
 use super::writes::{action_endpoint, delete, put};
-use super::{api_version, ArmError};
+use super::{api_version, fault_response, ArmError};
 use crate::app::App;
+use crate::faults::{Deferred, RequestFacts};
 use crate::providers::ResourceProvider;
 
 pub(super) type Provider = Arc<dyn ResourceProvider>;
@@ -20,14 +22,33 @@ pub(super) type Provider = Arc<dyn ResourceProvider>;
 pub(super) const RESOURCE_GROUPS: &str = "microsoft.resources/resourcegroups";
 
 pub async fn handle(app: Arc<App>, req: ArmRequest) -> Response {
-    match route(&app, &req).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
+    let target = resolve(&app, &req);
+    let operation = target.as_ref().ok().and_then(|t| operation_id(t, &req.method));
+    let faults = app.faults.on_request(&RequestFacts {
+        method: req.method.as_str(),
+        path: &req.raw_path,
+        resource_id: target.as_ref().ok().and_then(Target::resource_id),
+        operation: operation.as_deref(),
+        subscription: Some(&req.path.subscription),
+    });
+    let response = if faults.drop_connection {
+        fault_response::dropped()
+    } else if let Some(error) = &faults.error {
+        fault_response::injected(error, &req.method)
+    } else {
+        let routed = match target {
+            Ok(target) => route(&app, &req, target, &faults.deferred).await,
+            Err(e) => Err(e),
+        };
+        routed.unwrap_or_else(IntoResponse::into_response)
+    };
+    if let Some(delay) = faults.latency {
+        tokio::time::sleep(delay).await;
     }
+    response
 }
 
-async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
-    let target = resolve(app, req)?;
+async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -> Result<Response, ArmError> {
     if let Target::Operation { id, result } = &target {
         return operation_endpoint(app, req, id, *result).await;
     }
@@ -58,8 +79,8 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
             match req.method {
                 Method::GET => get(app, &provider, &id, &name, req).await,
                 Method::HEAD => head(app, &id).await,
-                Method::PUT => put(app, &provider, &id, &name, req).await,
-                Method::DELETE => delete(app, &provider, &id, &name, req).await,
+                Method::PUT => put(app, &provider, &id, &name, req, faults).await,
+                Method::DELETE => delete(app, &provider, &id, &name, req, faults).await,
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
@@ -70,7 +91,7 @@ async fn route(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
-        Target::Action { provider, id, action } => action_endpoint(app, &provider, &id, &action, req).await,
+        Target::Action { provider, id, action } => action_endpoint(app, &provider, &id, &action, req, faults).await,
         Target::Operation { .. } => unreachable!("handled above"),
     }
 }

@@ -28,9 +28,17 @@ pub fn current_and_settled(registry: &Registry, resource: &StoredResource, now: 
         }
         // The stored body is the document. Packed, it is unpacked for each read rather than
         // kept twice; otherwise sharing it costs nothing.
-        Some(Ok(None)) | None => (resource.body.json(), !resource.body.is_packed() || resource.deleting),
+        Some(Ok(None)) | None => {
+            (resource.body.json(), !resource.body.is_packed() || resource.deleting || resource.failed)
+        }
     };
-    let doc = if resource.deleting { with_provisioning_state(&doc, "Deleting") } else { doc };
+    let doc = if resource.deleting {
+        with_provisioning_state(&doc, "Deleting")
+    } else if resource.failed {
+        with_provisioning_state(&doc, "Failed")
+    } else {
+        doc
+    };
     if settled {
         (resource.rendered.keep(doc), rendered_final(resource))
     } else {

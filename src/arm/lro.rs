@@ -39,6 +39,7 @@ pub fn new_operation(new: NewOperation) -> OperationRecord {
         end_time: None,
         error: None,
         result: None,
+        planned_failure: None,
         due: None,
         seq: 0,
     }

@@ -15,6 +15,16 @@ pub(super) enum Target {
     Operation { id: String, result: bool },
 }
 
+impl Target {
+    /// The resource the request acts on, when it names one.
+    pub(super) fn resource_id(&self) -> Option<&str> {
+        match self {
+            Target::Item { id, .. } | Target::Action { id, .. } => Some(id),
+            Target::Collection { .. } | Target::Operation { .. } => None,
+        }
+    }
+}
+
 fn invalid_type(req: &ArmRequest) -> ArmError {
     let (ns, ty) = match &req.path.target {
         Some(t) => (t.namespace.clone(), req.path.type_key(true).unwrap_or_default()),

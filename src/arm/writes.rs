@@ -9,8 +9,9 @@ use super::envelope::{check_preconditions, new_etag, system_data, wrap};
 use super::lro::{self, NewOperation};
 use super::request::ArmRequest;
 use super::respond::{json_with_etag, no_content};
-use super::ArmError;
+use super::{operation_error, ArmError};
 use crate::app::App;
+use crate::faults::Deferred;
 use crate::providers::{ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest};
 use crate::store::{OperationKind, OperationRecord, OperationStatus, State, StoredResource, Txn};
 
@@ -55,6 +56,7 @@ pub(super) async fn put(
     id: &str,
     name: &str,
     req: &ArmRequest,
+    faults: &Deferred,
 ) -> Result<Response, ArmError> {
     let body = req.required_json_body()?;
     let spec = provider.spec();
@@ -85,10 +87,11 @@ pub(super) async fn put(
                     now,
                     clock: &app.clock,
                     caller: &req.caller,
+                    faults,
                 },
                 state,
             )?;
-            let written = match outcome {
+            let mut written = match outcome {
                 PutOutcome::Unchanged => {
                     let resource = existing.ok_or_else(|| ArmError::conflict("Conflict", "Nothing to update."))?;
                     let op = resource.pending_op.as_ref().and_then(|o| state.operation(o)).map(|o| (**o).clone());
@@ -99,11 +102,28 @@ pub(super) async fn put(
             let stored_id = existing.as_ref().map_or(id.to_string(), |r| r.id.clone());
             let system = system_data(existing.as_ref().map(|r| r.body_value()).as_ref(), &req.caller, now);
             let provisioning = written.doc.pointer("/properties/provisioningState").and_then(|s| s.as_str());
-            let status = OperationStatus::from_provisioning_state(provisioning.unwrap_or("Succeeded"));
+            let mut status = OperationStatus::from_provisioning_state(provisioning.unwrap_or("Succeeded"));
+            // A `failOperation` rule the provider did not take for its lifecycle: a write that is
+            // done at once fails at once; otherwise the operation fails when its work completes.
+            let injected = match spec.put {
+                PutKind::AsyncOperation => faults.take_operation_failure().map(operation_error),
+                PutKind::Sync => None,
+            };
+            let mut failed_now = false;
+            if let (Some(error), true) = (&injected, status.is_terminal()) {
+                status = OperationStatus::Failed;
+                failed_now = true;
+                if let Some(props) = written.doc.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                    props.insert("provisioningState".into(), "Failed".into());
+                    failed_now = false;
+                }
+                tracing::debug!(code = %error.code, "PUT fails by a fault rule");
+            }
             let body = wrap(&stored_id, name, spec.full_type(), written.doc, system);
             let mut resource = StoredResource::new(stored_id, spec.type_key().to_string(), &body, new_etag());
             resource.sim = written.sim;
             resource.due = written.due;
+            resource.failed = failed_now;
             let mut txn = written.also;
             // A newer write supersedes the operation of an earlier one.
             if let Some(old) = existing.as_ref().and_then(|r| r.pending_op.as_ref()).and_then(|o| state.operation(o)) {
@@ -114,8 +134,10 @@ pub(super) async fn put(
             let op = (spec.put == PutKind::AsyncOperation).then(|| {
                 let mut op = new_op(state, provider, req, OperationKind::Put, &resource.id, Some(&body), now);
                 if status.is_terminal() {
-                    op.complete(status, now, None);
+                    let error = if status == OperationStatus::Failed { injected.clone() } else { None };
+                    op.complete(status, now, error);
                 } else {
+                    op.planned_failure = injected.clone();
                     resource.pending_op = Some(op.id.clone());
                 }
                 txn.put_operation(op.clone());
@@ -149,6 +171,7 @@ pub(super) async fn delete(
     id: &str,
     name: &str,
     req: &ArmRequest,
+    faults: &Deferred,
 ) -> Result<Response, ArmError> {
     let spec = provider.spec();
     let key = id.to_ascii_lowercase();
@@ -170,8 +193,9 @@ pub(super) async fn delete(
                 old.complete(OperationStatus::Canceled, now, None);
                 txn.put_operation(old);
             }
-            let op =
+            let mut op =
                 new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body_value()), now);
+            op.planned_failure = faults.take_operation_failure().map(operation_error);
             let mut resource = (**existing).clone();
             // The document shows `Deleting` from now on (see `document::current`).
             resource.deleting = true;
@@ -212,6 +236,7 @@ pub(super) async fn action_endpoint(
     id: &str,
     action: &str,
     req: &ArmRequest,
+    faults: &Deferred,
 ) -> Result<Response, ArmError> {
     let body = req.json_body()?;
     let key = id.to_ascii_lowercase();
@@ -222,10 +247,12 @@ pub(super) async fn action_endpoint(
             let resource =
                 state.resource(&key).filter(|r| !r.deleting).ok_or_else(|| not_found(provider, &name, req))?;
             let now = app.clock.now();
-            let outcome = provider.action(&ActionRequest { path: &req.path, action, resource, body, now }, state)?;
+            let outcome =
+                provider.action(&ActionRequest { path: &req.path, action, resource, body, now, faults }, state)?;
             let mut op =
                 new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body_value()), now);
             op.result = outcome.result;
+            op.planned_failure = faults.take_operation_failure().map(operation_error);
             op.due = Some(now + app.clock.scaled(outcome.duration));
             let mut txn = Txn::default();
             txn.put_operation(op.clone());

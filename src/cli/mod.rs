@@ -60,6 +60,10 @@ struct ServeArgs {
     /// emulator time (e.g. `24h`, `30min`, `7days`); after that it answers 404.
     #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
     operation_retention: std::time::Duration,
+    /// Fault rules to start with: a JSON file holding one rule or an array of rules, as
+    /// POST /_azemu/faults takes them.
+    #[arg(long)]
+    faults: Option<PathBuf>,
     /// Log filter (overrides RUST_LOG), e.g. `info` or `azemu=debug`.
     #[arg(long)]
     log_level: Option<String>,
@@ -95,6 +99,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         speed: args.speed,
         clock: args.clock,
         operation_retention: args.operation_retention,
+        faults: args.faults,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

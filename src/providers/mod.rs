@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::arm::{ArmError, ArmPath, Caller, TypeOwner};
+use crate::faults::Deferred;
 use crate::sim::Clock;
 use crate::store::{OperationError, OperationStatus, State, StoredResource, Txn};
 
@@ -38,6 +39,16 @@ pub enum DeleteMissing {
     NotFound,
 }
 
+/// How the spec names this type's operations.
+pub struct OperationNames {
+    /// The operationId prefix, e.g. `EdgeDeviceJobs`.
+    pub group: &'static str,
+    /// Listing under the parent, e.g. `ListByEdgeDevice`.
+    pub list: &'static str,
+    /// Listing across a subscription, for types that allow it, e.g. `ListAll`.
+    pub list_in_subscription: Option<&'static str>,
+}
+
 pub struct ResourceTypeSpec {
     pub namespace: &'static str,
     /// Type segments from the namespace down, e.g. `["edgeDevices", "jobs"]`.
@@ -54,6 +65,8 @@ pub struct ResourceTypeSpec {
     /// POST actions on one resource (lower-case) and the headers their 202 carries.
     pub actions: &'static [&'static str],
     pub action_headers: LroHeaders,
+    /// The spec's operationIds: `{group}_Get`, `{group}_CreateOrUpdate`, … (see `arm::operation_id`).
+    pub operations: OperationNames,
     /// Filled on first use by `full_type` / `type_key`; `OnceLock::new()` in every spec.
     pub names: OnceLock<(String, String)>,
 }
@@ -88,6 +101,9 @@ pub struct PutRequest<'a> {
     pub now: DateTime<Utc>,
     pub clock: &'a Clock,
     pub caller: &'a Caller,
+    /// Fault rules that may fail the operation this write starts, or a step of its lifecycle;
+    /// a provider with a lifecycle takes them when it plans it (see `Deferred`).
+    pub faults: &'a Deferred,
 }
 
 /// The provider's part of a new resource version; the ARM layer adds id, name, type, systemData
@@ -114,6 +130,7 @@ pub struct ActionRequest<'a> {
     pub resource: &'a StoredResource,
     pub body: Option<Value>,
     pub now: DateTime<Utc>,
+    pub faults: &'a Deferred,
 }
 
 pub struct ActionOutcome {
@@ -175,6 +192,12 @@ pub trait ResourceProvider: Send + Sync {
     fn render(&self, _resource: &StoredResource, _now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
         Ok(None)
     }
+
+    /// The lifecycle steps a `failStep` rule can name, as paths of step names (see
+    /// `GET /_azemu/faults/points`).
+    fn failure_steps(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 pub struct Registry {
@@ -194,6 +217,13 @@ impl Registry {
 
     pub fn get(&self, type_key: &str) -> Option<&Arc<dyn ResourceProvider>> {
         self.by_key.get(type_key)
+    }
+
+    /// Every provider, in a stable order.
+    pub fn all(&self) -> Vec<&Arc<dyn ResourceProvider>> {
+        let mut all: Vec<_> = self.by_key.values().collect();
+        all.sort_by_key(|p| p.spec().type_key());
+        all
     }
 
     pub fn knows_namespace(&self, namespace: &str) -> bool {

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use std::convert::Infallible;
+use anyhow::Context;
 
 use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
@@ -27,7 +27,8 @@ pub use headers::IDENTITY;
 
 use crate::app::App;
 use crate::arm::request::{parse_query, read_body, ArmRequest};
-use crate::arm::{dispatch, ApiVersionCheck, ArmPath};
+use crate::arm::{dispatch, ApiVersionCheck, ArmPath, DropConnection};
+use crate::faults::{check, parse_rules};
 use crate::sim::engine::{CLOCK_OFFSET_SETTING, MANUAL_CLOCK_SETTING};
 use crate::sim::{Clock, ClockFloor, ClockMode};
 use crate::store::Store;
@@ -53,6 +54,8 @@ pub struct ServeConfig {
     pub clock: ClockMode,
     /// How long a finished long-running operation stays readable.
     pub operation_retention: std::time::Duration,
+    /// Fault rules to start with (JSON, as `POST /_azemu/faults` takes them).
+    pub faults: Option<PathBuf>,
 }
 
 pub struct Running {
@@ -106,6 +109,35 @@ async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
     dispatch::handle(app, request).await
 }
 
+/// The error that makes hyper close a connection without answering.
+#[derive(Debug)]
+struct DroppedByFaultRule;
+
+impl std::fmt::Display for DroppedByFaultRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by a fault rule")
+    }
+}
+
+impl std::error::Error for DroppedByFaultRule {}
+
+/// Reads `--faults FILE`: one rule or an array of them, as `POST /_azemu/faults` takes them.
+fn load_fault_rules(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let rules = parse_rules(&json).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let checked = rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| check(r).map_err(|e| anyhow::anyhow!("{}: rule {}: {e}", file.display(), i + 1)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for rule in checked {
+        app.faults.add(rule, app.clock.now());
+    }
+    Ok(())
+}
+
 /// Where emulator time stood when the store was last written.
 fn clock_floor(store: &Store) -> ClockFloor {
     let manual = store
@@ -137,6 +169,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     };
     let offset_changed = clock.offset() != clock_floor(&store).real_offset;
     let app = App::new(store, clock, config.api_version_check, scheme);
+    if let Some(file) = &config.faults {
+        load_fault_rules(&app, file)?;
+    }
     if offset_changed {
         let offset = app.clock.offset().num_microseconds().unwrap_or(0);
         app.store.save_setting(CLOCK_OFFSET_SETTING, offset.to_string()).await?;
@@ -163,7 +198,14 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: 
         let app = app.clone();
         let service = service_fn(move |request| {
             let app = app.clone();
-            async move { Ok::<_, Infallible>(serve_request(app, request).await) }
+            async move {
+                let response = serve_request(app, request).await;
+                // A fault rule asked for no answer: failing the service closes the connection.
+                match response.extensions().get::<DropConnection>() {
+                    Some(_) => Err(DroppedByFaultRule),
+                    None => Ok(response),
+                }
+            }
         });
         let acceptor = acceptor.clone();
         tokio::spawn(async move {

@@ -117,7 +117,10 @@ impl Engine {
             TimerTarget::Operation(id) => {
                 if let Some(op) = state.operation(id).filter(|o| o.due == Some(at)) {
                     let mut op = (**op).clone();
-                    op.complete(OperationStatus::Succeeded, at, None);
+                    match op.planned_failure.take() {
+                        Some(error) => op.complete(OperationStatus::Failed, at, Some(error)),
+                        None => op.complete(OperationStatus::Succeeded, at, None),
+                    }
                     txn.put_operation(op);
                 }
             }
@@ -155,7 +158,15 @@ impl Engine {
                 if let Some(status) = advance.completes {
                     if let Some(op) = resource.pending_op.take().and_then(|id| state.operation(&id).cloned()) {
                         let mut op = (*op).clone();
-                        op.complete(status, at, advance.failure);
+                        match op.planned_failure.take() {
+                            // A fault rule made this operation fail: the resource shows it too.
+                            Some(error) => {
+                                op.complete(OperationStatus::Failed, at, Some(error));
+                                resource.failed = true;
+                                txn.persist = Persist::Durable;
+                            }
+                            None => op.complete(status, at, advance.failure),
+                        }
                         txn.put_operation(op);
                     }
                 }
@@ -167,10 +178,26 @@ impl Engine {
 }
 
 /// Removes a resource and everything under it; the DELETE's operation succeeds, any other
-/// operation still waiting on them is canceled.
+/// operation still waiting on them is canceled. A DELETE a fault rule made fail removes
+/// nothing: the resource stays, `Failed`.
 fn delete_with_descendants(state: &State, key: &str, at: DateTime<Utc>) -> Txn {
     // Durable: a later PUT of the same name must never find the old resource after a restart.
     let mut txn = Txn::default();
+    if let Some(resource) = state.resource(key) {
+        let op = resource.pending_op.as_ref().and_then(|id| state.operation(id));
+        if let Some(error) = op.and_then(|o| o.planned_failure.clone()) {
+            let mut op = (**op.expect("checked above")).clone();
+            op.complete(OperationStatus::Failed, at, Some(error));
+            let mut kept = (**resource).clone();
+            kept.deleting = false;
+            kept.failed = true;
+            kept.due = None;
+            kept.pending_op = None;
+            txn.put(kept);
+            txn.put_operation(op);
+            return txn;
+        }
+    }
     let prefix = format!("{key}/");
     let doomed = state.resource(key).into_iter().chain(state.with_prefix(&prefix));
     for resource in doomed {

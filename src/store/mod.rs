@@ -327,6 +327,7 @@ mod tests {
             end_time: None,
             error: None,
             result: None,
+            planned_failure: None,
             due: None,
             seq: 0,
         }

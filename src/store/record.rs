@@ -32,6 +32,9 @@ pub struct StoredResource {
     pub pending_op: Option<String>,
     /// Set while an accepted DELETE waits to take effect.
     pub deleting: bool,
+    /// Set when the last operation on it was made to fail (a fault rule): readers see
+    /// `provisioningState: Failed` until a new version replaces it.
+    pub failed: bool,
     /// The document as readers see it once settled, shared by every reader.
     pub rendered: RenderCache,
     /// The newest store write this version depends on (see `Store::until_durable`).
@@ -85,6 +88,7 @@ impl StoredResource {
             due: None,
             pending_op: None,
             deleting: false,
+            failed: false,
             rendered: RenderCache::default(),
             seq: 0,
         }
@@ -180,6 +184,9 @@ pub struct OperationRecord {
     /// For actions: the body the result URL answers once done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
+    /// The error the operation must end with when its work completes (a fault rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_failure: Option<OperationError>,
     /// For timed actions: when the engine completes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DateTime<Utc>>,

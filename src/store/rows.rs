@@ -26,6 +26,8 @@ struct ResourceState<'a> {
     pending_op: Option<std::borrow::Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     deleting: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    failed: bool,
 }
 
 fn state_of(r: &StoredResource) -> anyhow::Result<String> {
@@ -34,6 +36,7 @@ fn state_of(r: &StoredResource) -> anyhow::Result<String> {
         due: r.due,
         pending_op: r.pending_op.as_deref().map(Into::into),
         deleting: r.deleting,
+        failed: r.failed,
     };
     Ok(serde_json::to_string(&state)?)
 }
@@ -51,6 +54,7 @@ pub fn resource_from(row: &Row) -> anyhow::Result<StoredResource> {
         due: state.due,
         pending_op: state.pending_op.map(|p| p.into_owned()),
         deleting: state.deleting,
+        failed: state.failed,
         sim: row.get::<_, Option<String>>(4)?.map(String::into_boxed_str),
         body: Body::from_stored(Bytes::copy_from_slice(row.get_ref(5)?.as_blob()?)),
         rendered: RenderCache::default(),

@@ -97,6 +97,7 @@ impl TestServer {
             speed: options.speed,
             clock: options.clock,
             operation_retention: options.operation_retention,
+            faults: None,
         };
         let running = server::start(config).await.expect("azemu starts");
         let base = running.base_url.clone();

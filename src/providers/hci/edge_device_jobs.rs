@@ -13,8 +13,8 @@ use super::job_model::*;
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, parse_body_at, sim_state, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind, PutOutcome,
-    PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, Written,
+    parse_body, parse_body_at, sim_state, Advance, AdvanceCtx, DeleteMissing, LroHeaders, OperationNames, PutKind,
+    PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::timeline::Cursor;
 use crate::store::{to_bytes, OperationError, OperationStatus, State, StoredResource, Txn};
@@ -31,6 +31,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &[],
     action_headers: LroHeaders::Location,
+    operations: OperationNames { group: "EdgeDeviceJobs", list: "ListByEdgeDevice", list_in_subscription: None },
     names: OnceLock::new(),
 };
 

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, sim_state, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders, PutKind,
-    PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+    parse_body, sim_state, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders,
+    OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::timeline::{Cursor, Timeline};
 use crate::store::{OperationStatus, State, StoredResource, Txn};
@@ -28,6 +28,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &["validate"],
     action_headers: LroHeaders::Location,
+    operations: OperationNames { group: "EdgeDevices", list: "List", list_in_subscription: None },
     names: OnceLock::new(),
 };
 

@@ -10,7 +10,8 @@ use serde_json::json;
 
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+    parse_body, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider,
+    ResourceTypeSpec, Written,
 };
 use crate::store::{State, Txn};
 
@@ -69,6 +70,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &[],
     action_headers: LroHeaders::Location,
+    operations: OperationNames { group: "ResourceGroups", list: "List", list_in_subscription: Some("List") },
     names: OnceLock::new(),
 };
 

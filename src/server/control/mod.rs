@@ -1,4 +1,6 @@
-//! The emulator's own API under `/_azemu/`: health, reset, clock. No auth.
+//! The emulator's own API under `/_azemu/`: health, reset, clock, fault rules. No auth.
+
+mod faults;
 
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
@@ -14,7 +16,11 @@ use crate::sim::ClockMode;
 pub const PREFIX: &str = "/_azemu/";
 
 pub async fn handle(app: &App, method: &Method, path: &str, body: Bytes) -> Response {
-    match (method, path.trim_start_matches(PREFIX)) {
+    let rest = path.trim_start_matches(PREFIX);
+    if let Some(after) = rest.strip_prefix("faults").filter(|a| a.is_empty() || a.starts_with('/')) {
+        return faults::handle(app, method, after, &body);
+    }
+    match (method, rest) {
         (&Method::GET, "health") => health(app),
         (&Method::POST, "reset") => reset(app).await,
         (&Method::GET, "clock") => json_response(StatusCode::OK, &clock_body(app)),

@@ -1,0 +1,61 @@
+//! The spec's operationId for a request (`EdgeDeviceJobs_CreateOrUpdate`, …): fault rules match
+//! on it, and the journal and metrics name requests by it.
+
+use axum::http::Method;
+
+use super::resolve::Target;
+use crate::providers::ResourceTypeSpec;
+
+/// `None` for requests the spec has no operation for (operation status URLs, wrong methods).
+pub(super) fn operation_id(target: &Target, method: &Method) -> Option<String> {
+    let (spec, verb) = match target {
+        Target::Item { provider, .. } => {
+            let verb = match *method {
+                Method::GET => "Get",
+                Method::PUT => "CreateOrUpdate",
+                Method::DELETE => "Delete",
+                Method::PATCH => "Update",
+                Method::HEAD => "CheckExistence",
+                _ => return None,
+            };
+            (provider.spec(), verb.to_string())
+        }
+        Target::Collection { provider, parent, parent_id, .. } if *method == Method::GET => {
+            let names = &provider.spec().operations;
+            let in_subscription = parent.is_none() && parent_id.matches('/').count() == 2;
+            let verb = match (in_subscription, names.list_in_subscription) {
+                (true, Some(all)) => all,
+                _ => names.list,
+            };
+            (provider.spec(), verb.to_string())
+        }
+        Target::Action { provider, action, .. } => {
+            let spelled = provider.spec().actions.iter().find(|a| a.eq_ignore_ascii_case(action))?;
+            (provider.spec(), capitalised(spelled))
+        }
+        Target::Collection { .. } | Target::Operation { .. } => return None,
+    };
+    Some(format!("{}_{verb}", spec.operations.group))
+}
+
+/// Every operationId a type answers to, for `GET /_azemu/faults/points`.
+pub fn operation_ids(spec: &ResourceTypeSpec) -> Vec<String> {
+    let names = &spec.operations;
+    let mut verbs = vec!["Get", "CreateOrUpdate", "Delete", names.list];
+    verbs.extend(names.list_in_subscription.filter(|all| *all != names.list));
+    if spec.type_key() == super::dispatch::RESOURCE_GROUPS {
+        verbs.push("CheckExistence");
+    }
+    let mut ids: Vec<String> = verbs.into_iter().map(|v| format!("{}_{v}", names.group)).collect();
+    ids.extend(spec.actions.iter().map(|a| format!("{}_{}", names.group, capitalised(a))));
+    ids
+}
+
+/// An action as its operationId spells it: `powerOff` → `PowerOff`.
+fn capitalised(action: &str) -> String {
+    let mut verb = action.to_string();
+    if let Some(first) = verb.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    verb
+}
