@@ -79,6 +79,12 @@ impl Deferred {
         })
     }
 
+    /// The work will fail anyway (its own failure comes first): no `failOperation` rule fires
+    /// for it, here or in the protocol layer.
+    pub fn decline_operation_failure(&self) {
+        *self.operation_offered.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+
     /// The failure a lifecycle step must end with, if a `failStep` rule names one of the step's
     /// paths (its path of names, of ids, …) and fires.
     pub fn take_step_failure(&self, step_paths: &[String]) -> Option<InjectedError> {

@@ -65,6 +65,7 @@ pub struct Options {
     pub api_version_check: ApiVersionCheck,
     pub data_dir: Option<PathBuf>,
     pub operation_retention: std::time::Duration,
+    pub faults: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -75,7 +76,26 @@ impl Default for Options {
             api_version_check: ApiVersionCheck::Strict,
             data_dir: None,
             operation_retention: std::time::Duration::from_secs(86400),
+            faults: None,
         }
+    }
+}
+
+/// The configuration tests start azemu with: loopback, any port, plain HTTP.
+pub fn serve_config(options: Options) -> ServeConfig {
+    ServeConfig {
+        host: "127.0.0.1".into(),
+        port: 0,
+        data_dir: options.data_dir,
+        tls: TlsMode::Off,
+        cert: None,
+        key: None,
+        auth: AuthMode::Any,
+        api_version_check: options.api_version_check,
+        speed: options.speed,
+        clock: options.clock,
+        operation_retention: options.operation_retention,
+        faults: options.faults,
     }
 }
 
@@ -85,26 +105,23 @@ impl TestServer {
     }
 
     pub async fn start_with(options: Options) -> TestServer {
-        let config = ServeConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            data_dir: options.data_dir,
-            tls: TlsMode::Off,
-            cert: None,
-            key: None,
-            auth: AuthMode::Any,
-            api_version_check: options.api_version_check,
-            speed: options.speed,
-            clock: options.clock,
-            operation_retention: options.operation_retention,
-            faults: None,
-        };
-        let running = server::start(config).await.expect("azemu starts");
+        let running = server::start(serve_config(options)).await.expect("azemu starts");
         let base = running.base_url.clone();
         TestServer { running, base, client: reqwest::Client::new(), _data: None }
     }
 
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+        self.try_send(method, path, body, headers).await.expect("request is answered")
+    }
+
+    /// [`TestServer::send`], for requests that may go unanswered.
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, reqwest::Error> {
         let url = if path.starts_with("http") { path.to_string() } else { format!("{}{}", self.base, path) };
         let mut request = self.client.request(method, url);
         if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
@@ -116,13 +133,20 @@ impl TestServer {
         if let Some(b) = body {
             request = request.json(&b);
         }
-        let response = request.send().await.expect("request is answered");
+        let response = request.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body");
+        let bytes = response.bytes().await?;
         let body =
             if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("every body is JSON") };
-        Reply { status, headers, body }
+        Ok(Reply { status, headers, body })
+    }
+
+    /// Adds a fault rule; answers it as the emulator shows it.
+    pub async fn add_fault(&self, rule: Value) -> Value {
+        let r = self.post("/_azemu/faults", Some(rule)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -8,6 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::job_faults;
 use super::job_lifecycle::{close_session, is_event, path, run_step, timeline, JobPlan, JobStep, PathStep, Phase};
 use super::job_model::*;
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
@@ -211,7 +212,7 @@ fn render_job(resource: &StoredResource, now: DateTime<Utc>) -> Result<(JobEnvel
     let path = sim.path();
     let total = timeline(&sim.plan).len();
     for step in path.iter().take_while(|p| p.at <= now) {
-        run_step(&mut doc.properties, step.step, step.at, step.index, total);
+        run_step(&mut doc.properties, step, total);
     }
     let mut settled = path.last().is_none_or(|p| p.at <= now);
     match (&sim.closed, sim.session_expiry(&path)) {
@@ -259,7 +260,10 @@ impl ResourceProvider for EdgeDeviceJobs {
             job_id = current.job_id;
         }
         let props = fresh_properties(desired, job_id);
-        let sim = JobSim { cursor: Cursor::start(req.clock), start: req.now, plan: JobPlan::of(&props), closed: None };
+        let cursor = Cursor::start(req.clock);
+        let mut plan = JobPlan::of(&props);
+        job_faults::plant(&mut plan, req.now, cursor.speed, req.faults);
+        let sim = JobSim { cursor, start: req.now, plan, closed: None };
         let due = sim.next_event(&sim.path());
         let doc = serde_json::to_value(JobDoc { kind: "HCI".into(), properties: props })
             .map_err(|e| ArmError::invalid_content(e.to_string()))?;
@@ -278,11 +282,8 @@ impl ResourceProvider for EdgeDeviceJobs {
                 let failure = path.iter().find_map(|p| p.failure.clone());
                 advance.completes =
                     Some(if failure.is_some() { OperationStatus::Failed } else { OperationStatus::Succeeded });
-                advance.failure = failure.map(|message| OperationError {
-                    code: "JobValidationFailed".into(),
-                    message,
-                    http_status: 400,
-                });
+                advance.failure =
+                    failure.map(|f| OperationError { code: f.code, message: f.message, http_status: f.status });
                 sim.cursor.next = timeline(&sim.plan).len();
             }
             Some(event) => {
@@ -300,6 +301,10 @@ impl ResourceProvider for EdgeDeviceJobs {
         resource.due = sim.next_event(&path);
         resource.sim = sim_state(&sim);
         Ok(advance)
+    }
+
+    fn failure_steps(&self) -> Vec<String> {
+        job_faults::failure_points()
     }
 
     fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {

@@ -46,6 +46,28 @@ pub struct JobPlan {
     pub support_type: Option<RemoteSupportType>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "chrono::serde::ts_microseconds_option")]
     pub expiration: Option<DateTime<Utc>>,
+    /// A failure a fault rule planted (see `job_faults`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected: Option<InjectedFailure>,
+}
+
+/// Why a step failed: what the job's operation ends with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepFailure {
+    pub code: String,
+    pub message: String,
+    /// What the operation-result URL answers with.
+    pub status: u16,
+}
+
+/// A failure planted by a fault rule when the job was accepted: at a step of the timeline
+/// (`failStep`), or at completion (`failOperation`, `step` absent).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InjectedFailure {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    #[serde(flatten)]
+    pub failure: StepFailure,
 }
 
 impl JobPlan {
@@ -55,6 +77,7 @@ impl JobPlan {
             deployment_mode: props.deployment_mode,
             support_type: props.support_type,
             expiration: props.expiration_timestamp,
+            injected: None,
         }
     }
 
@@ -72,7 +95,7 @@ fn derived_id(job_id: &str, what: &str, at: &str) -> String {
     Uuid::new_v5(&AZEMU_IDS, format!("{job_id}/{what}/{at}").as_bytes()).to_string()
 }
 
-fn leaves(plan: &JobPlan, phase: Phase) -> &'static [(&'static str, &'static str)] {
+pub fn leaves(plan: &JobPlan, phase: Phase) -> &'static [(&'static str, &'static str)] {
     match (plan.job_type, phase, plan.support_type) {
         (JobType::RemoteSupport, Phase::Validation, _) => &[
             ("ValidateArcAgent", "Checks that the Arc agent on the device is connected."),
@@ -102,7 +125,7 @@ fn leaves(plan: &JobPlan, phase: Phase) -> &'static [(&'static str, &'static str
     }
 }
 
-fn root_name(plan: &JobPlan, phase: Phase) -> &'static str {
+pub fn root_name(plan: &JobPlan, phase: Phase) -> &'static str {
     match (plan.job_type, phase) {
         (JobType::RemoteSupport, Phase::Validation) => "RemoteSupportValidation",
         (JobType::RemoteSupport, Phase::Deployment) => "RemoteSupportDeployment",
@@ -137,8 +160,9 @@ pub struct PathStep {
     pub index: usize,
     pub step: JobStep,
     pub at: DateTime<Utc>,
-    /// What validation found wrong at this step; the job then completes as Failed.
-    pub failure: Option<String>,
+    /// What went wrong at this step (validation found a problem, or a fault rule made it
+    /// fail); the job then completes as Failed.
+    pub failure: Option<StepFailure>,
 }
 
 /// Every step the job runs, in order, with its time: the timeline, skipping to completion
@@ -149,8 +173,12 @@ pub fn path(plan: &JobPlan, start: DateTime<Utc>, speed: f64) -> Vec<PathStep> {
     let (mut index, mut at) = (0, start);
     while let (Some(step), Some(when)) = (line.get(index).copied(), line.due(index, at, speed)) {
         at = when;
-        let failure = validation_problem(plan, step, at);
-        let next = if failure.is_some() { complete_index(&line) } else { index + 1 };
+        let failure = validation_problem(plan, step, at).or_else(|| {
+            let injected = plan.injected.as_ref()?;
+            let here = injected.step.unwrap_or(complete_index(&line));
+            (here == index).then(|| injected.failure.clone())
+        });
+        let next = if failure.is_some() { complete_index(&line).max(index + 1) } else { index + 1 };
         steps.push(PathStep { index, step, at, failure });
         index = next;
     }
@@ -205,21 +233,26 @@ fn start_phase(props: &mut JobProperties, phase: Phase, at: &str) {
 }
 
 /// What a validation step finds wrong, if anything.
-pub fn validation_problem(plan: &JobPlan, step: JobStep, at: DateTime<Utc>) -> Option<String> {
+pub fn validation_problem(plan: &JobPlan, step: JobStep, at: DateTime<Utc>) -> Option<StepFailure> {
     let JobStep::FinishLeaf(Phase::Validation, index) = step else {
         return None;
     };
     let (leaf, _) = leaves(plan, Phase::Validation)[index];
     match (leaf, plan.support_type, plan.expiration) {
         ("ValidateRemoteSupportRequest", Some(RemoteSupportType::Enable), Some(expiry)) if expiry <= at => {
-            Some(format!("The remote support expiration timestamp {} is not in the future.", timestamp(expiry)))
+            Some(StepFailure {
+                code: "JobValidationFailed".into(),
+                message: format!("The remote support expiration timestamp {} is not in the future.", timestamp(expiry)),
+                status: 400,
+            })
         }
         _ => None,
     }
 }
 
 /// Applies one step to the job's document, at its time.
-pub fn run_step(props: &mut JobProperties, step: JobStep, at: DateTime<Utc>, position: usize, total: usize) {
+pub fn run_step(props: &mut JobProperties, path_step: &PathStep, total: usize) {
+    let PathStep { index: position, step, at, .. } = *path_step;
     let stamp = timestamp(at);
     let mut failed = false;
     let progress = ((position + 1) * 100 / total) as i32;
@@ -247,7 +280,7 @@ pub fn run_step(props: &mut JobProperties, step: JobStep, at: DateTime<Utc>, pos
         JobStep::FinishLeaf(phase, index) => {
             let plan = JobPlan::of(props);
             let names = leaves(&plan, phase);
-            let problem = validation_problem(&plan, step, at);
+            let problem = path_step.failure.as_ref().map(|f| f.message.clone());
             let is_last = index + 1 == names.len();
             let root_index = if phase == Phase::Validation { "1" } else { "2" };
             if let Some(status) = phase_status(props, phase) {
@@ -269,7 +302,11 @@ pub fn run_step(props: &mut JobProperties, step: JobStep, at: DateTime<Utc>, pos
                 }
             }
             if problem.is_some() {
-                props.status = "ValidationFailed".into();
+                props.status = match phase {
+                    Phase::Validation => "ValidationFailed",
+                    Phase::Deployment => "DeploymentFailed",
+                }
+                .into();
                 failed = true;
             } else if is_last {
                 match phase {
@@ -282,7 +319,7 @@ pub fn run_step(props: &mut JobProperties, step: JobStep, at: DateTime<Utc>, pos
             }
         }
         JobStep::Complete => {
-            let failed = props.status.ends_with("Failed");
+            let failed = props.status.ends_with("Failed") || path_step.failure.is_some();
             props.status = if failed { "Failed" } else { "Succeeded" }.into();
             props.provisioning_state = props.status.clone();
             props.end_time_utc = Some(stamp.clone());

@@ -2,6 +2,7 @@
 
 pub mod edge_device_jobs;
 pub mod edge_devices;
+mod job_faults;
 mod job_lifecycle;
 mod job_model;
 
