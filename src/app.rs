@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::arm::ApiVersionCheck;
 use crate::faults::FaultRules;
+use crate::journal::{ChangeTracker, Journal};
 use crate::providers::Registry;
 use crate::sim::{Clock, Engine};
 use crate::store::Store;
@@ -14,17 +15,30 @@ pub struct App {
     pub registry: Arc<Registry>,
     pub engine: Arc<Engine>,
     pub faults: Arc<FaultRules>,
+    pub journal: Arc<Journal>,
     pub api_check: ApiVersionCheck,
     /// `https` or `http`, for the absolute URLs the emulator hands out.
     pub scheme: &'static str,
 }
 
 impl App {
-    pub fn new(store: Store, clock: Clock, api_check: ApiVersionCheck, scheme: &'static str) -> Arc<App> {
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        api_check: ApiVersionCheck,
+        scheme: &'static str,
+        journal_size: usize,
+    ) -> Arc<App> {
         let store = Arc::new(store);
         let clock = Arc::new(clock);
         let registry = Arc::new(Registry::standard());
         let engine = Arc::new(Engine::new(store.clone(), clock.clone(), registry.clone()));
-        Arc::new(App { store, clock, registry, engine, faults: Arc::new(FaultRules::new()), api_check, scheme })
+        let journal = Arc::new(Journal::new(journal_size, ChangeTracker::new(registry.clone())));
+        if journal.enabled() {
+            let (observer, time) = (journal.clone(), clock.clone());
+            store.observe(Box::new(move |versions| observer.changes.push(time.now(), versions)));
+        }
+        let faults = Arc::new(FaultRules::new());
+        Arc::new(App { store, clock, registry, engine, faults, journal, api_check, scheme })
     }
 }

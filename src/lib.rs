@@ -4,6 +4,7 @@ pub mod app;
 pub mod arm;
 pub mod cli;
 pub mod faults;
+pub mod journal;
 pub mod providers;
 pub mod server;
 pub mod sim;

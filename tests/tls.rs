@@ -23,6 +23,7 @@ fn config(
         clock: ClockMode::Real,
         operation_retention: std::time::Duration::from_secs(86400),
         faults: None,
+        journal_size: 10_000,
     }
 }
 

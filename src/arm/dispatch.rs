@@ -45,7 +45,17 @@ pub async fn handle(app: Arc<App>, req: ArmRequest) -> Response {
     if let Some(delay) = faults.latency {
         tokio::time::sleep(delay).await;
     }
+    let mut response = response;
+    response.extensions_mut().insert(RequestNames { operation, caller: None });
     response
+}
+
+/// What the journal and metrics call a request, carried out with its response.
+#[derive(Debug, Clone, Default)]
+pub struct RequestNames {
+    /// The spec's operationId.
+    pub operation: Option<String>,
+    pub caller: Option<String>,
 }
 
 async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -> Result<Response, ArmError> {

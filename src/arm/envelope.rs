@@ -21,6 +21,11 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Serialises a timestamp the way [`timestamp`] writes it (for `serialize_with`).
+pub fn serialize_timestamp<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&timestamp(*at))
+}
+
 /// Serialises optional timestamps the way [`timestamp`] writes them (microseconds, `Z`).
 pub mod optional_timestamp {
     use chrono::{DateTime, Utc};

@@ -18,6 +18,7 @@ mod writes;
 
 pub use api_version::{ApiVersionCheck, TypeOwner};
 pub use envelope::{timestamp, Caller};
+pub use dispatch::RequestNames;
 pub use error::ArmError;
 pub use fault_response::{operation_error, DropConnection};
 pub use path::ArmPath;

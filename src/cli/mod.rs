@@ -64,6 +64,9 @@ struct ServeArgs {
     /// POST /_azemu/faults takes them.
     #[arg(long)]
     faults: Option<PathBuf>,
+    /// Events the journal keeps (requests and state changes, at /_azemu/events); 0 turns it off.
+    #[arg(long, default_value_t = 10_000)]
+    journal_size: usize,
     /// Log filter (overrides RUST_LOG), e.g. `info` or `azemu=debug`.
     #[arg(long)]
     log_level: Option<String>,
@@ -100,6 +103,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clock: args.clock,
         operation_retention: args.operation_retention,
         faults: args.faults,
+        journal_size: args.journal_size,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

@@ -65,6 +65,9 @@ pub struct ResourceTypeSpec {
     /// POST actions on one resource (lower-case) and the headers their 202 carries.
     pub actions: &'static [&'static str],
     pub action_headers: LroHeaders,
+    /// The properties users follow (JSON pointers into the document): the event journal records
+    /// each change of them, and `azemu watch` shows them.
+    pub tracked: &'static [&'static str],
     /// The spec's operationIds: `{group}_Get`, `{group}_CreateOrUpdate`, … (see `arm::operation_id`).
     pub operations: OperationNames,
     /// Filled on first use by `full_type` / `type_key`; `OnceLock::new()` in every spec.
@@ -164,6 +167,22 @@ pub struct Rendered {
     pub settled: bool,
 }
 
+/// The tracked properties of a resource at one moment (see `ResourceTypeSpec::tracked`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedState {
+    pub at: DateTime<Utc>,
+    /// Pointer and value, in the order of `tracked`; `Null` where absent.
+    pub values: Vec<(&'static str, Value)>,
+}
+
+impl TrackedState {
+    /// Reads the tracked properties out of a document.
+    pub fn of(spec: &ResourceTypeSpec, doc: &Value, at: DateTime<Utc>) -> TrackedState {
+        let values = spec.tracked.iter().map(|p| (*p, doc.pointer(p).cloned().unwrap_or(Value::Null))).collect();
+        TrackedState { at, values }
+    }
+}
+
 /// Lifecycle state as the store keeps it: compact JSON.
 pub fn sim_state<T: serde::Serialize>(sim: &T) -> Option<Box<str>> {
     serde_json::to_string(sim).ok().map(String::into_boxed_str)
@@ -191,6 +210,13 @@ pub trait ResourceProvider: Send + Sync {
     /// document.
     fn render(&self, _resource: &StoredResource, _now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
         Ok(None)
+    }
+
+    /// For a lifecycle rendered from the time: the tracked properties at `after`, then at each
+    /// later moment they change, as far as the lifecycle is planned. `None`: the stored body is
+    /// the document, and its tracked properties change only with new versions.
+    fn tracked_ahead(&self, _resource: &StoredResource, _after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
+        None
     }
 
     /// The lifecycle steps a `failStep` rule can name, as paths of step names (see

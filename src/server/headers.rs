@@ -17,14 +17,18 @@ impl Echo {
         Echo { correlation, client_request_id }
     }
 
-    pub fn apply(self, headers: &mut HeaderMap) {
+    /// Adds the headers; answers the correlation id.
+    pub fn apply(self, headers: &mut HeaderMap) -> String {
         let request_id =
             HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static(""));
-        headers.insert("x-ms-correlation-request-id", self.correlation.unwrap_or_else(|| request_id.clone()));
+        let correlation = self.correlation.unwrap_or_else(|| request_id.clone());
+        let answer = correlation.to_str().unwrap_or_default().to_string();
+        headers.insert("x-ms-correlation-request-id", correlation);
         if let Some(id) = self.client_request_id {
             headers.insert("x-ms-client-request-id", id);
         }
         headers.insert("x-ms-request-id", request_id);
         headers.insert("server", HeaderValue::from_static(IDENTITY));
+        answer
     }
 }

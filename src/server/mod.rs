@@ -27,7 +27,8 @@ pub use headers::IDENTITY;
 
 use crate::app::App;
 use crate::arm::request::{parse_query, read_body, ArmRequest};
-use crate::arm::{dispatch, ApiVersionCheck, ArmPath, DropConnection};
+use crate::arm::{dispatch, ApiVersionCheck, ArmPath, DropConnection, RequestNames};
+use crate::journal::{EventBody, RequestEvent};
 use crate::faults::{check, parse_rules};
 use crate::sim::engine::{CLOCK_OFFSET_SETTING, MANUAL_CLOCK_SETTING};
 use crate::sim::{Clock, ClockFloor, ClockMode};
@@ -56,6 +57,8 @@ pub struct ServeConfig {
     pub operation_retention: std::time::Duration,
     /// Fault rules to start with (JSON, as `POST /_azemu/faults` takes them).
     pub faults: Option<PathBuf>,
+    /// Events the journal keeps; 0 turns it off.
+    pub journal_size: usize,
 }
 
 pub struct Running {
@@ -71,15 +74,29 @@ pub struct Running {
 pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Response {
     let (parts, body) = request.into_parts();
     let echo = headers::Echo::from_request(&parts.headers);
+    let started = std::time::Instant::now();
+    let control = parts.uri.path().starts_with(control::PREFIX);
+    let journaled = (!control && app.journal.enabled()).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let mut response = match read_body(&parts.headers, Body::new(body)).await {
         Err(e) => e.into_response(),
-        Ok(body) if parts.uri.path().starts_with(control::PREFIX) => {
-            control::handle(&app, &parts.method, parts.uri.path(), body).await
-        }
-        Ok(body) => arm_entry(app, parts, body).await,
+        Ok(body) if control => control::handle(&app, &parts, body).await,
+        Ok(body) => arm_entry(app.clone(), parts, body).await,
     };
-    echo.apply(response.headers_mut());
+    let correlation = echo.apply(response.headers_mut());
+    if let Some((method, path)) = journaled {
+        let facts = response.extensions().get::<RequestNames>();
+        let event = RequestEvent {
+            method: method.to_string(),
+            path,
+            operation: facts.and_then(|f| f.operation.clone()),
+            status: response.status().as_u16(),
+            caller: facts.and_then(|f| f.caller.clone()),
+            correlation_id: Some(correlation),
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        };
+        app.journal.record(app.clock.now(), EventBody::Request(event));
+    }
     if let Some((method, path)) = logged {
         tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
     }
@@ -91,6 +108,7 @@ async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
+    let caller_name = caller.name.clone();
     let path = match ArmPath::parse(parts.uri.path()) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -106,7 +124,21 @@ async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
         headers: parts.headers,
         body,
     };
-    dispatch::handle(app, request).await
+    let mut response = dispatch::handle(app, request).await;
+    if let Some(names) = response.extensions_mut().get_mut::<RequestNames>() {
+        names.caller = Some(caller_name);
+    }
+    response
+}
+
+/// Records lifecycle changes as the clock passes them, so that live followers see them.
+async fn journal_ticker(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(25));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        app.journal.changes.catch_up(&app.journal, app.clock.now());
+    }
 }
 
 /// The error that makes hyper close a connection without answering.
@@ -168,7 +200,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }
     };
     let offset_changed = clock.offset() != clock_floor(&store).real_offset;
-    let app = App::new(store, clock, config.api_version_check, scheme);
+    let app = App::new(store, clock, config.api_version_check, scheme, config.journal_size);
     if let Some(file) = &config.faults {
         load_fault_rules(&app, file)?;
     }
@@ -179,6 +211,10 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     // Lifecycle steps are replayed, not stored one by one: catch up before anyone reads.
     app.engine.run_due().await;
     app.engine.spawn();
+    if app.journal.enabled() {
+        app.store.read(|s| app.journal.changes.seed(s.resources(), app.clock.now()));
+        tokio::spawn(journal_ticker(app.clone()));
+    }
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(accept_loop(listener, acceptor, app.clone()));

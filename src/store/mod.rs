@@ -13,14 +13,14 @@ mod writer;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, RwLock};
+use std::sync::{mpsc, Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 use tokio::sync::{oneshot, Notify};
 
 pub use body::Body;
 pub use record::{to_bytes, OperationError, OperationKind, OperationRecord, OperationStatus, StoredResource};
-pub use state::{Persist, State, TimerTarget, Txn};
+pub use state::{Persist, State, TimerTarget, Txn, VersionChange};
 
 use sqlite::WriteRequest;
 
@@ -54,7 +54,12 @@ pub struct Store {
     path: Option<PathBuf>,
     /// Settings found on disk at start (e.g. the manual clock's time).
     settings: HashMap<String, String>,
+    /// Told of every resource version change, in commit order (see [`Store::observe`]).
+    observer: OnceLock<Observer>,
 }
+
+/// Called under the store's write lock with each commit's version changes: it must be quick.
+pub type Observer = Box<dyn Fn(Vec<VersionChange>) + Send + Sync>;
 
 /// How much the store holds, for `/_azemu/health`.
 #[derive(Debug, serde::Serialize)]
@@ -79,6 +84,7 @@ impl Store {
             writer,
             timers_changed: Notify::new(),
             path: None,
+            observer: OnceLock::new(),
             settings: HashMap::new(),
         }
     }
@@ -105,6 +111,11 @@ impl Store {
     /// Writes a setting; returns once it is durable.
     pub async fn save_setting(&self, name: &str, value: String) -> Result<(), StoreError> {
         PendingAck(self.enqueue(|ack| WriteRequest::Setting(name.to_string(), value, ack))).durable().await
+    }
+
+    /// Installs the observer of resource version changes (the event journal); the first wins.
+    pub fn observe(&self, observer: Observer) {
+        let _ = self.observer.set(observer);
     }
 
     pub fn size(&self) -> StoreSize {
@@ -187,7 +198,11 @@ impl Store {
             Persist::Durable => self.last_seq.fetch_add(1, Ordering::AcqRel) + 1,
             Persist::Checkpoint | Persist::MemoryOnly => 0,
         };
-        let applied = state.apply(txn, seq);
+        let mut applied = state.apply(txn, seq);
+        let versions = std::mem::take(&mut applied.versions);
+        if let Some(observe) = self.observer.get() {
+            observe(versions);
+        }
         if state.next_due() != earliest {
             self.timers_changed.notify_one();
         }

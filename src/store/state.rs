@@ -112,6 +112,16 @@ pub struct AppliedChanges {
     pub seq: u64,
     pub resources: Vec<ResourceWrite>,
     pub operations: Vec<OperationWrite>,
+    /// Each resource's version before and after, for the store's observer; taken out before
+    /// the changes go to the writer.
+    pub versions: Vec<VersionChange>,
+}
+
+/// One resource's version before and after a commit (`None`: absent).
+#[derive(Debug, Clone)]
+pub struct VersionChange {
+    pub old: Option<Arc<StoredResource>>,
+    pub new: Option<Arc<StoredResource>>,
 }
 
 impl State {
@@ -144,6 +154,16 @@ impl State {
 
     pub fn retention(&self) -> chrono::Duration {
         self.retention
+    }
+
+    /// Every resource, in key order.
+    pub fn resources(&self) -> impl Iterator<Item = &Arc<StoredResource>> {
+        self.resources.values()
+    }
+
+    /// Every operation still kept, in no particular order.
+    pub fn operations(&self) -> impl Iterator<Item = &Arc<OperationRecord>> {
+        self.operations.values()
     }
 
     /// Resources whose lower-case key starts with `prefix`, in key order.
@@ -196,6 +216,7 @@ impl State {
             if let Some(old) = self.resources.remove(&key) {
                 self.unschedule_resource(&old);
                 applied.resources.push(ResourceWrite::Delete(old.rid));
+                applied.versions.push(VersionChange { old: Some(old), new: None });
             }
         }
         for mut resource in txn.put_resources {
@@ -220,6 +241,7 @@ impl State {
             let same_body = old.as_ref().is_some_and(|o| o.body.same(&resource.body));
             let resource = Arc::new(resource);
             self.resources.insert(key, resource.clone());
+            applied.versions.push(VersionChange { old, new: Some(resource.clone()) });
             applied.resources.push(if same_body {
                 ResourceWrite::Meta(resource)
             } else {

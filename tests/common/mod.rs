@@ -66,6 +66,7 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     pub operation_retention: std::time::Duration,
     pub faults: Option<PathBuf>,
+    pub journal_size: usize,
 }
 
 impl Default for Options {
@@ -77,6 +78,7 @@ impl Default for Options {
             data_dir: None,
             operation_retention: std::time::Duration::from_secs(86400),
             faults: None,
+            journal_size: 10_000,
         }
     }
 }
@@ -96,6 +98,7 @@ pub fn serve_config(options: Options) -> ServeConfig {
         clock: options.clock,
         operation_retention: options.operation_retention,
         faults: options.faults,
+        journal_size: options.journal_size,
     }
 }
 

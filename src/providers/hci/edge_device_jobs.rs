@@ -15,7 +15,7 @@ use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
     parse_body, parse_body_at, sim_state, Advance, AdvanceCtx, DeleteMissing, LroHeaders, OperationNames, PutKind,
-    PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, Written,
+    PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, TrackedState, Written,
 };
 use crate::sim::timeline::Cursor;
 use crate::store::{to_bytes, OperationError, OperationStatus, State, StoredResource, Txn};
@@ -32,6 +32,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &[],
     action_headers: LroHeaders::Location,
+    tracked: &["/properties/provisioningState", "/properties/status", "/properties/reportedProperties/percentComplete"],
     operations: OperationNames { group: "EdgeDeviceJobs", list: "ListByEdgeDevice", list_in_subscription: None },
     names: OnceLock::new(),
 };
@@ -228,6 +229,35 @@ fn render_job(resource: &StoredResource, now: DateTime<Utc>) -> Result<(JobEnvel
     Ok((doc, settled))
 }
 
+/// The job's tracked properties at `after` and after each later step (session changes touch
+/// none of them): one pass over the path, for the event journal.
+fn tracked_job(resource: &StoredResource, after: DateTime<Utc>) -> Result<Vec<TrackedState>, ArmError> {
+    let mut doc: JobEnvelope = serde_json::from_slice(&resource.body.json()).map_err(unreadable)?;
+    let snapshot = |props: &JobProperties, at| TrackedState {
+        at,
+        values: vec![
+            (SPEC.tracked[0], Value::from(props.provisioning_state.clone())),
+            (SPEC.tracked[1], Value::from(props.status.clone())),
+            (SPEC.tracked[2], Value::from(props.reported_properties.percent_complete)),
+        ],
+    };
+    let Some(sim) = resource.sim_as::<JobSim>() else {
+        return Ok(vec![snapshot(&doc.properties, after)]);
+    };
+    let path = sim.path();
+    let total = timeline(&sim.plan).len();
+    let (done, ahead) = path.split_at(path.partition_point(|p| p.at <= after));
+    for step in done {
+        run_step(&mut doc.properties, step, total);
+    }
+    let mut states = vec![snapshot(&doc.properties, after)];
+    for step in ahead {
+        run_step(&mut doc.properties, step, total);
+        states.push(snapshot(&doc.properties, step.at));
+    }
+    Ok(states)
+}
+
 pub struct EdgeDeviceJobs;
 
 impl ResourceProvider for EdgeDeviceJobs {
@@ -301,6 +331,10 @@ impl ResourceProvider for EdgeDeviceJobs {
         resource.due = sim.next_event(&path);
         resource.sim = sim_state(&sim);
         Ok(advance)
+    }
+
+    fn tracked_ahead(&self, resource: &StoredResource, after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
+        tracked_job(resource, after).ok()
     }
 
     fn failure_steps(&self) -> Vec<String> {

@@ -28,6 +28,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &["validate"],
     action_headers: LroHeaders::Location,
+    tracked: &["/properties/provisioningState", "/properties/reportedProperties/deviceState"],
     operations: OperationNames { group: "EdgeDevices", list: "List", list_in_subscription: None },
     names: OnceLock::new(),
 };

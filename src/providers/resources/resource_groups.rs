@@ -70,6 +70,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &[],
     action_headers: LroHeaders::Location,
+    tracked: &["/properties/provisioningState"],
     operations: OperationNames { group: "ResourceGroups", list: "List", list_in_subscription: Some("List") },
     names: OnceLock::new(),
 };

@@ -1,8 +1,12 @@
 //! The emulator's own API under `/_azemu/`: health, reset, clock, fault rules. No auth.
 
+mod events;
 mod faults;
 
 use axum::body::Bytes;
+use std::sync::Arc;
+
+use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -15,17 +19,20 @@ use crate::sim::ClockMode;
 
 pub const PREFIX: &str = "/_azemu/";
 
-pub async fn handle(app: &App, method: &Method, path: &str, body: Bytes) -> Response {
+pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
+    let (method, path) = (&parts.method, parts.uri.path());
     let rest = path.trim_start_matches(PREFIX);
     if let Some(after) = rest.strip_prefix("faults").filter(|a| a.is_empty() || a.starts_with('/')) {
         return faults::handle(app, method, after, &body);
     }
     match (method, rest) {
         (&Method::GET, "health") => health(app),
+        (&Method::GET, "events") => events::events(app, parts),
+        (&Method::GET, "state") => events::state(app),
         (&Method::POST, "reset") => reset(app).await,
         (&Method::GET, "clock") => json_response(StatusCode::OK, &clock_body(app)),
         (&Method::POST, "clock/advance") => advance(app, &body).await,
-        (_, "health" | "reset" | "clock" | "clock/advance") => {
+        (_, "health" | "reset" | "clock" | "clock/advance" | "events" | "state") => {
             ArmError::method_not_allowed(method.as_str(), path).into_response()
         }
         _ => ArmError::not_found("NotFound", format!("There is no control endpoint '{path}'.")).into_response(),
@@ -47,7 +54,10 @@ fn health(app: &App) -> Response {
 }
 
 async fn reset(app: &App) -> Response {
-    match app.store.clear().await {
+    let cleared = app.store.clear().await;
+    // Lifecycles planned for the cleared resources will not happen.
+    app.journal.changes.clear();
+    match cleared {
         Ok(()) => json_response(StatusCode::OK, &json!({ "status": "reset" })),
         Err(e) => ArmError::from(e).into_response(),
     }
