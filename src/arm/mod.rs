@@ -17,8 +17,8 @@ pub mod respond;
 mod writes;
 
 pub use api_version::{ApiVersionCheck, TypeOwner};
-pub use envelope::{timestamp, Caller};
 pub use dispatch::RequestNames;
+pub use envelope::{timestamp, Caller};
 pub use error::ArmError;
 pub use fault_response::{operation_error, DropConnection};
 pub use path::ArmPath;

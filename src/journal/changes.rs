@@ -72,7 +72,12 @@ impl ChangeTracker {
             if let Some(next) = states.get(1) {
                 let key = resource.key();
                 plans.schedule.insert((next.at, key.clone()));
-                let plan = Plan { resource_id: resource.id.clone(), resource_type: self.type_name(resource), states, emitted: 0 };
+                let plan = Plan {
+                    resource_id: resource.id.clone(),
+                    resource_type: self.type_name(resource),
+                    states,
+                    emitted: 0,
+                };
                 plans.by_key.insert(key, plan);
             }
         }

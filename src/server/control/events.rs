@@ -40,8 +40,10 @@ fn filter_from(parts: &Parts) -> Result<Filter, ArmError> {
     }
     // A reconnecting follower resumes after the last event it saw.
     if let Some(last) = parts.headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
-        filter.since =
-            last.trim().parse().map_err(|_| ArmError::bad_request("InvalidHeader", "Last-Event-ID must be a number."))?;
+        filter.since = last
+            .trim()
+            .parse()
+            .map_err(|_| ArmError::bad_request("InvalidHeader", "Last-Event-ID must be a number."))?;
     }
     Ok(filter)
 }
