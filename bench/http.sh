@@ -4,7 +4,8 @@
 # jobs with their lifecycles running (with a GET of one job and a probe of how late jobs finish
 # running alongside, see lateness_probe.sh), and the same PUT with lifecycles paused. Prints each figure as a ratio of
 # bare hyper's requests/s, and memory per stored resource. Needs wrk (Debian package `wrk`;
-# installed if missing). DURATION, CONNECTIONS and THREADS tune wrk.
+# installed if missing). DURATION, CONNECTIONS and THREADS tune wrk; AZEMU_ARGS adds serve options
+# (e.g. "--journal-size 0").
 set -euo pipefail
 trap 'echo "bench: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
@@ -28,7 +29,8 @@ job_body='{"kind":"HCI","properties":{"jobType":"CollectLog","fromDate":"2024-01
 start_azemu() { # port, extra args...
     local port=$1; shift
     mkdir -p "$data/$port"
-    target/release/azemu serve --tls off --port "$port" --data "$data/$port" --log-level warn "$@" > /dev/null &
+    # shellcheck disable=SC2086 # AZEMU_ARGS holds extra serve options, split on spaces
+    target/release/azemu serve --tls off --port "$port" --data "$data/$port" --log-level warn ${AZEMU_ARGS:-} "$@" > /dev/null &
     azemu_pid=$!
     base=http://127.0.0.1:$port
     for _ in $(seq 50); do curl -sf "$base/_azemu/health" >/dev/null && break; sleep 0.1; done

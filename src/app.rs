@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::arm::ApiVersionCheck;
 use crate::faults::FaultRules;
 use crate::journal::{ChangeTracker, Journal};
+use crate::metrics::Metrics;
 use crate::providers::Registry;
 use crate::sim::{Clock, Engine};
 use crate::store::Store;
@@ -16,6 +17,7 @@ pub struct App {
     pub engine: Arc<Engine>,
     pub faults: Arc<FaultRules>,
     pub journal: Arc<Journal>,
+    pub metrics: Arc<Metrics>,
     pub api_check: ApiVersionCheck,
     /// `https` or `http`, for the absolute URLs the emulator hands out.
     pub scheme: &'static str,
@@ -39,6 +41,9 @@ impl App {
             store.observe(Box::new(move |versions| observer.changes.push(time.now(), versions)));
         }
         let faults = Arc::new(FaultRules::new());
-        Arc::new(App { store, clock, registry, engine, faults, journal, api_check, scheme })
+        let metrics = Arc::new(Metrics::new());
+        let commits = metrics.clone();
+        store.observe_commits(Box::new(move |took| commits.observe_commit(took)));
+        Arc::new(App { store, clock, registry, engine, faults, journal, metrics, api_check, scheme })
     }
 }

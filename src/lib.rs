@@ -5,6 +5,7 @@ pub mod arm;
 pub mod cli;
 pub mod faults;
 pub mod journal;
+pub mod metrics;
 pub mod providers;
 pub mod server;
 pub mod sim;

@@ -16,8 +16,8 @@ use crate::store::{StoredResource, VersionChange};
 const PROVISIONING_STATE: &str = "/properties/provisioningState";
 
 struct Plan {
-    resource_id: String,
-    resource_type: String,
+    resource_id: Arc<str>,
+    resource_type: Arc<str>,
     states: Vec<TrackedState>,
     /// The state last turned into events.
     emitted: usize,
@@ -54,13 +54,15 @@ impl ChangeTracker {
     pub fn catch_up(&self, journal: &Journal, now: DateTime<Utc>) {
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
         let inbox = std::mem::take(&mut *self.inbox.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut out = Vec::new();
         for (at, versions) in inbox {
-            self.play_until(&mut plans, journal, at);
+            self.play_until(&mut plans, &mut out, at);
             for change in versions {
-                self.on_version(&mut plans, journal, at, change);
+                self.on_version(&mut plans, &mut out, at, change);
             }
         }
-        self.play_until(&mut plans, journal, now);
+        self.play_until(&mut plans, &mut out, now);
+        journal.record_all(out);
     }
 
     /// Plans the lifecycles of resources loaded from the store, so that their changes are
@@ -73,7 +75,7 @@ impl ChangeTracker {
                 let key = resource.key();
                 plans.schedule.insert((next.at, key.clone()));
                 let plan = Plan {
-                    resource_id: resource.id.clone(),
+                    resource_id: resource.id.as_str().into(),
                     resource_type: self.type_name(resource),
                     states,
                     emitted: 0,
@@ -89,12 +91,12 @@ impl ChangeTracker {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    fn play_until(&self, plans: &mut Plans, journal: &Journal, until: DateTime<Utc>) {
+    fn play_until(&self, plans: &mut Plans, out: &mut Events, until: DateTime<Utc>) {
         while let Some((at, key)) = plans.schedule.first().cloned().filter(|(at, _)| *at <= until) {
             plans.schedule.pop_first();
             let Some(plan) = plans.by_key.get_mut(&key) else { continue };
             let (from, to) = (&plan.states[plan.emitted], &plan.states[plan.emitted + 1]);
-            record_diff(journal, &plan.resource_id, &plan.resource_type, at, Some(from), to);
+            record_diff(out, &plan.resource_id, &plan.resource_type, at, Some(from), to);
             plan.emitted += 1;
             match plan.states.get(plan.emitted + 1) {
                 Some(next) => {
@@ -107,10 +109,11 @@ impl ChangeTracker {
         }
     }
 
-    fn on_version(&self, plans: &mut Plans, journal: &Journal, at: DateTime<Utc>, change: VersionChange) {
+    fn on_version(&self, plans: &mut Plans, out: &mut Events, at: DateTime<Utc>, change: VersionChange) {
         let Some(subject) = change.new.as_ref().or(change.old.as_ref()) else { return };
         let key = subject.key();
         let resource_type = self.type_name(subject);
+        let resource_id: Arc<str> = subject.id.as_str().into();
         let from = match plans.by_key.remove(&key) {
             Some(plan) => {
                 if let Some(next) = plan.states.get(plan.emitted + 1) {
@@ -121,25 +124,25 @@ impl ChangeTracker {
             None => change.old.as_ref().and_then(|old| self.states(old, at).into_iter().next()),
         };
         let Some(new) = change.new else {
-            record(journal, &subject.id, &resource_type, at, "resource", "present".into(), "absent".into());
+            record(out, &resource_id, &resource_type, at, "resource", "present".into(), "absent".into());
             return;
         };
         let states = self.states(&new, at);
         let Some(now) = states.first() else { return };
         if change.old.is_none() {
-            record(journal, &new.id, &resource_type, at, "resource", "absent".into(), "present".into());
+            record(out, &resource_id, &resource_type, at, "resource", "absent".into(), "present".into());
         }
-        record_diff(journal, &new.id, &resource_type, at, from.as_ref(), now);
+        record_diff(out, &resource_id, &resource_type, at, from.as_ref(), now);
         if let Some(next) = states.get(1) {
             plans.schedule.insert((next.at, key.clone()));
-            plans.by_key.insert(key, Plan { resource_id: new.id.clone(), resource_type, states, emitted: 0 });
+            plans.by_key.insert(key, Plan { resource_id, resource_type, states, emitted: 0 });
         }
     }
 
-    fn type_name(&self, resource: &StoredResource) -> String {
+    fn type_name(&self, resource: &StoredResource) -> Arc<str> {
         match self.registry.get(&resource.type_key) {
-            Some(p) => p.spec().full_type().to_string(),
-            None => resource.type_key.clone(),
+            Some(p) => p.spec().full_type().into(),
+            None => resource.type_key.as_str().into(),
         }
     }
 
@@ -173,27 +176,46 @@ impl ChangeTracker {
     }
 }
 
-fn dotted(pointer: &str) -> String {
-    pointer.trim_start_matches('/').replace('/', ".")
+type Events = Vec<(DateTime<Utc>, EventBody)>;
+
+/// `/properties/status` → `properties.status`, made once per pointer.
+fn dotted(pointer: &'static str) -> Arc<str> {
+    static NAMES: Mutex<Vec<(&'static str, Arc<str>)>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, name)) = names.iter().find(|(p, _)| std::ptr::eq(*p, pointer) || *p == pointer) {
+        return name.clone();
+    }
+    let name: Arc<str> = pointer.trim_start_matches('/').replace('/', ".").into();
+    names.push((pointer, name.clone()));
+    name
 }
 
-fn record(journal: &Journal, id: &str, resource_type: &str, at: DateTime<Utc>, property: &str, from: Value, to: Value) {
-    journal.record(
+fn record(
+    out: &mut Events,
+    id: &Arc<str>,
+    resource_type: &Arc<str>,
+    at: DateTime<Utc>,
+    property: &'static str,
+    from: Value,
+    to: Value,
+) {
+    let property = if property.starts_with('/') { dotted(property) } else { property.into() };
+    out.push((
         at,
         EventBody::Change(ChangeEvent {
-            resource_id: id.to_string(),
-            resource_type: resource_type.to_string(),
-            property: property.to_string(),
+            resource_id: id.clone(),
+            resource_type: resource_type.clone(),
+            property,
             from,
             to,
         }),
-    );
+    ));
 }
 
 fn record_diff(
-    journal: &Journal,
-    id: &str,
-    resource_type: &str,
+    out: &mut Events,
+    id: &Arc<str>,
+    resource_type: &Arc<str>,
     at: DateTime<Utc>,
     from: Option<&TrackedState>,
     to: &TrackedState,
@@ -201,7 +223,7 @@ fn record_diff(
     for (i, (pointer, value)) in to.values.iter().enumerate() {
         let before = from.and_then(|f| f.values.get(i)).map_or(&Value::Null, |(_, v)| v);
         if before != value {
-            record(journal, id, resource_type, at, &dotted(pointer), before.clone(), value.clone());
+            record(out, id, resource_type, at, pointer, before.clone(), value.clone());
         }
     }
 }

@@ -32,10 +32,11 @@ pub struct RequestEvent {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangeEvent {
-    pub resource_id: String,
-    pub resource_type: String,
+    /// Shared by all the events of one resource version.
+    pub resource_id: Arc<str>,
+    pub resource_type: Arc<str>,
     /// The property's path, dotted: `properties.status`; `resource` for creation and deletion.
-    pub property: String,
+    pub property: Arc<str>,
     pub from: Value,
     pub to: Value,
 }
@@ -68,8 +69,8 @@ impl Event {
     /// Whether the event concerns the resource ids starting with `prefix` (lower case).
     fn concerns(&self, prefix: &str) -> bool {
         let subject = match &self.body {
-            EventBody::Request(r) => &r.path,
-            EventBody::Change(c) => &c.resource_id,
+            EventBody::Request(r) => r.path.as_str(),
+            EventBody::Change(c) => &*c.resource_id,
         };
         subject.len() >= prefix.len() && subject.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
     }
@@ -121,18 +122,27 @@ impl Journal {
     }
 
     pub fn record(&self, time: DateTime<Utc>, body: EventBody) {
-        if !self.enabled() {
+        self.record_all(vec![(time, body)]);
+    }
+
+    /// Records events in order, under one hold of the ring.
+    pub fn record_all(&self, events: Vec<(DateTime<Utc>, EventBody)>) {
+        if !self.enabled() || events.is_empty() {
             return;
         }
+        let followed = self.live.receiver_count() > 0;
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-        // Numbered under the lock, so the ring stays in sequence order.
-        let event = Arc::new(Event { seq: self.next_seq.fetch_add(1, Ordering::Relaxed), time, body });
-        if ring.len() == self.capacity {
-            ring.pop_front();
+        for (time, body) in events {
+            // Numbered under the lock, so the ring stays in sequence order.
+            let event = Arc::new(Event { seq: self.next_seq.fetch_add(1, Ordering::Relaxed), time, body });
+            if ring.len() == self.capacity {
+                ring.pop_front();
+            }
+            if followed {
+                let _ = self.live.send(event.clone());
+            }
+            ring.push_back(event);
         }
-        ring.push_back(event.clone());
-        drop(ring);
-        let _ = self.live.send(event);
     }
 
     /// The events the filter accepts that are still kept, oldest first; first brings pending

@@ -75,8 +75,18 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
     let (parts, body) = request.into_parts();
     let echo = headers::Echo::from_request(&parts.headers);
     let started = std::time::Instant::now();
+    if parts.uri.path() == "/metrics" && parts.method == axum::http::Method::GET {
+        let text = app.metrics.render(&app);
+        let mut response = (axum::http::StatusCode::OK, text).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        );
+        return response;
+    }
     let control = parts.uri.path().starts_with(control::PREFIX);
     let journaled = (!control && app.journal.enabled()).then(|| (parts.method.clone(), parts.uri.path().to_string()));
+    let measured = !control;
     let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let mut response = match read_body(&parts.headers, Body::new(body)).await {
         Err(e) => e.into_response(),
@@ -84,6 +94,10 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
         Ok(body) => arm_entry(app.clone(), parts, body).await,
     };
     let correlation = echo.apply(response.headers_mut());
+    if measured {
+        let operation = response.extensions().get::<RequestNames>().and_then(|f| f.operation.as_deref());
+        app.metrics.observe_request(operation, response.status().as_u16(), started.elapsed());
+    }
     if let Some((method, path)) = journaled {
         let facts = response.extensions().get::<RequestNames>();
         let event = RequestEvent {

@@ -33,9 +33,17 @@ pub struct StoreError(pub String);
 pub struct Durability {
     durable_seq: AtomicU64,
     changed: Notify,
+    /// Told how long each commit took (metrics).
+    commit_observer: OnceLock<Box<dyn Fn(std::time::Duration) + Send + Sync>>,
 }
 
 impl Durability {
+    fn observe_commit(&self, took: std::time::Duration) {
+        if let Some(observe) = self.commit_observer.get() {
+            observe(took);
+        }
+    }
+
     fn advance(&self, seq: u64) {
         self.durable_seq.fetch_max(seq, Ordering::AcqRel);
         self.changed.notify_waiters();
@@ -111,6 +119,11 @@ impl Store {
     /// Writes a setting; returns once it is durable.
     pub async fn save_setting(&self, name: &str, value: String) -> Result<(), StoreError> {
         PendingAck(self.enqueue(|ack| WriteRequest::Setting(name.to_string(), value, ack))).durable().await
+    }
+
+    /// Installs the observer of commit durations; the first wins.
+    pub fn observe_commits(&self, observer: Box<dyn Fn(std::time::Duration) + Send + Sync>) {
+        let _ = self.durability.commit_observer.set(observer);
     }
 
     /// Installs the observer of resource version changes (the event journal); the first wins.

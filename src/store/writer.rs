@@ -138,7 +138,9 @@ pub fn writer_loop(
         }
         let started = Instant::now();
         let outcome = commit(&mut conn, &mut pending, &batch).map_err(|e| e.to_string());
-        tracing::trace!(requests = batch.len(), ms = started.elapsed().as_secs_f64() * 1000.0, "store commit");
+        let took = started.elapsed();
+        tracing::trace!(requests = batch.len(), ms = took.as_secs_f64() * 1000.0, "store commit");
+        durability.observe_commit(took);
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "store commit failed");
         }

@@ -1,0 +1,171 @@
+//! `GET /metrics`: Prometheus exposition (prometheus-client), counted as requests are answered
+//! and measured from the store, the fault rules and the lifecycles when scraped.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::app::App;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    operation: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabel {
+    operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LifecycleLabels {
+    resource_type: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationStatusLabels {
+    kind: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    rule: String,
+    action: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to about 6.5 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 18))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<OperationLabel, Histogram, fn() -> Histogram>,
+    commits: Histogram,
+    lifecycles: Family<LifecycleLabels, Gauge>,
+    operations: Family<OperationStatusLabels, Gauge>,
+    fault_hits: Family<RuleLabels, Gauge>,
+    resources: Gauge,
+    database_bytes: Gauge<u64, AtomicU64>,
+    journal_events: Gauge<u64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("azemu");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("requests", "Requests answered, by operationId and HTTP status", requests.clone());
+        let durations = Family::<OperationLabel, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer a request, by operationId",
+            durations.clone(),
+        );
+        let commits = latency_histogram();
+        registry.register(
+            "store_commit_duration_seconds",
+            "Time to commit a group of writes to disk (fsync included)",
+            commits.clone(),
+        );
+        let lifecycles = Family::<LifecycleLabels, Gauge>::default();
+        registry.register(
+            "lifecycles",
+            "Resources by type and lifecycle state (running, deleting, failed, settled)",
+            lifecycles.clone(),
+        );
+        let operations = Family::<OperationStatusLabels, Gauge>::default();
+        registry.register("operations", "Long-running operations kept, by kind and status", operations.clone());
+        let fault_hits = Family::<RuleLabels, Gauge>::default();
+        registry.register("fault_rule_hits", "Times each fault rule has fired", fault_hits.clone());
+        let resources = Gauge::default();
+        registry.register("store_resources", "Resources stored", resources.clone());
+        let database_bytes = Gauge::<u64, AtomicU64>::default();
+        registry.register("store_database_bytes", "Database file and write-ahead log size", database_bytes.clone());
+        let journal_events = Gauge::<u64, AtomicU64>::default();
+        registry.register("journal_last_sequence", "Sequence number of the newest journal event", journal_events.clone());
+        Metrics {
+            registry,
+            requests,
+            durations,
+            commits,
+            lifecycles,
+            operations,
+            fault_hits,
+            resources,
+            database_bytes,
+            journal_events,
+        }
+    }
+
+    pub fn observe_request(&self, operation: Option<&str>, status: u16, took: Duration) {
+        let operation = operation.unwrap_or("none").to_string();
+        self.requests.get_or_create(&RequestLabels { operation: operation.clone(), status: status.to_string() }).inc();
+        self.durations.get_or_create(&OperationLabel { operation }).observe(took.as_secs_f64());
+    }
+
+    pub fn observe_commit(&self, took: Duration) {
+        self.commits.observe(took.as_secs_f64());
+    }
+
+    /// The exposition text, after measuring what is measured on scrape.
+    pub fn render(&self, app: &App) -> String {
+        self.lifecycles.clear();
+        self.operations.clear();
+        app.store.read(|state| {
+            for r in state.resources() {
+                let lifecycle = if r.deleting {
+                    "deleting"
+                } else if r.failed {
+                    "failed"
+                } else if r.due.is_some() || r.pending_op.is_some() {
+                    "running"
+                } else {
+                    "settled"
+                };
+                let resource_type = match app.registry.get(&r.type_key) {
+                    Some(p) => p.spec().full_type().to_string(),
+                    None => r.type_key.clone(),
+                };
+                self.lifecycles.get_or_create(&LifecycleLabels { resource_type, state: lifecycle.into() }).inc();
+            }
+            for op in state.operations() {
+                let labels = OperationStatusLabels {
+                    kind: format!("{:?}", op.kind).to_ascii_lowercase(),
+                    status: op.status.as_str().to_string(),
+                };
+                self.operations.get_or_create(&labels).inc();
+            }
+        });
+        self.fault_hits.clear();
+        for rule in app.faults.list() {
+            let action = rule["action"].as_object().and_then(|a| a.keys().next().cloned()).unwrap_or_default();
+            let labels = RuleLabels { rule: rule["id"].as_str().unwrap_or_default().to_string(), action };
+            self.fault_hits.get_or_create(&labels).set(rule["hits"].as_i64().unwrap_or(0));
+        }
+        let size = app.store.size();
+        self.resources.set(size.resources as i64);
+        self.database_bytes.set(size.database_bytes);
+        self.journal_events.set(app.journal.last_seq());
+        let mut text = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(error = %e, "encoding metrics failed");
+        }
+        text
+    }
+}
