@@ -72,11 +72,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("requests", "Requests answered, by operationId and HTTP status", requests.clone());
         let durations = Family::<OperationLabel, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
-        registry.register(
-            "request_duration_seconds",
-            "Time to answer a request, by operationId",
-            durations.clone(),
-        );
+        registry.register("request_duration_seconds", "Time to answer a request, by operationId", durations.clone());
         let commits = latency_histogram();
         registry.register(
             "store_commit_duration_seconds",
@@ -98,7 +94,11 @@ impl Metrics {
         let database_bytes = Gauge::<u64, AtomicU64>::default();
         registry.register("store_database_bytes", "Database file and write-ahead log size", database_bytes.clone());
         let journal_events = Gauge::<u64, AtomicU64>::default();
-        registry.register("journal_last_sequence", "Sequence number of the newest journal event", journal_events.clone());
+        registry.register(
+            "journal_last_sequence",
+            "Sequence number of the newest journal event",
+            journal_events.clone(),
+        );
         Metrics {
             registry,
             requests,
