@@ -19,6 +19,27 @@ struct Cli {
 enum Command {
     /// Run the emulator.
     Serve(ServeArgs),
+    /// Follow a resource's long-running work live until it ends (exit code 0: succeeded or
+    /// deleted, 1: failed or canceled, 2: not found, 3: connection lost).
+    Watch(WatchCommand),
+}
+
+#[derive(Args)]
+struct WatchCommand {
+    /// The resource id, e.g. /subscriptions/…/edgeDevices/default/jobs/collect-1.
+    target: String,
+    /// Where azemu runs.
+    #[arg(long, env = "AZEMU_ENDPOINT", default_value = "https://127.0.0.1:8443")]
+    endpoint: String,
+    /// CA certificate to trust for https (default: ./azemu-data/tls/ca.pem when present).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Accept any certificate.
+    #[arg(long)]
+    insecure: bool,
+    /// One line per change even on a terminal.
+    #[arg(long)]
+    plain: bool,
 }
 
 #[derive(Args)]
@@ -85,6 +106,13 @@ pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Watch(args) => std::process::exit(crate::watch::run(crate::watch::WatchArgs {
+            target: args.target,
+            endpoint: args.endpoint,
+            ca_file: args.ca_file,
+            insecure: args.insecure,
+            plain: args.plain,
+        })),
     }
 }
 

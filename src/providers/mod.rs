@@ -66,7 +66,8 @@ pub struct ResourceTypeSpec {
     pub actions: &'static [&'static str],
     pub action_headers: LroHeaders,
     /// The properties users follow (JSON pointers into the document): the event journal records
-    /// each change of them, and `azemu watch` shows them.
+    /// each change of them, in this order, and `azemu watch` shows them. Put
+    /// `provisioningState` last, so that its terminal change comes after the others of the moment.
     pub tracked: &'static [&'static str],
     /// The spec's operationIds: `{group}_Get`, `{group}_CreateOrUpdate`, … (see `arm::operation_id`).
     pub operations: OperationNames,

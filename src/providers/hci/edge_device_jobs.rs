@@ -32,7 +32,8 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &[],
     action_headers: LroHeaders::Location,
-    tracked: &["/properties/provisioningState", "/properties/status", "/properties/reportedProperties/percentComplete"],
+    // provisioningState last: a follower that stops at a terminal state has seen the rest.
+    tracked: &["/properties/status", "/properties/reportedProperties/percentComplete", "/properties/provisioningState"],
     operations: OperationNames { group: "EdgeDeviceJobs", list: "ListByEdgeDevice", list_in_subscription: None },
     names: OnceLock::new(),
 };
@@ -236,9 +237,9 @@ fn tracked_job(resource: &StoredResource, after: DateTime<Utc>) -> Result<Vec<Tr
     let snapshot = |props: &JobProperties, at| TrackedState {
         at,
         values: vec![
-            (SPEC.tracked[0], Value::from(props.provisioning_state.clone())),
-            (SPEC.tracked[1], Value::from(props.status.clone())),
-            (SPEC.tracked[2], Value::from(props.reported_properties.percent_complete)),
+            (SPEC.tracked[0], Value::from(props.status.clone())),
+            (SPEC.tracked[1], Value::from(props.reported_properties.percent_complete)),
+            (SPEC.tracked[2], Value::from(props.provisioning_state.clone())),
         ],
     };
     let Some(sim) = resource.sim_as::<JobSim>() else {

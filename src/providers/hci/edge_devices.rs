@@ -28,7 +28,8 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete_duration: Duration::from_millis(500),
     actions: &["validate"],
     action_headers: LroHeaders::Location,
-    tracked: &["/properties/provisioningState", "/properties/reportedProperties/deviceState"],
+    // provisioningState last: a follower that stops at a terminal state has seen the rest.
+    tracked: &["/properties/reportedProperties/deviceState", "/properties/provisioningState"],
     operations: OperationNames { group: "EdgeDevices", list: "List", list_in_subscription: None },
     names: OnceLock::new(),
 };

@@ -2,6 +2,7 @@
 
 mod events;
 mod faults;
+mod lookup;
 
 use axum::body::Bytes;
 use std::sync::Arc;
@@ -29,10 +30,11 @@ pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
         (&Method::GET, "health") => health(app),
         (&Method::GET, "events") => events::events(app, parts),
         (&Method::GET, "state") => events::state(app),
+        (&Method::GET, "resource") => lookup::resource(app, parts),
         (&Method::POST, "reset") => reset(app).await,
         (&Method::GET, "clock") => json_response(StatusCode::OK, &clock_body(app)),
         (&Method::POST, "clock/advance") => advance(app, &body).await,
-        (_, "health" | "reset" | "clock" | "clock/advance" | "events" | "state") => {
+        (_, "health" | "reset" | "clock" | "clock/advance" | "events" | "state" | "resource") => {
             ArmError::method_not_allowed(method.as_str(), path).into_response()
         }
         _ => ArmError::not_found("NotFound", format!("There is no control endpoint '{path}'.")).into_response(),

@@ -1,0 +1,174 @@
+//! `azemu watch <resource id>`: follows one resource's changes on the event stream until its
+//! work ends. Exit codes: 0 succeeded (or deleted), 1 failed or canceled, 2 not found or bad
+//! arguments, 3 the connection to azemu was lost.
+
+mod sse;
+mod view;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use sse::EventStream;
+use view::{failure_detail, Display, LineDisplay, Outcome, Subject, TerminalDisplay};
+
+pub struct WatchArgs {
+    pub target: String,
+    pub endpoint: String,
+    /// The certificate authority to trust for an https endpoint.
+    pub ca_file: Option<PathBuf>,
+    pub insecure: bool,
+    /// Plain lines even on a terminal.
+    pub plain: bool,
+}
+
+#[derive(Debug)]
+enum WatchError {
+    NotFound(String),
+    Usage(String),
+    Lost(String),
+}
+
+impl WatchError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            WatchError::NotFound(_) | WatchError::Usage(_) => 2,
+            WatchError::Lost(_) => 3,
+        }
+    }
+}
+
+impl std::fmt::Display for WatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WatchError::NotFound(m) | WatchError::Usage(m) | WatchError::Lost(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Runs the watch; answers the process's exit code.
+pub fn run(args: WatchArgs) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("azemu watch: {e}");
+            return 3;
+        }
+    };
+    match runtime.block_on(watch(args)) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) => {
+            eprintln!("azemu watch: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn client(args: &WatchArgs) -> Result<reqwest::Client, WatchError> {
+    let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
+    if args.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    let ca = args.ca_file.clone().or_else(|| {
+        let default = PathBuf::from("azemu-data/tls/ca.pem");
+        (args.endpoint.starts_with("https:") && default.exists()).then_some(default)
+    });
+    if let Some(path) = ca {
+        let pem = std::fs::read(&path)
+            .map_err(|e| WatchError::Usage(format!("cannot read the CA file {}: {e}", path.display())))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| WatchError::Usage(format!("{} is not a PEM certificate: {e}", path.display())))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build().map_err(|e| WatchError::Usage(e.to_string()))
+}
+
+async fn lookup(client: &reqwest::Client, endpoint: &str, id: &str) -> Result<Value, WatchError> {
+    let url = reqwest::Url::parse_with_params(&format!("{endpoint}/_azemu/resource"), [("id", id)])
+        .map_err(|e| WatchError::Usage(format!("bad endpoint {endpoint}: {e}")))?;
+    let response =
+        client.get(url).send().await.map_err(|e| WatchError::Lost(format!("cannot reach azemu at {endpoint}: {e}")))?;
+    let status = response.status();
+    let body: Value = response.json().await.map_err(|e| WatchError::Lost(e.to_string()))?;
+    match status.as_u16() {
+        200 => Ok(body),
+        404 => Err(WatchError::NotFound(format!("there is no resource '{id}'"))),
+        _ => Err(WatchError::Usage(body["error"]["message"].as_str().unwrap_or("unexpected answer").to_string())),
+    }
+}
+
+async fn watch(args: WatchArgs) -> Result<Outcome, WatchError> {
+    let endpoint = args.endpoint.trim_end_matches('/').to_string();
+    let id = args.target.trim().to_string();
+    if !id.starts_with('/') {
+        return Err(WatchError::Usage(format!("'{id}' is not a resource id (it starts with /subscriptions/…)")));
+    }
+    let client = client(&args)?;
+    let found = lookup(&client, &endpoint, &id).await?;
+    let mut subject = Subject::new(
+        found["id"].as_str().unwrap_or(&id).to_string(),
+        found["type"].as_str().unwrap_or_default().to_string(),
+        &found["document"],
+    );
+    let since = found["lastSeq"].as_u64().unwrap_or(0);
+    let mut display: Box<dyn Display> = if std::io::stdout().is_terminal() && !args.plain {
+        Box::new(TerminalDisplay::new(&subject))
+    } else {
+        Box::new(LineDisplay::new(std::io::stdout()))
+    };
+    display.start(&subject);
+    if let Some(outcome) = subject.outcome() {
+        let outcome = detailed(outcome, &found["document"]);
+        display.finish(&subject, &outcome);
+        return Ok(outcome);
+    }
+    let url = reqwest::Url::parse_with_params(
+        &format!("{endpoint}/_azemu/events"),
+        [("kind", "change"), ("resource", subject.id.as_str()), ("since", &since.to_string())],
+    )
+    .map_err(|e| WatchError::Usage(e.to_string()))?;
+    let response = client
+        .get(url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .map_err(|e| WatchError::Lost(format!("cannot follow the event stream: {e}")))?;
+    let mut stream = EventStream::new(response);
+    loop {
+        let message = match stream.next().await {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err(WatchError::Lost("azemu closed the event stream".into())),
+            Err(e) => return Err(WatchError::Lost(format!("event stream broke: {e}"))),
+        };
+        let Ok(event) = serde_json::from_str::<Value>(&message.data) else { continue };
+        // The prefix filter also passes resources nested below the watched one.
+        if !event["resourceId"].as_str().is_some_and(|r| r.eq_ignore_ascii_case(&subject.id)) {
+            continue;
+        }
+        let property = event["property"].as_str().unwrap_or_default();
+        subject.apply(property, &event["to"]);
+        display.change(&subject, event["time"].as_str().unwrap_or_default(), property, &event["from"], &event["to"]);
+        if let Some(outcome) = subject.outcome() {
+            let doc = match &outcome {
+                Outcome::Failed(_) => lookup(&client, &endpoint, &subject.id).await.map(|f| f["document"].clone()).ok(),
+                _ => None,
+            };
+            let outcome = detailed(outcome, doc.as_ref().unwrap_or(&Value::Null));
+            display.finish(&subject, &outcome);
+            return Ok(outcome);
+        }
+    }
+}
+
+/// A failure, with what the document says failed.
+fn detailed(outcome: Outcome, doc: &Value) -> Outcome {
+    match outcome {
+        Outcome::Failed(state) => match failure_detail(doc) {
+            Some(detail) => Outcome::Failed(format!("{state}: {detail}")),
+            None => Outcome::Failed(state),
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,240 @@
+//! `azemu watch` driven against a running azemu: plain lines into a pipe, the progress view in
+//! a real terminal (tmux), and its exit codes.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_azemu");
+
+/// Starts `azemu watch` with its output in a pipe.
+fn watch(s: &TestServer, id: &str) -> Child {
+    Command::new(BIN)
+        .args(["watch", id, "--endpoint", &s.base])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("azemu watch starts")
+}
+
+/// Waits for the process to end; its exit code and everything it printed.
+async fn finish(mut child: Child) -> (i32, String, String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            let mut err = String::new();
+            use std::io::Read;
+            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            return (status.code().unwrap_or(-1), out, err);
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("azemu watch did not end");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads the first line (the watch has its starting point), handing the reader back.
+fn first_line(child: &mut Child) -> (String, BufReader<std::process::ChildStdout>) {
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    (line, reader)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_is_followed_line_by_line_until_it_succeeds() {
+    let s = TestServer::start().await;
+    s.create_device("dev-1").await;
+    s.advance(2.0).await;
+    s.put(&with_version(&job("dev-1", "logs"), HCI), collect_log_body()).await;
+    let mut child = watch(&s, &job("dev-1", "logs"));
+    let (first, mut reader) = first_line(&mut child);
+    assert!(first.starts_with("watching "), "{first}");
+    assert!(first.contains("properties.status=Scheduled"), "{first}");
+    // Steps happen as the clock moves, after the watch began.
+    s.advance(6.0).await;
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut out = String::new();
+        reader.read_to_string(&mut out).unwrap();
+        (child.wait().unwrap().code(), out)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    let statuses: Vec<&str> =
+        out.lines().filter(|l| l.contains("properties.status:")).map(|l| l.rsplit("-> ").next().unwrap()).collect();
+    assert_eq!(
+        statuses,
+        ["ValidationInProgress", "ValidationSuccess", "DeploymentInProgress", "DeploymentSuccess", "Succeeded"]
+    );
+    assert!(out.contains("percentComplete: 88 -> 100"), "{out}");
+    assert!(out.trim_end().ends_with("done: Succeeded"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_exits_1_and_says_which_step_failed() {
+    let s = TestServer::start().await;
+    s.create_device("dev-1").await;
+    s.advance(2.0).await;
+    s.add_fault(json!({"match": {"step": "UploadLogArchive"}, "action": {"failStep": {"code": "UploadFailed", "message": "share full"}}}))
+        .await;
+    s.put(&with_version(&job("dev-1", "logs"), HCI), collect_log_body()).await;
+    s.advance(6.0).await;
+    // Already over when the watch starts: it says how it ended.
+    let (code, out, _) = finish(watch(&s, &job("dev-1", "logs"))).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("failed: Failed") && out.contains("UploadLogArchive: share full"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_resource_exits_2_and_a_bad_id_too() {
+    let s = TestServer::start().await;
+    let (code, _, err) = finish(watch(&s, &job("dev-1", "nowhere"))).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no resource"), "{err}");
+    let (code, _, err) = finish(watch(&s, "jobs/j1")).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("not a resource id"), "{err}");
+}
+
+/// A real azemu process over HTTPS, for the tests that need one.
+struct Served {
+    child: Child,
+    endpoint: String,
+    ca: String,
+    _data: tempfile::TempDir,
+}
+
+impl Served {
+    fn start() -> Served {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--port", "0", "--clock", "manual", "--log-level", "warn", "--data"])
+            .arg(data.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let (mut endpoint, mut ca) = (String::new(), String::new());
+        for _ in 0..5 {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(path) = line.strip_prefix("azemu TLS certificate authority: ") {
+                ca = path.split(" (").next().unwrap().trim().to_string();
+            }
+            if let Some(url) = line.strip_prefix("azemu listening on ") {
+                endpoint = url.trim().to_string();
+                break;
+            }
+        }
+        assert!(endpoint.starts_with("https://") && !ca.is_empty());
+        Served { child, endpoint, ca, _data: data }
+    }
+
+    fn client(&self) -> reqwest::Client {
+        let cert = reqwest::Certificate::from_pem(&std::fs::read(&self.ca).unwrap()).unwrap();
+        reqwest::Client::builder().add_root_certificate(cert).build().unwrap()
+    }
+
+    async fn put(&self, path: &str, body: serde_json::Value) {
+        let r =
+            self.client().put(format!("{}{path}", self.endpoint)).bearer_auth("t").json(&body).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+
+    async fn advance(&self, seconds: f64) {
+        let url = format!("{}/_azemu/clock/advance", self.endpoint);
+        assert!(self.client().post(url).json(&json!({"seconds": seconds})).send().await.unwrap().status().is_success());
+    }
+
+    async fn with_device_and_job(&self) -> String {
+        self.put(&with_version(&group_path(RG), RESOURCES), json!({"location": "eastus"})).await;
+        self.put(&with_version(&device("dev-1"), HCI), device_body()).await;
+        self.advance(2.0).await;
+        self.put(&with_version(&job("dev-1", "logs"), HCI), collect_log_body()).await;
+        job("dev-1", "logs")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_azemu_mid_watch_exits_3() {
+    let mut served = Served::start();
+    let id = served.with_device_and_job().await;
+    let mut child = Command::new(BIN)
+        .args(["watch", &id, "--endpoint", &served.endpoint, "--ca-file", &served.ca])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (first, _reader) = first_line(&mut child);
+    assert!(first.starts_with("watching "), "{first}");
+    served.child.kill().unwrap();
+    served.child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(Instant::now() < deadline, "the watch did not notice");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(code, Some(3));
+}
+
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(["-L", socket])
+        .args(args)
+        .output()
+        .expect("tmux runs (scripts/test.sh installs it; on your machine: apt-get install tmux)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits until the pane shows `text`; answers the pane.
+async fn pane_showing(socket: &str, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let pane = tmux(socket, &["capture-pane", "-p", "-t", "watch"]);
+        if pane.contains(text) {
+            return pane;
+        }
+        assert!(Instant::now() < deadline, "the terminal never showed {text:?}; it shows:\n{pane}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_the_job_is_a_progress_bar() {
+    let served = Served::start();
+    let id = served.with_device_and_job().await;
+    let socket = format!("azemu-watch-test-{}", std::process::id());
+    let command =
+        format!("{BIN} watch '{id}' --endpoint {} --ca-file {}; echo EXIT=$?; sleep 60", served.endpoint, served.ca);
+    tmux(&socket, &["new-session", "-d", "-s", "watch", "-x", "160", "-y", "12", &command]);
+    let before = pane_showing(&socket, "Scheduled").await;
+    assert!(before.contains("logs") && before.contains("0%"), "{before}");
+    assert!(!before.contains("watching "), "a terminal gets the bar, not lines:\n{before}");
+    served.advance(6.0).await;
+    let after = pane_showing(&socket, "EXIT=").await;
+    tmux(&socket, &["kill-server"]);
+    assert!(after.contains("EXIT=0"), "{after}");
+    assert!(after.contains("100%") && after.contains("✔") && after.contains("Succeeded"), "{after}");
+    assert!(after.contains("====="), "the bar is drawn:\n{after}");
+}
