@@ -238,3 +238,32 @@ async fn on_a_terminal_the_job_is_a_progress_bar() {
     assert!(after.contains("100%") && after.contains("✔") && after.contains("Succeeded"), "{after}");
     assert!(after.contains("====="), "the bar is drawn:\n{after}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_is_followed_to_provisioned_and_a_deletion_to_its_end() {
+    let s = TestServer::start().await;
+    s.create_device("dev-1").await;
+    let mut child = watch(&s, &device("dev-1"));
+    let (first, mut reader) = first_line(&mut child);
+    assert!(first.contains("properties.provisioningState=Accepted"), "{first}");
+    s.advance(2.0).await;
+    let read_rest = move |mut child: Child, mut reader: BufReader<std::process::ChildStdout>| {
+        use std::io::Read;
+        let mut out = String::new();
+        reader.read_to_string(&mut out).unwrap();
+        (child.wait().unwrap().code(), out)
+    };
+    let (code, out) = tokio::task::spawn_blocking(move || read_rest(child, reader)).await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("deviceState: - -> Connected") && out.contains("done: Succeeded"), "{out}");
+
+    s.delete(&with_version(&device("dev-1"), HCI)).await;
+    let mut child = watch(&s, &device("dev-1"));
+    let (first, rest) = first_line(&mut child);
+    assert!(first.contains("provisioningState=Deleting"), "{first}");
+    reader = rest;
+    s.advance(5.0).await;
+    let (code, out) = tokio::task::spawn_blocking(move || read_rest(child, reader)).await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("resource: present -> absent") && out.contains("done: deleted"), "{out}");
+}
