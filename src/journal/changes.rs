@@ -1,11 +1,14 @@
 //! Change events. Versions come from the store's observer as they are committed; a lifecycle
 //! rendered from the time also changes between versions, so each new version's plan (its
 //! tracked properties at every moment ahead) is kept and played out as the clock passes.
+//!
+//! Plans are compact, because a store may hold hundreds of thousands of running lifecycles:
+//! times as microseconds, values interned as small numbers, the version shared with the store.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
 use super::{ChangeEvent, EventBody, Journal};
@@ -15,19 +18,62 @@ use crate::store::{StoredResource, VersionChange};
 
 const PROVISIONING_STATE: &str = "/properties/provisioningState";
 
+/// Tracked values seen so far, each kept once (there are few: states, percentages).
+#[derive(Default)]
+struct Interner {
+    values: Vec<Value>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn id(&mut self, value: &Value) -> u32 {
+        let text = value.to_string();
+        if let Some(id) = self.index.get(&text) {
+            return *id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(value.clone());
+        self.index.insert(text, id);
+        id
+    }
+
+    fn value(&self, id: u32) -> Value {
+        self.values.get(id as usize).cloned().unwrap_or(Value::Null)
+    }
+}
+
+/// A version's tracked properties over time, interned.
 struct Plan {
-    resource_id: Arc<str>,
-    resource_type: Arc<str>,
-    states: Vec<TrackedState>,
+    version: Arc<StoredResource>,
+    pointers: &'static [&'static str],
+    /// When each state begins, in microseconds since the epoch.
+    times: Box<[i64]>,
+    /// `pointers.len()` values per state.
+    values: Box<[u32]>,
     /// The state last turned into events.
     emitted: usize,
 }
 
+impl Plan {
+    fn state(&self, i: usize) -> &[u32] {
+        let n = self.pointers.len();
+        &self.values[i * n..(i + 1) * n]
+    }
+}
+
+/// One moment's tracked values, interned.
+struct Snapshot {
+    pointers: &'static [&'static str],
+    values: Vec<u32>,
+}
+
 #[derive(Default)]
 struct Plans {
-    by_key: HashMap<String, Plan>,
+    /// By the resource's row id, which stays the same across its versions.
+    by_rid: HashMap<u64, Plan>,
     /// When each plan's next state is due.
-    schedule: BTreeSet<(DateTime<Utc>, String)>,
+    schedule: BTreeSet<(i64, u64)>,
+    interner: Interner,
 }
 
 pub struct ChangeTracker {
@@ -36,6 +82,16 @@ pub struct ChangeTracker {
     inbox: Mutex<Vec<(DateTime<Utc>, Vec<VersionChange>)>>,
     plans: Mutex<Plans>,
 }
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn time_of(micros: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(micros).single().unwrap_or_default()
+}
+
+type Events = Vec<(DateTime<Utc>, EventBody)>;
 
 impl ChangeTracker {
     pub fn new(registry: Arc<Registry>) -> ChangeTracker {
@@ -71,72 +127,95 @@ impl ChangeTracker {
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
         for resource in resources.filter(|r| r.due.is_some() && r.sim.is_some()) {
             let states = self.states(resource, now);
-            if let Some(next) = states.get(1) {
-                let key = resource.key();
-                plans.schedule.insert((next.at, key.clone()));
-                let plan = Plan {
-                    resource_id: resource.id.as_str().into(),
-                    resource_type: self.type_name(resource),
-                    states,
-                    emitted: 0,
-                };
-                plans.by_key.insert(key, plan);
-            }
+            self.plan(&mut plans, resource.clone(), states);
         }
     }
 
     /// Forgets every plan (the store was cleared).
     pub fn clear(&self) {
-        *self.plans.lock().unwrap_or_else(|e| e.into_inner()) = Plans::default();
+        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        plans.by_rid.clear();
+        plans.schedule.clear();
         self.inbox.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     fn play_until(&self, plans: &mut Plans, out: &mut Events, until: DateTime<Utc>) {
-        while let Some((at, key)) = plans.schedule.first().cloned().filter(|(at, _)| *at <= until) {
+        let until = micros(until);
+        while let Some((at, rid)) = plans.schedule.first().copied().filter(|(at, _)| *at <= until) {
             plans.schedule.pop_first();
-            let Some(plan) = plans.by_key.get_mut(&key) else { continue };
-            let (from, to) = (&plan.states[plan.emitted], &plan.states[plan.emitted + 1]);
-            record_diff(out, &plan.resource_id, &plan.resource_type, at, Some(from), to);
+            let Plans { by_rid, schedule, interner } = plans;
+            let Some(plan) = by_rid.get_mut(&rid) else { continue };
+            let (from, to) = (plan.state(plan.emitted), plan.state(plan.emitted + 1));
+            let (id, resource_type) = (plan.version.id.as_str().into(), self.type_name(&plan.version));
+            record_diff(out, interner, &id, &resource_type, time_of(at), plan.pointers, Some(from), to);
             plan.emitted += 1;
-            match plan.states.get(plan.emitted + 1) {
+            match plan.times.get(plan.emitted + 1) {
                 Some(next) => {
-                    plans.schedule.insert((next.at, key));
+                    schedule.insert((*next, rid));
                 }
                 None => {
-                    plans.by_key.remove(&key);
+                    by_rid.remove(&rid);
                 }
             }
         }
     }
 
     fn on_version(&self, plans: &mut Plans, out: &mut Events, at: DateTime<Utc>, change: VersionChange) {
-        let Some(subject) = change.new.as_ref().or(change.old.as_ref()) else { return };
-        let key = subject.key();
-        let resource_type = self.type_name(subject);
+        let Some(subject) = change.new.as_ref().or(change.old.as_ref()).cloned() else { return };
+        let resource_type = self.type_name(&subject);
         let resource_id: Arc<str> = subject.id.as_str().into();
-        let from = match plans.by_key.remove(&key) {
+        let from = match plans.by_rid.remove(&subject.rid) {
             Some(plan) => {
-                if let Some(next) = plan.states.get(plan.emitted + 1) {
-                    plans.schedule.remove(&(next.at, key.clone()));
+                if let Some(next) = plan.times.get(plan.emitted + 1) {
+                    plans.schedule.remove(&(*next, subject.rid));
                 }
-                plan.states.into_iter().nth(plan.emitted)
+                Some(Snapshot { pointers: plan.pointers, values: plan.state(plan.emitted).to_vec() })
             }
-            None => change.old.as_ref().and_then(|old| self.states(old, at).into_iter().next()),
+            None => change.old.as_ref().and_then(|old| {
+                let first = self.states(old, at).into_iter().next()?;
+                Some(snapshot(&mut plans.interner, self.pointers(old), &first))
+            }),
         };
         let Some(new) = change.new else {
             record(out, &resource_id, &resource_type, at, "resource", "present".into(), "absent".into());
             return;
         };
         let states = self.states(&new, at);
-        let Some(now) = states.first() else { return };
+        let Some(first) = states.first() else { return };
         if change.old.is_none() {
             record(out, &resource_id, &resource_type, at, "resource", "absent".into(), "present".into());
         }
-        record_diff(out, &resource_id, &resource_type, at, from.as_ref(), now);
-        if let Some(next) = states.get(1) {
-            plans.schedule.insert((next.at, key.clone()));
-            plans.by_key.insert(key, Plan { resource_id, resource_type, states, emitted: 0 });
-        }
+        let now = snapshot(&mut plans.interner, self.pointers(&new), first);
+        let before = from.filter(|f| std::ptr::eq(f.pointers, now.pointers)).map(|f| f.values);
+        record_diff(
+            out,
+            &plans.interner,
+            &resource_id,
+            &resource_type,
+            at,
+            now.pointers,
+            before.as_deref(),
+            &now.values,
+        );
+        self.plan(plans, new, states);
+    }
+
+    /// Keeps the states after the first (which is now) to be played out.
+    fn plan(&self, plans: &mut Plans, version: Arc<StoredResource>, states: Vec<TrackedState>) {
+        let Some(next) = states.get(1) else { return };
+        let pointers = self.pointers(&version);
+        let times = states.iter().map(|s| micros(s.at)).collect();
+        let values = states
+            .iter()
+            .flat_map(|s| (0..pointers.len()).map(move |i| s.values.get(i).unwrap_or(&Value::Null)))
+            .map(|v| plans.interner.id(v))
+            .collect();
+        plans.schedule.insert((micros(next.at), version.rid));
+        plans.by_rid.insert(version.rid, Plan { version, pointers, times, values, emitted: 0 });
+    }
+
+    fn pointers(&self, resource: &StoredResource) -> &'static [&'static str] {
+        self.registry.get(&resource.type_key).map_or(&[], |p| p.spec().tracked)
     }
 
     fn type_name(&self, resource: &StoredResource) -> Arc<str> {
@@ -159,12 +238,11 @@ impl ChangeTracker {
             } else {
                 None
             };
-            if let Some(state) = overlay {
+            let at = spec.tracked.iter().position(|p| *p == PROVISIONING_STATE);
+            if let (Some(state), Some(at)) = (overlay, at) {
                 for s in &mut states {
-                    for (pointer, value) in &mut s.values {
-                        if *pointer == PROVISIONING_STATE {
-                            *value = Value::from(state);
-                        }
+                    if let Some(value) = s.values.get_mut(at) {
+                        *value = Value::from(state);
                     }
                 }
             }
@@ -176,13 +254,15 @@ impl ChangeTracker {
     }
 }
 
-type Events = Vec<(DateTime<Utc>, EventBody)>;
+fn snapshot(interner: &mut Interner, pointers: &'static [&'static str], state: &TrackedState) -> Snapshot {
+    Snapshot { pointers, values: state.values.iter().map(|v| interner.id(v)).collect() }
+}
 
 /// `/properties/status` → `properties.status`, made once per pointer.
 fn dotted(pointer: &'static str) -> Arc<str> {
     static NAMES: Mutex<Vec<(&'static str, Arc<str>)>> = Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, name)) = names.iter().find(|(p, _)| std::ptr::eq(*p, pointer) || *p == pointer) {
+    if let Some((_, name)) = names.iter().find(|(p, _)| *p == pointer) {
         return name.clone();
     }
     let name: Arc<str> = pointer.trim_start_matches('/').replace('/', ".").into();
@@ -212,18 +292,25 @@ fn record(
     ));
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record_diff(
     out: &mut Events,
+    interner: &Interner,
     id: &Arc<str>,
     resource_type: &Arc<str>,
     at: DateTime<Utc>,
-    from: Option<&TrackedState>,
-    to: &TrackedState,
+    pointers: &'static [&'static str],
+    from: Option<&[u32]>,
+    to: &[u32],
 ) {
-    for (i, (pointer, value)) in to.values.iter().enumerate() {
-        let before = from.and_then(|f| f.values.get(i)).map_or(&Value::Null, |(_, v)| v);
-        if before != value {
-            record(out, id, resource_type, at, pointer, before.clone(), value.clone());
+    for (i, (pointer, value)) in pointers.iter().zip(to).enumerate() {
+        let before = from.and_then(|f| f.get(i)).copied();
+        if before != Some(*value) {
+            let before = before.map_or(Value::Null, |b| interner.value(b));
+            let after = interner.value(*value);
+            if before != after {
+                record(out, id, resource_type, at, pointer, before, after);
+            }
         }
     }
 }

@@ -172,14 +172,14 @@ pub struct Rendered {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackedState {
     pub at: DateTime<Utc>,
-    /// Pointer and value, in the order of `tracked`; `Null` where absent.
-    pub values: Vec<(&'static str, Value)>,
+    /// One value per pointer of `tracked`, in its order; `Null` where absent.
+    pub values: Vec<Value>,
 }
 
 impl TrackedState {
     /// Reads the tracked properties out of a document.
     pub fn of(spec: &ResourceTypeSpec, doc: &Value, at: DateTime<Utc>) -> TrackedState {
-        let values = spec.tracked.iter().map(|p| (*p, doc.pointer(p).cloned().unwrap_or(Value::Null))).collect();
+        let values = spec.tracked.iter().map(|p| doc.pointer(p).cloned().unwrap_or(Value::Null)).collect();
         TrackedState { at, values }
     }
 }

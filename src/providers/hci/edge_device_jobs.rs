@@ -236,10 +236,11 @@ fn tracked_job(resource: &StoredResource, after: DateTime<Utc>) -> Result<Vec<Tr
     let mut doc: JobEnvelope = serde_json::from_slice(&resource.body.json()).map_err(unreadable)?;
     let snapshot = |props: &JobProperties, at| TrackedState {
         at,
+        // In the order of `SPEC.tracked`.
         values: vec![
-            (SPEC.tracked[0], Value::from(props.status.clone())),
-            (SPEC.tracked[1], Value::from(props.reported_properties.percent_complete)),
-            (SPEC.tracked[2], Value::from(props.provisioning_state.clone())),
+            Value::from(props.status.clone()),
+            Value::from(props.reported_properties.percent_complete),
+            Value::from(props.provisioning_state.clone()),
         ],
     };
     let Some(sim) = resource.sim_as::<JobSim>() else {
