@@ -91,7 +91,27 @@ fn time_of(micros: i64) -> DateTime<Utc> {
     Utc.timestamp_micros(micros).single().unwrap_or_default()
 }
 
-type Events = Vec<(DateTime<Utc>, EventBody)>;
+/// Events on their way into the journal, recorded a batch at a time, so that a clock advance
+/// running many lifecycles never holds all their events at once.
+struct Events<'a> {
+    journal: &'a Journal,
+    batch: Vec<(DateTime<Utc>, EventBody)>,
+}
+
+impl Events<'_> {
+    const BATCH: usize = 4096;
+
+    fn push(&mut self, at: DateTime<Utc>, body: EventBody) {
+        self.batch.push((at, body));
+        if self.batch.len() >= Self::BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.journal.record_all(std::mem::take(&mut self.batch));
+    }
+}
 
 impl ChangeTracker {
     pub fn new(registry: Arc<Registry>) -> ChangeTracker {
@@ -110,7 +130,7 @@ impl ChangeTracker {
     pub fn catch_up(&self, journal: &Journal, now: DateTime<Utc>) {
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
         let inbox = std::mem::take(&mut *self.inbox.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut out = Vec::new();
+        let mut out = Events { journal, batch: Vec::new() };
         for (at, versions) in inbox {
             self.play_until(&mut plans, &mut out, at);
             for change in versions {
@@ -118,7 +138,7 @@ impl ChangeTracker {
             }
         }
         self.play_until(&mut plans, &mut out, now);
-        journal.record_all(out);
+        out.flush();
     }
 
     /// Plans the lifecycles of resources loaded from the store, so that their changes are
@@ -280,7 +300,7 @@ fn record(
     to: Value,
 ) {
     let property = if property.starts_with('/') { dotted(property) } else { property.into() };
-    out.push((
+    out.push(
         at,
         EventBody::Change(ChangeEvent {
             resource_id: id.clone(),
@@ -289,7 +309,7 @@ fn record(
             from,
             to,
         }),
-    ));
+    );
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -198,10 +198,19 @@ impl Store {
             settled.sim = None;
             txn.put(settled);
         }
-        self.commit(&mut state, txn);
+        // The same document, kept another way: nothing an observer follows has changed.
+        self.commit_unobserved(&mut state, txn);
     }
 
     fn commit(&self, state: &mut State, txn: Txn) -> PendingAck {
+        self.commit_observed(state, txn, true)
+    }
+
+    fn commit_unobserved(&self, state: &mut State, txn: Txn) -> PendingAck {
+        self.commit_observed(state, txn, false)
+    }
+
+    fn commit_observed(&self, state: &mut State, txn: Txn, observed: bool) -> PendingAck {
         if txn.is_empty() {
             return PendingAck(None);
         }
@@ -213,7 +222,7 @@ impl Store {
         };
         let mut applied = state.apply(txn, seq);
         let versions = std::mem::take(&mut applied.versions);
-        if let Some(observe) = self.observer.get() {
+        if let Some(observe) = self.observer.get().filter(|_| observed) {
             observe(versions);
         }
         if state.next_due() != earliest {
