@@ -26,6 +26,8 @@ impl Azemu {
         let mut child = Command::new(bin)
             .args(["serve", "--port", "0", "--tls", "off", "--clock", "manual", "--log-level", "warn", "--data"])
             .arg(data)
+            // Extra serve options, e.g. AZEMU_ARGS="--journal-size 0".
+            .args(std::env::var("AZEMU_ARGS").unwrap_or_default().split_whitespace())
             .stdout(Stdio::piped())
             .spawn()
             .expect("azemu starts");

@@ -18,22 +18,33 @@ use crate::store::{StoredResource, VersionChange};
 
 const PROVISIONING_STATE: &str = "/properties/provisioningState";
 
-/// Tracked values seen so far, each kept once (there are few: states, percentages).
+/// Tracked values seen so far, each kept once (there are few: states, percentages). Strings and
+/// integers are looked up without allocating; other values by their JSON text.
 #[derive(Default)]
 struct Interner {
     values: Vec<Value>,
-    index: HashMap<String, u32>,
+    strings: HashMap<String, u32>,
+    integers: HashMap<i64, u32>,
+    others: HashMap<String, u32>,
 }
 
 impl Interner {
     fn id(&mut self, value: &Value) -> u32 {
-        let text = value.to_string();
-        if let Some(id) = self.index.get(&text) {
+        let known = match value {
+            Value::String(s) => self.strings.get(s.as_str()),
+            Value::Number(n) if n.is_i64() => self.integers.get(&n.as_i64().unwrap_or_default()),
+            other => self.others.get(&other.to_string()),
+        };
+        if let Some(id) = known {
             return *id;
         }
         let id = self.values.len() as u32;
         self.values.push(value.clone());
-        self.index.insert(text, id);
+        match value {
+            Value::String(s) => self.strings.insert(s.clone(), id),
+            Value::Number(n) if n.is_i64() => self.integers.insert(n.as_i64().unwrap_or_default(), id),
+            other => self.others.insert(other.to_string(), id),
+        };
         id
     }
 
