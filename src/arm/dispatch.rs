@@ -11,7 +11,7 @@ use super::operation_id::operation_id;
 use super::reads::{get, head, list, operation_endpoint};
 use super::request::ArmRequest;
 use super::resolve::{resolve, Target};
-use super::writes::{action_endpoint, delete, put};
+use super::writes::{action_endpoint, delete, patch, put};
 use super::{api_version, fault_response, ArmError};
 use crate::app::App;
 use crate::faults::{Deferred, RequestFacts};
@@ -91,6 +91,7 @@ async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -
                 Method::HEAD => head(app, &id).await,
                 Method::PUT => put(app, &provider, &id, &name, req, faults).await,
                 Method::DELETE => delete(app, &provider, &id, &name, req, faults).await,
+                Method::PATCH => patch(app, &provider, &id, &name, req, faults).await,
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }

@@ -43,6 +43,9 @@ pub fn operation_ids(spec: &ResourceTypeSpec) -> Vec<String> {
     let names = &spec.operations;
     let mut verbs = vec!["Get", "CreateOrUpdate", "Delete", names.list];
     verbs.extend(names.list_in_subscription.filter(|all| *all != names.list));
+    if spec.patch {
+        verbs.push("Update");
+    }
     if spec.type_key() == super::dispatch::RESOURCE_GROUPS {
         verbs.push("CheckExistence");
     }

@@ -69,11 +69,22 @@ pub(super) async fn list(
     let now = app.clock.now();
     // A list also shows what is absent: it waits for every write made before it.
     let mut settled = Vec::new();
+    // A type that lists across a subscription (`ListBySubscription`, `ListAll`): every one in
+    // its resource groups. Extension types listed at a subscription scope stay direct children.
+    let whole_subscription = provider.spec().operations.list_in_subscription.is_some()
+        && parent_key.matches('/').count() == 2
+        && segment.starts_with("/providers/");
+    let subscription_prefix = format!("{parent_key}/");
     let items: Vec<(String, Bytes)> = app
         .store
         .read_durable(|s, latest| {
-            let items = s
-                .children(&parent_key, segment, type_key)
+            let candidates: Box<dyn Iterator<Item = &std::sync::Arc<crate::store::StoredResource>>> =
+                if whole_subscription {
+                    Box::new(s.with_prefix(&subscription_prefix).filter(|r| r.type_key == type_key))
+                } else {
+                    Box::new(s.children(&parent_key, segment, type_key))
+                };
+            let items = candidates
                 .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
                 .take(paging.top + 1)
                 .map(|r| {

@@ -7,6 +7,7 @@ use super::dispatch::{not_found, Provider};
 use super::document;
 use super::envelope::{check_preconditions, new_etag, system_data, wrap};
 use super::lro::{self, NewOperation};
+use super::merge_patch::merge_patch;
 use super::request::ArmRequest;
 use super::respond::{json_with_etag, no_content};
 use super::{operation_error, ArmError};
@@ -50,6 +51,12 @@ enum PutAnswer {
     Unchanged { resource: StoredResource, op: Option<OperationRecord> },
 }
 
+/// A PUT's body, or a PATCH's, merged into the document when the write happens.
+pub(super) enum WriteBody {
+    Put(serde_json::Value),
+    Patch(serde_json::Value),
+}
+
 pub(super) async fn put(
     app: &App,
     provider: &Provider,
@@ -58,13 +65,49 @@ pub(super) async fn put(
     req: &ArmRequest,
     faults: &Deferred,
 ) -> Result<Response, ArmError> {
-    let body = req.required_json_body()?;
+    write(app, provider, id, name, req, faults, WriteBody::Put(req.required_json_body()?)).await
+}
+
+pub(super) async fn patch(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    name: &str,
+    req: &ArmRequest,
+    faults: &Deferred,
+) -> Result<Response, ArmError> {
+    if !provider.spec().patch {
+        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+    }
+    write(app, provider, id, name, req, faults, WriteBody::Patch(req.required_json_body()?)).await
+}
+
+async fn write(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    name: &str,
+    req: &ArmRequest,
+    faults: &Deferred,
+    body: WriteBody,
+) -> Result<Response, ArmError> {
     let spec = provider.spec();
     let key = id.to_ascii_lowercase();
+    let patching = matches!(body, WriteBody::Patch(_));
     let answer = app
         .store
         .write(|state| {
             let existing = state.resource(&key).map(|r| (**r).clone());
+            let body = match body {
+                WriteBody::Put(body) => body,
+                WriteBody::Patch(patch) => {
+                    let current = existing.as_ref().ok_or_else(|| not_found(provider, name, req))?;
+                    let doc = document::current(&app.registry, current, app.clock.now());
+                    let mut merged: serde_json::Value = serde_json::from_slice(&doc).unwrap_or_default();
+                    merge_patch(&mut merged, &patch);
+                    merged
+                }
+            };
             check_preconditions(
                 req.header("if-match"),
                 req.header("if-none-match"),
@@ -107,7 +150,7 @@ pub(super) async fn put(
             // done at once fails at once; otherwise the operation fails when its work completes.
             let injected = match spec.put {
                 PutKind::AsyncOperation => faults.take_operation_failure().map(operation_error),
-                PutKind::Sync => None,
+                PutKind::Sync | PutKind::SyncOk => None,
             };
             let mut failed_now = false;
             if let (Some(error), true) = (&injected, status.is_terminal()) {
@@ -149,6 +192,7 @@ pub(super) async fn put(
         .await?;
     let (status, resource, op) = match answer {
         PutAnswer::Written { resource, created, op } => {
+            let created = created && !patching && spec.put != PutKind::SyncOk;
             (if created { StatusCode::CREATED } else { StatusCode::OK }, resource, op)
         }
         PutAnswer::Unchanged { resource, op } => {

@@ -21,6 +21,8 @@ use crate::store::{OperationError, OperationStatus, State, StoredResource, Txn};
 pub enum PutKind {
     /// 200 or 201 with the final document.
     Sync,
+    /// 200 with the final document, for a create too (the spec lists no 201).
+    SyncOk,
     /// 200 or 201 with an `Azure-AsyncOperation` header; the operation ends with provisioning.
     AsyncOperation,
 }
@@ -58,6 +60,9 @@ pub struct ResourceTypeSpec {
     /// Checks a name from the URL; `Err` carries the rule for the message.
     pub name_rule: fn(&str) -> Result<(), &'static str>,
     pub put: PutKind,
+    /// PATCH merges its body into the current document (RFC 7386) and writes it as a PUT would,
+    /// answering 200.
+    pub patch: bool,
     pub delete: LroHeaders,
     pub delete_missing: DeleteMissing,
     /// How long an accepted DELETE takes before the resource is gone (at `--speed 1`).
@@ -235,6 +240,7 @@ impl Registry {
     pub fn standard() -> Registry {
         let providers: Vec<Arc<dyn ResourceProvider>> = vec![
             Arc::new(resources::resource_groups::ResourceGroups),
+            Arc::new(hci::clusters::Clusters),
             Arc::new(hci::edge_devices::EdgeDevices),
             Arc::new(hci::edge_device_jobs::EdgeDeviceJobs),
         ];

@@ -23,6 +23,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     owner: TypeOwner::Provider,
     name_rule: edge_name_rule,
     put: PutKind::AsyncOperation,
+    patch: false,
     delete: LroHeaders::Location,
     delete_missing: DeleteMissing::NoContent,
     delete_duration: Duration::from_millis(500),

@@ -1,5 +1,6 @@
 //! Microsoft.AzureStackHCI.
 
+pub mod clusters;
 pub mod edge_device_jobs;
 pub mod edge_devices;
 mod job_faults;

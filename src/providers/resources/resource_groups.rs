@@ -65,6 +65,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     owner: TypeOwner::Arm,
     name_rule,
     put: PutKind::Sync,
+    patch: false,
     delete: LroHeaders::Location,
     delete_missing: DeleteMissing::NotFound,
     delete_duration: Duration::from_millis(500),
