@@ -137,6 +137,8 @@ struct PropertiesInput {
 #[derive(Deserialize)]
 struct ClusterInput {
     location: Option<String>,
+    /// The deployment's purpose, e.g. `AzureLocal`.
+    kind: Option<String>,
     #[serde(default)]
     tags: Option<BTreeMap<String, String>>,
     identity: Option<Value>,
@@ -296,6 +298,9 @@ impl ResourceProvider for Clusters {
             }
         }
         let mut doc = json!({ "location": location, "tags": tags, "properties": properties });
+        if let Some(kind) = input.kind {
+            doc["kind"] = json!(kind);
+        }
         if let Some(identity) = identity_doc(input.identity.as_ref(), req.id, &tenant)? {
             doc["identity"] = identity;
         }
