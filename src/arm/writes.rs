@@ -162,7 +162,7 @@ async fn write(
                 }
                 tracing::debug!(code = %error.code, "PUT fails by a fault rule");
             }
-            let body = wrap(&stored_id, name, spec.full_type(), written.doc, system);
+            let body = wrap(&stored_id, &spec.shown_name(&stored_id), spec.shown_type(), written.doc, system);
             let mut resource = StoredResource::new(stored_id, spec.type_key().to_string(), &body, new_etag());
             resource.sim = written.sim;
             resource.due = written.due;

@@ -55,6 +55,11 @@ pub struct ResourceTypeSpec {
     pub namespace: &'static str,
     /// Type segments from the namespace down, e.g. `["edgeDevices", "jobs"]`.
     pub type_names: &'static [&'static str],
+    /// The `type` documents carry when it is not the path's (`Microsoft.AzureStackHCI/updates`
+    /// for `clusters/updates`).
+    pub shown_type: Option<&'static str>,
+    /// How many trailing names of the id make the document's `name` (`update/run` is 2).
+    pub name_levels: usize,
     pub api_versions: &'static [&'static str],
     pub owner: TypeOwner,
     /// Checks a name from the URL; `Err` carries the rule for the message.
@@ -84,6 +89,18 @@ impl ResourceTypeSpec {
     /// `Namespace/type/childType`, as responses spell it.
     pub fn full_type(&self) -> &str {
         &self.names().0
+    }
+
+    /// The `type` documents carry.
+    pub fn shown_type(&self) -> &str {
+        self.shown_type.unwrap_or_else(|| self.full_type())
+    }
+
+    /// The document's `name` for a resource id.
+    pub fn shown_name(&self, id: &str) -> String {
+        let mut names: Vec<&str> = id.split('/').rev().step_by(2).take(self.name_levels.max(1)).collect();
+        names.reverse();
+        names.join("/")
     }
 
     /// [`ResourceTypeSpec::full_type`] in lower case: the registry and store key.
@@ -241,6 +258,9 @@ impl Registry {
         let providers: Vec<Arc<dyn ResourceProvider>> = vec![
             Arc::new(resources::resource_groups::ResourceGroups),
             Arc::new(hci::clusters::Clusters),
+            Arc::new(hci::updates::Updates),
+            Arc::new(hci::update_runs::UpdateRuns),
+            Arc::new(hci::update_summaries::UpdateSummaries),
             Arc::new(hci::edge_devices::EdgeDevices),
             Arc::new(hci::edge_device_jobs::EdgeDeviceJobs),
         ];

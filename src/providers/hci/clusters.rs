@@ -48,6 +48,8 @@ fn name_rule(name: &str) -> Result<(), &'static str> {
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: NAMESPACE,
     type_names: &["clusters"],
+    shown_type: None,
+    name_levels: 1,
     api_versions: CLUSTER_API_VERSIONS,
     owner: TypeOwner::Provider,
     name_rule,

@@ -23,6 +23,8 @@ use crate::store::{to_bytes, OperationError, OperationStatus, State, StoredResou
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: NAMESPACE,
     type_names: &["edgeDevices", "jobs"],
+    shown_type: None,
+    name_levels: 1,
     api_versions: EDGE_API_VERSIONS,
     owner: TypeOwner::Provider,
     name_rule: edge_name_rule,

@@ -19,6 +19,8 @@ use crate::store::{OperationStatus, State, StoredResource, Txn};
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: NAMESPACE,
     type_names: &["edgeDevices"],
+    shown_type: None,
+    name_levels: 1,
     api_versions: EDGE_API_VERSIONS,
     owner: TypeOwner::Provider,
     name_rule: edge_name_rule,

@@ -1,11 +1,16 @@
 //! Microsoft.AzureStackHCI.
 
+mod cluster_child;
 pub mod clusters;
 pub mod edge_device_jobs;
 pub mod edge_devices;
 mod job_faults;
 mod job_lifecycle;
 mod job_model;
+pub mod update_runs;
+mod update_shapes;
+pub mod update_summaries;
+pub mod updates;
 
 pub const NAMESPACE: &str = "Microsoft.AzureStackHCI";
 

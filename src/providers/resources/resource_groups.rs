@@ -61,6 +61,8 @@ fn name_rule(name: &str) -> Result<(), &'static str> {
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: "Microsoft.Resources",
     type_names: &["resourceGroups"],
+    shown_type: None,
+    name_levels: 1,
     api_versions: API_VERSIONS,
     owner: TypeOwner::Arm,
     name_rule,
