@@ -28,7 +28,7 @@ pub async fn handle(app: Arc<App>, req: ArmRequest) -> Response {
         method: req.method.as_str(),
         path: &req.raw_path,
         resource_id: target.as_ref().ok().and_then(Target::resource_id),
-        operation: operation.as_deref(),
+        operation,
         subscription: Some(&req.path.subscription),
     });
     let response = if faults.drop_connection {
@@ -54,7 +54,7 @@ pub async fn handle(app: Arc<App>, req: ArmRequest) -> Response {
 #[derive(Debug, Clone, Default)]
 pub struct RequestNames {
     /// The spec's operationId.
-    pub operation: Option<String>,
+    pub operation: Option<&'static str>,
     pub caller: Option<String>,
 }
 

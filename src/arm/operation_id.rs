@@ -1,13 +1,32 @@
 //! The spec's operationId for a request (`EdgeDeviceJobs_CreateOrUpdate`, …): fault rules match
 //! on it, and the journal and metrics name requests by it.
 
+use std::collections::BTreeSet;
+use std::sync::RwLock;
+
 use axum::http::Method;
 
 use super::resolve::Target;
 use crate::providers::ResourceTypeSpec;
 
+/// An operationId kept once for the life of the process: there are only as many as the specs
+/// have, and metrics and the journal label every request with one.
+fn interned(name: String) -> &'static str {
+    static NAMES: RwLock<BTreeSet<&'static str>> = RwLock::new(BTreeSet::new());
+    if let Some(known) = NAMES.read().unwrap_or_else(|e| e.into_inner()).get(name.as_str()) {
+        return known;
+    }
+    let mut names = NAMES.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = names.get(name.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
 /// `None` for requests the spec has no operation for (operation status URLs, wrong methods).
-pub(super) fn operation_id(target: &Target, method: &Method) -> Option<String> {
+pub(super) fn operation_id(target: &Target, method: &Method) -> Option<&'static str> {
     let (spec, verb) = match target {
         Target::Item { provider, .. } => {
             let verb = match *method {
@@ -35,7 +54,7 @@ pub(super) fn operation_id(target: &Target, method: &Method) -> Option<String> {
         }
         Target::Collection { .. } | Target::Operation { .. } => return None,
     };
-    Some(format!("{}_{verb}", spec.operations.group))
+    Some(interned(format!("{}_{verb}", spec.operations.group)))
 }
 
 /// Every operationId a type answers to, for `GET /_azemu/faults/points`.

@@ -20,7 +20,7 @@ pub struct RequestEvent {
     pub method: String,
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation: Option<String>,
+    pub operation: Option<&'static str>,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,

@@ -95,7 +95,7 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
     };
     let correlation = echo.apply(response.headers_mut());
     if measured {
-        let operation = response.extensions().get::<RequestNames>().and_then(|f| f.operation.as_deref());
+        let operation = response.extensions().get::<RequestNames>().and_then(|f| f.operation);
         app.metrics.observe_request(operation, response.status().as_u16(), started.elapsed());
     }
     if let Some((method, path)) = journaled {
@@ -103,7 +103,7 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
         let event = RequestEvent {
             method: method.to_string(),
             path,
-            operation: facts.and_then(|f| f.operation.clone()),
+            operation: facts.and_then(|f| f.operation),
             status: response.status().as_u16(),
             caller: facts.and_then(|f| f.caller.clone()),
             correlation_id: Some(correlation),
