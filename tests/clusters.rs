@@ -130,3 +130,33 @@ async fn bad_cluster_input_is_a_precise_400_and_nothing_is_stored() {
     let patch_job = s.send(Method::PATCH, &with_version(&job("dev-1", "job-1"), HCI), Some(json!({})), &[]).await;
     assert_ne!(patch_job.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn patch_is_its_own_operation_for_fault_rules() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    s.put(&with_version(&cluster("c1"), HCI), body()).await;
+    s.add_fault(json!({"match": {"operation": "Clusters_Update"}, "action": {"error": {"status": 429}}})).await;
+    let put = s.put(&with_version(&cluster("c1"), HCI), body()).await;
+    assert_eq!(put.status, StatusCode::OK, "a PUT is Clusters_Create");
+    let patch = s.send(Method::PATCH, &with_version(&cluster("c1"), HCI), Some(json!({"tags": {"a": "b"}})), &[]).await;
+    assert_eq!(patch.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(s.get(&with_version(&cluster("c1"), HCI)).await.body["tags"], json!({}), "nothing changed");
+    let points = s.get("/_azemu/faults/points").await.body;
+    let clusters = points["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["resourceType"] == "Microsoft.AzureStackHCI/clusters")
+        .unwrap()
+        .clone();
+    for op in [
+        "Clusters_Get",
+        "Clusters_Update",
+        "Clusters_ListByResourceGroup",
+        "Clusters_ListBySubscription",
+        "Clusters_Delete",
+    ] {
+        assert!(clusters["operations"].as_array().unwrap().iter().any(|o| o == op), "{op}: {clusters}");
+    }
+}

@@ -31,7 +31,7 @@ pub(super) fn operation_id(target: &Target, method: &Method) -> Option<&'static 
         Target::Item { provider, .. } => {
             let verb = match *method {
                 Method::GET => "Get",
-                Method::PUT => "CreateOrUpdate",
+                Method::PUT => provider.spec().operations.put,
                 Method::DELETE => "Delete",
                 Method::PATCH => "Update",
                 Method::HEAD => "CheckExistence",
@@ -60,7 +60,7 @@ pub(super) fn operation_id(target: &Target, method: &Method) -> Option<&'static 
 /// Every operationId a type answers to, for `GET /_azemu/faults/points`.
 pub fn operation_ids(spec: &ResourceTypeSpec) -> Vec<String> {
     let names = &spec.operations;
-    let mut verbs = vec!["Get", "CreateOrUpdate", "Delete", names.list];
+    let mut verbs = vec!["Get", names.put, "Delete", names.list];
     verbs.extend(names.list_in_subscription.filter(|all| *all != names.list));
     if spec.patch {
         verbs.push("Update");

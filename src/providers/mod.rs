@@ -45,6 +45,8 @@ pub enum DeleteMissing {
 pub struct OperationNames {
     /// The operationId prefix, e.g. `EdgeDeviceJobs`.
     pub group: &'static str,
+    /// What the spec calls a PUT: `CreateOrUpdate`, `Create` (clusters) or `Put` (updates).
+    pub put: &'static str,
     /// Listing under the parent, e.g. `ListByEdgeDevice`.
     pub list: &'static str,
     /// Listing across a subscription, for types that allow it, e.g. `ListAll`.

@@ -63,6 +63,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     tracked: &["/properties/status", "/properties/provisioningState"],
     operations: OperationNames {
         group: "Clusters",
+        put: "Create",
         list: "ListByResourceGroup",
         list_in_subscription: Some("ListBySubscription"),
     },

@@ -37,7 +37,12 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     action_headers: LroHeaders::Location,
     // provisioningState last: a follower that stops at a terminal state has seen the rest.
     tracked: &["/properties/status", "/properties/reportedProperties/percentComplete", "/properties/provisioningState"],
-    operations: OperationNames { group: "EdgeDeviceJobs", list: "ListByEdgeDevice", list_in_subscription: None },
+    operations: OperationNames {
+        group: "EdgeDeviceJobs",
+        put: "CreateOrUpdate",
+        list: "ListByEdgeDevice",
+        list_in_subscription: None,
+    },
     names: OnceLock::new(),
 };
 

@@ -33,7 +33,12 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     action_headers: LroHeaders::Location,
     // provisioningState last: a follower that stops at a terminal state has seen the rest.
     tracked: &["/properties/reportedProperties/deviceState", "/properties/provisioningState"],
-    operations: OperationNames { group: "EdgeDevices", list: "List", list_in_subscription: None },
+    operations: OperationNames {
+        group: "EdgeDevices",
+        put: "CreateOrUpdate",
+        list: "List",
+        list_in_subscription: None,
+    },
     names: OnceLock::new(),
 };
 

@@ -33,7 +33,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     actions: &[],
     action_headers: LroHeaders::LocationAndAsyncOperation,
     tracked: &["/properties/state", "/properties/provisioningState"],
-    operations: OperationNames { group: "UpdateRuns", list: "List", list_in_subscription: None },
+    operations: OperationNames { group: "UpdateRuns", put: "Put", list: "List", list_in_subscription: None },
     names: OnceLock::new(),
 };
 

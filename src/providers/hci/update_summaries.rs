@@ -37,7 +37,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     actions: &[],
     action_headers: LroHeaders::LocationAndAsyncOperation,
     tracked: &["/properties/state", "/properties/provisioningState"],
-    operations: OperationNames { group: "UpdateSummaries", list: "List", list_in_subscription: None },
+    operations: OperationNames { group: "UpdateSummaries", put: "Put", list: "List", list_in_subscription: None },
     names: OnceLock::new(),
 };
 

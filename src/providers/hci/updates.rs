@@ -42,7 +42,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     actions: &[],
     action_headers: LroHeaders::LocationAndAsyncOperation,
     tracked: &["/properties/state", "/properties/provisioningState"],
-    operations: OperationNames { group: "Updates", list: "List", list_in_subscription: None },
+    operations: OperationNames { group: "Updates", put: "Put", list: "List", list_in_subscription: None },
     names: OnceLock::new(),
 };
 

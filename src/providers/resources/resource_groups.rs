@@ -74,7 +74,12 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     actions: &[],
     action_headers: LroHeaders::Location,
     tracked: &["/properties/provisioningState"],
-    operations: OperationNames { group: "ResourceGroups", list: "List", list_in_subscription: Some("List") },
+    operations: OperationNames {
+        group: "ResourceGroups",
+        put: "CreateOrUpdate",
+        list: "List",
+        list_in_subscription: Some("List"),
+    },
     names: OnceLock::new(),
 };
 
