@@ -138,7 +138,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let running = server::start(config).await?;
         if let Some(ca) = &running.ca_file {
             println!(
-                "azemu TLS certificate authority: {} (trust it with REQUESTS_CA_BUNDLE or SSL_CERT_FILE)",
+                "azemu TLS certificate authority: {} (Python clients: REQUESTS_CA_BUNDLE=<this file>)",
                 ca.display()
             );
         }
