@@ -139,10 +139,7 @@ impl Metrics {
                 } else {
                     "settled"
                 };
-                let resource_type = match app.registry.get(&r.type_key) {
-                    Some(p) => p.spec().full_type().to_string(),
-                    None => r.type_key.clone(),
-                };
+                let resource_type = app.registry.full_type_of(&r.type_key).to_string();
                 self.lifecycles.get_or_create(&LifecycleLabels { resource_type, state: lifecycle.into() }).inc();
             }
             for op in state.operations() {

@@ -216,4 +216,16 @@ async fn deletion_and_reset_are_journaled_and_the_state_dump_shows_everything() 
     let changes = changes_of(&events(&s, "?kind=change").await, &job("dev-1", "logs"));
     assert_eq!(changes.last().unwrap(), &("resource".to_string(), json!("present"), json!("absent")));
     assert_eq!(s.get("/_azemu/state").await.body["resources"], json!([]));
+
+    // A reset forgets the lifecycles it wiped: a job running at the reset records nothing more.
+    s.create_device("dev-1").await;
+    s.advance(2.0).await;
+    s.put(&with_version(&job("dev-1", "again"), HCI), collect_log_body()).await;
+    s.advance(1.0).await;
+    assert!(!changes_of(&events(&s, "?kind=change").await, &job("dev-1", "again")).is_empty());
+    let before_reset = s.get("/_azemu/events").await.body["lastSeq"].as_u64().unwrap();
+    assert_eq!(s.post("/_azemu/reset", None).await.status, StatusCode::OK);
+    s.advance(6.0).await;
+    let after = events(&s, &format!("?since={before_reset}")).await;
+    assert_eq!(after, Vec::<Value>::new(), "nothing planned before the reset is played out");
 }

@@ -57,5 +57,17 @@ async fn requests_lifecycles_faults_and_the_store_are_measured() {
     assert_eq!(value(&after, "azemu_lifecycles", &[("resource_type", jobs), ("state", "running")]), None);
     assert_eq!(value(&after, "azemu_lifecycles", &[("resource_type", jobs), ("state", "settled")]), Some(1.0));
     assert_eq!(value(&after, "azemu_operations", &[("kind", "put"), ("status", "Succeeded")]), Some(2.0));
-    assert_eq!(value(&after, "azemu_requests_total", &created), Some(1.0), "scrapes are not counted");
+    assert_eq!(value(&after, "azemu_requests_total", &created), Some(1.0));
+    // Scrapes and control-API requests (clock, faults) are not counted: every count has an operation.
+    assert_eq!(value(&after, "azemu_requests_total", &[("operation", "none")]), None);
+    let counted: f64 = after
+        .samples
+        .iter()
+        .filter(|s| s.metric == "azemu_requests_total")
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum();
+    assert_eq!(counted, 4.0, "the group, the device, the 429 and the job: ARM requests only");
 }

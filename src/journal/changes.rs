@@ -250,10 +250,7 @@ impl ChangeTracker {
     }
 
     fn type_name(&self, resource: &StoredResource) -> Arc<str> {
-        match self.registry.get(&resource.type_key) {
-            Some(p) => p.spec().full_type().into(),
-            None => resource.type_key.as_str().into(),
-        }
+        self.registry.full_type_of(&resource.type_key).into()
     }
 
     /// The resource's tracked properties at `at`, then as its lifecycle plans them.

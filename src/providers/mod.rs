@@ -274,6 +274,11 @@ impl Registry {
         self.by_key.get(type_key)
     }
 
+    /// A stored type key as responses spell the type (the key itself for an unknown type).
+    pub fn full_type_of<'a>(&'a self, type_key: &'a str) -> &'a str {
+        self.get(type_key).map_or(type_key, |p| p.spec().full_type())
+    }
+
     /// Every provider, in a stable order.
     pub fn all(&self) -> Vec<&Arc<dyn ResourceProvider>> {
         let mut all: Vec<_> = self.by_key.values().collect();

@@ -6,9 +6,48 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::arm::ArmError;
-use crate::providers::{parse_body, parse_body_at, PutOutcome, PutRequest, Written};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::clusters::CLUSTER_API_VERSIONS;
+use super::NAMESPACE;
+use crate::arm::{ArmError, TypeOwner};
+use crate::providers::{
+    parse_body, parse_body_at, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
+    ResourceTypeSpec, Written,
+};
 use crate::store::{State, Txn};
+
+/// The spec these types share: PUT answers 200, DELETE is an LRO answered through
+/// `Azure-AsyncOperation`, the state they track is `properties.state`. `group` names their
+/// operationIds (`{group}_Put`, `{group}_List`, …).
+pub const fn spec(
+    type_names: &'static [&'static str],
+    shown_type: &'static str,
+    name_levels: usize,
+    name_rule: fn(&str) -> Result<(), &'static str>,
+    group: &'static str,
+) -> ResourceTypeSpec {
+    ResourceTypeSpec {
+        namespace: NAMESPACE,
+        type_names,
+        shown_type: Some(shown_type),
+        name_levels,
+        api_versions: CLUSTER_API_VERSIONS,
+        owner: TypeOwner::Provider,
+        name_rule,
+        put: PutKind::SyncOk,
+        patch: false,
+        delete: LroHeaders::LocationAndAsyncOperation,
+        delete_missing: DeleteMissing::NoContent,
+        delete_duration: Duration::from_millis(500),
+        actions: &[],
+        action_headers: LroHeaders::LocationAndAsyncOperation,
+        tracked: &["/properties/state", "/properties/provisioningState"],
+        operations: OperationNames { group, put: "Put", list: "List", list_in_subscription: None },
+        names: OnceLock::new(),
+    }
+}
 
 #[derive(Deserialize)]
 struct ChildInput {

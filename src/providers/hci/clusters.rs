@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::NAMESPACE;
+use super::{dotted_name, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
     parse_body, parse_body_at, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
@@ -35,14 +35,7 @@ pub const CLUSTER_API_VERSIONS: &[&str] = &[
 pub const NODE_COUNT_TAG: &str = "azemu-node-count";
 
 fn name_rule(name: &str) -> Result<(), &'static str> {
-    let ok = (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && !name.ends_with('.');
-    if ok {
-        Ok(())
-    } else {
-        Err("^[a-zA-Z0-9-_.]{1,64}$, not ending in '.'")
-    }
+    dotted_name(name, 64).then_some(()).ok_or("^[a-zA-Z0-9-_.]{1,64}$, not ending in '.'")
 }
 
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {

@@ -27,6 +27,13 @@ pub const EDGE_API_VERSIONS: &[&str] = &[
 ];
 
 /// Edge device and job names: `^[a-zA-Z0-9-]{3,24}$`.
+/// 1 to `max` letters, digits, `-`, `_` or `.`, not ending in `.` (clusters, updates, runs).
+pub fn dotted_name(name: &str, max: usize) -> bool {
+    (1..=max).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !name.ends_with('.')
+}
+
 pub fn edge_name_rule(name: &str) -> Result<(), &'static str> {
     let ok = (3..=24).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if ok {

@@ -27,8 +27,7 @@ pub fn resource(app: &App, parts: &Parts) -> Response {
         return ArmError::not_found("ResourceNotFound", format!("There is no resource '{id}'.")).into_response();
     };
     let doc = document::current(&app.registry, &resource, now);
-    let resource_type =
-        app.registry.get(&resource.type_key).map_or(resource.type_key.clone(), |p| p.spec().full_type().to_string());
+    let resource_type = app.registry.full_type_of(&resource.type_key).to_string();
     json_response(
         StatusCode::OK,
         &json!({
