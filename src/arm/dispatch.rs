@@ -102,7 +102,7 @@ async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
-        Target::Action { provider, id, action } => action_endpoint(app, &provider, &id, &action, req, faults).await,
+        Target::Action { provider, id, action } => action_endpoint(app, &provider, &id, action, req, faults).await,
         Target::Operation { .. } => unreachable!("handled above"),
     }
 }

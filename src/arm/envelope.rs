@@ -3,6 +3,9 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
+use crate::providers::ResourceTypeSpec;
+use crate::store::StoredResource;
+
 /// Who made a request, as systemData names them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {
@@ -80,6 +83,28 @@ pub fn wrap(id: &str, name: &str, full_type: &str, doc: Value, system_data: Valu
     }
     out.insert("systemData".into(), system_data);
     Value::Object(out)
+}
+
+/// A resource a provider creates as a side effect (an update run an apply starts, a cluster's
+/// update summary): enveloped as if `caller` had PUT it.
+pub fn new_resource(
+    spec: &ResourceTypeSpec,
+    id: String,
+    doc: Value,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> StoredResource {
+    let body = wrap(&id, &spec.shown_name(&id), spec.shown_type(), doc, system_data(None, caller, now));
+    StoredResource::new(id, spec.type_key().to_string(), &body, new_etag())
+}
+
+/// A new version of `resource` with a body the service changed (an update's state, a summary's
+/// version): a new ETag, systemData untouched (it records what clients did).
+pub fn revised(resource: &StoredResource, body: &Value) -> StoredResource {
+    let mut next = resource.clone();
+    next.set_body(body);
+    next.etag = new_etag();
+    next
 }
 
 /// The ETag rules of ARM for `If-Match` / `If-None-Match` on a write.

@@ -48,10 +48,7 @@ pub(super) fn operation_id(target: &Target, method: &Method) -> Option<&'static 
             };
             (provider.spec(), verb.to_string())
         }
-        Target::Action { provider, action, .. } => {
-            let spelled = provider.spec().actions.iter().find(|a| a.eq_ignore_ascii_case(action))?;
-            (provider.spec(), capitalised(spelled))
-        }
+        Target::Action { provider, action, .. } => (provider.spec(), action.operation.to_string()),
         Target::Collection { .. } | Target::Operation { .. } => return None,
     };
     Some(interned(format!("{}_{verb}", spec.operations.group)))
@@ -69,15 +66,6 @@ pub fn operation_ids(spec: &ResourceTypeSpec) -> Vec<String> {
         verbs.push("CheckExistence");
     }
     let mut ids: Vec<String> = verbs.into_iter().map(|v| format!("{}_{v}", names.group)).collect();
-    ids.extend(spec.actions.iter().map(|a| format!("{}_{}", names.group, capitalised(a))));
+    ids.extend(spec.actions.iter().map(|a| format!("{}_{}", names.group, a.operation)));
     ids
-}
-
-/// An action as its operationId spells it: `powerOff` → `PowerOff`.
-fn capitalised(action: &str) -> String {
-    let mut verb = action.to_string();
-    if let Some(first) = verb.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    verb
 }

@@ -7,11 +7,12 @@ use super::dispatch::{Provider, RESOURCE_GROUPS};
 use super::request::ArmRequest;
 use super::ArmError;
 use crate::app::App;
+use crate::providers::ActionName;
 
 pub(super) enum Target {
     Item { provider: Provider, id: String, name: String, parent: Option<(Provider, String)> },
     Collection { provider: Provider, parent: Option<(Provider, String)>, parent_id: String, segment: String },
-    Action { provider: Provider, id: String, action: String },
+    Action { provider: Provider, id: String, action: &'static ActionName },
     Operation { id: String, result: bool },
 }
 
@@ -118,16 +119,13 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
                 });
             }
             let item = registry.get(&path.type_key(false).unwrap_or_default()).filter(|_| depth > 0);
-            match item {
-                Some(provider) if provider.spec().actions.iter().any(|a| a.eq_ignore_ascii_case(trailing)) => {
+            let action = item.and_then(|p| p.spec().actions.iter().find(|a| a.path.eq_ignore_ascii_case(trailing)));
+            match (item, action) {
+                (Some(provider), Some(action)) => {
                     if req.method != Method::POST {
                         return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
                     }
-                    Ok(Target::Action {
-                        provider: provider.clone(),
-                        id: path.resource_id(depth),
-                        action: trailing.to_ascii_lowercase(),
-                    })
+                    Ok(Target::Action { provider: provider.clone(), id: path.resource_id(depth), action })
                 }
                 _ => Err(invalid_type(req)),
             }

@@ -13,7 +13,7 @@ use super::respond::{json_with_etag, no_content};
 use super::{operation_error, ArmError};
 use crate::app::App;
 use crate::faults::Deferred;
-use crate::providers::{ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest};
+use crate::providers::{ActionName, ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest};
 use crate::store::{OperationKind, OperationRecord, OperationStatus, State, StoredResource, Txn};
 
 /// Where operation URLs live: the resource group's location, else `global`.
@@ -278,7 +278,7 @@ pub(super) async fn action_endpoint(
     app: &App,
     provider: &Provider,
     id: &str,
-    action: &str,
+    action: &'static ActionName,
     req: &ArmRequest,
     faults: &Deferred,
 ) -> Result<Response, ArmError> {
@@ -291,14 +291,28 @@ pub(super) async fn action_endpoint(
             let resource =
                 state.resource(&key).filter(|r| !r.deleting).ok_or_else(|| not_found(provider, &name, req))?;
             let now = app.clock.now();
-            let outcome =
-                provider.action(&ActionRequest { path: &req.path, action, resource, body, now, faults }, state)?;
+            let request = ActionRequest {
+                path: &req.path,
+                action: action.path,
+                resource,
+                body,
+                now,
+                clock: &app.clock,
+                caller: &req.caller,
+                faults,
+            };
+            let outcome = provider.action(&request, state)?;
             let mut op =
                 new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body_value()), now);
             op.result = outcome.result;
             op.planned_failure = faults.take_operation_failure().map(operation_error);
-            op.due = Some(now + app.clock.scaled(outcome.duration));
-            let mut txn = Txn::default();
+            let mut txn = outcome.also;
+            let follows = outcome.ends_with.and_then(|k| txn.put_resources.iter_mut().find(|r| r.key() == k));
+            match follows {
+                // The lifecycle's completion ends the operation (see `Engine::step`).
+                Some(followed) => followed.pending_op = Some(op.id.clone()),
+                None => op.due = Some(now + app.clock.scaled(outcome.duration)),
+            }
             txn.put_operation(op.clone());
             Ok::<_, ArmError>((txn, op))
         })

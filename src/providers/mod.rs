@@ -41,6 +41,12 @@ pub enum DeleteMissing {
     NotFound,
 }
 
+/// A POST action: its last path segment (`apply`) and its operationId verb (`Post`).
+pub struct ActionName {
+    pub path: &'static str,
+    pub operation: &'static str,
+}
+
 /// How the spec names this type's operations.
 pub struct OperationNames {
     /// The operationId prefix, e.g. `EdgeDeviceJobs`.
@@ -74,8 +80,8 @@ pub struct ResourceTypeSpec {
     pub delete_missing: DeleteMissing,
     /// How long an accepted DELETE takes before the resource is gone (at `--speed 1`).
     pub delete_duration: Duration,
-    /// POST actions on one resource (lower-case) and the headers their 202 carries.
-    pub actions: &'static [&'static str],
+    /// POST actions on one resource and the headers their 202 carries.
+    pub actions: &'static [ActionName],
     pub action_headers: LroHeaders,
     /// The properties users follow (JSON pointers into the document): the event journal records
     /// each change of them, in this order, and `azemu watch` shows them. Put
@@ -154,18 +160,33 @@ pub enum PutOutcome {
 
 pub struct ActionRequest<'a> {
     pub path: &'a ArmPath,
-    pub action: &'a str,
+    /// As the spec spells it (`apply`), whatever the URL's casing.
+    pub action: &'static str,
     pub resource: &'a StoredResource,
     pub body: Option<Value>,
     pub now: DateTime<Utc>,
+    pub clock: &'a Clock,
+    pub caller: &'a Caller,
     pub faults: &'a Deferred,
 }
 
 pub struct ActionOutcome {
     /// What the operation-result URL answers once the action is done.
     pub result: Option<Value>,
-    /// How long the simulated work takes (at `--speed 1`).
+    /// How long the simulated work takes (at `--speed 1`), when nothing in `also` decides it.
     pub duration: Duration,
+    /// Resources the action writes (a new update run, the update's new state, …).
+    pub also: Txn,
+    /// The key of a resource in `also` whose lifecycle the action's operation follows: the
+    /// operation ends when that lifecycle completes, as it completes.
+    pub ends_with: Option<String>,
+}
+
+impl ActionOutcome {
+    /// Simulated work that only takes time.
+    pub fn timed(duration: Duration, result: Option<Value>) -> ActionOutcome {
+        ActionOutcome { result, duration, also: Txn::default(), ends_with: None }
+    }
 }
 
 pub struct AdvanceCtx<'a> {

@@ -4,5 +4,5 @@ mod clock;
 pub mod engine;
 pub mod timeline;
 
-pub use clock::{Clock, ClockFloor, ClockMode};
+pub use clock::{scaled, Clock, ClockFloor, ClockMode};
 pub use engine::Engine;

@@ -13,20 +13,21 @@ use super::clusters::CLUSTER_API_VERSIONS;
 use super::NAMESPACE;
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, parse_body_at, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
+    parse_body, parse_body_at, ActionName, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
     ResourceTypeSpec, Written,
 };
 use crate::store::{State, Txn};
 
 /// The spec these types share: PUT answers 200, DELETE is an LRO answered through
-/// `Azure-AsyncOperation`, the state they track is `properties.state`. `group` names their
-/// operationIds (`{group}_Put`, `{group}_List`, …).
+/// `Azure-AsyncOperation` (as do actions), the state they track is `properties.state`. `group`
+/// names their operationIds (`{group}_Put`, `{group}_List`, …).
 pub const fn spec(
     type_names: &'static [&'static str],
     shown_type: &'static str,
     name_levels: usize,
     name_rule: fn(&str) -> Result<(), &'static str>,
     group: &'static str,
+    actions: &'static [ActionName],
 ) -> ResourceTypeSpec {
     ResourceTypeSpec {
         namespace: NAMESPACE,
@@ -41,7 +42,7 @@ pub const fn spec(
         delete: LroHeaders::LocationAndAsyncOperation,
         delete_missing: DeleteMissing::NoContent,
         delete_duration: Duration::from_millis(500),
-        actions: &[],
+        actions,
         action_headers: LroHeaders::LocationAndAsyncOperation,
         tracked: &["/properties/state", "/properties/provisioningState"],
         operations: OperationNames { group, put: "Put", list: "List", list_in_subscription: None },

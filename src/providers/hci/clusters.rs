@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::update_effects::initial_summary;
+use super::update_summaries::UpdateSummaries;
 use super::{dotted_name, NAMESPACE};
+use crate::arm::envelope::new_resource;
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
     parse_body, parse_body_at, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
@@ -226,7 +229,7 @@ impl ResourceProvider for Clusters {
         &SPEC
     }
 
-    fn put(&self, req: &PutRequest, _state: &State) -> Result<PutOutcome, ArmError> {
+    fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError> {
         let input: ClusterInput = parse_body(&req.body)?;
         let location = input.location.filter(|l| !l.trim().is_empty()).ok_or_else(|| {
             ArmError::bad_request("LocationRequired", "The location property is required for this definition.")
@@ -300,7 +303,14 @@ impl ResourceProvider for Clusters {
         if let Some(identity) = identity_doc(input.identity.as_ref(), req.id, &tenant)? {
             doc["identity"] = identity;
         }
-        Ok(PutOutcome::Write(Box::new(Written { doc, sim: None, due: None, also: Txn::default() })))
+        let mut also = Txn::default();
+        // A registered cluster reports its update summary from the start.
+        let summary_id = format!("{}/updateSummaries/default", req.id);
+        if state.resource(&summary_id.to_ascii_lowercase()).is_none() {
+            let summary = initial_summary(&location, req.now);
+            also.put(new_resource(UpdateSummaries.spec(), summary_id, summary, req.caller, req.now));
+        }
+        Ok(PutOutcome::Write(Box::new(Written { doc, sim: None, due: None, also })))
     }
 }
 

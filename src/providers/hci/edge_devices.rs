@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, sim_state, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders,
+    parse_body, sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders,
     OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::timeline::{Cursor, Timeline};
@@ -29,7 +29,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete: LroHeaders::Location,
     delete_missing: DeleteMissing::NoContent,
     delete_duration: Duration::from_millis(500),
-    actions: &["validate"],
+    actions: &[ActionName { path: "validate", operation: "Validate" }],
     action_headers: LroHeaders::Location,
     // provisioningState last: a follower that stops at a terminal state has seen the rest.
     tracked: &["/properties/reportedProperties/deviceState", "/properties/provisioningState"],
@@ -242,7 +242,7 @@ impl ResourceProvider for EdgeDevices {
                 Some(_) => {}
             }
         }
-        Ok(ActionOutcome { result: Some(json!({ "status": "Succeeded" })), duration: VALIDATE_DURATION })
+        Ok(ActionOutcome::timed(VALIDATE_DURATION, Some(json!({ "status": "Succeeded" }))))
     }
 
     fn advance(&self, resource: &mut StoredResource, ctx: &AdvanceCtx) -> Result<Advance, ArmError> {

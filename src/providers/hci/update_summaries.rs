@@ -14,8 +14,14 @@ fn name_rule(name: &str) -> Result<(), &'static str> {
     }
 }
 
-static SPEC: ResourceTypeSpec =
-    spec(&["clusters", "updateSummaries"], "Microsoft.AzureStackHCI/updateSummaries", 1, name_rule, "UpdateSummaries");
+static SPEC: ResourceTypeSpec = spec(
+    &["clusters", "updateSummaries"],
+    "Microsoft.AzureStackHCI/updateSummaries",
+    1,
+    name_rule,
+    "UpdateSummaries",
+    &[],
+);
 
 pub struct UpdateSummaries;
 
