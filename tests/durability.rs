@@ -287,3 +287,59 @@ async fn a_manual_clock_restarts_where_it_was() {
         again.kill9();
     }
 }
+
+async fn advance(c: &reqwest::Client, base: &str, seconds: f64) {
+    let r = c.post(format!("{base}/_azemu/clock/advance")).json(&json!({ "seconds": seconds })).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_run_killed_mid_walk_resumes_at_the_same_step() {
+    const API: &str = "2026-10-01";
+    let data = tempfile::tempdir().unwrap();
+    let c = client();
+    let first = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let group = put(&c, &first.base, &with_version(&group_path(RG), RESOURCES), json!({"location": "eastus"})).await;
+    assert!(group.unwrap().is_success());
+    let cluster = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.AzureStackHCI/clusters/c1");
+    let update = format!("{cluster}/updates/Solution10.2411.0.24");
+    assert_eq!(
+        put(&c, &first.base, &with_version(&cluster, API), json!({"location": "eastus"})).await.unwrap(),
+        StatusCode::OK
+    );
+    let published = put(&c, &first.base, &with_version(&update, API), json!({"properties": {"state": "Ready"}})).await;
+    assert_eq!(published.unwrap(), StatusCode::OK);
+    let accepted = c
+        .post(format!("{}{}", first.base, with_version(&format!("{update}/apply"), API)))
+        .bearer_auth("t")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let op_path = accepted.headers()["azure-asyncoperation"].to_str().unwrap().replacen(&first.base, "", 1);
+    // Into Node-1's install, past the health-check event.
+    advance(&c, &first.base, 12.0).await;
+    let (_, runs) = get_json(&c, &first.base, &with_version(&format!("{update}/updateRuns"), API)).await;
+    let run_path = with_version(runs["value"][0]["id"].as_str().unwrap(), API);
+    let (_, before) = get_json(&c, &first.base, &run_path).await;
+    assert_eq!(before["properties"]["progress"]["steps"][1]["steps"][1]["status"], "InProgress", "{before}");
+    first.kill9();
+
+    let second = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let (_, after) = get_json(&c, &second.base, &run_path).await;
+    assert_eq!(after, before, "the run reads the same after the crash");
+    let (_, updated) = get_json(&c, &second.base, &with_version(&update, API)).await;
+    assert_eq!(
+        (updated["properties"]["state"].as_str(), updated["properties"]["healthState"].as_str()),
+        (Some("Installing"), Some("Success"))
+    );
+    advance(&c, &second.base, 26.0).await;
+    let (_, done) = get_json(&c, &second.base, &run_path).await;
+    assert_eq!(done["properties"]["state"], "Succeeded", "{done}");
+    assert_eq!(done["properties"]["duration"], "PT38S");
+    let (_, op) = get_json(&c, &second.base, &op_path).await;
+    assert_eq!(op["status"], "Succeeded");
+    let (_, updated) = get_json(&c, &second.base, &with_version(&update, API)).await;
+    assert_eq!(updated["properties"]["state"], "Installed");
+    second.kill9();
+}

@@ -80,6 +80,14 @@ def emulator(data_dir):
     emu.stop()
 
 
+@pytest.fixture
+def fast_emulator(data_dir):
+    """Lifecycles at ten times their real pace: a 2-node update apply takes 3.8 s."""
+    emu = Emulator(data_dir, ["--speed", "10"])
+    yield emu
+    emu.stop()
+
+
 def hci_client(emu: Emulator):
     from azure.mgmt.azurestackhci import AzureStackHCIClient
 
