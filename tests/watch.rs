@@ -96,6 +96,60 @@ async fn a_failed_job_exits_1_and_says_which_step_failed() {
     assert!(out.contains("failed: Failed") && out.contains("UploadLogArchive: share full"), "{out}");
 }
 
+/// A 2-node cluster with an update published and applied: the run's id.
+async fn applied_update(s: &TestServer) -> String {
+    const API: &str = "2026-10-01";
+    s.create_group(RG).await;
+    let cluster = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.AzureStackHCI/clusters/c1");
+    let update = format!("{cluster}/updates/Solution10.2411.0.24");
+    s.put(&with_version(&cluster, API), json!({"location": "eastus"})).await;
+    s.put(&with_version(&update, API), json!({"properties": {"state": "Ready"}})).await;
+    let accepted = s.post(&with_version(&format!("{update}/apply"), API), None).await;
+    assert_eq!(accepted.status, reqwest::StatusCode::ACCEPTED, "{}", accepted.body);
+    let runs = s.get(&with_version(&format!("{update}/updateRuns"), API)).await;
+    runs.body["value"][0]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_run_is_followed_step_by_step_until_it_succeeds() {
+    let s = TestServer::start().await;
+    let run = applied_update(&s).await;
+    let mut child = watch(&s, &run);
+    let (first, mut reader) = first_line(&mut child);
+    assert!(first.contains("properties.state=InProgress"), "{first}");
+    s.advance(40.0).await;
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut out = String::new();
+        reader.read_to_string(&mut out).unwrap();
+        (child.wait().unwrap().code(), out)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    // One line per finished step (13 for 2 nodes), each saying where the run stands.
+    let steps = out.lines().filter(|l| l.contains("properties.lastUpdatedTime:")).count();
+    assert_eq!(steps, 13, "{out}");
+    assert!(out.contains("properties.lastUpdatedTime:"), "{out}");
+    let first_step = out.lines().find(|l| l.contains("properties.lastUpdatedTime:")).unwrap();
+    assert!(first_step.ends_with("[1/13 steps, Prepare/Extract]"), "{out}");
+    assert!(out.contains("[7/13 steps, Node-2/Drain]"), "{out}");
+    assert!(out.contains("properties.state: InProgress -> Succeeded [13/13 steps, -]"), "{out}");
+    assert!(out.trim_end().ends_with("done: Succeeded (13/13)"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_update_run_exits_1_and_names_the_step() {
+    let s = TestServer::start().await;
+    s.add_fault(json!({"match": {"step": "Node-2/Restart"}, "action": {"failStep": {"message": "no heartbeat"}}}))
+        .await;
+    let run = applied_update(&s).await;
+    s.advance(60.0).await;
+    let (code, out, _) = finish(watch(&s, &run)).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("failed: Failed: Node-2/Restart (9/13)") && out.contains("Restart: no heartbeat"), "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_resource_exits_2_and_a_bad_id_too() {
     let s = TestServer::start().await;

@@ -149,6 +149,13 @@ async fn watch(args: WatchArgs) -> Result<Outcome, WatchError> {
         }
         let property = event["property"].as_str().unwrap_or_default();
         subject.apply(property, &event["to"]);
+        if subject.is_run() {
+            // A run's steps are in its document, not in the events: read where it stands.
+            // Its steps' times say where it stood at the event, however late it is read.
+            if let Ok(found) = lookup(&client, &endpoint, &subject.id).await {
+                subject.observe(&found["document"], event["time"].as_str());
+            }
+        }
         display.change(&subject, event["time"].as_str().unwrap_or_default(), property, &event["from"], &event["to"]);
         if let Some(outcome) = subject.outcome() {
             let doc = match &outcome {

@@ -5,12 +5,65 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
+use chrono::{DateTime, FixedOffset};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 const PROVISIONING: &str = "properties.provisioningState";
 const STATUS: &str = "properties.status";
 const PERCENT: &str = "properties.reportedProperties.percentComplete";
+/// An update run's own state: its provisioning state is `Succeeded` from the start.
+const RUN_STATE: &str = "properties.state";
+const RUN_UPDATED: &str = "properties.lastUpdatedTime";
+
+/// Where a run of steps stands: leaves finished, leaves in all, the step running now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepProgress {
+    pub done: usize,
+    pub total: usize,
+    pub current: Option<String>,
+}
+
+impl StepProgress {
+    /// Reads a `progress` step tree: its leaves in order, by `Branch/Leaf` path, as they stood
+    /// at `at` (from their start and end times), or as they stand now.
+    pub fn of(tree: &Value, at: Option<DateTime<FixedOffset>>) -> Option<StepProgress> {
+        fn leaves<'a>(step: &'a Value, path: &str, out: &mut Vec<(String, &'a Value)>) {
+            let children = step["steps"].as_array().filter(|c| !c.is_empty());
+            match children {
+                Some(children) => {
+                    for child in children {
+                        let name = child["name"].as_str().unwrap_or_default();
+                        let path = if path.is_empty() { name.to_string() } else { format!("{path}/{name}") };
+                        leaves(child, &path, out);
+                    }
+                }
+                None => out.push((path.to_string(), step)),
+            }
+        }
+        tree.get("steps")?;
+        let mut all = Vec::new();
+        leaves(tree, "", &mut all);
+        let time = |leaf: &Value, field: &str| leaf[field].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        let reached = |leaf: &Value, field: &str| match at {
+            Some(at) => time(leaf, field).is_some_and(|t| t <= at),
+            None => true,
+        };
+        let status = |leaf: &Value| leaf["status"].as_str().unwrap_or_default().to_string();
+        let is_done =
+            |leaf: &Value| matches!(status(leaf).as_str(), "Success" | "Skipped") && reached(leaf, "endTimeUtc");
+        let done = all.iter().filter(|(_, l)| is_done(l)).count();
+        let current = all
+            .iter()
+            .find(|(_, l)| {
+                !is_done(l)
+                    && matches!(status(l).as_str(), "InProgress" | "Error" | "Success")
+                    && reached(l, "startTimeUtc")
+            })
+            .map(|(p, _)| p.clone());
+        Some(StepProgress { done, total: all.len(), current })
+    }
+}
 
 /// How the watched work ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +89,8 @@ pub struct Subject {
     pub resource_type: String,
     pub properties: BTreeMap<String, Value>,
     pub deleted: bool,
+    /// For an update run: its steps, read from its document.
+    pub steps: Option<StepProgress>,
 }
 
 fn flatten_into(out: &mut BTreeMap<String, Value>, doc: &Value, paths: &[&str]) {
@@ -49,13 +104,37 @@ fn flatten_into(out: &mut BTreeMap<String, Value>, doc: &Value, paths: &[&str]) 
 
 impl Subject {
     pub fn new(id: String, resource_type: String, doc: &Value) -> Subject {
-        let mut properties = BTreeMap::new();
-        flatten_into(&mut properties, doc, &[PROVISIONING, STATUS, PERCENT]);
-        Subject { id, resource_type, properties, deleted: false }
+        let properties = BTreeMap::new();
+        let mut subject = Subject { id, resource_type, properties, deleted: false, steps: None };
+        let mut paths = vec![PROVISIONING, STATUS, PERCENT];
+        if subject.is_run() {
+            paths.extend([RUN_STATE, RUN_UPDATED]);
+        }
+        flatten_into(&mut subject.properties, doc, &paths);
+        subject.observe(doc, None);
+        subject
     }
 
     pub fn is_job(&self) -> bool {
         self.resource_type.to_ascii_lowercase().ends_with("/edgedevices/jobs")
+    }
+
+    pub fn is_run(&self) -> bool {
+        self.resource_type.to_ascii_lowercase().ends_with("/updateruns")
+    }
+
+    /// Has a progress bar: a job's percentage, a run's steps.
+    pub fn shows_progress(&self) -> bool {
+        self.is_job() || self.is_run()
+    }
+
+    /// Takes in the resource's whole document (an update run's step tree is not tracked), as
+    /// it stood at `at` (an event's time), or now.
+    pub fn observe(&mut self, doc: &Value, at: Option<&str>) {
+        if self.is_run() {
+            let at = at.and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            self.steps = doc.pointer("/properties/progress").and_then(|tree| StepProgress::of(tree, at));
+        }
     }
 
     pub fn apply(&mut self, property: &str, to: &Value) {
@@ -71,13 +150,23 @@ impl Subject {
     }
 
     pub fn percent(&self) -> Option<u64> {
-        self.properties.get(PERCENT).and_then(Value::as_u64)
+        match &self.steps {
+            Some(steps) if steps.total > 0 => Some((steps.done * 100 / steps.total) as u64),
+            _ => self.properties.get(PERCENT).and_then(Value::as_u64),
+        }
     }
 
     /// Where the work stands, in a few words.
     pub fn summary(&self) -> String {
         if self.deleted {
             return "deleted".into();
+        }
+        if let (true, Some(state)) = (self.is_run(), self.text(RUN_STATE)) {
+            return match &self.steps {
+                Some(StepProgress { done, total, current: Some(step) }) => format!("{state}: {step} ({done}/{total})"),
+                Some(StepProgress { done, total, current: None }) => format!("{state} ({done}/{total})"),
+                None => state.to_string(),
+            };
         }
         let provisioning = self.text(PROVISIONING).unwrap_or("unknown");
         match self.text(STATUS) {
@@ -91,6 +180,13 @@ impl Subject {
         if self.deleted {
             return Some(Outcome::Deleted);
         }
+        if let (true, Some(state)) = (self.is_run(), self.text(RUN_STATE)) {
+            return match state {
+                "Succeeded" => Some(Outcome::Succeeded),
+                "Failed" => Some(Outcome::Failed(state.to_string())),
+                _ => None,
+            };
+        }
         match self.text(PROVISIONING)? {
             "Succeeded" => Some(Outcome::Succeeded),
             state @ ("Failed" | "Canceled") => Some(Outcome::Failed(state.to_string())),
@@ -99,19 +195,21 @@ impl Subject {
     }
 }
 
-/// What failed, from a document: the first step in error with its exception.
+/// What failed, from a document: the deepest step in error with its message (a job's
+/// `exception`, an update run's `errorMessage`).
 pub fn failure_detail(doc: &Value) -> Option<String> {
     match doc {
         Value::Object(map) => {
             if map.get("status").and_then(Value::as_str) == Some("Error") {
                 let exception = map.get("exception").and_then(Value::as_array).and_then(|e| e.first());
-                if let (Some(name), Some(exception)) = (map.get("name").and_then(Value::as_str), exception) {
+                let message = exception.or_else(|| map.get("errorMessage")).and_then(Value::as_str);
+                if let (Some(name), Some(message)) = (map.get("name").and_then(Value::as_str), message) {
                     if let Some(steps) = map.get("steps") {
                         if let Some(deeper) = failure_detail(steps) {
                             return Some(deeper);
                         }
                     }
-                    return Some(format!("{name}: {}", exception.as_str().unwrap_or_default()));
+                    return Some(format!("{name}: {message}"));
                 }
             }
             map.values().find_map(failure_detail)
@@ -134,7 +232,7 @@ pub struct TerminalDisplay {
 
 impl TerminalDisplay {
     pub fn new(subject: &Subject) -> TerminalDisplay {
-        let bar = if subject.is_job() {
+        let bar = if subject.shows_progress() {
             let bar = ProgressBar::new(100);
             bar.set_style(
                 ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} [{bar:40.cyan/blue}] {pos:>3}% {msg}")
@@ -217,8 +315,13 @@ impl<W: Write> Display for LineDisplay<W> {
         let _ = self.out.flush();
     }
 
-    fn change(&mut self, _subject: &Subject, time: &str, property: &str, from: &Value, to: &Value) {
-        let _ = writeln!(self.out, "{time} {property}: {} -> {}", shown(from), shown(to));
+    fn change(&mut self, subject: &Subject, time: &str, property: &str, from: &Value, to: &Value) {
+        let mut line = format!("{time} {property}: {} -> {}", shown(from), shown(to));
+        if let (true, Some(steps)) = (subject.is_run(), &subject.steps) {
+            let current = steps.current.as_deref().unwrap_or("-");
+            line.push_str(&format!(" [{}/{} steps, {current}]", steps.done, steps.total));
+        }
+        let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
     }
 
@@ -251,6 +354,28 @@ mod tests {
         assert_eq!(s.outcome().map(|o| o.exit_code()), Some(1));
         s.apply("resource", &json!("absent"));
         assert_eq!(s.outcome(), Some(Outcome::Deleted));
+    }
+
+    #[test]
+    fn a_run_is_done_when_its_state_is_and_counts_its_steps() {
+        let doc = json!({"properties": {"provisioningState": "Succeeded", "state": "InProgress", "progress": {
+        "name": "Start update", "status": "InProgress", "steps": [
+            {"name": "Prepare", "status": "Success", "steps": [{"name": "Download", "status": "Skipped", "steps": []}]},
+            {"name": "Node-1", "status": "InProgress", "steps": [
+                {"name": "Drain", "status": "Success", "steps": []},
+                {"name": "Install", "status": "InProgress", "steps": []}
+            ]}
+        ]}}});
+        let mut s = Subject::new("/x/updateRuns/r".into(), "Microsoft.AzureStackHCI/updates/updateRuns".into(), &doc);
+        assert_eq!(s.outcome(), None, "provisioningState is not the run's state");
+        assert_eq!(s.summary(), "InProgress: Node-1/Install (2/3)");
+        assert_eq!(s.percent(), Some(66));
+        s.apply(RUN_STATE, &json!("Failed"));
+        assert_eq!(s.outcome(), Some(Outcome::Failed("Failed".into())));
+        let failed = json!({"progress": {"name": "Start update", "status": "Error", "errorMessage": "no", "steps": [
+            {"name": "Restart", "status": "Error", "errorMessage": "Node-2 did not come back", "steps": []}
+        ]}});
+        assert_eq!(failure_detail(&failed).as_deref(), Some("Restart: Node-2 did not come back"));
     }
 
     #[test]

@@ -50,6 +50,12 @@ pub const fn spec(
     }
 }
 
+/// `spec` with other tracked properties.
+pub const fn tracking(mut spec: ResourceTypeSpec, tracked: &'static [&'static str]) -> ResourceTypeSpec {
+    spec.tracked = tracked;
+    spec
+}
+
 #[derive(Deserialize)]
 struct ChildInput {
     location: Option<String>,

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::cluster_child::{put_checked, spec};
+use super::cluster_child::{put_checked, spec, tracking};
 use super::update_effects::{on_health_checked, on_run_finished};
 use super::update_plan::failure_points;
 use super::update_run_sim::{properties_at, RunEvent, RunSim};
@@ -20,14 +20,18 @@ use crate::providers::{
 };
 use crate::store::{to_bytes, OperationError, OperationStatus, State, StoredResource};
 
-// As the service answers: named `{update}/{run}`, of type `updates/updateRuns`.
-static SPEC: ResourceTypeSpec = spec(
-    &["clusters", "updates", "updateRuns"],
-    "Microsoft.AzureStackHCI/updates/updateRuns",
-    2,
-    update_name_rule,
-    "UpdateRuns",
-    &[],
+// As the service answers: named `{update}/{run}`, of type `updates/updateRuns`. The journal
+// records each finished step through `lastUpdatedTime` (before `state`, which a watch stops at).
+static SPEC: ResourceTypeSpec = tracking(
+    spec(
+        &["clusters", "updates", "updateRuns"],
+        "Microsoft.AzureStackHCI/updates/updateRuns",
+        2,
+        update_name_rule,
+        "UpdateRuns",
+        &[],
+    ),
+    &["/properties/lastUpdatedTime", "/properties/state", "/properties/provisioningState"],
 );
 
 pub struct UpdateRuns;
