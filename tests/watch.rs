@@ -50,6 +50,18 @@ fn first_line(child: &mut Child) -> (String, BufReader<std::process::ChildStdout
     (line, reader)
 }
 
+/// Everything the watch prints after its first line, and its exit code, once it ends.
+async fn rest_of(mut child: Child, mut reader: BufReader<std::process::ChildStdout>) -> (Option<i32>, String) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut out = String::new();
+        reader.read_to_string(&mut out).unwrap();
+        (child.wait().unwrap().code(), out)
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_is_followed_line_by_line_until_it_succeeds() {
     let s = TestServer::start().await;
@@ -62,14 +74,7 @@ async fn a_job_is_followed_line_by_line_until_it_succeeds() {
     assert!(first.contains("properties.status=Scheduled"), "{first}");
     // Steps happen as the clock moves, after the watch began.
     s.advance(6.0).await;
-    let (code, out) = tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        let mut out = String::new();
-        reader.read_to_string(&mut out).unwrap();
-        (child.wait().unwrap().code(), out)
-    })
-    .await
-    .unwrap();
+    let (code, out) = rest_of(child, reader).await;
     assert_eq!(code, Some(0), "{out}");
     let statuses: Vec<&str> =
         out.lines().filter(|l| l.contains("properties.status:")).map(|l| l.rsplit("-> ").next().unwrap()).collect();
@@ -118,14 +123,7 @@ async fn an_update_run_is_followed_step_by_step_until_it_succeeds() {
     let (first, mut reader) = first_line(&mut child);
     assert!(first.contains("properties.state=InProgress"), "{first}");
     s.advance(40.0).await;
-    let (code, out) = tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        let mut out = String::new();
-        reader.read_to_string(&mut out).unwrap();
-        (child.wait().unwrap().code(), out)
-    })
-    .await
-    .unwrap();
+    let (code, out) = rest_of(child, reader).await;
     assert_eq!(code, Some(0), "{out}");
     // One line per finished step (13 for 2 nodes), each saying where the run stands.
     let steps = out.lines().filter(|l| l.contains("properties.lastUpdatedTime:")).count();
