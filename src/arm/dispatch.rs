@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
 use super::operation_id::operation_id;
-use super::reads::{get, head, list, operation_endpoint};
+use super::reads::{get, head, list, operation_endpoint, view};
 use super::request::ArmRequest;
 use super::resolve::{resolve, Target};
 use super::writes::{action_endpoint, delete, patch, put};
@@ -63,9 +63,10 @@ async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -
         return operation_endpoint(app, req, id, *result).await;
     }
     let provider = match &target {
-        Target::Item { provider, .. } | Target::Collection { provider, .. } | Target::Action { provider, .. } => {
-            provider.clone()
-        }
+        Target::Item { provider, .. }
+        | Target::Collection { provider, .. }
+        | Target::Action { provider, .. }
+        | Target::View { provider, .. } => provider.clone(),
         Target::Operation { .. } => unreachable!("handled above"),
     };
     let spec = provider.spec();
@@ -103,6 +104,7 @@ async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -
             }
         }
         Target::Action { provider, id, action } => action_endpoint(app, &provider, &id, action, req, faults).await,
+        Target::View { provider, id, view: spec } => view(app, &provider, &id, spec.path, req).await,
         Target::Operation { .. } => unreachable!("handled above"),
     }
 }
@@ -127,6 +129,9 @@ pub(super) fn require_parent(app: &App, parent: Option<&(Provider, String)>) -> 
 pub(super) fn not_found(provider: &Provider, name: &str, req: &ArmRequest) -> ArmError {
     if provider.spec().type_key() == RESOURCE_GROUPS {
         return ArmError::not_found("ResourceGroupNotFound", format!("Resource group '{name}' could not be found."));
+    }
+    if let Some((code, message)) = provider.spec().missing {
+        return ArmError::not_found(code, message);
     }
     ArmError::resource_not_found(provider.spec().full_type(), name, req.path.resource_group.as_deref())
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::envelope::timestamp;
 use super::respond::{json_bytes, json_response, no_content};
 use super::ArmError;
-use crate::store::{OperationKind, OperationRecord, OperationStatus};
+use crate::store::{OperationKind, OperationRecord, OperationStatus, OperationUrls};
 
 pub const RETRY_AFTER_SECONDS: &str = "1";
 
@@ -21,6 +21,7 @@ pub struct NewOperation<'a> {
     pub namespace: &'a str,
     pub location: &'a str,
     pub api_version: &'a str,
+    pub urls: OperationUrls,
     pub now: DateTime<Utc>,
 }
 
@@ -35,6 +36,7 @@ pub fn new_operation(new: NewOperation) -> OperationRecord {
         namespace: new.namespace.to_string(),
         location: new.location.to_string(),
         api_version: new.api_version.to_string(),
+        urls: new.urls,
         start_time: new.now,
         end_time: None,
         error: None,
@@ -45,19 +47,27 @@ pub fn new_operation(new: NewOperation) -> OperationRecord {
     }
 }
 
-fn url(base: &str, op: &OperationRecord, collection: &str) -> String {
+/// The operation's path under the subscription, for its status (`result: false`) or its result.
+fn path(op: &OperationRecord, result: bool) -> String {
+    let collection = match (op.urls, result) {
+        (OperationUrls::Arm, false) => "operationStatuses",
+        (OperationUrls::Arm, true) => "operationResults",
+        (OperationUrls::Compute, _) => "operations",
+    };
     format!(
-        "{base}/subscriptions/{}/providers/{}/locations/{}/{collection}/{}?api-version={}",
-        op.subscription, op.namespace, op.location, op.id, op.api_version
+        "/subscriptions/{}/providers/{}/locations/{}/{collection}/{}",
+        op.subscription, op.namespace, op.location, op.id
     )
 }
 
 pub fn status_url(base: &str, op: &OperationRecord) -> String {
-    url(base, op, "operationStatuses")
+    format!("{base}{}?api-version={}", path(op, false), op.api_version)
 }
 
+/// Compute tells its result URL from its status URL by `monitor=true`.
 pub fn result_url(base: &str, op: &OperationRecord) -> String {
-    url(base, op, "operationResults")
+    let monitor = if op.urls == OperationUrls::Compute { "monitor=true&" } else { "" };
+    format!("{base}{}?{monitor}api-version={}", path(op, true), op.api_version)
 }
 
 fn header(value: &str) -> HeaderValue {
@@ -75,19 +85,26 @@ pub fn add_headers(headers: &mut HeaderMap, base: &str, op: &OperationRecord, as
     headers.insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECONDS));
 }
 
-/// The body of an `Azure-AsyncOperation` URL.
+/// The body of an `Azure-AsyncOperation` URL (Compute's carries no id, resource or percentage).
 pub fn status_body(op: &OperationRecord) -> Value {
-    let mut body = json!({
-        "id": format!("/subscriptions/{}/providers/{}/locations/{}/operationStatuses/{}", op.subscription, op.namespace, op.location, op.id),
-        "name": op.id,
-        "resourceId": op.resource_id,
-        "status": op.status.as_str(),
-        "startTime": timestamp(op.start_time),
-    });
+    let mut body = match op.urls {
+        OperationUrls::Arm => json!({
+            "id": path(op, false),
+            "name": op.id,
+            "resourceId": op.resource_id,
+            "status": op.status.as_str(),
+            "startTime": timestamp(op.start_time),
+        }),
+        OperationUrls::Compute => json!({
+            "startTime": timestamp(op.start_time),
+            "status": op.status.as_str(),
+            "name": op.id,
+        }),
+    };
     if let Some(end) = op.end_time {
         body["endTime"] = json!(timestamp(end));
     }
-    if op.status == OperationStatus::Succeeded {
+    if op.status == OperationStatus::Succeeded && op.urls == OperationUrls::Arm {
         body["percentComplete"] = json!(100.0);
     }
     if let Some(err) = &op.error {

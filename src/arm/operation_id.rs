@@ -49,6 +49,7 @@ pub(super) fn operation_id(target: &Target, method: &Method) -> Option<&'static 
             (provider.spec(), verb.to_string())
         }
         Target::Action { provider, action, .. } => (provider.spec(), action.operation.to_string()),
+        Target::View { provider, view, .. } => (provider.spec(), view.operation.to_string()),
         Target::Collection { .. } | Target::Operation { .. } => return None,
     };
     Some(interned(format!("{}_{verb}", spec.operations.group)))
@@ -66,6 +67,6 @@ pub fn operation_ids(spec: &ResourceTypeSpec) -> Vec<String> {
         verbs.push("CheckExistence");
     }
     let mut ids: Vec<String> = verbs.into_iter().map(|v| format!("{}_{v}", names.group)).collect();
-    ids.extend(spec.actions.iter().map(|a| format!("{}_{}", names.group, a.operation)));
+    ids.extend(spec.actions.iter().chain(spec.views).map(|a| format!("{}_{}", names.group, a.operation)));
     ids
 }

@@ -12,7 +12,7 @@ use super::document;
 use super::lro;
 use super::paging::{page, PageRequest};
 use super::request::ArmRequest;
-use super::respond::{json_bytes, json_with_etag, no_content};
+use super::respond::{json_bytes, json_response, json_with_etag, no_content};
 use super::{api_version, ArmError};
 use crate::app::App;
 use crate::store::StoredResource;
@@ -42,11 +42,46 @@ pub(super) async fn get(
             return Ok(no_content(StatusCode::NOT_MODIFIED));
         }
     }
-    let (doc, settled) = document::current_and_settled(&app.registry, &resource, app.clock.now());
+    let now = app.clock.now();
+    let (doc, settled) = document::current_and_settled(&app.registry, &resource, now);
     if settled {
         app.store.materialize(vec![(resource.clone(), doc.clone())]);
     }
+    let doc = expanded(provider, req, &resource, doc, now);
     Ok(json_with_etag(StatusCode::OK, doc, &resource.etag))
+}
+
+/// The document with what `$expand` asks for, when the provider has it.
+fn expanded(
+    provider: &Provider,
+    req: &ArmRequest,
+    resource: &StoredResource,
+    doc: Bytes,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Bytes {
+    let Some(expand) = req.query("$expand") else { return doc };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&doc) else { return doc };
+    match provider.expanded(&value, expand, resource, now) {
+        Some(more) => crate::store::to_bytes(&more),
+        None => doc,
+    }
+}
+
+/// GET of a read-only view below a resource (`…/instanceView`).
+pub(super) async fn view(
+    app: &App,
+    provider: &Provider,
+    id: &str,
+    view: &str,
+    req: &ArmRequest,
+) -> Result<Response, ArmError> {
+    if req.method != Method::GET {
+        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+    }
+    let name = id.rsplit('/').next().unwrap_or_default();
+    let resource = durable_resource(app, id).await.ok_or_else(|| not_found(provider, name, req))?;
+    let body = provider.view(view, &resource, app.clock.now())?;
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 pub(super) async fn head(app: &App, id: &str) -> Result<Response, ArmError> {
@@ -66,6 +101,7 @@ pub(super) async fn list(
     let parent_key = parent_id.to_ascii_lowercase();
     let api_version = req.api_version().unwrap_or_default().to_string();
     let top = req.query("$top").map(str::to_string);
+    let expand = req.query("$expand").map(|e| form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>());
     let now = app.clock.now();
     // A list also shows what is absent: it waits for every write made before it.
     let mut settled = Vec::new();
@@ -92,7 +128,7 @@ pub(super) async fn list(
                     if done {
                         settled.push((r.clone(), doc.clone()));
                     }
-                    (r.key(), doc)
+                    (r.key(), expanded(provider, req, r, doc, now))
                 })
                 .collect();
             (items, latest)
@@ -103,6 +139,9 @@ pub(super) async fn list(
         let mut url = format!("{}{}?api-version={}", req.base(), req.raw_path, api_version);
         if let Some(t) = &top {
             url.push_str(&format!("&%24top={t}"));
+        }
+        if let Some(e) = &expand {
+            url.push_str(&format!("&%24expand={e}"));
         }
         url.push_str(&format!("&%24skipToken={token}"));
         url

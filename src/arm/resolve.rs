@@ -13,6 +13,7 @@ pub(super) enum Target {
     Item { provider: Provider, id: String, name: String, parent: Option<(Provider, String)> },
     Collection { provider: Provider, parent: Option<(Provider, String)>, parent_id: String, segment: String },
     Action { provider: Provider, id: String, action: &'static ActionName },
+    View { provider: Provider, id: String, view: &'static ActionName },
     Operation { id: String, result: bool },
 }
 
@@ -20,7 +21,7 @@ impl Target {
     /// The resource the request acts on, when it names one.
     pub(super) fn resource_id(&self) -> Option<&str> {
         match self {
-            Target::Item { id, .. } | Target::Action { id, .. } => Some(id),
+            Target::Item { id, .. } | Target::Action { id, .. } | Target::View { id, .. } => Some(id),
             Target::Collection { .. } | Target::Operation { .. } => None,
         }
     }
@@ -78,6 +79,11 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
             if result || second.eq_ignore_ascii_case("operationStatuses") {
                 return Ok(Target::Operation { id: id.clone(), result });
             }
+            // Compute's single URL: the result with `monitor=true`, the status without.
+            if second.eq_ignore_ascii_case("operations") {
+                let result = req.query("monitor").is_some_and(|m| m.eq_ignore_ascii_case("true"));
+                return Ok(Target::Operation { id: id.clone(), result });
+            }
         }
     }
     let depth = path.depth();
@@ -119,6 +125,10 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
                 });
             }
             let item = registry.get(&path.type_key(false).unwrap_or_default()).filter(|_| depth > 0);
+            let view = item.and_then(|p| p.spec().views.iter().find(|v| v.path.eq_ignore_ascii_case(trailing)));
+            if let (Some(provider), Some(view)) = (item, view) {
+                return Ok(Target::View { provider: provider.clone(), id: path.resource_id(depth), view });
+            }
             let action = item.and_then(|p| p.spec().actions.iter().find(|a| a.path.eq_ignore_ascii_case(trailing)));
             match (item, action) {
                 (Some(provider), Some(action)) => {

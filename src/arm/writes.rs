@@ -42,6 +42,7 @@ fn new_op(
         namespace: provider.spec().namespace,
         location: &operation_location(state, req, body),
         api_version: req.api_version().unwrap_or_default(),
+        urls: provider.spec().operation_urls,
         now,
     })
 }

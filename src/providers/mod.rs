@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::arm::{ArmError, ArmPath, Caller, TypeOwner};
 use crate::faults::Deferred;
 use crate::sim::Clock;
-use crate::store::{OperationError, OperationStatus, State, StoredResource, Txn};
+use crate::store::{OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
 
 /// How a successful PUT answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,8 @@ pub enum DeleteMissing {
     NotFound,
 }
 
-/// A POST action: its last path segment (`apply`) and its operationId verb (`Post`).
+/// A POST action or a read-only view below a resource: its last path segment (`apply`,
+/// `instanceView`) and its operationId verb (`Post`, `GetInstanceView`).
 pub struct ActionName {
     pub path: &'static str,
     pub operation: &'static str,
@@ -66,8 +67,10 @@ pub struct ResourceTypeSpec {
     /// The `type` documents carry when it is not the path's (`Microsoft.AzureStackHCI/updates`
     /// for `clusters/updates`).
     pub shown_type: Option<&'static str>,
-    /// How many trailing names of the id make the document's `name` (`update/run` is 2).
+    /// How many trailing names of the id make the document's `name` (`update/run` is 2), and
+    /// what joins them (`/`; `_` for scale-set VMs, named `{scaleSet}_{instanceId}`).
     pub name_levels: usize,
+    pub name_join: &'static str,
     pub api_versions: &'static [&'static str],
     pub owner: TypeOwner,
     /// Checks a name from the URL; `Err` carries the rule for the message.
@@ -87,6 +90,13 @@ pub struct ResourceTypeSpec {
     /// each change of them, in this order, and `azemu watch` shows them. Put
     /// `provisioningState` last, so that its terminal change comes after the others of the moment.
     pub tracked: &'static [&'static str],
+    /// Where this type's long-running operations are served.
+    pub operation_urls: OperationUrls,
+    /// How a missing resource of this type is answered (code, message), when not as ARM's
+    /// `ResourceNotFound`.
+    pub missing: Option<(&'static str, &'static str)>,
+    /// Read-only views below a resource (`instanceView`), answered by `ResourceProvider::view`.
+    pub views: &'static [ActionName],
     /// The spec's operationIds: `{group}_Get`, `{group}_CreateOrUpdate`, … (see `arm::operation_id`).
     pub operations: OperationNames,
     /// Filled on first use by `full_type` / `type_key`; `OnceLock::new()` in every spec.
@@ -108,7 +118,7 @@ impl ResourceTypeSpec {
     pub fn shown_name(&self, id: &str) -> String {
         let mut names: Vec<&str> = id.split('/').rev().step_by(2).take(self.name_levels.max(1)).collect();
         names.reverse();
-        names.join("/")
+        names.join(self.name_join)
     }
 
     /// [`ResourceTypeSpec::full_type`] in lower case: the registry and store key.
@@ -262,6 +272,16 @@ pub trait ResourceProvider: Send + Sync {
     /// later moment they change, as far as the lifecycle is planned. `None`: the stored body is
     /// the document, and its tracked properties change only with new versions.
     fn tracked_ahead(&self, _resource: &StoredResource, _after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
+        None
+    }
+
+    /// A read-only view of the resource at `now`, one of `spec().views`.
+    fn view(&self, view: &str, _resource: &StoredResource, _now: DateTime<Utc>) -> Result<Value, ArmError> {
+        Err(ArmError::bad_request("InvalidView", format!("The view '{view}' is not supported.")))
+    }
+
+    /// The document with what `$expand` asks for (e.g. `instanceView`); `None`: nothing to add.
+    fn expanded(&self, _doc: &Value, _expand: &str, _resource: &StoredResource, _now: DateTime<Utc>) -> Option<Value> {
         None
     }
 

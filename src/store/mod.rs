@@ -19,7 +19,9 @@ use bytes::Bytes;
 use tokio::sync::{oneshot, Notify};
 
 pub use body::Body;
-pub use record::{to_bytes, OperationError, OperationKind, OperationRecord, OperationStatus, StoredResource};
+pub use record::{
+    to_bytes, OperationError, OperationKind, OperationRecord, OperationStatus, OperationUrls, StoredResource,
+};
 pub use state::{Persist, State, TimerTarget, Txn, VersionChange};
 
 use sqlite::WriteRequest;

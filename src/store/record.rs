@@ -162,6 +162,22 @@ pub struct OperationError {
     pub http_status: u16,
 }
 
+/// Which family of URLs an operation is served at; the protocol layer knows what each means.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum OperationUrls {
+    /// `…/operationStatuses/{id}` and `…/operationResults/{id}`.
+    #[default]
+    Arm,
+    /// Microsoft.Compute's `…/operations/{id}`, with `monitor=true` for its Location URL.
+    Compute,
+}
+
+impl OperationUrls {
+    fn is_arm(&self) -> bool {
+        *self == OperationUrls::Arm
+    }
+}
+
 /// A long-running operation; it outlives the resource it acted on, until it expires.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OperationRecord {
@@ -176,6 +192,8 @@ pub struct OperationRecord {
     pub namespace: String,
     pub location: String,
     pub api_version: String,
+    #[serde(default, skip_serializing_if = "OperationUrls::is_arm")]
+    pub urls: OperationUrls,
     pub start_time: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<DateTime<Utc>>,

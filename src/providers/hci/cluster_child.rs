@@ -16,7 +16,7 @@ use crate::providers::{
     parse_body, parse_body_at, ActionName, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
     ResourceTypeSpec, Written,
 };
-use crate::store::{State, Txn};
+use crate::store::{OperationUrls, State, Txn};
 
 /// The spec these types share: PUT answers 200, DELETE is an LRO answered through
 /// `Azure-AsyncOperation` (as do actions), the state they track is `properties.state`. `group`
@@ -34,6 +34,7 @@ pub const fn spec(
         type_names,
         shown_type: Some(shown_type),
         name_levels,
+        name_join: "/",
         api_versions: CLUSTER_API_VERSIONS,
         owner: TypeOwner::Provider,
         name_rule,
@@ -45,6 +46,9 @@ pub const fn spec(
         actions,
         action_headers: LroHeaders::LocationAndAsyncOperation,
         tracked: &["/properties/state", "/properties/provisioningState"],
+        operation_urls: OperationUrls::Arm,
+        missing: None,
+        views: &[],
         operations: OperationNames { group, put: "Put", list: "List", list_in_subscription: None },
         names: OnceLock::new(),
     }

@@ -19,7 +19,7 @@ use crate::providers::{
     parse_body, parse_body_at, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
     ResourceProvider, ResourceTypeSpec, Written,
 };
-use crate::store::{State, Txn};
+use crate::store::{OperationUrls, State, Txn};
 
 /// Published api-versions with clusters from the seed's 2024-04-01 on, through the one
 /// azure-mgmt-azurestackhci 8.2.0 sends.
@@ -46,6 +46,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     type_names: &["clusters"],
     shown_type: None,
     name_levels: 1,
+    name_join: "/",
     api_versions: CLUSTER_API_VERSIONS,
     owner: TypeOwner::Provider,
     name_rule,
@@ -57,6 +58,9 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     actions: &[],
     action_headers: LroHeaders::Location,
     tracked: &["/properties/status", "/properties/provisioningState"],
+    operation_urls: OperationUrls::Arm,
+    missing: None,
+    views: &[],
     operations: OperationNames {
         group: "Clusters",
         put: "Create",

@@ -18,13 +18,14 @@ use crate::providers::{
     PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, TrackedState, Written,
 };
 use crate::sim::timeline::Cursor;
-use crate::store::{to_bytes, OperationError, OperationStatus, State, StoredResource, Txn};
+use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
 
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: NAMESPACE,
     type_names: &["edgeDevices", "jobs"],
     shown_type: None,
     name_levels: 1,
+    name_join: "/",
     api_versions: EDGE_API_VERSIONS,
     owner: TypeOwner::Provider,
     name_rule: edge_name_rule,
@@ -37,6 +38,9 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     action_headers: LroHeaders::Location,
     // provisioningState last: a follower that stops at a terminal state has seen the rest.
     tracked: &["/properties/status", "/properties/reportedProperties/percentComplete", "/properties/provisioningState"],
+    operation_urls: OperationUrls::Arm,
+    missing: None,
+    views: &[],
     operations: OperationNames {
         group: "EdgeDeviceJobs",
         put: "CreateOrUpdate",

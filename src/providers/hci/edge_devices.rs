@@ -14,13 +14,14 @@ use crate::providers::{
     OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::timeline::{Cursor, Timeline};
-use crate::store::{OperationStatus, State, StoredResource, Txn};
+use crate::store::{OperationStatus, OperationUrls, State, StoredResource, Txn};
 
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: NAMESPACE,
     type_names: &["edgeDevices"],
     shown_type: None,
     name_levels: 1,
+    name_join: "/",
     api_versions: EDGE_API_VERSIONS,
     owner: TypeOwner::Provider,
     name_rule: edge_name_rule,
@@ -33,6 +34,9 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     action_headers: LroHeaders::Location,
     // provisioningState last: a follower that stops at a terminal state has seen the rest.
     tracked: &["/properties/reportedProperties/deviceState", "/properties/provisioningState"],
+    operation_urls: OperationUrls::Arm,
+    missing: None,
+    views: &[],
     operations: OperationNames {
         group: "EdgeDevices",
         put: "CreateOrUpdate",

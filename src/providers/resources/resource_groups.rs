@@ -13,7 +13,7 @@ use crate::providers::{
     parse_body, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider,
     ResourceTypeSpec, Written,
 };
-use crate::store::{State, Txn};
+use crate::store::{OperationUrls, State, Txn};
 
 /// Every published Microsoft.Resources api-version, through the one azure-mgmt-resource sends.
 const API_VERSIONS: &[&str] = &[
@@ -63,6 +63,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     type_names: &["resourceGroups"],
     shown_type: None,
     name_levels: 1,
+    name_join: "/",
     api_versions: API_VERSIONS,
     owner: TypeOwner::Arm,
     name_rule,
@@ -74,6 +75,9 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     actions: &[],
     action_headers: LroHeaders::Location,
     tracked: &["/properties/provisioningState"],
+    operation_urls: OperationUrls::Arm,
+    missing: None,
+    views: &[],
     operations: OperationNames {
         group: "ResourceGroups",
         put: "CreateOrUpdate",
