@@ -362,6 +362,7 @@ mod tests {
             namespace: "Microsoft.Resources".into(),
             location: "eastus".into(),
             api_version: "2025-04-01".into(),
+            urls: Default::default(),
             start_time: chrono::Utc::now(),
             end_time: None,
             error: None,
