@@ -69,7 +69,7 @@ async fn a_job_is_followed_line_by_line_until_it_succeeds() {
     s.advance(2.0).await;
     s.put(&with_version(&job("dev-1", "logs"), HCI), collect_log_body()).await;
     let mut child = watch(&s, &job("dev-1", "logs"));
-    let (first, mut reader) = first_line(&mut child);
+    let (first, reader) = first_line(&mut child);
     assert!(first.starts_with("watching "), "{first}");
     assert!(first.contains("properties.status=Scheduled"), "{first}");
     // Steps happen as the clock moves, after the watch began.
@@ -120,7 +120,7 @@ async fn an_update_run_is_followed_step_by_step_until_it_succeeds() {
     let s = TestServer::start().await;
     let run = applied_update(&s).await;
     let mut child = watch(&s, &run);
-    let (first, mut reader) = first_line(&mut child);
+    let (first, reader) = first_line(&mut child);
     assert!(first.contains("properties.state=InProgress"), "{first}");
     s.advance(40.0).await;
     let (code, out) = rest_of(child, reader).await;
