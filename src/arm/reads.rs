@@ -79,8 +79,20 @@ pub(super) async fn view(
         return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
     }
     let name = id.rsplit('/').next().unwrap_or_default();
-    let resource = durable_resource(app, id).await.ok_or_else(|| not_found(provider, name, req))?;
-    let body = provider.view(view, &resource, app.clock.now())?;
+    let key = id.to_ascii_lowercase();
+    let now = app.clock.now();
+    // A view reads the resource and what lies under it (a set's VMs): it waits for them all.
+    let body = app
+        .store
+        .read_durable(|s, latest| match s.resource(&key) {
+            Some(resource) => {
+                let prefix = format!("{key}/");
+                let seq = s.with_prefix(&prefix).map(|r| r.seq).fold(resource.seq, u64::max);
+                (provider.view(view, resource, s, now), seq)
+            }
+            None => (Err(not_found(provider, name, req)), latest),
+        })
+        .await?;
     Ok(json_response(StatusCode::OK, &body))
 }
 

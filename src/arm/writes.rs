@@ -241,6 +241,7 @@ pub(super) async fn delete(
             let mut op =
                 new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body_value()), now);
             op.planned_failure = faults.take_operation_failure().map(operation_error);
+            txn.extend(provider.deleting(existing, state, now));
             let mut resource = (**existing).clone();
             // The document shows `Deleting` from now on (see `document::current`).
             resource.deleting = true;
@@ -297,6 +298,7 @@ pub(super) async fn action_endpoint(
                 action: action.path,
                 resource,
                 body,
+                query: &req.query,
                 now,
                 clock: &app.clock,
                 caller: &req.caller,
@@ -306,7 +308,8 @@ pub(super) async fn action_endpoint(
             let mut op =
                 new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body_value()), now);
             op.result = outcome.result;
-            op.planned_failure = faults.take_operation_failure().map(operation_error);
+            op.planned_failure =
+                outcome.planned_failure.or_else(|| faults.take_operation_failure().map(operation_error));
             let mut txn = outcome.also;
             let follows = outcome.ends_with.and_then(|k| txn.put_resources.iter_mut().find(|r| r.key() == k));
             match follows {

@@ -1,6 +1,7 @@
 //! Resource providers: one module per resource type. Each declares its shape in a
 //! [`ResourceTypeSpec`] and its behaviour through [`ResourceProvider`]; the ARM layer does the rest.
 
+pub mod compute;
 pub mod hci;
 pub mod resources;
 
@@ -43,6 +44,7 @@ pub enum DeleteMissing {
 
 /// A POST action or a read-only view below a resource: its last path segment (`apply`,
 /// `instanceView`) and its operationId verb (`Post`, `GetInstanceView`).
+#[derive(Debug, Clone, Copy)]
 pub struct ActionName {
     pub path: &'static str,
     pub operation: &'static str,
@@ -174,10 +176,18 @@ pub struct ActionRequest<'a> {
     pub action: &'static str,
     pub resource: &'a StoredResource,
     pub body: Option<Value>,
+    /// The request's query parameters (`skipShutdown=true`, …).
+    pub query: &'a [(String, String)],
     pub now: DateTime<Utc>,
     pub clock: &'a Clock,
     pub caller: &'a Caller,
     pub faults: &'a Deferred,
+}
+
+impl ActionRequest<'_> {
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 pub struct ActionOutcome {
@@ -190,12 +200,14 @@ pub struct ActionOutcome {
     /// The key of a resource in `also` whose lifecycle the action's operation follows: the
     /// operation ends when that lifecycle completes, as it completes.
     pub ends_with: Option<String>,
+    /// The error the operation ends with (a fault rule the provider took for its lifecycle).
+    pub planned_failure: Option<OperationError>,
 }
 
 impl ActionOutcome {
     /// Simulated work that only takes time.
     pub fn timed(duration: Duration, result: Option<Value>) -> ActionOutcome {
-        ActionOutcome { result, duration, also: Txn::default(), ends_with: None }
+        ActionOutcome { result, duration, also: Txn::default(), ends_with: None, planned_failure: None }
     }
 }
 
@@ -276,13 +288,24 @@ pub trait ResourceProvider: Send + Sync {
     }
 
     /// A read-only view of the resource at `now`, one of `spec().views`.
-    fn view(&self, view: &str, _resource: &StoredResource, _now: DateTime<Utc>) -> Result<Value, ArmError> {
+    fn view(
+        &self,
+        view: &str,
+        _resource: &StoredResource,
+        _state: &State,
+        _now: DateTime<Utc>,
+    ) -> Result<Value, ArmError> {
         Err(ArmError::bad_request("InvalidView", format!("The view '{view}' is not supported.")))
     }
 
     /// The document with what `$expand` asks for (e.g. `instanceView`); `None`: nothing to add.
     fn expanded(&self, _doc: &Value, _expand: &str, _resource: &StoredResource, _now: DateTime<Utc>) -> Option<Value> {
         None
+    }
+
+    /// What else an accepted DELETE of this resource changes (a set's capacity).
+    fn deleting(&self, _resource: &StoredResource, _state: &State, _now: DateTime<Utc>) -> Txn {
+        Txn::default()
     }
 
     /// The lifecycle steps a `failStep` rule can name, as paths of step names (see
@@ -306,6 +329,8 @@ impl Registry {
             Arc::new(hci::update_summaries::UpdateSummaries),
             Arc::new(hci::edge_devices::EdgeDevices),
             Arc::new(hci::edge_device_jobs::EdgeDeviceJobs),
+            Arc::new(compute::scale_sets::ScaleSets),
+            Arc::new(compute::scale_set_vms::ScaleSetVms),
         ];
         let by_key = providers.into_iter().map(|p| (p.spec().type_key().to_string(), p)).collect();
         Registry { by_key }

@@ -165,5 +165,5 @@ pub fn start_run(kind: RunKind, req: &ActionRequest, state: &State) -> Result<Ac
     let run_key = run.key();
     let mut also = on_run_started(state, update, kind);
     also.put(run);
-    Ok(ActionOutcome { result: None, duration: std::time::Duration::ZERO, also, ends_with: Some(run_key) })
+    Ok(ActionOutcome { also, ends_with: Some(run_key), ..ActionOutcome::timed(std::time::Duration::ZERO, None) })
 }

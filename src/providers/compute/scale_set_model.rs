@@ -1,0 +1,457 @@
+//! A scale set's model as clients send it, checked where Compute checks it, and the VM
+//! documents it makes: each instance's storage, OS and network profiles derived from the model,
+//! its names and ids from the set's id and the instance id.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::arm::ArmError;
+
+/// The most instances azemu lets a set have.
+pub const MAX_CAPACITY: i64 = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum OsType {
+    Linux,
+    Windows,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum UpgradeMode {
+    Automatic,
+    Manual,
+    Rolling,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum OrchestrationMode {
+    Uniform,
+    Flexible,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpgradePolicyInput {
+    #[allow(dead_code)] // Checked, not read.
+    mode: Option<UpgradeMode>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkuInput {
+    pub name: Option<String>,
+    #[allow(dead_code)] // Checked, not read.
+    pub tier: Option<String>,
+    pub capacity: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImageReferenceInput {
+    publisher: Option<String>,
+    offer: Option<String>,
+    sku: Option<String>,
+    #[allow(dead_code)] // Checked, not read.
+    version: Option<String>,
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManagedDiskInput {
+    #[allow(dead_code)] // Checked, not read.
+    storage_account_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OsDiskInput {
+    os_type: Option<OsType>,
+    #[serde(rename = "diskSizeGB")]
+    disk_size_gb: Option<i64>,
+    #[allow(dead_code)] // Checked, not read.
+    managed_disk: Option<ManagedDiskInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StorageProfileInput {
+    image_reference: Option<ImageReferenceInput>,
+    os_disk: Option<OsDiskInput>,
+    #[allow(dead_code)] // Checked, not read.
+    data_disks: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OsProfileInput {
+    computer_name_prefix: Option<String>,
+    admin_username: Option<String>,
+    #[allow(dead_code)] // Checked, not read.
+    admin_password: Option<String>,
+    linux_configuration: Option<BTreeMap<String, Value>>,
+    windows_configuration: Option<BTreeMap<String, Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VmProfileInput {
+    os_profile: Option<OsProfileInput>,
+    storage_profile: Option<StorageProfileInput>,
+    #[allow(dead_code)] // Checked, not read.
+    network_profile: Option<BTreeMap<String, Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PropertiesInput {
+    #[allow(dead_code)] // Checked, not read.
+    upgrade_policy: Option<UpgradePolicyInput>,
+    virtual_machine_profile: Option<VmProfileInput>,
+    overprovision: Option<bool>,
+    single_placement_group: Option<bool>,
+    platform_fault_domain_count: Option<i64>,
+    orchestration_mode: Option<OrchestrationMode>,
+}
+
+#[derive(Deserialize)]
+struct ScaleSetInput {
+    location: Option<String>,
+    #[allow(dead_code)] // Checked, not read.
+    tags: Option<BTreeMap<String, String>>,
+    sku: Option<SkuInput>,
+    #[allow(dead_code)] // Checked, not read.
+    zones: Option<Vec<String>>,
+    properties: Option<PropertiesInput>,
+}
+
+/// What the rest of the provider needs from a checked model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub capacity: usize,
+    pub os: OsType,
+    pub computer_name_prefix: String,
+    pub fault_domains: u32,
+    pub single_placement_group: bool,
+}
+
+fn missing(field: &str) -> ArmError {
+    ArmError::invalid_parameter(field, format!("Required parameter '{field}' is missing (null)."))
+}
+
+/// Checks a scale set's body (the merged document for PATCH) as Compute does.
+pub fn check(body: &Value) -> Result<Model, ArmError> {
+    let input: ScaleSetInput = crate::providers::parse_body(body)?;
+    if input.location.as_deref().is_none_or(|l| l.trim().is_empty()) {
+        return Err(ArmError::bad_request(
+            "LocationRequired",
+            "The location property is required for this definition.",
+        ));
+    }
+    let sku = input.sku.ok_or_else(|| missing("sku"))?;
+    if sku.name.as_deref().is_none_or(str::is_empty) {
+        return Err(missing("sku.name"));
+    }
+    let capacity = sku.capacity.unwrap_or(0);
+    if !(0..=MAX_CAPACITY).contains(&capacity) {
+        return Err(ArmError::invalid_parameter(
+            "sku.capacity",
+            format!(
+                "The value {capacity} of parameter 'sku.capacity' is out of range: it must be 0 to {MAX_CAPACITY}."
+            ),
+        ));
+    }
+    let properties = input.properties.ok_or_else(|| missing("properties"))?;
+    if properties.orchestration_mode == Some(OrchestrationMode::Flexible) {
+        return Err(ArmError::invalid_parameter(
+            "properties.orchestrationMode",
+            "azemu emulates scale sets in Uniform orchestration mode only.",
+        ));
+    }
+    let profile = properties.virtual_machine_profile.ok_or_else(|| missing("properties.virtualMachineProfile"))?;
+    let os_profile = profile.os_profile.ok_or_else(|| missing("properties.virtualMachineProfile.osProfile"))?;
+    let prefix = os_profile
+        .computer_name_prefix
+        .ok_or_else(|| missing("properties.virtualMachineProfile.osProfile.computerNamePrefix"))?;
+    os_profile.admin_username.ok_or_else(|| missing("properties.virtualMachineProfile.osProfile.adminUsername"))?;
+    let storage = profile.storage_profile.ok_or_else(|| missing("properties.virtualMachineProfile.storageProfile"))?;
+    let image = storage
+        .image_reference
+        .ok_or_else(|| missing("properties.virtualMachineProfile.storageProfile.imageReference"))?;
+    if image.id.is_none() && (image.publisher.is_none() || image.offer.is_none() || image.sku.is_none()) {
+        return Err(ArmError::invalid_parameter(
+            "properties.virtualMachineProfile.storageProfile.imageReference",
+            "An image reference needs an id, or a publisher, an offer and a sku.",
+        ));
+    }
+    let windows_image = image.publisher.as_deref().is_some_and(|p| p.to_ascii_lowercase().contains("windows"));
+    let os = match (storage.os_disk.as_ref().and_then(|d| d.os_type), os_profile.windows_configuration.is_some()) {
+        (Some(os), _) => os,
+        (None, true) => OsType::Windows,
+        (None, false) if windows_image => OsType::Windows,
+        _ => OsType::Linux,
+    };
+    if os == OsType::Windows && os_profile.linux_configuration.is_some() {
+        return Err(ArmError::invalid_parameter(
+            "properties.virtualMachineProfile.osProfile.linuxConfiguration",
+            "A Windows image takes windowsConfiguration, not linuxConfiguration.",
+        ));
+    }
+    let longest = if os == OsType::Windows { 9 } else { 58 };
+    if prefix.is_empty() || prefix.len() > longest {
+        return Err(ArmError::invalid_parameter(
+            "properties.virtualMachineProfile.osProfile.computerNamePrefix",
+            format!("The computer name prefix must be 1 to {longest} characters for a {os:?} scale set."),
+        ));
+    }
+    if let Some(size) = storage.os_disk.as_ref().and_then(|d| d.disk_size_gb) {
+        if !(1..=4095).contains(&size) {
+            return Err(ArmError::invalid_parameter(
+                "properties.virtualMachineProfile.storageProfile.osDisk.diskSizeGB",
+                "The OS disk size must be 1 to 4095 GB.",
+            ));
+        }
+    }
+    let fault_domains = properties.platform_fault_domain_count.unwrap_or(5);
+    if !(1..=5).contains(&fault_domains) {
+        return Err(ArmError::invalid_parameter(
+            "properties.platformFaultDomainCount",
+            "The platform fault domain count must be 1 to 5.",
+        ));
+    }
+    let _ = properties.overprovision;
+    Ok(Model {
+        capacity: capacity as usize,
+        os,
+        computer_name_prefix: prefix,
+        fault_domains: fault_domains as u32,
+        single_placement_group: properties.single_placement_group.unwrap_or(true),
+    })
+}
+
+/// A GUID derived from the set's id, stable across restarts.
+pub fn derived(id: &str, what: &str) -> Uuid {
+    const SCALE_SETS: Uuid = Uuid::from_u128(0x6a7e_6d75_0000_4000_8000_766d_7373_0001);
+    Uuid::new_v5(&SCALE_SETS, format!("{}/{what}", id.to_ascii_lowercase()).as_bytes())
+}
+
+/// `{prefix}` and the instance id in base 36, six characters: `myvmss00000a` for instance 10.
+pub fn computer_name(prefix: &str, instance: u64) -> String {
+    let mut digits = Vec::new();
+    let mut n = instance;
+    loop {
+        digits.push(std::char::from_digit((n % 36) as u32, 36).unwrap_or('0'));
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    while digits.len() < 6 {
+        digits.push('0');
+    }
+    digits.reverse();
+    format!("{prefix}{}", digits.into_iter().collect::<String>())
+}
+
+/// The set's document as stored: the body without secrets, with what Compute fills in.
+pub fn scale_set_doc(body: &Value, set_id: &str, created: &str, provisioning: &str) -> Value {
+    let mut doc = body.clone();
+    if let Some(os) = doc.pointer_mut("/properties/virtualMachineProfile/osProfile").and_then(Value::as_object_mut) {
+        os.remove("adminPassword");
+        os.remove("customData");
+    }
+    let props = &mut doc["properties"];
+    props["provisioningState"] = json!(provisioning);
+    props["uniqueId"] = json!(derived(set_id, "uniqueId").to_string());
+    props["timeCreated"] = json!(created);
+    props["orchestrationMode"] = json!("Uniform");
+    for (field, default) in [
+        ("overprovision", json!(true)),
+        ("doNotRunExtensionsOnOverprovisionedVMs", json!(false)),
+        ("singlePlacementGroup", json!(true)),
+        ("platformFaultDomainCount", json!(5)),
+    ] {
+        if props.get(field).is_none() {
+            props[field] = default;
+        }
+    }
+    if props.get("upgradePolicy").is_none() {
+        props["upgradePolicy"] = json!({ "mode": "Manual" });
+    }
+    for field in ["id", "name", "type", "systemData", "etag"] {
+        if let Some(map) = doc.as_object_mut() {
+            map.remove(field);
+        }
+    }
+    doc
+}
+
+/// The document of instance `instance` of the set `set_id` (named `set_name`).
+pub fn vm_doc(set: &Value, model: &Model, set_id: &str, set_name: &str, instance: u64) -> Value {
+    let vm_id = format!("{set_id}/virtualMachines/{instance}");
+    let profile = &set["properties"]["virtualMachineProfile"];
+    let mut image = profile.pointer("/storageProfile/imageReference").cloned().unwrap_or_else(|| json!({}));
+    if image.get("id").is_none() {
+        let version = image["version"].as_str().unwrap_or("latest");
+        let exact = if version == "latest" { "1.0.20260301" } else { version };
+        image["exactVersion"] = json!(exact);
+    }
+    let os_disk_model = profile.pointer("/storageProfile/osDisk").cloned().unwrap_or_else(|| json!({}));
+    let os_type = match model.os {
+        OsType::Linux => "Linux",
+        OsType::Windows => "Windows",
+    };
+    let disk_hex = derived(&vm_id, "osDisk").simple().to_string();
+    let disk_name = format!("{set_name}_{set_name}_{instance}_OsDisk_1_{disk_hex}");
+    let group_prefix = set_id.split("/providers/").next().unwrap_or_default();
+    let default_size = if model.os == OsType::Windows { 127 } else { 30 };
+    let os_disk = json!({
+        "osType": os_type,
+        "name": disk_name,
+        "createOption": "FromImage",
+        "caching": os_disk_model.get("caching").cloned().unwrap_or(json!("ReadWrite")),
+        "managedDisk": {
+            "storageAccountType": os_disk_model.pointer("/managedDisk/storageAccountType").cloned().unwrap_or(json!("Standard_LRS")),
+            "id": format!("{group_prefix}/providers/Microsoft.Compute/disks/{disk_name}"),
+        },
+        "diskSizeGB": os_disk_model.get("diskSizeGB").cloned().unwrap_or(json!(default_size)),
+    });
+    let os_model = &profile["osProfile"];
+    let mut os_profile = json!({
+        "computerName": computer_name(&model.computer_name_prefix, instance),
+        "adminUsername": os_model["adminUsername"],
+        "secrets": os_model.get("secrets").cloned().unwrap_or(json!([])),
+        "allowExtensionOperations": os_model.get("allowExtensionOperations").cloned().unwrap_or(json!(true)),
+        "requireGuestProvisionSignal": true,
+    });
+    match model.os {
+        OsType::Linux => {
+            let linux = os_model.get("linuxConfiguration").cloned().unwrap_or(json!({}));
+            let mut linux = linux;
+            if linux.get("disablePasswordAuthentication").is_none() {
+                linux["disablePasswordAuthentication"] = json!(false);
+            }
+            linux["provisionVMAgent"] = json!(true);
+            os_profile["linuxConfiguration"] = linux;
+        }
+        OsType::Windows => {
+            let mut windows = os_model.get("windowsConfiguration").cloned().unwrap_or(json!({}));
+            windows["provisionVMAgent"] = json!(true);
+            if windows.get("enableAutomaticUpdates").is_none() {
+                windows["enableAutomaticUpdates"] = json!(true);
+            }
+            os_profile["windowsConfiguration"] = windows;
+        }
+    }
+    let nic_configs = profile.pointer("/networkProfile/networkInterfaceConfigurations").cloned().unwrap_or(json!([]));
+    let nics: Vec<Value> = nic_configs
+        .as_array()
+        .map(|configs| {
+            configs
+                .iter()
+                .filter_map(|c| c["name"].as_str())
+                .map(|name| json!({ "id": format!("{vm_id}/networkInterfaces/{name}") }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut properties = json!({
+        "latestModelApplied": true,
+        "modelDefinitionApplied": "VirtualMachineScaleSet",
+        "vmId": derived(&vm_id, "vmId").to_string(),
+        "hardwareProfile": {},
+        "storageProfile": {
+            "imageReference": image,
+            "osDisk": os_disk,
+            "dataDisks": profile.pointer("/storageProfile/dataDisks").cloned().unwrap_or(json!([])),
+        },
+        "osProfile": os_profile,
+        "networkProfile": { "networkInterfaces": nics },
+        "networkProfileConfiguration": { "networkInterfaceConfigurations": nic_configs },
+        "provisioningState": "Creating",
+    });
+    if let Some(diagnostics) = profile.get("diagnosticsProfile") {
+        properties["diagnosticsProfile"] = diagnostics.clone();
+    }
+    let mut doc = json!({
+        "location": set["location"],
+        "instanceId": instance.to_string(),
+        "sku": { "name": set["sku"]["name"], "tier": set["sku"].get("tier").cloned().unwrap_or(json!("Standard")) },
+        "properties": properties,
+    });
+    if let Some(tags) = set.get("tags").filter(|t| t.is_object()) {
+        doc["tags"] = tags.clone();
+    }
+    if let Some(zones) = set.get("zones").and_then(Value::as_array).filter(|z| !z.is_empty()) {
+        doc["zones"] = json!([zones[instance as usize % zones.len()]]);
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn body() -> Value {
+        json!({"location": "westus", "sku": {"name": "Standard_D1_v2", "tier": "Standard", "capacity": 2},
+            "properties": {"upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
+                "osProfile": {"computerNamePrefix": "myvmss", "adminUsername": "azureuser", "adminPassword": "p@ss"},
+                "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}},
+                "networkProfile": {"networkInterfaceConfigurations": [{"name": "nic", "properties": {"primary": true}}]}}}})
+    }
+
+    #[test]
+    fn a_linux_set_checks_and_names_its_instances() {
+        let model = check(&body()).unwrap();
+        assert_eq!((model.capacity, model.os), (2, OsType::Linux));
+        assert_eq!(computer_name("myvmss", 0), "myvmss000000");
+        assert_eq!(computer_name("myvmss", 10), "myvmss00000a");
+        assert_eq!(computer_name("myvmss", 36), "myvmss000010");
+        let set = scale_set_doc(
+            &body(),
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/v",
+            "t",
+            "Creating",
+        );
+        assert!(set.pointer("/properties/virtualMachineProfile/osProfile/adminPassword").is_none());
+        let vm = vm_doc(
+            &set,
+            &model,
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/v",
+            "v",
+            1,
+        );
+        assert_eq!(vm["properties"]["osProfile"]["computerName"], "myvmss000001");
+        assert_eq!(vm["properties"]["storageProfile"]["osDisk"]["osType"], "Linux");
+        assert!(vm["properties"]["networkProfile"]["networkInterfaces"][0]["id"]
+            .as_str()
+            .unwrap()
+            .ends_with("/virtualMachines/1/networkInterfaces/nic"));
+    }
+
+    #[test]
+    fn bad_models_name_the_field() {
+        let cases = [
+            ("/sku/capacity", json!(20000), "sku.capacity"),
+            (
+                "/properties/virtualMachineProfile/osProfile/computerNamePrefix",
+                Value::Null,
+                "properties.virtualMachineProfile.osProfile.computerNamePrefix",
+            ),
+            ("/properties/orchestrationMode", json!("Flexible"), "properties.orchestrationMode"),
+            ("/properties/platformFaultDomainCount", json!(9), "properties.platformFaultDomainCount"),
+        ];
+        for (pointer, value, target) in cases {
+            let mut b = body();
+            *b.pointer_mut(pointer).unwrap_or(&mut Value::Null) = value.clone();
+            if pointer == "/properties/orchestrationMode" || pointer == "/properties/platformFaultDomainCount" {
+                let field = pointer.rsplit('/').next().unwrap();
+                b["properties"][field] = value;
+            }
+            let e = check(&b).unwrap_err();
+            assert_eq!(e.detail.target.as_deref(), Some(target), "{pointer}: {:?}", e.detail.message);
+        }
+    }
+}

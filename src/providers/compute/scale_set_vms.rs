@@ -1,0 +1,251 @@
+//! Scale-set VMs: `…/virtualMachineScaleSets/{s}/virtualMachines/{instanceId}`, named
+//! `{s}_{instanceId}`, of type `Microsoft.Compute/virtualMachines`. The set makes and removes
+//! them; each runs its own power transitions, and its instance view is rendered from them.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::instance_view::{provisioning_state, vm_instance_view, VmViewInput};
+use super::vm_power::{Power, VmAction, VmFailure, VmSim};
+use super::{instance_id_rule, COMPUTE_API_VERSIONS, NAMESPACE};
+use crate::arm::envelope::{new_resource, revised};
+use crate::arm::{ArmError, Caller, TypeOwner};
+use crate::providers::{
+    sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders,
+    OperationNames, PutKind, PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec,
+};
+use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
+
+const fn action(path: &'static str, operation: &'static str) -> ActionName {
+    ActionName { path, operation }
+}
+
+/// The power actions a VM and a set both take.
+pub const POWER_ACTIONS: [ActionName; 8] = [
+    action("start", "Start"),
+    action("powerOff", "PowerOff"),
+    action("restart", "Restart"),
+    action("deallocate", "Deallocate"),
+    action("reimage", "Reimage"),
+    action("reimageall", "ReimageAll"),
+    action("redeploy", "Redeploy"),
+    action("performMaintenance", "PerformMaintenance"),
+];
+
+static SPEC: ResourceTypeSpec = ResourceTypeSpec {
+    namespace: NAMESPACE,
+    type_names: &["virtualMachineScaleSets", "virtualMachines"],
+    shown_type: Some("Microsoft.Compute/virtualMachines"),
+    name_levels: 2,
+    name_join: "_",
+    api_versions: COMPUTE_API_VERSIONS,
+    owner: TypeOwner::Provider,
+    name_rule: instance_id_rule,
+    put: PutKind::Sync,
+    patch: false,
+    delete: LroHeaders::LocationAndAsyncOperation,
+    delete_missing: DeleteMissing::NoContent,
+    delete_duration: Duration::from_secs(5),
+    actions: &POWER_ACTIONS,
+    action_headers: LroHeaders::LocationAndAsyncOperation,
+    tracked: &["/properties/provisioningState"],
+    operation_urls: OperationUrls::Compute,
+    missing: Some(("NotFound", "The entity was not found in this Azure location.")),
+    views: &[action("instanceView", "GetInstanceView")],
+    operations: OperationNames {
+        group: "VirtualMachineScaleSetVMs",
+        put: "Update",
+        list: "List",
+        list_in_subscription: None,
+    },
+    names: OnceLock::new(),
+};
+
+pub struct ScaleSetVms;
+
+/// Where a VM's set keeps it, as its instance view reports it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Placement {
+    pub fault_domains: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub speed: f64,
+}
+
+/// What the store keeps for a VM: its power lifecycle and its placement.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VmRecord {
+    #[serde(flatten)]
+    pub power: VmSim,
+    pub placement: Placement,
+}
+
+fn unreadable(e: impl std::fmt::Display) -> ArmError {
+    ArmError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalServerError",
+        format!("stored VM is unreadable: {e}"),
+    )
+}
+
+fn record_of(resource: &StoredResource) -> Result<VmRecord, ArmError> {
+    resource.sim_as().ok_or_else(|| unreadable("no lifecycle state"))
+}
+
+/// A new VM of a set, being created.
+pub fn new_vm(id: String, doc: Value, placement: Placement, now: DateTime<Utc>, caller: &Caller) -> StoredResource {
+    let power = VmSim::new(VmAction::Create, Power::Deallocated, now, placement.speed, false);
+    let mut vm = new_resource(&SPEC, id, doc, caller, now);
+    vm.due = Some(power.transition.end);
+    vm.sim = sim_state(&VmRecord { power, placement });
+    vm
+}
+
+/// The VM with `action` started on it at `now`, or why Compute refuses it.
+pub fn start_action(
+    vm: &StoredResource,
+    action: VmAction,
+    now: DateTime<Utc>,
+    skip_shutdown: bool,
+    failure: Option<VmFailure>,
+) -> Result<StoredResource, ArmError> {
+    let mut record = record_of(vm)?;
+    let name = SPEC.shown_name(&vm.id);
+    let state = record.power.at(now);
+    if state.busy || vm.deleting {
+        let running = if vm.deleting { "delete" } else { record.power.transition.action.name() };
+        return Err(ArmError::conflict(
+            "OperationNotAllowed",
+            format!(
+                "Operation '{}' is not allowed on VM '{name}' since the VM is in the middle of operation '{running}'.",
+                action.name()
+            ),
+        ));
+    }
+    action.allowed_from(state.settled_power).map_err(|why| {
+        ArmError::conflict(
+            "OperationNotAllowed",
+            format!("Operation '{}' is not allowed on VM '{name}' since {why}.", action.name()),
+        )
+    })?;
+    let mut power = VmSim::new(action, state.settled_power, now, record.placement.speed, skip_shutdown);
+    power.transition.failure = failure;
+    power.maintained = match action {
+        VmAction::PerformMaintenance if power.transition.failure.is_none() => Some(power.transition.end),
+        _ => record.power.maintained,
+    };
+    record.power = power;
+    let mut next = vm.clone();
+    next.due = Some(record.power.transition.end);
+    next.sim = sim_state(&record);
+    next.failed = false;
+    Ok(next)
+}
+
+/// The failure a `failOperation` rule plants in an action, as the VM will report it.
+pub fn planted_failure(req: &ActionRequest) -> Option<VmFailure> {
+    req.faults.take_operation_failure().map(|e| VmFailure { code: e.code, message: e.message, status: e.status })
+}
+
+/// The VM's document at `now`, its provisioning state from its lifecycle.
+fn render_vm(resource: &StoredResource, now: DateTime<Utc>) -> Result<Value, ArmError> {
+    let mut doc: Value = serde_json::from_slice(&resource.body.json()).map_err(unreadable)?;
+    let record = record_of(resource)?;
+    doc["properties"]["provisioningState"] = json!(provisioning_state(&record.power.at(now), false));
+    Ok(doc)
+}
+
+pub fn instance_view(resource: &StoredResource, now: DateTime<Utc>) -> Result<Value, ArmError> {
+    let doc: Value = serde_json::from_slice(&resource.body.json()).map_err(unreadable)?;
+    let record = record_of(resource)?;
+    Ok(vm_instance_view(&VmViewInput {
+        vm: &doc,
+        sim: &record.power,
+        now,
+        speed: record.placement.speed,
+        deleting: resource.deleting,
+        fault_domains: record.placement.fault_domains,
+        placement_group: record.placement.group.clone(),
+    }))
+}
+
+impl ResourceProvider for ScaleSetVms {
+    fn spec(&self) -> &'static ResourceTypeSpec {
+        &SPEC
+    }
+
+    fn put(&self, req: &PutRequest, _state: &State) -> Result<PutOutcome, ArmError> {
+        let what = if req.existing.is_some() { "updated one by one" } else { "created directly" };
+        Err(ArmError::conflict(
+            "OperationNotAllowed",
+            format!("Scale-set VMs cannot be {what} in azemu: change the scale set's model or capacity instead."),
+        ))
+    }
+
+    fn action(&self, req: &ActionRequest, _state: &State) -> Result<ActionOutcome, ArmError> {
+        let action = VmAction::from_path(req.action).ok_or_else(|| {
+            ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action))
+        })?;
+        let skip = req.query("skipShutdown").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let vm = start_action(req.resource, action, req.now, skip, planted_failure(req))?;
+        let key = vm.key();
+        let mut also = Txn::default();
+        also.put(vm);
+        Ok(ActionOutcome { ends_with: Some(key), also, ..ActionOutcome::timed(Duration::ZERO, None) })
+    }
+
+    /// A deleted VM leaves its set one instance smaller, as Compute counts it.
+    fn deleting(&self, resource: &StoredResource, state: &State, _now: DateTime<Utc>) -> Txn {
+        let mut txn = Txn::default();
+        let key = resource.key();
+        let Some(set) = key.rfind("/virtualmachines/").and_then(|i| state.resource(&key[..i])) else { return txn };
+        let mut body = set.body_value();
+        if let Some(capacity) = body.pointer("/sku/capacity").and_then(Value::as_u64) {
+            body["sku"]["capacity"] = json!(capacity.saturating_sub(1));
+            txn.put(revised(set, &body));
+        }
+        txn
+    }
+
+    fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
+        let record = record_of(resource)?;
+        resource.due = None;
+        let failure = record.power.transition.failure.clone();
+        Ok(Advance {
+            completes: Some(if failure.is_some() { OperationStatus::Failed } else { OperationStatus::Succeeded }),
+            failure: failure.map(|f| OperationError { code: f.code, message: f.message, http_status: f.status }),
+            ..Advance::default()
+        })
+    }
+
+    fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
+        if resource.sim.is_none() {
+            return Ok(None);
+        }
+        // Never settled: the power lifecycle must stay with the VM for its instance view.
+        let doc = render_vm(resource, now)?;
+        Ok(Some(Rendered { doc: to_bytes(&doc), settled: false }))
+    }
+
+    fn view(
+        &self,
+        _view: &str,
+        resource: &StoredResource,
+        _state: &State,
+        now: DateTime<Utc>,
+    ) -> Result<Value, ArmError> {
+        instance_view(resource, now)
+    }
+
+    fn expanded(&self, doc: &Value, expand: &str, resource: &StoredResource, now: DateTime<Utc>) -> Option<Value> {
+        if !expand.eq_ignore_ascii_case("instanceView") {
+            return None;
+        }
+        let mut doc = doc.clone();
+        doc["properties"]["instanceView"] = instance_view(resource, now).ok()?;
+        Some(doc)
+    }
+}

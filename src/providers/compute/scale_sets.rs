@@ -1,0 +1,254 @@
+//! Virtual machine scale sets (Uniform orchestration):
+//! `…/resourceGroups/{g}/providers/Microsoft.Compute/virtualMachineScaleSets/{s}`. A PUT (or
+//! PATCH) makes or removes instances to match `sku.capacity`; set-level actions run a power
+//! action on some or all instances; the instance view counts its VMs' states.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::instance_view::{placement_group, scale_set_instance_view};
+use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
+use super::scale_set_vms::{
+    instance_view, new_vm, planted_failure, start_action, Placement, ScaleSetVms, POWER_ACTIONS,
+};
+use super::vm_power::VmAction;
+use super::{scale_set_name_rule, COMPUTE_API_VERSIONS, NAMESPACE};
+use crate::arm::envelope::revised;
+use crate::arm::{timestamp, ArmError, TypeOwner};
+use crate::providers::{
+    parse_body, sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders,
+    OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+};
+use crate::sim::{scaled, Clock};
+use crate::store::{OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
+
+const ACTIONS: &[ActionName] = &[
+    POWER_ACTIONS[0],
+    POWER_ACTIONS[1],
+    POWER_ACTIONS[2],
+    POWER_ACTIONS[3],
+    POWER_ACTIONS[4],
+    POWER_ACTIONS[5],
+    POWER_ACTIONS[6],
+    POWER_ACTIONS[7],
+    ActionName { path: "delete", operation: "DeleteInstances" },
+];
+
+/// How long removing an instance takes (as a VM's DELETE).
+const REMOVAL: Duration = Duration::from_secs(5);
+/// How long a model change with no instances to add or remove takes.
+const UPDATE: Duration = Duration::from_secs(2);
+
+static SPEC: ResourceTypeSpec = ResourceTypeSpec {
+    namespace: NAMESPACE,
+    type_names: &["virtualMachineScaleSets"],
+    shown_type: None,
+    name_levels: 1,
+    name_join: "/",
+    api_versions: COMPUTE_API_VERSIONS,
+    owner: TypeOwner::Provider,
+    name_rule: scale_set_name_rule,
+    put: PutKind::AsyncOperation,
+    patch: true,
+    delete: LroHeaders::LocationAndAsyncOperation,
+    delete_missing: DeleteMissing::NoContent,
+    delete_duration: Duration::from_secs(5),
+    actions: ACTIONS,
+    action_headers: LroHeaders::LocationAndAsyncOperation,
+    tracked: &["/sku/capacity", "/properties/provisioningState"],
+    operation_urls: OperationUrls::Compute,
+    missing: None,
+    views: &[ActionName { path: "instanceView", operation: "GetInstanceView" }],
+    operations: OperationNames {
+        group: "VirtualMachineScaleSets",
+        put: "CreateOrUpdate",
+        list: "List",
+        list_in_subscription: Some("ListAll"),
+    },
+    names: OnceLock::new(),
+};
+
+/// The set's own lifecycle state: the next instance id it hands out (ids are never reused).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SetSim {
+    next_instance: u64,
+    speed: f64,
+}
+
+pub struct ScaleSets;
+
+/// The set's live instances (not being deleted), by instance id.
+fn instances<'a>(state: &'a State, set_key: &str) -> Vec<(u64, &'a std::sync::Arc<StoredResource>)> {
+    let vm_type = ScaleSetVms.spec().type_key();
+    let mut vms: Vec<_> = state
+        .children(set_key, "/virtualmachines/", vm_type)
+        .filter(|r| !r.deleting)
+        .filter_map(|r| r.id.rsplit('/').next().and_then(|i| i.parse::<u64>().ok()).map(|i| (i, r)))
+        .collect();
+    vms.sort_by_key(|(i, _)| *i);
+    vms
+}
+
+fn placement(set_id: &str, model: &Model, clock_speed: f64) -> Placement {
+    Placement {
+        fault_domains: model.fault_domains,
+        group: placement_group(set_id, model.single_placement_group),
+        speed: clock_speed,
+    }
+}
+
+/// Removes instances: they show `Deleting` and are gone after [`REMOVAL`].
+fn remove(vm: &StoredResource, now: DateTime<Utc>, clock: &Clock) -> StoredResource {
+    let mut doomed = vm.clone();
+    doomed.deleting = true;
+    doomed.due = Some(now + clock.scaled(REMOVAL));
+    doomed
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InstanceIdsInput {
+    instance_ids: Option<Vec<String>>,
+}
+
+/// The instances an action names (`instanceIds`; all, when absent or `*`).
+fn targets<'a>(
+    req: &ActionRequest,
+    live: &'a [(u64, &'a std::sync::Arc<StoredResource>)],
+    required: bool,
+) -> Result<Vec<&'a StoredResource>, ArmError> {
+    let ids = match &req.body {
+        Some(body) => parse_body::<InstanceIdsInput>(body)?.instance_ids,
+        None => None,
+    };
+    let ids = match ids {
+        Some(ids) if !(ids.len() == 1 && ids[0] == "*") => ids,
+        Some(_) => return Ok(live.iter().map(|(_, r)| r.as_ref()).collect()),
+        None if required => {
+            return Err(ArmError::invalid_parameter(
+                "instanceIds",
+                "Required parameter 'instanceIds' is missing (null).",
+            ))
+        }
+        None => return Ok(live.iter().map(|(_, r)| r.as_ref()).collect()),
+    };
+    if ids.is_empty() && required {
+        return Err(ArmError::invalid_parameter("instanceIds", "At least one instance id is required."));
+    }
+    ids.iter()
+        .map(|id| {
+            live.iter().find(|(i, _)| i.to_string() == *id).map(|(_, r)| r.as_ref()).ok_or_else(|| {
+                ArmError::invalid_parameter(
+                    "instanceIds",
+                    format!("The provided instanceId {id} is not an active Virtual Machine Scale Set VM instanceId."),
+                )
+            })
+        })
+        .collect()
+}
+
+impl ResourceProvider for ScaleSets {
+    fn spec(&self) -> &'static ResourceTypeSpec {
+        &SPEC
+    }
+
+    fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError> {
+        let model = check(&req.body)?;
+        let key = req.id.to_ascii_lowercase();
+        let previous = req.existing.map(|e| e.body_value());
+        let created = previous
+            .as_ref()
+            .and_then(|p| p.pointer("/properties/timeCreated").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| timestamp(req.now));
+        let provisioning = if req.existing.is_some() { "Updating" } else { "Creating" };
+        let doc = scale_set_doc(&req.body, req.id, &created, provisioning);
+        let mut sim: SetSim =
+            req.existing.and_then(|e| e.sim_as()).unwrap_or(SetSim { next_instance: 0, speed: req.clock.speed() });
+        let live = instances(state, &key);
+        let mut also = Txn::default();
+        let mut takes = UPDATE;
+        let set_name = req.name;
+        if model.capacity > live.len() {
+            for _ in live.len()..model.capacity {
+                let instance = sim.next_instance;
+                sim.next_instance += 1;
+                let vm_id = format!("{}/virtualMachines/{instance}", req.id);
+                let vm = vm_doc(&doc, &model, req.id, set_name, instance);
+                also.put(new_vm(vm_id, vm, placement(req.id, &model, sim.speed), req.now, req.caller));
+            }
+            takes = VmAction::Create.nominal(false);
+        } else if model.capacity < live.len() {
+            // Scale-in removes the newest instances first.
+            for (_, vm) in live.iter().skip(model.capacity) {
+                also.put(remove(vm, req.now, req.clock));
+            }
+            takes = REMOVAL;
+        }
+        let due = req.now + scaled(takes, sim.speed);
+        Ok(PutOutcome::Write(Box::new(Written { doc, sim: sim_state(&sim), due: Some(due), also })))
+    }
+
+    fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
+        let mut body = resource.body_value();
+        body["properties"]["provisioningState"] = json!("Succeeded");
+        resource.set_body(&body);
+        resource.due = None;
+        Ok(Advance { completes: Some(OperationStatus::Succeeded), ..Advance::default() })
+    }
+
+    fn action(&self, req: &ActionRequest, state: &State) -> Result<ActionOutcome, ArmError> {
+        let key = req.resource.key();
+        let live = instances(state, &key);
+        let mut also = Txn::default();
+        if req.action == "delete" {
+            let doomed = targets(req, &live, true)?;
+            for vm in &doomed {
+                if vm.deleting {
+                    continue;
+                }
+                also.put(remove(vm, req.now, req.clock));
+            }
+            let mut body = req.resource.body_value();
+            let capacity = body.pointer("/sku/capacity").and_then(Value::as_u64).unwrap_or(0);
+            body["sku"]["capacity"] = json!(capacity.saturating_sub(doomed.len() as u64));
+            also.put(revised(req.resource, &body));
+            return Ok(ActionOutcome { also, ..ActionOutcome::timed(REMOVAL, None) });
+        }
+        let action = VmAction::from_path(req.action).ok_or_else(|| {
+            ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action))
+        })?;
+        let skip = req.query("skipShutdown").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let failure = planted_failure(req);
+        for vm in targets(req, &live, false)? {
+            also.put(start_action(vm, action, req.now, skip, failure.clone())?);
+        }
+        let mut outcome = ActionOutcome { also, ..ActionOutcome::timed(action.nominal(skip), None) };
+        outcome.planned_failure =
+            failure.map(|f| OperationError { code: f.code, message: f.message, http_status: f.status });
+        Ok(outcome)
+    }
+
+    fn view(
+        &self,
+        _view: &str,
+        resource: &StoredResource,
+        state: &State,
+        now: DateTime<Utc>,
+    ) -> Result<Value, ArmError> {
+        let doc = resource.body_value();
+        let key = resource.key();
+        let vm_type = ScaleSetVms.spec().type_key();
+        let statuses: Vec<Vec<Value>> = state
+            .children(&key, "/virtualmachines/", vm_type)
+            .filter_map(|vm| instance_view(vm, now).ok())
+            .map(|view| view["statuses"].as_array().cloned().unwrap_or_default())
+            .collect();
+        let provisioning = doc.pointer("/properties/provisioningState").and_then(Value::as_str).unwrap_or("Succeeded");
+        let time = doc.pointer("/systemData/lastModifiedAt").and_then(Value::as_str).unwrap_or_default();
+        Ok(scale_set_instance_view(provisioning, time, &statuses))
+    }
+}
