@@ -1,0 +1,139 @@
+"""Scale sets and their VMs through azure-mgmt-compute: a 2-instance set created and waited on,
+its VMs listed, an instance view checked field by field against the seed's shape, power off,
+start, deallocate, restart and reimage, scaling to 3 and back to 2, one VM deleted, a 404 for a
+missing instance, and an injected failure surfacing through the poller."""
+
+import pytest
+import requests
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.compute import ComputeManagementClient
+
+from conftest import SUBSCRIPTION, StaticCredential, resource_client
+
+GROUP = "compute-rg"
+SET = "web"
+POLL = {"polling_interval": 0.2}
+
+
+def compute_client(emu):
+    return ComputeManagementClient(
+        credential=StaticCredential(), subscription_id=SUBSCRIPTION, base_url=emu.endpoint, connection_verify=emu.ca_file
+    )
+
+
+def scale_set(capacity):
+    return {
+        "location": "westus",
+        "sku": {"name": "Standard_D2s_v3", "tier": "Standard", "capacity": capacity},
+        "properties": {
+            "upgradePolicy": {"mode": "Manual"},
+            "virtualMachineProfile": {
+                "osProfile": {"computerNamePrefix": "web", "adminUsername": "azureuser", "adminPassword": "Secret-123!"},
+                "storageProfile": {
+                    "imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"},
+                    "osDisk": {"createOption": "FromImage", "managedDisk": {"storageAccountType": "Premium_LRS"}},
+                },
+                "networkProfile": {"networkInterfaceConfigurations": [{"name": "nic", "properties": {"primary": True}}]},
+            },
+        },
+    }
+
+
+def create(emu, capacity=2):
+    resource_client(emu).resource_groups.create_or_update(GROUP, {"location": "westus"})
+    compute = compute_client(emu)
+    created = compute.virtual_machine_scale_sets.begin_create_or_update(GROUP, SET, scale_set(capacity), **POLL).result()
+    assert created.provisioning_state == "Succeeded"
+    assert created.sku.capacity == capacity
+    return compute
+
+
+def power(view):
+    return [s.code for s in view.statuses if s.code.startswith("PowerState/")][0]
+
+
+def test_create_list_and_read_the_instance_view_as_the_seed_shows_it(fast_emulator):
+    compute = create(fast_emulator)
+    vms = list(compute.virtual_machine_scale_set_vms.list(GROUP, SET))
+    assert [(vm.name, vm.instance_id) for vm in vms] == [("web_0", "0"), ("web_1", "1")]
+    assert all(vm.provisioning_state == "Succeeded" for vm in vms)
+
+    view = compute.virtual_machine_scale_set_vms.get_instance_view(GROUP, SET, "1")
+    assert (view.platform_update_domain, view.platform_fault_domain) == (1, 1)
+    assert view.computer_name == "web000001"
+    assert (view.os_name, view.hyper_v_generation) == ("ubuntu", "V2")
+    agent = view.vm_agent
+    assert agent.vm_agent_version and agent.statuses[0].code.startswith("ProvisioningState/")
+    assert agent.statuses[0].display_status in {"Ready", "Not Ready"}
+    assert agent.statuses[0].level in {"Info", "Warning"}
+    disk = view.disks[0]
+    assert disk.name.startswith("web_web_1_OsDisk_1_")
+    assert (disk.statuses[0].code, disk.statuses[0].display_status) == ("ProvisioningState/succeeded", "Provisioning succeeded")
+    provisioning, power_state = view.statuses
+    assert (provisioning.code, provisioning.level, provisioning.display_status) == (
+        "ProvisioningState/succeeded",
+        "Info",
+        "Provisioning succeeded",
+    )
+    assert provisioning.time is not None
+    assert (power_state.code, power_state.level, power_state.display_status, power_state.time) == (
+        "PowerState/running",
+        "Info",
+        "VM running",
+        None,
+    )
+
+    expanded = compute.virtual_machine_scale_set_vms.get(GROUP, SET, "0", expand="instanceView")
+    assert power(expanded.instance_view) == "PowerState/running"
+
+    with pytest.raises(ResourceNotFoundError) as missing:
+        compute.virtual_machine_scale_set_vms.get_instance_view(GROUP, SET, "42")
+    assert missing.value.error.code == "NotFound"
+
+
+def test_power_actions_scaling_and_deletion(fast_emulator):
+    compute = create(fast_emulator)
+    vms = compute.virtual_machine_scale_set_vms
+
+    vms.begin_power_off(GROUP, SET, "0", **POLL).result()
+    assert power(vms.get_instance_view(GROUP, SET, "0")) == "PowerState/stopped"
+    vms.begin_start(GROUP, SET, "0", **POLL).result()
+    assert power(vms.get_instance_view(GROUP, SET, "0")) == "PowerState/running"
+    vms.begin_deallocate(GROUP, SET, "0", **POLL).result()
+    assert power(vms.get_instance_view(GROUP, SET, "0")) == "PowerState/deallocated"
+    with pytest.raises(HttpResponseError) as refused:
+        vms.begin_restart(GROUP, SET, "0", **POLL).result()
+    assert refused.value.status_code == 409
+    vms.begin_start(GROUP, SET, "0", **POLL).result()
+    vms.begin_restart(GROUP, SET, "0", **POLL).result()
+    vms.begin_reimage(GROUP, SET, "0", **POLL).result()
+    assert power(vms.get_instance_view(GROUP, SET, "0")) == "PowerState/running"
+
+    sets = compute.virtual_machine_scale_sets
+    assert sets.begin_create_or_update(GROUP, SET, scale_set(3), **POLL).result().sku.capacity == 3
+    assert [vm.instance_id for vm in vms.list(GROUP, SET)] == ["0", "1", "2"]
+    assert sets.begin_update(GROUP, SET, {"sku": {"capacity": 2}}, **POLL).result().sku.capacity == 2
+    assert [vm.instance_id for vm in vms.list(GROUP, SET)] == ["0", "1"]
+
+    vms.begin_delete(GROUP, SET, "1", **POLL).result()
+    assert [vm.instance_id for vm in vms.list(GROUP, SET)] == ["0"]
+    assert sets.get(GROUP, SET).sku.capacity == 1
+    summary = sets.get_instance_view(GROUP, SET).virtual_machine.statuses_summary
+    assert {(s.code, s.count) for s in summary} >= {("PowerState/running", 1)}
+
+
+def test_an_injected_failure_surfaces_through_the_poller(fast_emulator):
+    compute = create(fast_emulator, capacity=1)
+    rule = {
+        "match": {"operation": "VirtualMachineScaleSetVMs_PowerOff"},
+        "action": {"failOperation": {"code": "VMAgentStatusCommunicationError", "message": "The VM agent did not answer."}},
+    }
+    r = requests.post(f"{fast_emulator.endpoint}/_azemu/faults", json=rule, verify=fast_emulator.ca_file, timeout=10)
+    assert r.status_code == 201, r.text
+    with pytest.raises(HttpResponseError) as failure:
+        compute.virtual_machine_scale_set_vms.begin_power_off(GROUP, SET, "0", **POLL).result()
+    assert "VMAgentStatusCommunicationError" in str(failure.value)
+    view = compute.virtual_machine_scale_set_vms.get_instance_view(GROUP, SET, "0")
+    assert view.statuses[0].code == "ProvisioningState/failed/VMAgentStatusCommunicationError"
+    assert view.statuses[0].level == "Error"
+    assert power(view) == "PowerState/running"
