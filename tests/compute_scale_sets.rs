@@ -104,6 +104,34 @@ async fn a_set_is_created_with_its_instances_and_compute_operation_urls() {
 }
 
 #[tokio::test]
+async fn vm_lists_take_computes_filter_select_and_expand_and_page_with_them() {
+    let s = TestServer::start().await;
+    create(&s, "web", 3).await;
+    s.advance(8.0).await;
+    let vms = v(&format!("{}/virtualMachines", set("web")));
+    let power_filter = "%24filter=startswith(instanceView%2Fstatuses%2Fcode%2C%20%27PowerState%27)%20eq%20true";
+    let statuses =
+        s.get(&format!("{vms}&{power_filter}&%24select=instanceView%2Fstatuses&%24expand=instanceView")).await;
+    assert_eq!(statuses.status, StatusCode::OK, "{}", statuses.body);
+    let listed = statuses.body["value"].as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    let view = listed[0]["properties"]["instanceView"].as_object().unwrap();
+    assert_eq!(view.keys().collect::<Vec<_>>(), ["statuses"], "only the statuses were selected");
+    let stale = s.get(&format!("{vms}&%24filter=properties%2FlatestModelApplied%20eq%20false")).await.body;
+    assert!(stale["value"].as_array().unwrap().is_empty(), "{stale}");
+    let bad = s.get(&format!("{vms}&%24filter=name%20eq%20%27x%27")).await;
+    assert_eq!((bad.status, bad.body["error"]["target"].as_str()), (StatusCode::BAD_REQUEST, Some("$filter")));
+
+    let first = s.get(&format!("{vms}&%24top=2&%24expand=instanceView")).await.body;
+    assert_eq!(first["value"].as_array().unwrap().len(), 2);
+    let next = first["nextLink"].as_str().expect("a next page");
+    assert!(next.contains("%24expand=instanceView"), "{next}");
+    let second = s.get(next).await.body;
+    assert_eq!(second["value"].as_array().unwrap().len(), 1);
+    assert!(second["value"][0]["properties"]["instanceView"].is_object());
+}
+
+#[tokio::test]
 async fn power_actions_move_the_instance_view_and_refuse_what_compute_refuses() {
     let s = TestServer::start().await;
     create(&s, "web", 1).await;

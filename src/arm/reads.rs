@@ -15,6 +15,7 @@ use super::request::ArmRequest;
 use super::respond::{json_bytes, json_response, json_with_etag, no_content};
 use super::{api_version, ArmError};
 use crate::app::App;
+use crate::providers::ReadQuery;
 use crate::store::StoredResource;
 
 /// The resource at `id`, once it is on disk; `None` once its absence is.
@@ -59,9 +60,15 @@ fn expanded(
     doc: Bytes,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Bytes {
-    let Some(expand) = req.query("$expand") else { return doc };
+    let query = ReadQuery {
+        expand: req.query("$expand").map(str::to_string),
+        select: req.query("$select").map(str::to_string),
+    };
+    if query.expand.is_none() && query.select.is_none() {
+        return doc;
+    }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&doc) else { return doc };
-    match provider.expanded(&value, expand, resource, now) {
+    match provider.expanded(&value, &query, resource, now) {
         Some(more) => crate::store::to_bytes(&more),
         None => doc,
     }
@@ -113,7 +120,14 @@ pub(super) async fn list(
     let parent_key = parent_id.to_ascii_lowercase();
     let api_version = req.api_version().unwrap_or_default().to_string();
     let top = req.query("$top").map(str::to_string);
-    let expand = req.query("$expand").map(|e| form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>());
+    // The next page is asked with the same options.
+    let odata: Vec<(&str, String)> = ["expand", "select", "filter"]
+        .into_iter()
+        .filter_map(|name| {
+            let value = req.query(&format!("${name}"))?;
+            Some((name, form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()))
+        })
+        .collect();
     let now = app.clock.now();
     // A list also shows what is absent: it waits for every write made before it.
     let mut settled = Vec::new();
@@ -123,6 +137,14 @@ pub(super) async fn list(
         && parent_key.matches('/').count() == 2
         && segment.starts_with("/providers/");
     let subscription_prefix = format!("{parent_key}/");
+    let filter = match req.query("$filter") {
+        Some(f) => provider.list_filter(f)?,
+        None => None,
+    };
+    let kept = |doc: &Bytes| match &filter {
+        Some(keep) => serde_json::from_slice::<serde_json::Value>(doc).is_ok_and(|v| keep(&v)),
+        None => true,
+    };
     let items: Vec<(String, Bytes)> = app
         .store
         .read_durable(|s, latest| {
@@ -134,14 +156,14 @@ pub(super) async fn list(
                 };
             let items = candidates
                 .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
-                .take(paging.top + 1)
-                .map(|r| {
+                .filter_map(|r| {
                     let (doc, done) = document::current_and_settled(&app.registry, r, now);
                     if done {
                         settled.push((r.clone(), doc.clone()));
                     }
-                    (r.key(), expanded(provider, req, r, doc, now))
+                    kept(&doc).then(|| (r.key(), expanded(provider, req, r, doc, now)))
                 })
+                .take(paging.top + 1)
                 .collect();
             (items, latest)
         })
@@ -152,8 +174,8 @@ pub(super) async fn list(
         if let Some(t) = &top {
             url.push_str(&format!("&%24top={t}"));
         }
-        if let Some(e) = &expand {
-            url.push_str(&format!("&%24expand={e}"));
+        for (name, value) in &odata {
+            url.push_str(&format!("&%24{name}={value}"));
         }
         url.push_str(&format!("&%24skipToken={token}"));
         url

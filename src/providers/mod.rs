@@ -256,6 +256,15 @@ pub fn sim_state<T: serde::Serialize>(sim: &T) -> Option<Box<str>> {
     serde_json::to_string(sim).ok().map(String::into_boxed_str)
 }
 
+/// The OData options of a read: `$expand`, `$select`.
+#[derive(Debug, Default, Clone)]
+pub struct ReadQuery {
+    pub expand: Option<String>,
+    pub select: Option<String>,
+}
+
+pub type ListFilter = Box<dyn Fn(&Value) -> bool + Send + Sync>;
+
 pub trait ResourceProvider: Send + Sync {
     fn spec(&self) -> &'static ResourceTypeSpec;
 
@@ -298,9 +307,22 @@ pub trait ResourceProvider: Send + Sync {
         Err(ArmError::bad_request("InvalidView", format!("The view '{view}' is not supported.")))
     }
 
-    /// The document with what `$expand` asks for (e.g. `instanceView`); `None`: nothing to add.
-    fn expanded(&self, _doc: &Value, _expand: &str, _resource: &StoredResource, _now: DateTime<Utc>) -> Option<Value> {
+    /// The document with what `$expand` (and `$select`) ask for, e.g. `instanceView`; `None`:
+    /// nothing to add.
+    fn expanded(
+        &self,
+        _doc: &Value,
+        _query: &ReadQuery,
+        _resource: &StoredResource,
+        _now: DateTime<Utc>,
+    ) -> Option<Value> {
         None
+    }
+
+    /// What a list's `$filter` keeps, as a test on each listed document; `None` (the default)
+    /// ignores the filter, an error refuses it.
+    fn list_filter(&self, _filter: &str) -> Result<Option<ListFilter>, ArmError> {
+        Ok(None)
     }
 
     /// What else an accepted DELETE of this resource changes (a set's capacity).

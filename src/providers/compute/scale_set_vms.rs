@@ -14,8 +14,8 @@ use super::{instance_id_rule, COMPUTE_API_VERSIONS, NAMESPACE};
 use crate::arm::envelope::{new_resource, revised};
 use crate::arm::{ArmError, Caller, TypeOwner};
 use crate::providers::{
-    sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders,
-    OperationNames, PutKind, PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec,
+    sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, LroHeaders,
+    OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider, ResourceTypeSpec,
 };
 use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
 
@@ -240,12 +240,46 @@ impl ResourceProvider for ScaleSetVms {
         instance_view(resource, now)
     }
 
-    fn expanded(&self, doc: &Value, expand: &str, resource: &StoredResource, now: DateTime<Utc>) -> Option<Value> {
-        if !expand.eq_ignore_ascii_case("instanceView") {
+    /// `$expand=instanceView` adds the instance view; `$select=instanceView/statuses` keeps
+    /// only its statuses (the form that lists power states).
+    fn expanded(&self, doc: &Value, query: &ReadQuery, resource: &StoredResource, now: DateTime<Utc>) -> Option<Value> {
+        let asks = |v: &Option<String>, what: &str| v.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(what));
+        let statuses_only = asks(&query.select, "instanceView/statuses");
+        if !asks(&query.expand, "instanceView") && !statuses_only && !asks(&query.select, "instanceView") {
             return None;
         }
+        let mut view = instance_view(resource, now).ok()?;
+        if statuses_only {
+            view = json!({ "statuses": view["statuses"].take() });
+        }
         let mut doc = doc.clone();
-        doc["properties"]["instanceView"] = instance_view(resource, now).ok()?;
+        doc["properties"]["instanceView"] = view;
         Some(doc)
+    }
+
+    /// The filters Compute allows on a VM list.
+    fn list_filter(&self, filter: &str) -> Result<Option<ListFilter>, ArmError> {
+        let normalised: String = filter.split_whitespace().collect::<Vec<_>>().join(" ").replace('"', "'");
+        let keep: ListFilter = match normalised.to_ascii_lowercase().as_str() {
+            // Every VM reports a power state.
+            "startswith(instanceview/statuses/code, 'powerstate') eq true" => Box::new(|_| true),
+            "properties/latestmodelapplied eq true" => {
+                Box::new(|doc| doc.pointer("/properties/latestModelApplied") == Some(&json!(true)))
+            }
+            "properties/latestmodelapplied eq false" => {
+                Box::new(|doc| doc.pointer("/properties/latestModelApplied") == Some(&json!(false)))
+            }
+            _ => {
+                return Err(ArmError::invalid_parameter(
+                    "$filter",
+                    format!(
+                        "The value '{filter}' of '$filter' is not supported. Allowed values are \
+                         'startswith(instanceView/statuses/code, 'PowerState') eq true', \
+                         'properties/latestModelApplied eq true', 'properties/latestModelApplied eq false'."
+                    ),
+                ))
+            }
+        };
+        Ok(Some(keep))
     }
 }
