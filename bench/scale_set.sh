@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A 10,000-instance scale set on loopback, bounded in time (about a minute): how long its PUT
+# takes to answer and the set to reach Succeeded, how long listing its VMs takes (every page,
+# following nextLink), the set's instance view, azemu's memory, and GET of one VM's instance
+# view under wrk (32 connections, DURATION) as a ratio of a bare hyper server's requests/s in
+# the same run. Needs wrk (Debian package `wrk`; installed if missing). INSTANCES changes the size.
+set -euo pipefail
+trap 'echo "bench: failed at line $LINENO" >&2' ERR
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+INSTANCES=${INSTANCES:-10000}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --locked --quiet
+cargo build --release --locked --quiet --example bare_hyper
+
+data=$(mktemp -d)
+cleanup() { kill "${azemu_pid:-}" "${bare_pid:-}" 2>/dev/null || true; rm -rf "$data"; }
+trap cleanup EXIT
+
+auth=(-H "Authorization: Bearer bench" -H "Content-Type: application/json")
+api=api-version=2024-07-01
+set_path=/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/bench-rg/providers/Microsoft.Compute/virtualMachineScaleSets/big
+set_body=$(cat <<EOF
+{"location":"eastus","sku":{"name":"Standard_D2s_v3","tier":"Standard","capacity":$INSTANCES},
+ "properties":{"upgradePolicy":{"mode":"Manual"},"singlePlacementGroup":false,"virtualMachineProfile":{
+  "osProfile":{"computerNamePrefix":"big","adminUsername":"azureuser","adminPassword":"Secret-123!"},
+  "storageProfile":{"imageReference":{"publisher":"Canonical","offer":"ubuntu-24_04-lts","sku":"server","version":"latest"}},
+  "networkProfile":{"networkInterfaceConfigurations":[{"name":"nic","properties":{"primary":true}}]}}}}
+EOF
+)
+
+rps_of() { awk '/Requests\/sec/ {print $2}'; }
+
+target/release/examples/bare_hyper 18912 > /dev/null &
+bare_pid=$!
+sleep 0.3
+bare_rps=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" http://127.0.0.1:18912/ | rps_of)
+kill "$bare_pid"; bare_pid=
+printf "bare hyper, fixed 800-byte body: %.0f req/s\n" "$bare_rps"
+
+target/release/azemu serve --tls off --port 18911 --data "$data" --log-level warn > /dev/null &
+azemu_pid=$!
+base=http://127.0.0.1:18911
+for _ in $(seq 50); do curl -sf "$base/_azemu/health" >/dev/null && break; sleep 0.1; done
+curl -sf -X PUT "${auth[@]}" -d '{"location":"eastus"}' "$base/subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/bench-rg?api-version=2025-04-01" >/dev/null
+rss_before=$(ps -o rss= -p "$azemu_pid")
+
+start=$(date +%s.%N)
+put_seconds=$(curl -sf -o /dev/null -w '%{time_total}' -X PUT "${auth[@]}" -d "$set_body" "$base$set_path?$api")
+for _ in $(seq 600); do
+    state=$(curl -sf "${auth[@]}" "$base$set_path?$api" | python3 -c 'import json,sys; print(json.load(sys.stdin)["properties"]["provisioningState"])')
+    [ "$state" = Succeeded ] && break
+    sleep 0.1
+done
+done_seconds=$(echo "$(date +%s.%N) - $start" | bc)
+echo "PUT of a $INSTANCES-instance set answered in ${put_seconds}s; the set was Succeeded after ${done_seconds}s"
+
+python3 - "$base$set_path/virtualMachines?$api" <<'EOF'
+import json, sys, time, urllib.request
+url, count, pages, started = sys.argv[1], 0, 0, time.monotonic()
+while url:
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer bench"})
+    page = json.load(urllib.request.urlopen(request))
+    count, pages, url = count + len(page["value"]), pages + 1, page.get("nextLink")
+print(f"listed {count} VMs in {pages} pages in {time.monotonic() - started:.2f}s")
+EOF
+view_seconds=$(curl -sf -o /dev/null -w '%{time_total}' "${auth[@]}" "$base$set_path/instanceView?$api")
+echo "the set's instance view (counts over every VM) answered in ${view_seconds}s"
+rss_after=$(ps -o rss= -p "$azemu_pid")
+awk -v b="$rss_before" -v a="$rss_after" -v n="$INSTANCES" \
+    'BEGIN { printf "RSS %.1f MB before, %.1f MB with the set: %.1f KB per instance\n", b/1024, a/1024, (a-b)/n }'
+
+view_url="$base$set_path/virtualMachines/$((INSTANCES / 2))/instanceView?$api"
+echo "GET instance view body: $(curl -sf "${auth[@]}" "$view_url" | wc -c) bytes"
+view_rps=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Authorization: Bearer bench" "$view_url" | rps_of)
+awk -v r="$view_rps" -v b="$bare_rps" 'BEGIN { printf "GET one VM instance view: %.0f req/s, %.3f of bare\n", r, r / b }'
