@@ -12,7 +12,7 @@ use super::document;
 use super::lro;
 use super::paging::{page, PageRequest};
 use super::request::ArmRequest;
-use super::respond::{json_bytes, json_response, json_with_etag, no_content};
+use super::respond::{json_bytes, json_with_etag, no_content};
 use super::{api_version, ArmError};
 use crate::app::App;
 use crate::providers::ReadQuery;
@@ -100,7 +100,7 @@ pub(super) async fn view(
             None => (Err(not_found(provider, name, req)), latest),
         })
         .await?;
-    Ok(json_response(StatusCode::OK, &body))
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 pub(super) async fn head(app: &App, id: &str) -> Result<Response, ArmError> {

@@ -303,7 +303,7 @@ pub trait ResourceProvider: Send + Sync {
         _resource: &StoredResource,
         _state: &State,
         _now: DateTime<Utc>,
-    ) -> Result<Value, ArmError> {
+    ) -> Result<bytes::Bytes, ArmError> {
         Err(ArmError::bad_request("InvalidView", format!("The view '{view}' is not supported.")))
     }
 

@@ -1,34 +1,45 @@
 //! Instance views as Compute writes them: a VM's (the seed's shape) and a scale set's
 //! aggregate, from the stored documents, the VMs' power state and the time.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use super::scale_set_model::derived;
 use super::vm_power::{VmSim, VmState, AGENT_BOOT};
 use crate::arm::timestamp;
 use crate::sim::scaled;
 
-fn status(code: String, level: &str, display: &str, message: Option<&str>, time: Option<DateTime<Utc>>) -> Value {
-    let mut s = Map::new();
-    s.insert("code".into(), json!(code));
-    s.insert("level".into(), json!(level));
-    s.insert("displayStatus".into(), json!(display));
-    if let Some(m) = message {
-        s.insert("message".into(), json!(m));
-    }
-    if let Some(t) = time {
-        s.insert("time".into(), json!(timestamp(t)));
-    }
-    Value::Object(s)
+/// One entry of a `statuses` list.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status<'a> {
+    code: Cow<'a, str>,
+    level: &'static str,
+    display_status: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<String>,
+}
+
+fn status<'a>(
+    code: impl Into<Cow<'a, str>>,
+    level: &'static str,
+    display: impl Into<Cow<'a, str>>,
+    message: Option<&'a str>,
+    time: Option<DateTime<Utc>>,
+) -> Status<'a> {
+    Status { code: code.into(), level, display_status: display.into(), message, time: time.map(timestamp) }
 }
 
 /// `ProvisioningState/…` as the VM reports it.
-pub fn provisioning_status(state: &VmState, deleting: bool) -> Value {
+fn provisioning_status(state: &VmState, deleting: bool) -> Status<'_> {
     if deleting {
-        return status("ProvisioningState/deleting".into(), "Info", "Deleting", None, None);
+        return status("ProvisioningState/deleting", "Info", "Deleting", None, None);
     }
     match (&state.failure, state.provisioning) {
         (Some(f), _) => status(
@@ -38,20 +49,16 @@ pub fn provisioning_status(state: &VmState, deleting: bool) -> Value {
             Some(&f.message),
             Some(state.provisioning_time),
         ),
-        (None, "creating") => status("ProvisioningState/creating".into(), "Info", "Creating", None, None),
-        (None, "updating") => status("ProvisioningState/updating".into(), "Info", "Updating", None, None),
-        (None, _) => status(
-            "ProvisioningState/succeeded".into(),
-            "Info",
-            "Provisioning succeeded",
-            None,
-            Some(state.provisioning_time),
-        ),
+        (None, "creating") => status("ProvisioningState/creating", "Info", "Creating", None, None),
+        (None, "updating") => status("ProvisioningState/updating", "Info", "Updating", None, None),
+        (None, _) => {
+            status("ProvisioningState/succeeded", "Info", "Provisioning succeeded", None, Some(state.provisioning_time))
+        }
     }
 }
 
-pub fn power_status(power: &str) -> Value {
-    status(format!("PowerState/{power}"), "Info", &format!("VM {power}"), None, None)
+fn power_status(power: &str) -> Status<'static> {
+    status(format!("PowerState/{power}"), "Info", format!("VM {power}"), None, None)
 }
 
 /// The `provisioningState` a VM's document shows.
@@ -65,101 +72,179 @@ pub fn provisioning_state(state: &VmState, deleting: bool) -> &'static str {
     }
 }
 
-fn os_names(vm: &Value) -> (&'static str, &'static str, &'static str) {
-    let windows = vm.pointer("/properties/storageProfile/osDisk/osType").and_then(Value::as_str) == Some("Windows");
-    if windows {
-        ("Windows Server 2022 Datacenter", "10.0.20348.2700", "2.7.41491.1102")
-    } else {
-        ("ubuntu", "24.04", "2.11.1.12")
+/// What an instance view shows that comes from the VM's model, kept with its lifecycle so that
+/// a view needs no parse of the document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewFacts {
+    pub instance: u64,
+    pub computer_name: String,
+    pub windows: bool,
+    pub disks: Vec<String>,
+    #[serde(default)]
+    pub boot_diagnostics: bool,
+}
+
+impl ViewFacts {
+    pub fn of(vm: &Value) -> ViewFacts {
+        let props = &vm["properties"];
+        let mut disks: Vec<String> = props
+            .pointer("/storageProfile/osDisk/name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        for disk in props.pointer("/storageProfile/dataDisks").and_then(Value::as_array).into_iter().flatten() {
+            disks.extend(disk.get("name").and_then(Value::as_str).map(str::to_string));
+        }
+        ViewFacts {
+            instance: vm["instanceId"].as_str().and_then(|i| i.parse().ok()).unwrap_or(0),
+            computer_name: props
+                .pointer("/osProfile/computerName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            windows: props.pointer("/storageProfile/osDisk/osType").and_then(Value::as_str) == Some("Windows"),
+            disks,
+            boot_diagnostics: props.pointer("/diagnosticsProfile/bootDiagnostics/enabled") == Some(&json!(true)),
+        }
+    }
+
+    /// (osName, osVersion, agent version) as the guest reports them.
+    fn os(&self) -> (&'static str, &'static str, &'static str) {
+        if self.windows {
+            ("Windows Server 2022 Datacenter", "10.0.20348.2700", "2.7.41491.1102")
+        } else {
+            ("ubuntu", "24.04", "2.11.1.12")
+        }
     }
 }
 
-fn agent(vm: &Value, state: &VmState, now: DateTime<Utc>, speed: f64) -> Option<Value> {
-    let (_, _, version) = os_names(vm);
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Agent<'a> {
+    vm_agent_version: &'static str,
+    statuses: [Status<'a>; 1],
+    extension_handlers: [(); 0],
+}
+
+fn agent(facts: &ViewFacts, state: &VmState, now: DateTime<Utc>, speed: f64) -> Option<Agent<'static>> {
     let since = state.running_since?;
     let ready_at = since + scaled(AGENT_BOOT, speed);
     if now < ready_at || state.busy {
-        return Some(json!({
-            "vmAgentVersion": "Unknown",
-            "statuses": [status("ProvisioningState/Unavailable".into(), "Warning", "Not Ready",
-                Some("VM status blob is found but not yet populated."), Some(since))],
-            "extensionHandlers": [],
-        }));
+        let waiting = status(
+            "ProvisioningState/Unavailable",
+            "Warning",
+            "Not Ready",
+            Some("VM status blob is found but not yet populated."),
+            Some(since),
+        );
+        return Some(Agent { vm_agent_version: "Unknown", statuses: [waiting], extension_handlers: [] });
     }
-    Some(json!({
-        "vmAgentVersion": version,
-        "statuses": [status("ProvisioningState/succeeded".into(), "Info", "Ready",
-            Some("GuestAgent is running and processing the extensions."), Some(ready_at))],
-        "extensionHandlers": [],
-    }))
+    let ready = status(
+        "ProvisioningState/succeeded",
+        "Info",
+        "Ready",
+        Some("GuestAgent is running and processing the extensions."),
+        Some(ready_at),
+    );
+    Some(Agent { vm_agent_version: facts.os().2, statuses: [ready], extension_handlers: [] })
 }
 
-/// A VM's instance view at `now`: `vm` is its document, `instance` its id, `fault_domains`
-/// its set's platform fault domain count.
+#[derive(Serialize)]
+struct Disk<'a> {
+    name: &'a str,
+    statuses: [Status<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Maintenance {
+    is_customer_initiated_maintenance_allowed: bool,
+    last_operation_result_code: &'static str,
+    last_operation_message: &'static str,
+    maintenance_window_start_time: String,
+    maintenance_window_end_time: String,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+impl VmInstanceView<'_> {
+    /// Its provisioning and power status codes.
+    pub fn codes(&self) -> [String; 2] {
+        [self.statuses[0].code.to_string(), self.statuses[1].code.to_string()]
+    }
+}
+
+/// A VM's instance view, the seed's shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmInstanceView<'a> {
+    platform_update_domain: u64,
+    platform_fault_domain: u64,
+    computer_name: &'a str,
+    os_name: &'static str,
+    os_version: &'static str,
+    hyper_v_generation: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vm_agent: Option<Agent<'a>>,
+    disks: Vec<Disk<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    boot_diagnostics: Option<Empty>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    maintenance_redeploy_status: Option<Maintenance>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placement_group_id: Option<&'a str>,
+    pub statuses: [Status<'a>; 2],
+}
+
+/// A VM's instance view at `now`.
 pub struct VmViewInput<'a> {
-    pub vm: &'a Value,
+    pub facts: &'a ViewFacts,
     pub sim: &'a VmSim,
+    pub state: &'a VmState,
     pub now: DateTime<Utc>,
     pub speed: f64,
     pub deleting: bool,
     pub fault_domains: u32,
-    pub placement_group: Option<String>,
+    pub placement_group: Option<&'a str>,
 }
 
-pub fn vm_instance_view(input: &VmViewInput) -> Value {
-    let VmViewInput { vm, sim, now, .. } = *input;
-    let state = sim.at(now);
-    let instance: u64 = vm["instanceId"].as_str().and_then(|i| i.parse().ok()).unwrap_or(0);
-    let (os_name, os_version, _) = os_names(vm);
-    let props = &vm["properties"];
-    let mut view = Map::new();
-    // Compute spreads a set's instances round-robin over five update domains and its fault domains.
-    view.insert("platformUpdateDomain".into(), json!(instance % 5));
-    view.insert("platformFaultDomain".into(), json!(instance % u64::from(input.fault_domains.max(1))));
-    view.insert("computerName".into(), props.pointer("/osProfile/computerName").cloned().unwrap_or(Value::Null));
-    view.insert("osName".into(), json!(os_name));
-    view.insert("osVersion".into(), json!(os_version));
-    view.insert("hyperVGeneration".into(), json!("V2"));
-    if let Some(agent) = agent(vm, &state, now, input.speed) {
-        view.insert("vmAgent".into(), agent);
+pub fn vm_instance_view<'a>(input: &VmViewInput<'a>) -> VmInstanceView<'a> {
+    let facts = input.facts;
+    let state = input.state;
+    let (os_name, os_version, _) = facts.os();
+    let disk_time = Some(input.sim.transition.start.min(state.provisioning_time));
+    let disks = facts
+        .disks
+        .iter()
+        .map(|name| Disk {
+            name,
+            statuses: [status("ProvisioningState/succeeded", "Info", "Provisioning succeeded", None, disk_time)],
+        })
+        .collect();
+    let maintenance = input.sim.maintained.filter(|at| *at <= input.now).map(|at| Maintenance {
+        is_customer_initiated_maintenance_allowed: true,
+        last_operation_result_code: "MaintenanceCompleted",
+        last_operation_message: "Maintenance completed by the customer.",
+        maintenance_window_start_time: timestamp(at),
+        maintenance_window_end_time: timestamp(at),
+    });
+    VmInstanceView {
+        // Compute spreads a set's instances round-robin over five update domains and its fault domains.
+        platform_update_domain: facts.instance % 5,
+        platform_fault_domain: facts.instance % u64::from(input.fault_domains.max(1)),
+        computer_name: &facts.computer_name,
+        os_name,
+        os_version,
+        hyper_v_generation: "V2",
+        vm_agent: agent(facts, state, input.now, input.speed),
+        disks,
+        boot_diagnostics: facts.boot_diagnostics.then_some(Empty {}),
+        maintenance_redeploy_status: maintenance,
+        placement_group_id: input.placement_group,
+        statuses: [provisioning_status(state, input.deleting), power_status(state.power)],
     }
-    let disk_status = status(
-        "ProvisioningState/succeeded".into(),
-        "Info",
-        "Provisioning succeeded",
-        None,
-        Some(sim.transition.start.min(state.provisioning_time)),
-    );
-    let mut disks = Vec::new();
-    if let Some(name) = props.pointer("/storageProfile/osDisk/name") {
-        disks.push(json!({ "name": name, "statuses": [disk_status.clone()] }));
-    }
-    for disk in props.pointer("/storageProfile/dataDisks").and_then(Value::as_array).into_iter().flatten() {
-        if let Some(name) = disk.get("name") {
-            disks.push(json!({ "name": name, "statuses": [disk_status.clone()] }));
-        }
-    }
-    view.insert("disks".into(), Value::Array(disks));
-    if props.pointer("/diagnosticsProfile/bootDiagnostics/enabled") == Some(&json!(true)) {
-        view.insert("bootDiagnostics".into(), json!({}));
-    }
-    if let Some(at) = sim.maintained {
-        view.insert(
-            "maintenanceRedeployStatus".into(),
-            json!({
-                "isCustomerInitiatedMaintenanceAllowed": true,
-                "lastOperationResultCode": "MaintenanceCompleted",
-                "lastOperationMessage": "Maintenance completed by the customer.",
-                "maintenanceWindowStartTime": timestamp(at),
-                "maintenanceWindowEndTime": timestamp(at),
-            }),
-        );
-    }
-    if let Some(group) = &input.placement_group {
-        view.insert("placementGroupId".into(), json!(group));
-    }
-    view.insert("statuses".into(), json!([provisioning_status(&state, input.deleting), power_status(state.power)]));
-    Value::Object(view)
 }
 
 /// The placement group a set's instances share, when it keeps them in one.
@@ -168,14 +253,10 @@ pub fn placement_group(set_id: &str, single: bool) -> Option<String> {
 }
 
 /// A scale set's instance view: its own statuses and how many of its VMs are in each state.
-pub fn scale_set_instance_view(set_provisioning: &str, set_time: &str, vm_statuses: &[Vec<Value>]) -> Value {
+pub fn scale_set_instance_view(set_provisioning: &str, set_time: &str, codes: impl Iterator<Item = String>) -> Value {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for statuses in vm_statuses {
-        for s in statuses {
-            if let Some(code) = s["code"].as_str() {
-                *counts.entry(code.to_string()).or_default() += 1;
-            }
-        }
+    for code in codes {
+        *counts.entry(code).or_default() += 1;
     }
     let summary: Vec<Value> = counts.into_iter().map(|(code, count)| json!({ "code": code, "count": count })).collect();
     let own = match set_provisioning {

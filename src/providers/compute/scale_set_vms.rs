@@ -5,10 +5,11 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::instance_view::{provisioning_state, vm_instance_view, VmViewInput};
+use super::instance_view::{provisioning_state, vm_instance_view, ViewFacts, VmInstanceView, VmViewInput};
 use super::vm_power::{Power, VmAction, VmFailure, VmSim};
 use super::{instance_id_rule, COMPUTE_API_VERSIONS, NAMESPACE};
 use crate::arm::envelope::{new_resource, revised};
@@ -75,12 +76,14 @@ pub struct Placement {
     pub speed: f64,
 }
 
-/// What the store keeps for a VM: its power lifecycle and its placement.
+/// What the store keeps for a VM: its power lifecycle, its placement, and what its instance
+/// view shows of its model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VmRecord {
     #[serde(flatten)]
     pub power: VmSim,
     pub placement: Placement,
+    pub facts: ViewFacts,
 }
 
 fn unreadable(e: impl std::fmt::Display) -> ArmError {
@@ -98,9 +101,10 @@ fn record_of(resource: &StoredResource) -> Result<VmRecord, ArmError> {
 /// A new VM of a set, being created.
 pub fn new_vm(id: String, doc: Value, placement: Placement, now: DateTime<Utc>, caller: &Caller) -> StoredResource {
     let power = VmSim::new(VmAction::Create, Power::Deallocated, now, placement.speed, false);
+    let facts = ViewFacts::of(&doc);
     let mut vm = new_resource(&SPEC, id, doc, caller, now);
     vm.due = Some(power.transition.end);
-    vm.sim = sim_state(&VmRecord { power, placement });
+    vm.sim = sim_state(&VmRecord { power, placement, facts });
     vm
 }
 
@@ -158,18 +162,29 @@ fn render_vm(resource: &StoredResource, now: DateTime<Utc>) -> Result<Value, Arm
     Ok(doc)
 }
 
-pub fn instance_view(resource: &StoredResource, now: DateTime<Utc>) -> Result<Value, ArmError> {
-    let doc: Value = serde_json::from_slice(&resource.body.json()).map_err(unreadable)?;
+/// Calls `with` on the VM's instance view at `now` (built from its lifecycle record alone).
+pub fn with_instance_view<T>(
+    resource: &StoredResource,
+    now: DateTime<Utc>,
+    with: impl FnOnce(&VmInstanceView) -> T,
+) -> Result<T, ArmError> {
     let record = record_of(resource)?;
-    Ok(vm_instance_view(&VmViewInput {
-        vm: &doc,
+    let state = record.power.at(now);
+    let view = vm_instance_view(&VmViewInput {
+        facts: &record.facts,
         sim: &record.power,
+        state: &state,
         now,
         speed: record.placement.speed,
         deleting: resource.deleting,
         fault_domains: record.placement.fault_domains,
-        placement_group: record.placement.group.clone(),
-    }))
+        placement_group: record.placement.group.as_deref(),
+    });
+    Ok(with(&view))
+}
+
+pub fn instance_view(resource: &StoredResource, now: DateTime<Utc>) -> Result<Value, ArmError> {
+    with_instance_view(resource, now, |view| serde_json::to_value(view).unwrap_or(Value::Null))
 }
 
 impl ResourceProvider for ScaleSetVms {
@@ -236,8 +251,8 @@ impl ResourceProvider for ScaleSetVms {
         resource: &StoredResource,
         _state: &State,
         now: DateTime<Utc>,
-    ) -> Result<Value, ArmError> {
-        instance_view(resource, now)
+    ) -> Result<Bytes, ArmError> {
+        with_instance_view(resource, now, |view| to_bytes(view))
     }
 
     /// `$expand=instanceView` adds the instance view; `$select=instanceView/statuses` keeps

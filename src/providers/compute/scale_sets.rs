@@ -6,6 +6,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 use super::instance_view::{placement_group, scale_set_instance_view};
 use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
 use super::scale_set_vms::{
-    instance_view, new_vm, planted_failure, start_action, Placement, ScaleSetVms, POWER_ACTIONS,
+    new_vm, planted_failure, start_action, with_instance_view, Placement, ScaleSetVms, POWER_ACTIONS,
 };
 use super::vm_power::VmAction;
 use super::{scale_set_name_rule, COMPUTE_API_VERSIONS, NAMESPACE};
@@ -24,7 +25,7 @@ use crate::providers::{
     OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::{scaled, Clock};
-use crate::store::{OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
+use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
 
 const ACTIONS: &[ActionName] = &[
     POWER_ACTIONS[0],
@@ -238,17 +239,16 @@ impl ResourceProvider for ScaleSets {
         resource: &StoredResource,
         state: &State,
         now: DateTime<Utc>,
-    ) -> Result<Value, ArmError> {
+    ) -> Result<Bytes, ArmError> {
         let doc = resource.body_value();
         let key = resource.key();
         let vm_type = ScaleSetVms.spec().type_key();
-        let statuses: Vec<Vec<Value>> = state
+        let codes = state
             .children(&key, "/virtualmachines/", vm_type)
-            .filter_map(|vm| instance_view(vm, now).ok())
-            .map(|view| view["statuses"].as_array().cloned().unwrap_or_default())
-            .collect();
+            .filter_map(|vm| with_instance_view(vm, now, |view| view.codes()).ok())
+            .flatten();
         let provisioning = doc.pointer("/properties/provisioningState").and_then(Value::as_str).unwrap_or("Succeeded");
         let time = doc.pointer("/systemData/lastModifiedAt").and_then(Value::as_str).unwrap_or_default();
-        Ok(scale_set_instance_view(provisioning, time, &statuses))
+        Ok(to_bytes(&scale_set_instance_view(provisioning, time, codes)))
     }
 }
