@@ -147,6 +147,16 @@ async fn power_actions_move_the_instance_view_and_refuse_what_compute_refuses() 
     assert_eq!(s.get(&location).await.status, StatusCode::ACCEPTED);
     s.advance(3.0).await;
     assert_eq!(codes(&view(&s, "web", "0").await), pair("ProvisioningState/succeeded", "PowerState/stopped"));
+    // The journal follows the VM's provisioning state as it is rendered.
+    let events = s.get("/_azemu/events?kind=change").await.body;
+    let states: Vec<&str> = events["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resourceId"].as_str().is_some_and(|r| r.eq_ignore_ascii_case(&vm("web", "0"))))
+        .filter_map(|e| e["to"].as_str())
+        .collect();
+    assert_eq!(states, ["present", "Creating", "Succeeded", "Updating", "Succeeded"], "{events}");
     assert_eq!(s.get(&status_url).await.body["status"], "Succeeded");
     assert!(s.get(&location).await.status.is_success());
 

@@ -17,6 +17,7 @@ use crate::arm::{ArmError, Caller, TypeOwner};
 use crate::providers::{
     sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, LroHeaders,
     OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider, ResourceTypeSpec,
+    TrackedState,
 };
 use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
 
@@ -243,6 +244,19 @@ impl ResourceProvider for ScaleSetVms {
         // Never settled: the power lifecycle must stay with the VM for its instance view.
         let doc = render_vm(resource, now)?;
         Ok(Some(Rendered { doc: to_bytes(&doc), settled: false }))
+    }
+
+    fn tracked_ahead(&self, resource: &StoredResource, after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
+        let record = record_of(resource).ok()?;
+        let end = record.power.transition.end;
+        let mut moments = vec![after];
+        if end > after {
+            moments.push(end);
+        }
+        let states = moments
+            .into_iter()
+            .map(|at| TrackedState { at, values: vec![json!(provisioning_state(&record.power.at(at), false))] });
+        Some(states.collect())
     }
 
     fn view(
