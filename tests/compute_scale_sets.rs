@@ -132,6 +132,31 @@ async fn vm_lists_take_computes_filter_select_and_expand_and_page_with_them() {
 }
 
 #[tokio::test]
+async fn a_windows_image_makes_windows_instances() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    let mut windows = body(1);
+    windows["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"] = json!({"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter-azure-edition", "version": "latest"});
+    windows["properties"]["virtualMachineProfile"]["osProfile"]["computerNamePrefix"] = json!("win");
+    assert_eq!(s.put(&v(&set("win")), windows).await.status, StatusCode::CREATED);
+    s.advance(20.0).await;
+    let doc = s.get(&v(&vm("win", "0"))).await.body;
+    assert_eq!(doc["properties"]["storageProfile"]["osDisk"]["osType"], "Windows");
+    assert_eq!(doc["properties"]["storageProfile"]["osDisk"]["diskSizeGB"], 127);
+    assert!(doc["properties"]["osProfile"]["windowsConfiguration"]["provisionVMAgent"].as_bool().unwrap());
+    let view = view(&s, "win", "0").await;
+    assert_eq!(view["osName"], "Windows Server 2022 Datacenter");
+    assert_eq!(view["vmAgent"]["vmAgentVersion"], "2.7.41491.1102");
+    // A Windows computer name prefix is at most 9 characters.
+    let mut long = body(1);
+    long["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]["publisher"] =
+        json!("MicrosoftWindowsServer");
+    long["properties"]["virtualMachineProfile"]["osProfile"]["computerNamePrefix"] = json!("muchtoolongname");
+    let r = s.put(&v(&set("win2")), long).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+}
+
+#[tokio::test]
 async fn power_actions_move_the_instance_view_and_refuse_what_compute_refuses() {
     let s = TestServer::start().await;
     create(&s, "web", 1).await;
