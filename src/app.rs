@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::arm::contract::Registry;
 use crate::arm::ApiVersionCheck;
 use crate::faults::FaultRules;
 use crate::journal::{ChangeTracker, Journal};
 use crate::metrics::Metrics;
-use crate::providers::Registry;
 use crate::sim::{Clock, Engine};
 use crate::store::Store;
 
@@ -33,7 +33,7 @@ impl App {
     ) -> Arc<App> {
         let store = Arc::new(store);
         let clock = Arc::new(clock);
-        let registry = Arc::new(Registry::standard());
+        let registry = Arc::new(crate::providers::standard_registry());
         let engine = Arc::new(Engine::new(store.clone(), clock.clone(), registry.clone()));
         let journal = Arc::new(Journal::new(journal_size, ChangeTracker::new(registry.clone())));
         if journal.enabled() {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
+use super::contract::ResourceProvider;
 use super::operation_id::operation_id;
 use super::reads::{get, head, list, operation_endpoint, view};
 use super::request::ArmRequest;
@@ -15,7 +16,6 @@ use super::writes::{action_endpoint, delete, patch, put};
 use super::{api_version, fault_response, ArmError};
 use crate::app::App;
 use crate::faults::{Deferred, RequestFacts};
-use crate::providers::ResourceProvider;
 
 pub(super) type Provider = Arc<dyn ResourceProvider>;
 

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::providers::{Registry, Rendered};
+use super::contract::{Registry, Rendered};
 use crate::store::{to_bytes, StoredResource};
 
 pub fn current(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> Bytes {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::providers::ResourceTypeSpec;
+use super::contract::ResourceTypeSpec;
 use crate::store::StoredResource;
 
 /// Who made a request, as systemData names them.

@@ -6,8 +6,8 @@ use std::sync::RwLock;
 
 use axum::http::Method;
 
+use super::contract::ResourceTypeSpec;
 use super::resolve::Target;
-use crate::providers::ResourceTypeSpec;
 
 /// An operationId kept once for the life of the process: there are only as many as the specs
 /// have, and metrics and the journal label every request with one.

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 
+use super::contract::ReadQuery;
 use super::dispatch::{not_found, Provider};
 use super::document;
 use super::lro;
@@ -15,7 +16,6 @@ use super::request::ArmRequest;
 use super::respond::{json_bytes, json_with_etag, no_content};
 use super::{api_version, ArmError};
 use crate::app::App;
-use crate::providers::ReadQuery;
 use crate::store::StoredResource;
 
 /// The resource at `id`, once it is on disk; `None` once its absence is.

@@ -3,11 +3,11 @@
 
 use axum::http::Method;
 
+use super::contract::ActionName;
 use super::dispatch::{Provider, RESOURCE_GROUPS};
 use super::request::ArmRequest;
 use super::ArmError;
 use crate::app::App;
-use crate::providers::ActionName;
 
 pub(super) enum Target {
     Item { provider: Provider, id: String, name: String, parent: Option<(Provider, String)> },

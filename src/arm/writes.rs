@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::contract::{ActionName, ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest};
 use super::dispatch::{not_found, Provider};
 use super::document;
 use super::envelope::{check_preconditions, new_etag, system_data, wrap};
@@ -13,7 +14,6 @@ use super::respond::{json_with_etag, no_content};
 use super::{operation_error, ArmError};
 use crate::app::App;
 use crate::faults::Deferred;
-use crate::providers::{ActionName, ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest};
 use crate::store::{OperationKind, OperationRecord, OperationStatus, State, StoredResource, Txn};
 
 /// Where operation URLs live: the resource group's location, else `global`.

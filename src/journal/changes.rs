@@ -12,8 +12,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
 use super::{ChangeEvent, EventBody, Journal};
+use crate::arm::contract::{Registry, TrackedState};
 use crate::arm::document;
-use crate::providers::{Registry, TrackedState};
 use crate::store::{StoredResource, VersionChange};
 
 const PROVISIONING_STATE: &str = "/properties/provisioningState";

@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::clock::{Clock, ClockMode};
+use crate::arm::contract::{AdvanceCtx, Registry};
 use crate::arm::{timestamp, ArmError};
-use crate::providers::{AdvanceCtx, Registry};
 use crate::store::{OperationStatus, PendingAck, Persist, State, Store, StoreError, TimerTarget, Txn};
 
 /// The store setting that keeps the manual clock's time across restarts.

@@ -1,0 +1,394 @@
+//! What an ARM resource provider implements: its type's shape in a [`ResourceTypeSpec`] and its
+//! behaviour through [`ResourceProvider`]. The ARM layer serves any provider through this
+//! contract and knows no concrete one; `crate::providers` holds them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{ArmError, ArmPath, Caller, TypeOwner};
+use crate::faults::Deferred;
+use crate::sim::Clock;
+use crate::store::{OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
+
+/// How a successful PUT answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutKind {
+    /// 200 or 201 with the final document.
+    Sync,
+    /// 200 with the final document, for a create too (the spec lists no 201).
+    SyncOk,
+    /// 200 or 201 with an `Azure-AsyncOperation` header; the operation ends with provisioning.
+    AsyncOperation,
+}
+
+/// Which headers an accepted DELETE or POST action carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LroHeaders {
+    Location,
+    LocationAndAsyncOperation,
+}
+
+/// What DELETE answers for a resource that does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteMissing {
+    NoContent,
+    NotFound,
+}
+
+/// A POST action or a read-only view below a resource: its last path segment (`apply`,
+/// `instanceView`) and its operationId verb (`Post`, `GetInstanceView`).
+#[derive(Debug, Clone, Copy)]
+pub struct ActionName {
+    pub path: &'static str,
+    pub operation: &'static str,
+}
+
+/// How the spec names this type's operations.
+pub struct OperationNames {
+    /// The operationId prefix, e.g. `EdgeDeviceJobs`.
+    pub group: &'static str,
+    /// What the spec calls a PUT: `CreateOrUpdate`, `Create` (clusters) or `Put` (updates).
+    pub put: &'static str,
+    /// Listing under the parent, e.g. `ListByEdgeDevice`.
+    pub list: &'static str,
+    /// Listing across a subscription, for types that allow it, e.g. `ListAll`.
+    pub list_in_subscription: Option<&'static str>,
+}
+
+pub struct ResourceTypeSpec {
+    pub namespace: &'static str,
+    /// Type segments from the namespace down, e.g. `["edgeDevices", "jobs"]`.
+    pub type_names: &'static [&'static str],
+    /// The `type` documents carry when it is not the path's (`Microsoft.AzureStackHCI/updates`
+    /// for `clusters/updates`).
+    pub shown_type: Option<&'static str>,
+    /// How many trailing names of the id make the document's `name` (`update/run` is 2), and
+    /// what joins them (`/`; `_` for scale-set VMs, named `{scaleSet}_{instanceId}`).
+    pub name_levels: usize,
+    pub name_join: &'static str,
+    pub api_versions: &'static [&'static str],
+    pub owner: TypeOwner,
+    /// Checks a name from the URL; `Err` carries the rule for the message.
+    pub name_rule: fn(&str) -> Result<(), &'static str>,
+    pub put: PutKind,
+    /// PATCH merges its body into the current document (RFC 7386) and writes it as a PUT would,
+    /// answering 200.
+    pub patch: bool,
+    pub delete: LroHeaders,
+    pub delete_missing: DeleteMissing,
+    /// How long an accepted DELETE takes before the resource is gone (at `--speed 1`).
+    pub delete_duration: Duration,
+    /// POST actions on one resource and the headers their 202 carries.
+    pub actions: &'static [ActionName],
+    pub action_headers: LroHeaders,
+    /// The properties users follow (JSON pointers into the document): the event journal records
+    /// each change of them, in this order, and `azemu watch` shows them. Put
+    /// `provisioningState` last, so that its terminal change comes after the others of the moment.
+    pub tracked: &'static [&'static str],
+    /// Where this type's long-running operations are served.
+    pub operation_urls: OperationUrls,
+    /// How a missing resource of this type is answered (code, message), when not as ARM's
+    /// `ResourceNotFound`.
+    pub missing: Option<(&'static str, &'static str)>,
+    /// Read-only views below a resource (`instanceView`), answered by `ResourceProvider::view`.
+    pub views: &'static [ActionName],
+    /// The spec's operationIds: `{group}_Get`, `{group}_CreateOrUpdate`, … (see `arm::operation_id`).
+    pub operations: OperationNames,
+    /// Filled on first use by `full_type` / `type_key`; `OnceLock::new()` in every spec.
+    pub names: OnceLock<(String, String)>,
+}
+
+impl ResourceTypeSpec {
+    /// `Namespace/type/childType`, as responses spell it.
+    pub fn full_type(&self) -> &str {
+        &self.names().0
+    }
+
+    /// The `type` documents carry.
+    pub fn shown_type(&self) -> &str {
+        self.shown_type.unwrap_or_else(|| self.full_type())
+    }
+
+    /// The document's `name` for a resource id.
+    pub fn shown_name(&self, id: &str) -> String {
+        let mut names: Vec<&str> = id.split('/').rev().step_by(2).take(self.name_levels.max(1)).collect();
+        names.reverse();
+        names.join(self.name_join)
+    }
+
+    /// [`ResourceTypeSpec::full_type`] in lower case: the registry and store key.
+    pub fn type_key(&self) -> &str {
+        &self.names().1
+    }
+
+    fn names(&self) -> &(String, String) {
+        self.names.get_or_init(|| {
+            let full = format!("{}/{}", self.namespace, self.type_names.join("/"));
+            let key = full.to_ascii_lowercase();
+            (full, key)
+        })
+    }
+}
+
+/// A validated PUT, ready for the provider.
+pub struct PutRequest<'a> {
+    pub path: &'a ArmPath,
+    pub id: &'a str,
+    pub name: &'a str,
+    pub body: Value,
+    pub existing: Option<&'a StoredResource>,
+    pub now: DateTime<Utc>,
+    pub clock: &'a Clock,
+    pub caller: &'a Caller,
+    /// Fault rules that may fail the operation this write starts, or a step of its lifecycle;
+    /// a provider with a lifecycle takes them when it plans it (see `Deferred`).
+    pub faults: &'a Deferred,
+}
+
+/// The provider's part of a new resource version; the ARM layer adds id, name, type, systemData
+/// and the ETag.
+pub struct Written {
+    /// Top-level fields: properties, kind, location, tags, …
+    pub doc: Value,
+    /// Lifecycle state, as compact JSON (see [`sim_state`]).
+    pub sim: Option<Box<str>>,
+    pub due: Option<DateTime<Utc>>,
+    /// Other resources the write changes.
+    pub also: Txn,
+}
+
+pub enum PutOutcome {
+    Write(Box<Written>),
+    /// A repeated PUT that changes nothing: answer with the resource as it is.
+    Unchanged,
+}
+
+pub struct ActionRequest<'a> {
+    pub path: &'a ArmPath,
+    /// As the spec spells it (`apply`), whatever the URL's casing.
+    pub action: &'static str,
+    pub resource: &'a StoredResource,
+    pub body: Option<Value>,
+    /// The request's query parameters (`skipShutdown=true`, …).
+    pub query: &'a [(String, String)],
+    pub now: DateTime<Utc>,
+    pub clock: &'a Clock,
+    pub caller: &'a Caller,
+    pub faults: &'a Deferred,
+}
+
+impl ActionRequest<'_> {
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+pub struct ActionOutcome {
+    /// What the operation-result URL answers once the action is done.
+    pub result: Option<Value>,
+    /// How long the simulated work takes (at `--speed 1`), when nothing in `also` decides it.
+    pub duration: Duration,
+    /// Resources the action writes (a new update run, the update's new state, …).
+    pub also: Txn,
+    /// The key of a resource in `also` whose lifecycle the action's operation follows: the
+    /// operation ends when that lifecycle completes, as it completes.
+    pub ends_with: Option<String>,
+    /// The error the operation ends with (a fault rule the provider took for its lifecycle).
+    pub planned_failure: Option<OperationError>,
+}
+
+impl ActionOutcome {
+    /// Simulated work that only takes time.
+    pub fn timed(duration: Duration, result: Option<Value>) -> ActionOutcome {
+        ActionOutcome { result, duration, also: Txn::default(), ends_with: None, planned_failure: None }
+    }
+}
+
+pub struct AdvanceCtx<'a> {
+    /// When this step was due: the time the step happens at.
+    pub at: DateTime<Utc>,
+    pub clock: &'a Clock,
+    pub state: &'a State,
+}
+
+/// What one lifecycle step changes besides the resource itself.
+#[derive(Default)]
+pub struct Advance {
+    pub also: Txn,
+    /// Set when provisioning reached a terminal state: the resource's pending operation ends so.
+    pub completes: Option<OperationStatus>,
+    /// Why provisioning failed, when this step ends it with `Failed`.
+    pub failure: Option<OperationError>,
+}
+
+/// A document rendered from a lifecycle.
+pub struct Rendered {
+    pub doc: bytes::Bytes,
+    /// Nothing will change it any more without a new version: it may be kept and reused.
+    pub settled: bool,
+}
+
+/// The tracked properties of a resource at one moment (see `ResourceTypeSpec::tracked`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedState {
+    pub at: DateTime<Utc>,
+    /// One value per pointer of `tracked`, in its order; `Null` where absent.
+    pub values: Vec<Value>,
+}
+
+impl TrackedState {
+    /// Reads the tracked properties out of a document.
+    pub fn of(spec: &ResourceTypeSpec, doc: &Value, at: DateTime<Utc>) -> TrackedState {
+        let values = spec.tracked.iter().map(|p| doc.pointer(p).cloned().unwrap_or(Value::Null)).collect();
+        TrackedState { at, values }
+    }
+}
+
+/// Lifecycle state as the store keeps it: compact JSON.
+pub fn sim_state<T: serde::Serialize>(sim: &T) -> Option<Box<str>> {
+    serde_json::to_string(sim).ok().map(String::into_boxed_str)
+}
+
+/// The OData options of a read: `$expand`, `$select`.
+#[derive(Debug, Default, Clone)]
+pub struct ReadQuery {
+    pub expand: Option<String>,
+    pub select: Option<String>,
+}
+
+pub type ListFilter = Box<dyn Fn(&Value) -> bool + Send + Sync>;
+
+pub trait ResourceProvider: Send + Sync {
+    fn spec(&self) -> &'static ResourceTypeSpec;
+
+    fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError>;
+
+    fn action(&self, req: &ActionRequest, _state: &State) -> Result<ActionOutcome, ArmError> {
+        Err(ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action)))
+    }
+
+    /// Moves the resource's lifecycle one step at `ctx.at`; must set the next `due` (or `None`).
+    /// A step must be a pure function of the stored resource and `ctx.at`: steps that change
+    /// only their own resource are replayed after a restart instead of being written each time.
+    fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
+        resource.due = None;
+        Ok(Advance { completes: Some(OperationStatus::Succeeded), ..Advance::default() })
+    }
+
+    /// The document readers see at `now`, for a type whose lifecycle renders it from the
+    /// stored body, its lifecycle state and the time; `None` when the stored body is the
+    /// document.
+    fn render(&self, _resource: &StoredResource, _now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
+        Ok(None)
+    }
+
+    /// For a lifecycle rendered from the time: the tracked properties at `after`, then at each
+    /// later moment they change, as far as the lifecycle is planned. `None`: the stored body is
+    /// the document, and its tracked properties change only with new versions.
+    fn tracked_ahead(&self, _resource: &StoredResource, _after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
+        None
+    }
+
+    /// A read-only view of the resource at `now`, one of `spec().views`.
+    fn view(
+        &self,
+        view: &str,
+        _resource: &StoredResource,
+        _state: &State,
+        _now: DateTime<Utc>,
+    ) -> Result<bytes::Bytes, ArmError> {
+        Err(ArmError::bad_request("InvalidView", format!("The view '{view}' is not supported.")))
+    }
+
+    /// The document with what `$expand` (and `$select`) ask for, e.g. `instanceView`; `None`:
+    /// nothing to add.
+    fn expanded(
+        &self,
+        _doc: &Value,
+        _query: &ReadQuery,
+        _resource: &StoredResource,
+        _now: DateTime<Utc>,
+    ) -> Option<Value> {
+        None
+    }
+
+    /// What a list's `$filter` keeps, as a test on each listed document; `None` (the default)
+    /// ignores the filter, an error refuses it.
+    fn list_filter(&self, _filter: &str) -> Result<Option<ListFilter>, ArmError> {
+        Ok(None)
+    }
+
+    /// What else an accepted DELETE of this resource changes (a set's capacity).
+    fn deleting(&self, _resource: &StoredResource, _state: &State, _now: DateTime<Utc>) -> Txn {
+        Txn::default()
+    }
+
+    /// The lifecycle steps a `failStep` rule can name, as paths of step names (see
+    /// `GET /_azemu/faults/points`).
+    fn failure_steps(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+pub struct Registry {
+    by_key: HashMap<String, Arc<dyn ResourceProvider>>,
+}
+
+impl Registry {
+    pub fn new(providers: Vec<Arc<dyn ResourceProvider>>) -> Registry {
+        let by_key = providers.into_iter().map(|p| (p.spec().type_key().to_string(), p)).collect();
+        Registry { by_key }
+    }
+
+    pub fn get(&self, type_key: &str) -> Option<&Arc<dyn ResourceProvider>> {
+        self.by_key.get(type_key)
+    }
+
+    /// A stored type key as responses spell the type (the key itself for an unknown type).
+    pub fn full_type_of<'a>(&'a self, type_key: &'a str) -> &'a str {
+        self.get(type_key).map_or(type_key, |p| p.spec().full_type())
+    }
+
+    /// Every provider, in a stable order.
+    pub fn all(&self) -> Vec<&Arc<dyn ResourceProvider>> {
+        let mut all: Vec<_> = self.by_key.values().collect();
+        all.sort_by_key(|p| p.spec().type_key());
+        all
+    }
+
+    pub fn knows_namespace(&self, namespace: &str) -> bool {
+        let ns = namespace.to_ascii_lowercase();
+        self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(&ns))
+    }
+}
+
+/// Parses a JSON request body into a typed input model, as ARM reports shape errors.
+/// The error names the JSON path of the offending field and carries it as the target.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, ArmError> {
+    parse_body_at(body, "")
+}
+
+/// [`parse_body`] for a part of the body found at `prefix` (e.g. `properties`).
+pub fn parse_body_at<T: serde::de::DeserializeOwned>(body: &Value, prefix: &str) -> Result<T, ArmError> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = match (prefix, inner.as_str()) {
+            ("", p) => p.to_string(),
+            (pre, ".") => pre.to_string(),
+            (pre, p) => format!("{pre}.{p}"),
+        };
+        let error = ArmError::invalid_content(format!(
+            "The request content was invalid and could not be deserialized: {} at '{path}'.",
+            e.inner()
+        ));
+        if path == "." {
+            error
+        } else {
+            error.with_target(path)
+        }
+    })
+}
