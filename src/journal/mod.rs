@@ -17,8 +17,8 @@ pub use changes::ChangeTracker;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestEvent {
-    pub method: String,
-    pub path: String,
+    pub method: Box<str>,
+    pub path: Box<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<&'static str>,
     pub status: u16,
@@ -69,7 +69,7 @@ impl Event {
     /// Whether the event concerns the resource ids starting with `prefix` (lower case).
     fn concerns(&self, prefix: &str) -> bool {
         let subject = match &self.body {
-            EventBody::Request(r) => r.path.as_str(),
+            EventBody::Request(r) => &*r.path,
             EventBody::Change(c) => &*c.resource_id,
         };
         subject.len() >= prefix.len() && subject.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
@@ -122,12 +122,13 @@ impl Journal {
     }
 
     pub fn record(&self, time: DateTime<Utc>, body: EventBody) {
-        self.record_all(vec![(time, body)]);
+        self.record_all(std::iter::once((time, body)));
     }
 
     /// Records events in order, under one hold of the ring.
-    pub fn record_all(&self, events: Vec<(DateTime<Utc>, EventBody)>) {
-        if !self.enabled() || events.is_empty() {
+    pub fn record_all(&self, events: impl IntoIterator<Item = (DateTime<Utc>, EventBody)>) {
+        let mut events = events.into_iter().peekable();
+        if !self.enabled() || events.peek().is_none() {
             return;
         }
         let followed = self.live.receiver_count() > 0;

@@ -85,7 +85,7 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
         return response;
     }
     let control = parts.uri.path().starts_with(control::PREFIX);
-    let journaled = (!control && app.journal.enabled()).then(|| (parts.method.clone(), parts.uri.path().to_string()));
+    let journaled = (!control && app.journal.enabled()).then(|| (parts.method.clone(), Box::<str>::from(parts.uri.path())));
     let measured = !control;
     let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let mut response = match read_body(&parts.headers, Body::new(body)).await {
@@ -101,7 +101,7 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
     if let Some((method, path)) = journaled {
         let facts = response.extensions().get::<RequestNames>();
         let event = RequestEvent {
-            method: method.to_string(),
+            method: method.as_str().into(),
             path,
             operation: facts.and_then(|f| f.operation),
             status: response.status().as_u16(),
