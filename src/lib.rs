@@ -6,6 +6,7 @@ pub mod cli;
 pub mod faults;
 pub mod journal;
 pub mod metrics;
+pub mod partner;
 pub mod providers;
 pub mod server;
 pub mod sim;

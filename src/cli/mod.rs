@@ -88,6 +88,9 @@ struct ServeArgs {
     /// Events the journal keeps (requests and state changes, at /_azemu/events); 0 turns it off.
     #[arg(long, default_value_t = 10_000)]
     journal_size: usize,
+    /// A partner API publisher to make at start, when absent (repeat for more).
+    #[arg(long = "publisher", value_name = "ID")]
+    publishers: Vec<String>,
     /// Log filter (overrides RUST_LOG), e.g. `info` or `azemu=debug`.
     #[arg(long)]
     log_level: Option<String>,
@@ -132,6 +135,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         operation_retention: args.operation_retention,
         faults: args.faults,
         journal_size: args.journal_size,
+        publishers: args.publishers,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

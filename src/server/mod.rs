@@ -22,7 +22,7 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-pub use auth::AuthMode;
+pub use auth::{authenticate, AuthMode};
 pub use headers::IDENTITY;
 
 use crate::app::App;
@@ -59,6 +59,8 @@ pub struct ServeConfig {
     pub faults: Option<PathBuf>,
     /// Events the journal keeps; 0 turns it off.
     pub journal_size: usize,
+    /// Partner API publishers to make at start (when absent).
+    pub publishers: Vec<String>,
 }
 
 pub struct Running {
@@ -85,12 +87,16 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
         return response;
     }
     let control = parts.uri.path().starts_with(control::PREFIX);
-    let journaled = (!control && app.journal.enabled()).then(|| (parts.method.clone(), Box::<str>::from(parts.uri.path())));
+    let journaled =
+        (!control && app.journal.enabled()).then(|| (parts.method.clone(), Box::<str>::from(parts.uri.path())));
     let measured = !control;
     let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let mut response = match read_body(&parts.headers, Body::new(body)).await {
         Err(e) => e.into_response(),
         Ok(body) if control => control::handle(&app, &parts, body).await,
+        Ok(body) if parts.uri.path().starts_with(crate::partner::PREFIX) => {
+            crate::partner::handle(app.clone(), parts, body).await
+        }
         Ok(body) => arm_entry(app.clone(), parts, body).await,
     };
     let correlation = echo.apply(response.headers_mut());
@@ -221,6 +227,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     if offset_changed {
         let offset = app.clock.offset().num_microseconds().unwrap_or(0);
         app.store.save_setting(CLOCK_OFFSET_SETTING, offset.to_string()).await?;
+    }
+    for publisher in &config.publishers {
+        crate::partner::publishers::ensure(&app, publisher, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("--publisher {publisher}: {}", e.message))?;
     }
     // Lifecycle steps are replayed, not stored one by one: catch up before anyone reads.
     app.engine.run_due().await;

@@ -67,6 +67,7 @@ pub struct Options {
     pub operation_retention: std::time::Duration,
     pub faults: Option<PathBuf>,
     pub journal_size: usize,
+    pub publishers: Vec<String>,
 }
 
 impl Default for Options {
@@ -79,6 +80,7 @@ impl Default for Options {
             operation_retention: std::time::Duration::from_secs(86400),
             faults: None,
             journal_size: 10_000,
+            publishers: Vec::new(),
         }
     }
 }
@@ -99,6 +101,7 @@ pub fn serve_config(options: Options) -> ServeConfig {
         operation_retention: options.operation_retention,
         faults: options.faults,
         journal_size: options.journal_size,
+        publishers: options.publishers,
     }
 }
 

@@ -3,6 +3,7 @@
 mod events;
 mod faults;
 mod lookup;
+mod publishers;
 
 use axum::body::Bytes;
 use std::sync::Arc;
@@ -25,6 +26,9 @@ pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
     let rest = path.trim_start_matches(PREFIX);
     if let Some(after) = rest.strip_prefix("faults").filter(|a| a.is_empty() || a.starts_with('/')) {
         return faults::handle(app, method, after, &body);
+    }
+    if let Some(after) = rest.strip_prefix("publishers").filter(|a| a.is_empty() || a.starts_with('/')) {
+        return publishers::handle(app, method, after, &body).await;
     }
     match (method, rest) {
         (&Method::GET, "health") => health(app),

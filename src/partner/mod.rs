@@ -1,0 +1,61 @@
+//! The Cloud Partner Portal publishing API, a second protocol layer beside `arm/`: its own paths
+//! under `/api/publishers/…`, its api-version rule (`2017-10-31` only), its errors and JSON
+//! shapes, on the same store, clock and control plane.
+//!
+//! Served so far: publishers (`GET /api/publishers`, `GET /api/publishers/{id}`). Offers,
+//! publishing operations and their lifecycle are not served yet.
+
+pub mod error;
+pub mod publishers;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::App;
+use crate::arm::request::parse_query;
+use crate::server::authenticate;
+use error::{PartnerError, API_VERSION};
+
+pub const PREFIX: &str = "/api/";
+
+pub async fn handle(app: Arc<App>, parts: Parts, _body: Bytes) -> Response {
+    route(&app, &parts).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn route(app: &App, parts: &Parts) -> Result<Response, PartnerError> {
+    authenticate(&parts.headers)?;
+    let query = parse_query(parts.uri.query());
+    let version = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")).map(|(_, v)| v.as_str());
+    if version != Some(API_VERSION) {
+        return Err(PartnerError::api_version(version));
+    }
+    let path = parts.uri.path().trim_start_matches(PREFIX).trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').collect();
+    match (&parts.method, segments.as_slice()) {
+        (&Method::GET, ["publishers"]) => {
+            Ok(json(StatusCode::OK, &serde_json::Value::Array(publishers::list(app).await)))
+        }
+        (&Method::GET, ["publishers", id]) => {
+            let publisher = publishers::get(app, id).await.ok_or_else(|| PartnerError::not_found("publisher", id))?;
+            Ok(json(StatusCode::OK, &publisher))
+        }
+        (_, ["publishers"] | ["publishers", _]) => Err(PartnerError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("The method '{}' is not allowed on '{}'.", parts.method, parts.uri.path()),
+        )),
+        _ => Err(PartnerError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("azemu does not serve '{}' of the partner API.", parts.uri.path()),
+        )),
+    }
+}
+
+fn json(status: StatusCode, body: &serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
