@@ -24,6 +24,7 @@ fn config(
         operation_retention: std::time::Duration::from_secs(86400),
         faults: None,
         journal_size: 10_000,
+        publishers: Vec::new(),
     }
 }
 
