@@ -7,7 +7,7 @@ use crate::arm::ApiVersionCheck;
 use crate::faults::FaultRules;
 use crate::journal::{ChangeTracker, Journal};
 use crate::metrics::Metrics;
-use crate::sim::{Clock, Engine};
+use crate::sim::{Clock, Engine, Lifecycles};
 use crate::store::Store;
 
 pub struct App {
@@ -34,7 +34,10 @@ impl App {
         let store = Arc::new(store);
         let clock = Arc::new(clock);
         let registry = Arc::new(crate::providers::standard_registry());
-        let engine = Arc::new(Engine::new(store.clone(), clock.clone(), registry.clone()));
+        let mut lifecycles = Lifecycles::default();
+        registry.add_lifecycles(&mut lifecycles);
+        crate::partner::add_lifecycles(&mut lifecycles);
+        let engine = Arc::new(Engine::new(store.clone(), clock.clone(), lifecycles));
         let journal = Arc::new(Journal::new(journal_size, ChangeTracker::new(registry.clone())));
         if journal.enabled() {
             let (observer, time) = (journal.clone(), clock.clone());

@@ -208,22 +208,7 @@ impl ActionOutcome {
     }
 }
 
-pub struct AdvanceCtx<'a> {
-    /// When this step was due: the time the step happens at.
-    pub at: DateTime<Utc>,
-    pub clock: &'a Clock,
-    pub state: &'a State,
-}
-
-/// What one lifecycle step changes besides the resource itself.
-#[derive(Default)]
-pub struct Advance {
-    pub also: Txn,
-    /// Set when provisioning reached a terminal state: the resource's pending operation ends so.
-    pub completes: Option<OperationStatus>,
-    /// Why provisioning failed, when this step ends it with `Failed`.
-    pub failure: Option<OperationError>,
-}
+pub use crate::sim::{Advance, AdvanceCtx};
 
 /// A document rendered from a lifecycle.
 pub struct Rendered {
@@ -360,6 +345,13 @@ impl Registry {
         all
     }
 
+    /// Every provider's lifecycle, for the simulation engine.
+    pub fn add_lifecycles(&self, lifecycles: &mut crate::sim::Lifecycles) {
+        for (key, provider) in &self.by_key {
+            lifecycles.add(key.clone(), Arc::new(ProviderLifecycle(provider.clone())));
+        }
+    }
+
     pub fn knows_namespace(&self, namespace: &str) -> bool {
         let ns = namespace.to_ascii_lowercase();
         self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(&ns))
@@ -391,4 +383,13 @@ pub fn parse_body_at<T: serde::de::DeserializeOwned>(body: &Value, prefix: &str)
             error.with_target(path)
         }
     })
+}
+
+/// An ARM provider as the engine sees it.
+struct ProviderLifecycle(Arc<dyn ResourceProvider>);
+
+impl crate::sim::Lifecycle for ProviderLifecycle {
+    fn step(&self, resource: &mut StoredResource, ctx: &AdvanceCtx) -> Result<Advance, String> {
+        self.0.advance(resource, ctx).map_err(|e| e.detail.message)
+    }
 }

@@ -22,6 +22,9 @@ use error::{PartnerError, API_VERSION};
 
 pub const PREFIX: &str = "/api/";
 
+/// The partner types' lifecycles, for the simulation engine (none yet: publishers have none).
+pub fn add_lifecycles(_lifecycles: &mut crate::sim::Lifecycles) {}
+
 pub async fn handle(app: Arc<App>, parts: Parts, _body: Bytes) -> Response {
     route(&app, &parts).await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::clock::{Clock, ClockMode};
-use crate::arm::contract::{AdvanceCtx, Registry};
-use crate::arm::{timestamp, ArmError};
+use super::lifecycle::{AdvanceCtx, Lifecycles};
+use crate::arm::timestamp;
 use crate::store::{OperationStatus, PendingAck, Persist, State, Store, StoreError, TimerTarget, Txn};
 
 /// The store setting that keeps the manual clock's time across restarts.
@@ -24,13 +24,13 @@ const STEPS_PER_LOCK: usize = 64;
 pub struct Engine {
     store: Arc<Store>,
     clock: Arc<Clock>,
-    registry: Arc<Registry>,
+    lifecycles: Lifecycles,
     running: tokio::sync::Mutex<()>,
 }
 
 impl Engine {
-    pub fn new(store: Arc<Store>, clock: Arc<Clock>, registry: Arc<Registry>) -> Engine {
-        Engine { store, clock, registry, running: tokio::sync::Mutex::new(()) }
+    pub fn new(store: Arc<Store>, clock: Arc<Clock>, lifecycles: Lifecycles) -> Engine {
+        Engine { store, clock, lifecycles, running: tokio::sync::Mutex::new(()) }
     }
 
     /// Runs forever: due work at once, then sleep until the next timer or a new one.
@@ -95,7 +95,7 @@ impl Engine {
                     match result {
                         Ok(ack) => acks.push(ack),
                         Err(e) => {
-                            tracing::error!(target = ?target, error = %e.detail.message, "simulation step failed")
+                            tracing::error!(target = ?target, error = %e, "simulation step failed")
                         }
                     }
                 }
@@ -111,7 +111,7 @@ impl Engine {
 
     /// One step. Steps are deterministic, so what they derive from durable state alone is not
     /// waited for: it is replayed after a restart if it was lost (see [`Persist`]).
-    fn step(&self, state: &State, at: DateTime<Utc>, target: &TimerTarget) -> Result<Txn, ArmError> {
+    fn step(&self, state: &State, at: DateTime<Utc>, target: &TimerTarget) -> Result<Txn, String> {
         let mut txn = Txn { persist: Persist::Checkpoint, ..Txn::default() };
         match target {
             TimerTarget::Operation(id) => {
@@ -136,14 +136,14 @@ impl Engine {
                 if current.deleting {
                     return Ok(delete_with_descendants(state, key, at));
                 }
-                let Some(provider) = self.registry.get(&current.type_key) else {
+                let Some(lifecycle) = self.lifecycles.get(&current.type_key) else {
                     let mut r = (**current).clone();
                     r.due = None;
                     txn.put(r);
                     return Ok(txn);
                 };
                 let mut resource = (**current).clone();
-                let advance = provider.advance(&mut resource, &AdvanceCtx { at, clock: &self.clock, state })?;
+                let advance = lifecycle.step(&mut resource, &AdvanceCtx { at, clock: &self.clock, state })?;
                 let body_changed = !resource.body.same(&current.body);
                 let settles = advance.completes.is_some() || resource.due.is_none();
                 txn.persist = if !advance.also.is_empty() {

@@ -2,7 +2,9 @@
 
 mod clock;
 pub mod engine;
+pub mod lifecycle;
 pub mod timeline;
 
 pub use clock::{scaled, Clock, ClockFloor, ClockMode};
 pub use engine::Engine;
+pub use lifecycle::{Advance, AdvanceCtx, Lifecycle, Lifecycles};
