@@ -2,10 +2,12 @@
 //! under `/api/publishers/…`, its api-version rule (`2017-10-31` only), its errors and JSON
 //! shapes, on the same store, clock and control plane.
 //!
-//! Served so far: publishers (`GET /api/publishers`, `GET /api/publishers/{id}`). Offers,
-//! publishing operations and their lifecycle are not served yet.
+//! Served so far: publishers (`GET /api/publishers`, `GET /api/publishers/{id}`) and offers
+//! (list, PUT, GET, `versions/{n}`). Slots, status, publishing operations and their lifecycle
+//! are not served yet.
 
 pub mod error;
+pub mod offers;
 pub mod publishers;
 
 use std::sync::Arc;
@@ -25,11 +27,11 @@ pub const PREFIX: &str = "/api/";
 /// The partner types' lifecycles, for the simulation engine (none yet: publishers have none).
 pub fn add_lifecycles(_lifecycles: &mut crate::sim::Lifecycles) {}
 
-pub async fn handle(app: Arc<App>, parts: Parts, _body: Bytes) -> Response {
-    route(&app, &parts).await.unwrap_or_else(IntoResponse::into_response)
+pub async fn handle(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
+    route(&app, &parts, &body).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn route(app: &App, parts: &Parts) -> Result<Response, PartnerError> {
+async fn route(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, PartnerError> {
     authenticate(&parts.headers)?;
     let query = parse_query(parts.uri.query());
     let version = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")).map(|(_, v)| v.as_str());
@@ -46,11 +48,17 @@ async fn route(app: &App, parts: &Parts) -> Result<Response, PartnerError> {
             let publisher = publishers::get(app, id).await.ok_or_else(|| PartnerError::not_found("publisher", id))?;
             Ok(json(StatusCode::OK, &publisher))
         }
-        (_, ["publishers"] | ["publishers", _]) => Err(PartnerError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            format!("The method '{}' is not allowed on '{}'.", parts.method, parts.uri.path()),
-        )),
+        (&Method::GET, ["publishers", p, "offers"]) => offers::list(app, p).await,
+        (&Method::GET, ["publishers", p, "offers", o]) => offers::get(app, p, o).await,
+        (&Method::PUT, ["publishers", p, "offers", o]) => offers::put(app, p, o, &parts.headers, body).await,
+        (&Method::GET, ["publishers", p, "offers", o, "versions", n]) => offers::get_version(app, p, o, n).await,
+        (_, ["publishers"] | ["publishers", _] | ["publishers", _, "offers"] | ["publishers", _, "offers", _]) => {
+            Err(PartnerError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!("The method '{}' is not allowed on '{}'.", parts.method, parts.uri.path()),
+            ))
+        }
         _ => Err(PartnerError::new(
             StatusCode::NOT_FOUND,
             "NotFound",
