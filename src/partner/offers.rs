@@ -25,16 +25,8 @@ fn version_id(publisher: &str, offer: &str, version: u64) -> String {
     format!("{}/versions/{version}", offer_id(publisher, offer))
 }
 
-/// Offer ids: 1 to 50 lower-case letters, digits, `-`, `_` or `.`.
 fn check_offer_id(id: &str) -> Result<(), PartnerError> {
-    let ok = (1..=50).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
-    ok.then_some(()).ok_or_else(|| {
-        PartnerError::bad_request(
-            "InvalidOfferId",
-            format!("'{id}' is not an offer id: 1 to 50 lower-case letters, digits, '-', '_' or '.'."),
-        )
-    })
+    publishers::check_portal_id("offer", "InvalidOfferId", id)
 }
 
 #[derive(Deserialize)]

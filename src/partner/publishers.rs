@@ -16,16 +16,21 @@ pub fn key(id: &str) -> String {
     format!("/api/publishers/{id}").to_ascii_lowercase()
 }
 
-/// Publisher ids as the portal has them: 1 to 50 lower-case letters, digits, `-`, `_` or `.`.
-pub fn check_id(id: &str) -> Result<(), PartnerError> {
+/// Publisher and offer ids as the portal has them: 1 to 50 lower-case letters, digits, `-`,
+/// `_` or `.`; `what` names the kind in the error (`publisher` → `InvalidPublisherId`).
+pub fn check_portal_id(what: &str, code: &str, id: &str) -> Result<(), PartnerError> {
     let ok = (1..=50).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
     ok.then_some(()).ok_or_else(|| {
         PartnerError::bad_request(
-            "InvalidPublisherId",
-            format!("'{id}' is not a publisher id: 1 to 50 lower-case letters, digits, '-', '_' or '.'."),
+            code,
+            format!("'{id}' is not a {what} id: 1 to 50 lower-case letters, digits, '-', '_' or '.'."),
         )
     })
+}
+
+pub fn check_id(id: &str) -> Result<(), PartnerError> {
+    check_portal_id("publisher", "InvalidPublisherId", id)
 }
 
 fn document(id: &str, display: &str, at: &str) -> Value {

@@ -4,11 +4,11 @@ start, deallocate, restart and reimage, scaling to 3 and back to 2, one VM delet
 missing instance, and an injected failure surfacing through the poller."""
 
 import pytest
-import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 
 from conftest import SUBSCRIPTION, StaticCredential, resource_client
+from test_faults_sdk import add_fault
 
 GROUP = "compute-rg"
 SET = "web"
@@ -128,8 +128,7 @@ def test_an_injected_failure_surfaces_through_the_poller(fast_emulator):
         "match": {"operation": "VirtualMachineScaleSetVMs_PowerOff"},
         "action": {"failOperation": {"code": "VMAgentStatusCommunicationError", "message": "The VM agent did not answer."}},
     }
-    r = requests.post(f"{fast_emulator.endpoint}/_azemu/faults", json=rule, verify=fast_emulator.ca_file, timeout=10)
-    assert r.status_code == 201, r.text
+    add_fault(fast_emulator, rule)
     with pytest.raises(HttpResponseError) as failure:
         compute.virtual_machine_scale_set_vms.begin_power_off(GROUP, SET, "0", **POLL).result()
     assert "VMAgentStatusCommunicationError" in str(failure.value)

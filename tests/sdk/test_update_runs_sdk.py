@@ -6,11 +6,11 @@ already installed, and an injected step failure surfacing through the poller."""
 import time
 
 import pytest
-import requests
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.azurestackhci import models
 
 from conftest import hci_client, resource_client
+from test_faults_sdk import add_fault
 
 GROUP = "hci-runs-rg"
 CLUSTER = "cluster-2"
@@ -136,8 +136,7 @@ def test_an_injected_step_failure_surfaces_through_the_poller(fast_emulator):
         "match": {"step": "Node-2/Restart"},
         "action": {"failStep": {"code": "NodeRestartFailed", "message": "Node-2 did not come back after its restart."}},
     }
-    r = requests.post(f"{fast_emulator.endpoint}/_azemu/faults", json=rule, verify=fast_emulator.ca_file, timeout=10)
-    assert r.status_code == 201, r.text
+    add_fault(fast_emulator, rule)
     with pytest.raises(HttpResponseError) as failure:
         hci.updates.begin_post(GROUP, CLUSTER, UPDATE, polling_interval=0.2).result()
     assert "Node-2 did not come back" in str(failure.value)
