@@ -110,3 +110,136 @@ async fn offers_are_stored_whole_versioned_and_guarded_by_their_etag() {
     assert_eq!(s.get(&format!("/api/publishers/contoso/offers/missing?{V}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(s.get(&path).await.body["version"], 2, "nothing changed");
 }
+
+async fn publishing_server() -> TestServer {
+    let s = TestServer::start_with(Options { publishers: vec!["contoso".into()], ..Options::default() }).await;
+    let path = format!("/api/publishers/contoso/offers/ubuntu-hardened?{V}");
+    assert_eq!(
+        s.send(Method::PUT, &path, Some(offer_body(None)), &[("if-match", "*")]).await.status,
+        StatusCode::CREATED
+    );
+    s
+}
+
+const OFFER: &str = "/api/publishers/contoso/offers/ubuntu-hardened";
+
+async fn submit(s: &TestServer, what: &str) -> Reply {
+    let body = json!({"metadata": {"notification-emails": "jdoe@contoso.com"}});
+    s.post(&format!("{OFFER}/{what}?{V}"), Some(body)).await
+}
+
+fn step_statuses(detail: &serde_json::Value) -> Vec<String> {
+    detail["steps"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_publish_walks_the_pipeline_to_sign_off_and_go_live_makes_it_live() {
+    let s = publishing_server().await;
+    let accepted = submit(&s, "publish").await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    let location = accepted.header("operation-location").expect("Operation-Location");
+    assert!(location.starts_with(&format!("{OFFER}/operations/")) && location.ends_with(V), "a path: {location}");
+
+    let running = s.get(&location).await.body;
+    assert_eq!(
+        (running["status"].as_str(), running["cancellationRequestState"].as_str()),
+        (Some("running"), Some("canCancel"))
+    );
+    assert_eq!(step_statuses(&running)[..2], ["running".to_string(), "notStarted".to_string()]);
+    assert_eq!(running["steps"][1]["estimatedTimeFrame"], "< 5 day");
+    let list = s.get(&format!("{OFFER}/operations?{V}")).await.body;
+    let first = &list[0];
+    assert_eq!(
+        (first["submissionType"].as_str(), first["slot"].as_str(), first["status"].as_str()),
+        (Some("publish"), Some("staging"), Some("running"))
+    );
+    assert_eq!(first["definition"]["metadata"]["emails"], "jdoe@contoso.com");
+
+    let second = submit(&s, "publish").await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    let id = location.split("/operations/").nth(1).unwrap().split('?').next().unwrap();
+    assert!(second.body["error"]["message"].as_str().unwrap().contains(id), "{}", second.body);
+    let edit = s.send(Method::PUT, &format!("{OFFER}?{V}"), Some(offer_body(None)), &[("if-match", "*")]).await;
+    assert_eq!(edit.status, StatusCode::CONFLICT, "changing an offer while it publishes is refused");
+    assert_eq!(submit(&s, "golive").await.status, StatusCode::CONFLICT, "nothing to sign off yet");
+
+    s.advance(1.0).await;
+    let mid = s.get(&location).await.body;
+    let percent = mid["steps"][1]["progressPercentage"].as_u64().unwrap();
+    assert!(mid["steps"][1]["status"] == "running" && percent > 0 && percent < 100, "{mid}");
+    s.advance(4.0).await;
+    let done = s.get(&format!("{location}")).await.body;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(step_statuses(&done), ["complete", "complete", "complete", "complete", "complete", "notStarted"]);
+    assert_eq!(done["steps"][0]["messages"][0]["level"], "information");
+    assert!(!done["previewLinks"].as_array().unwrap().is_empty() && done["liveLinks"].as_array().unwrap().is_empty());
+    let status = s.get(&format!("{OFFER}/status?{V}")).await.body;
+    assert_eq!(status["status"], "waitingForPublisherReview");
+
+    let live = submit(&s, "golive").await;
+    assert_eq!(live.status, StatusCode::ACCEPTED, "{}", live.body);
+    s.advance(2.0).await;
+    let went_live = s.get(&live.header("operation-location").unwrap()).await.body;
+    assert_eq!((went_live["status"].as_str(), step_statuses(&went_live)[5].as_str()), (Some("completed"), "complete"));
+    assert!(!went_live["liveLinks"].as_array().unwrap().is_empty());
+    assert_eq!(s.get(&format!("{OFFER}/status?{V}")).await.body["status"], "succeeded");
+
+    // Newest first; filters; the submissions spelling with or without a slash.
+    let all = s.get(&format!("{OFFER}/operations?{V}")).await.body;
+    assert_eq!(
+        all.as_array().unwrap().iter().map(|o| o["submissionType"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["goLive", "publish"]
+    );
+    assert_eq!(s.get(&format!("{OFFER}/operations?filteredStatus=running&{V}")).await.body, json!([]));
+    assert_eq!(s.get(&format!("{OFFER}/submissions/?status=completed&{V}")).await.body.as_array().unwrap().len(), 2);
+    assert_eq!(s.get(&format!("{OFFER}/submissions?submissionState=failed&{V}")).await.body, json!([]));
+    assert_eq!(s.get(&format!("{OFFER}/operations/nope?{V}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn certification_blocked_by_a_fault_rule_fails_the_operation_with_the_message() {
+    let s = publishing_server().await;
+    let message = "No virtual machine image was found for the plan contoso.";
+    s.add_fault(json!({"match": {"step": "Certification"}, "action": {"failStep": {"message": message}}})).await;
+    let accepted = submit(&s, "publish").await;
+    s.advance(5.0).await;
+    let failed = s.get(&accepted.header("operation-location").unwrap()).await.body;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["steps"][1]["status"], "blocked");
+    assert_eq!(
+        (
+            failed["steps"][1]["messages"][0]["messageHtml"].as_str(),
+            failed["steps"][1]["messages"][0]["level"].as_str()
+        ),
+        (Some(message), Some("error"))
+    );
+    assert_eq!(failed["steps"][2]["status"], "notStarted");
+    let listed = s.get(&format!("{OFFER}/operations?filteredStatus=failed&{V}")).await.body;
+    assert_eq!(listed[0]["error"], message);
+    assert_eq!(s.get(&format!("{OFFER}/status?{V}")).await.body["status"], "failed");
+    // The offer is free again.
+    assert_eq!(submit(&s, "publish").await.status, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_publish_and_is_refused_once_it_cannot() {
+    let s = publishing_server().await;
+    let accepted = submit(&s, "publish").await;
+    s.advance(0.2).await;
+    let cancel = s.post(&format!("{OFFER}/cancel?{V}"), None).await;
+    assert_eq!(cancel.status, StatusCode::ACCEPTED, "{}", cancel.body);
+    assert_eq!(cancel.header("operation-location"), accepted.header("operation-location"));
+    let asked = s.get(&accepted.header("operation-location").unwrap()).await.body;
+    assert_eq!(asked["cancellationRequestState"], "cancelRequested");
+    s.advance(1.0).await;
+    let canceled = s.get(&accepted.header("operation-location").unwrap()).await.body;
+    assert_eq!(canceled["status"], "canceled", "{canceled}");
+    assert!(step_statuses(&canceled).contains(&"canceled".to_string()), "{canceled}");
+    assert_eq!(s.post(&format!("{OFFER}/cancel?{V}"), None).await.status, StatusCode::CONFLICT, "nothing runs");
+
+    // Past certification and provisioning, a publish can no longer be canceled.
+    submit(&s, "publish").await;
+    s.advance(4.1).await;
+    let late = s.post(&format!("{OFFER}/cancel?{V}"), None).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
+}

@@ -2,13 +2,14 @@
 //! under `/api/publishers/…`, its api-version rule (`2017-10-31` only), its errors and JSON
 //! shapes, on the same store, clock and control plane.
 //!
-//! Served so far: publishers (`GET /api/publishers`, `GET /api/publishers/{id}`) and offers
-//! (list, PUT, GET, `versions/{n}`). Slots, status, publishing operations and their lifecycle
-//! are not served yet.
+//! Served: publishers, offers (list, PUT, GET, `versions/{n}`, `status`), publish / go-live /
+//! cancel and the publishing operations with their steps. Not yet: `slot/{slotId}`.
 
 pub mod error;
 pub mod offers;
+pub mod operations;
 pub mod publishers;
+mod publishing;
 
 use std::sync::Arc;
 
@@ -21,11 +22,14 @@ use crate::app::App;
 use crate::arm::request::parse_query;
 use crate::server::authenticate;
 use error::{PartnerError, API_VERSION};
+use publishing::Submission;
 
 pub const PREFIX: &str = "/api/";
 
-/// The partner types' lifecycles, for the simulation engine (none yet: publishers have none).
-pub fn add_lifecycles(_lifecycles: &mut crate::sim::Lifecycles) {}
+/// The partner types' lifecycles, for the simulation engine.
+pub fn add_lifecycles(lifecycles: &mut crate::sim::Lifecycles) {
+    lifecycles.add(operations::TYPE_KEY, Arc::new(operations::OperationLifecycle));
+}
 
 pub async fn handle(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
     route(&app, &parts, &body).await.unwrap_or_else(IntoResponse::into_response)
@@ -52,6 +56,22 @@ async fn route(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, Partne
         (&Method::GET, ["publishers", p, "offers", o]) => offers::get(app, p, o).await,
         (&Method::PUT, ["publishers", p, "offers", o]) => offers::put(app, p, o, &parts.headers, body).await,
         (&Method::GET, ["publishers", p, "offers", o, "versions", n]) => offers::get_version(app, p, o, n).await,
+        (&Method::POST, ["publishers", p, "offers", o, "publish"]) => {
+            operations::submit(app, p, o, Submission::Publish, body, parts.uri.path()).await
+        }
+        (&Method::POST, ["publishers", p, "offers", o, "golive"]) => {
+            operations::submit(app, p, o, Submission::GoLive, body, parts.uri.path()).await
+        }
+        (&Method::POST, ["publishers", p, "offers", o, "cancel"]) => operations::cancel(app, p, o).await,
+        (&Method::GET, ["publishers", p, "offers", o, "operations"]) => {
+            operations::list(app, p, o, query_value(&query, "filteredStatus")).await
+        }
+        (&Method::GET, ["publishers", p, "offers", o, "submissions"]) => {
+            let filter = query_value(&query, "submissionState").or_else(|| query_value(&query, "status"));
+            operations::list(app, p, o, filter).await
+        }
+        (&Method::GET, ["publishers", p, "offers", o, "operations", id]) => operations::get(app, p, o, id).await,
+        (&Method::GET, ["publishers", p, "offers", o, "status"]) => operations::status(app, p, o).await,
         (_, ["publishers"] | ["publishers", _] | ["publishers", _, "offers"] | ["publishers", _, "offers", _]) => {
             Err(PartnerError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -65,6 +85,10 @@ async fn route(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, Partne
             format!("azemu does not serve '{}' of the partner API.", parts.uri.path()),
         )),
     }
+}
+
+fn query_value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 fn json(status: StatusCode, body: &serde_json::Value) -> Response {

@@ -96,7 +96,8 @@ pub async fn put(
             ));
         }
     }
-    let now = timestamp(app.clock.now());
+    let at = app.clock.now();
+    let now = timestamp(at);
     let key = offer_id(publisher, offer).to_ascii_lowercase();
     let (doc, etag, created) = app
         .store
@@ -104,6 +105,13 @@ pub async fn put(
             require_publisher(state, publisher)?;
             let current = state.resource(&key).map(|r| r.as_ref());
             check_if_match(headers, current)?;
+            if let Some(running) = super::operations::running(state, &key, at) {
+                return Err(PartnerError::new(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    format!("Offer '{offer}' is being published (operation '{running}'); change it when the operation ends."),
+                ));
+            }
             let previous = current.map(|c| c.body_value());
             let last = previous.as_ref().and_then(|p| p["version"].as_u64()).unwrap_or(0);
             if let Some(sent) = input.version.filter(|v| *v != last && last > 0) {

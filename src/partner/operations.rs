@@ -1,0 +1,313 @@
+//! Publishing operations of an offer: publish, go-live and cancel (202 with an
+//! `Operation-Location` path), the operations list (`…/operations`, `…/submissions`) with its
+//! filters, one operation's detail, and the offer's status. One operation per offer runs at a
+//! time.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{PartnerError, API_VERSION};
+use super::offers::offer_id;
+use super::publishing::{detail, entry, Blocked, OperationSim, Submission, STEPS};
+use crate::app::App;
+use crate::arm::envelope::new_etag;
+use crate::arm::timestamp;
+use crate::faults::{Deferred, RequestFacts};
+use crate::providers::sim_state;
+use crate::sim::{Advance, AdvanceCtx, Lifecycle};
+use crate::store::{State, StoredResource, Txn};
+
+pub const TYPE_KEY: &str = "partner/operations";
+
+/// Operations settle on their own: the engine only marks the end.
+pub struct OperationLifecycle;
+
+impl Lifecycle for OperationLifecycle {
+    fn step(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, String> {
+        resource.due = None;
+        Ok(Advance::default())
+    }
+}
+
+fn sim_of(resource: &StoredResource) -> Option<OperationSim> {
+    resource.sim_as()
+}
+
+/// The offer's operations, newest first.
+fn operations_of(state: &State, offer_key: &str) -> Vec<std::sync::Arc<StoredResource>> {
+    let prefix = format!("{offer_key}/operations/");
+    let mut ops: Vec<_> = state.with_prefix(&prefix).filter(|r| r.type_key == TYPE_KEY).cloned().collect();
+    ops.sort_by_key(|r| std::cmp::Reverse(sim_of(r).map(|s| s.start)));
+    ops
+}
+
+/// The operation running on an offer at `now`, if any.
+pub fn running(state: &State, offer_key: &str, now: DateTime<Utc>) -> Option<String> {
+    operations_of(state, offer_key)
+        .into_iter()
+        .find(|r| sim_of(r).is_some_and(|s| s.status_at(now) == "running"))
+        .map(|r| r.id.rsplit('/').next().unwrap_or_default().to_string())
+}
+
+fn location(publisher: &str, offer: &str, id: &str) -> String {
+    format!("{}/operations/{id}?api-version={API_VERSION}", offer_id(publisher, offer))
+}
+
+fn accepted(publisher: &str, offer: &str, id: &str) -> Response {
+    let mut response = StatusCode::ACCEPTED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location(publisher, offer, id)) {
+        response.headers_mut().insert("operation-location", v);
+    }
+    response
+}
+
+#[derive(Deserialize, Default)]
+struct PublishInput {
+    #[serde(default)]
+    metadata: Option<Metadata>,
+}
+
+#[derive(Deserialize, Default)]
+struct Metadata {
+    #[serde(rename = "notification-emails")]
+    notification_emails: Option<String>,
+}
+
+/// The failure a `failStep` rule plants in the operation's steps (by step name or id).
+fn plan_block(faults: &Deferred, submission: Submission) -> Option<Blocked> {
+    let range = match submission {
+        Submission::Publish => 0..5,
+        Submission::GoLive => 5..6,
+    };
+    for i in range.clone() {
+        let paths = vec![STEPS[i].name.to_string(), STEPS[i].id.to_string()];
+        if let Some(e) = faults.take_step_failure(&paths) {
+            return Some(Blocked { step: i, message: e.message });
+        }
+    }
+    faults.take_operation_failure().map(|e| Blocked { step: range.end - 1, message: e.message })
+}
+
+/// Starts a publish or a go-live on the offer.
+pub async fn submit(
+    app: &App,
+    publisher: &str,
+    offer: &str,
+    submission: Submission,
+    body: &[u8],
+    path: &str,
+) -> Result<Response, PartnerError> {
+    let input: PublishInput = if body.is_empty() {
+        PublishInput::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| PartnerError::bad_request("InvalidRequestBody", format!("The body is malformed: {e}.")))?
+    };
+    let emails = input.metadata.and_then(|m| m.notification_emails).unwrap_or_default();
+    let operation_name = match submission {
+        Submission::Publish => "Offers_Publish",
+        Submission::GoLive => "Offers_GoLive",
+    };
+    let faults = app.faults.on_request(&RequestFacts {
+        method: "POST",
+        path,
+        resource_id: Some(path),
+        operation: Some(operation_name),
+        subscription: None,
+    });
+    if let Some(error) = faults.error {
+        return Err(PartnerError::new(
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            &error.code,
+            error.message,
+        ));
+    }
+    let now = app.clock.now();
+    let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
+    let id = uuid::Uuid::new_v4().to_string();
+    app.store
+        .write(|state| {
+            let offer_doc = state
+                .resource(&offer_key)
+                .map(|r| r.body_value())
+                .ok_or_else(|| PartnerError::not_found("offer", offer))?;
+            if let Some(other) = running(state, &offer_key, now) {
+                return Err(PartnerError::new(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    format!("Operation '{other}' is running on offer '{offer}'; only one operation per offer may run."),
+                ));
+            }
+            let latest = operations_of(state, &offer_key)
+                .into_iter()
+                .next()
+                .and_then(|r| sim_of(&r).map(|s| (s, r.body_value())));
+            if submission == Submission::GoLive {
+                let ready = latest
+                    .as_ref()
+                    .is_some_and(|(s, _)| s.submission == Submission::Publish && s.status_at(now) == "completed");
+                if !ready {
+                    return Err(PartnerError::new(
+                        StatusCode::CONFLICT,
+                        "Conflict",
+                        format!("Offer '{offer}' has no completed publish waiting for sign-off; publish it first."),
+                    ));
+                }
+            }
+            let publishing_version = latest.as_ref().and_then(|(_, b)| b["publishingVersion"].as_u64()).unwrap_or(0)
+                + u64::from(submission == Submission::Publish);
+            let sim = OperationSim {
+                submission,
+                start: now,
+                speed: app.clock.speed(),
+                blocked: plan_block(&faults.deferred, submission),
+                cancel_requested: None,
+            };
+            let base = json!({
+                "id": id,
+                "offerId": offer,
+                "offerVersion": offer_doc["version"],
+                "offerTypeId": offer_doc["offerTypeId"],
+                "publisherId": publisher,
+                "submissionType": submission,
+                "submissionState": "running",
+                "publishingVersion": publishing_version.max(1),
+                "slot": if submission == Submission::Publish { "staging" } else { "production" },
+                "version": now.timestamp_micros() * 10,
+                "definition": { "metadata": { "emails": emails } },
+                "changedTime": timestamp(now),
+                "createdDateTime": timestamp(now),
+                "lastActionDateTime": timestamp(now),
+                "status": "running",
+            });
+            let mut op = StoredResource::new(
+                format!("{}/operations/{id}", offer_id(publisher, offer)),
+                TYPE_KEY.into(),
+                &base,
+                new_etag(),
+            );
+            op.due = Some(sim.end().0);
+            op.sim = sim_state(&sim);
+            let mut txn = Txn::default();
+            txn.put(op);
+            Ok::<_, PartnerError>((txn, ()))
+        })
+        .await?;
+    Ok(accepted(publisher, offer, &id))
+}
+
+/// Asks the running publish to stop.
+pub async fn cancel(app: &App, publisher: &str, offer: &str) -> Result<Response, PartnerError> {
+    let now = app.clock.now();
+    let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
+    let id = app
+        .store
+        .write(|state| {
+            state.resource(&offer_key).ok_or_else(|| PartnerError::not_found("offer", offer))?;
+            let Some(op) = operations_of(state, &offer_key)
+                .into_iter()
+                .find(|r| sim_of(r).is_some_and(|s| s.status_at(now) == "running"))
+            else {
+                return Err(PartnerError::new(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    format!("No operation is running on offer '{offer}'."),
+                ));
+            };
+            let mut sim =
+                sim_of(&op).ok_or_else(|| PartnerError::bad_request("Unreadable", "The operation is unreadable."))?;
+            if !sim.can_cancel(now) {
+                return Err(PartnerError::new(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    format!("Operation '{}' can no longer be canceled.", op.id.rsplit('/').next().unwrap_or_default()),
+                ));
+            }
+            sim.cancel_requested = Some(now);
+            let mut next = (*op).clone();
+            next.due = Some(sim.end().0);
+            next.sim = sim_state(&sim);
+            let id = op.id.rsplit('/').next().unwrap_or_default().to_string();
+            let mut txn = Txn::default();
+            txn.put(next);
+            Ok((txn, id))
+        })
+        .await?;
+    Ok(accepted(publisher, offer, &id))
+}
+
+/// `…/operations` (with `filteredStatus`) and `…/submissions` (with `submissionState` or `status`).
+pub async fn list(
+    app: &App,
+    publisher: &str,
+    offer: &str,
+    status_filter: Option<&str>,
+) -> Result<Response, PartnerError> {
+    let now = app.clock.now();
+    let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
+    let found = app
+        .store
+        .read_durable(|state, latest| {
+            let found = state.resource(&offer_key).ok_or_else(|| PartnerError::not_found("offer", offer)).map(|_| {
+                operations_of(state, &offer_key)
+                    .into_iter()
+                    .filter_map(|r| sim_of(&r).map(|s| entry(&s, &r.body_value(), now)))
+                    .filter(|e| {
+                        status_filter.is_none_or(|f| e["status"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(f)))
+                    })
+                    .collect::<Vec<_>>()
+            });
+            (found, latest)
+        })
+        .await?;
+    Ok((StatusCode::OK, axum::Json(Value::Array(found))).into_response())
+}
+
+pub async fn get(app: &App, publisher: &str, offer: &str, id: &str) -> Result<Response, PartnerError> {
+    let now = app.clock.now();
+    let key = format!("{}/operations/{id}", offer_id(publisher, offer)).to_ascii_lowercase();
+    let found = app
+        .store
+        .read_durable(|state, latest| {
+            let found = state
+                .resource(&key)
+                .and_then(|r| sim_of(r).map(|s| detail(&s, &r.body_value(), now)))
+                .ok_or_else(|| PartnerError::not_found("operation", id));
+            (found, latest)
+        })
+        .await?;
+    Ok((StatusCode::OK, axum::Json(found)).into_response())
+}
+
+/// The offer's publishing status, from its latest operation.
+pub async fn status(app: &App, publisher: &str, offer: &str) -> Result<Response, PartnerError> {
+    let now = app.clock.now();
+    let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
+    let found = app
+        .store
+        .read_durable(|state, latest| {
+            let found = state.resource(&offer_key).ok_or_else(|| PartnerError::not_found("offer", offer)).map(|_| {
+                match operations_of(state, &offer_key).into_iter().find_map(|r| sim_of(&r).map(|s| (s, r.body_value()))) {
+                    None => json!({ "status": "neverPublished", "messages": [], "steps": [], "previewLinks": [], "liveLinks": [], "notificationEmails": null }),
+                    Some((sim, base)) => {
+                        let mut doc = detail(&sim, &base, now);
+                        let offer_status = match (sim.submission, sim.status_at(now)) {
+                            (_, "running") => "running",
+                            (Submission::Publish, "completed") => "waitingForPublisherReview",
+                            (Submission::GoLive, "completed") => "succeeded",
+                            (_, other) => other,
+                        };
+                        doc["status"] = json!(offer_status);
+                        doc["notificationEmails"] = base["definition"]["metadata"]["emails"].clone();
+                        doc
+                    }
+                }
+            });
+            (found, latest)
+        })
+        .await?;
+    Ok((StatusCode::OK, axum::Json(found)).into_response())
+}
