@@ -168,7 +168,7 @@ async fn a_publish_walks_the_pipeline_to_sign_off_and_go_live_makes_it_live() {
     let percent = mid["steps"][1]["progressPercentage"].as_u64().unwrap();
     assert!(mid["steps"][1]["status"] == "running" && percent > 0 && percent < 100, "{mid}");
     s.advance(4.0).await;
-    let done = s.get(&format!("{location}")).await.body;
+    let done = s.get(&location).await.body;
     assert_eq!(done["status"], "completed");
     assert_eq!(step_statuses(&done), ["complete", "complete", "complete", "complete", "complete", "notStarted"]);
     assert_eq!(done["steps"][0]["messages"][0]["level"], "information");
