@@ -343,3 +343,38 @@ async fn an_update_run_killed_mid_walk_resumes_at_the_same_step() {
     assert_eq!(updated["properties"]["state"], "Installed");
     second.kill9();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_killed_midway_resumes_at_the_same_step() {
+    const V: &str = "api-version=2017-10-31";
+    let data = tempfile::tempdir().unwrap();
+    let c = client();
+    let first = Emulator::start_with(data.path(), &["--clock", "manual", "--publisher", "contoso"]);
+    let offer = "/api/publishers/contoso/offers/ubuntu-hardened";
+    let body =
+        json!({"offerTypeId": "microsoft-azure-virtualmachines", "definition": {"displayText": "Hardened Ubuntu"}});
+    let created = c
+        .put(format!("{}{offer}?{V}", first.base))
+        .bearer_auth("t")
+        .header("if-match", "*")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let accepted = c.post(format!("{}{offer}/publish?{V}", first.base)).bearer_auth("t").send().await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let location = accepted.headers()["operation-location"].to_str().unwrap().to_string();
+    advance(&c, &first.base, 1.0).await;
+    let (_, before) = get_json(&c, &first.base, &location).await;
+    assert_eq!(before["steps"][1]["status"], "running", "{before}");
+    first.kill9();
+
+    let second = Emulator::start_with(data.path(), &["--clock", "manual", "--publisher", "contoso"]);
+    let (_, after) = get_json(&c, &second.base, &location).await;
+    assert_eq!(after, before, "the operation reads the same after the crash");
+    advance(&c, &second.base, 5.0).await;
+    let (_, done) = get_json(&c, &second.base, &location).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    second.kill9();
+}

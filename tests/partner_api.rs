@@ -175,6 +175,9 @@ async fn a_publish_walks_the_pipeline_to_sign_off_and_go_live_makes_it_live() {
     assert!(!done["previewLinks"].as_array().unwrap().is_empty() && done["liveLinks"].as_array().unwrap().is_empty());
     let status = s.get(&format!("{OFFER}/status?{V}")).await.body;
     assert_eq!(status["status"], "waitingForPublisherReview");
+    assert_eq!(s.get(&format!("{OFFER}/slot/preview?{V}")).await.body["version"], 1);
+    assert_eq!(s.get(&format!("{OFFER}/slot/production?{V}")).await.status, StatusCode::NOT_FOUND, "not live yet");
+    assert_eq!(s.get(&format!("{OFFER}/slot/staging2?{V}")).await.status, StatusCode::BAD_REQUEST);
 
     let live = submit(&s, "golive").await;
     assert_eq!(live.status, StatusCode::ACCEPTED, "{}", live.body);
@@ -183,6 +186,7 @@ async fn a_publish_walks_the_pipeline_to_sign_off_and_go_live_makes_it_live() {
     assert_eq!((went_live["status"].as_str(), step_statuses(&went_live)[5].as_str()), (Some("completed"), "complete"));
     assert!(!went_live["liveLinks"].as_array().unwrap().is_empty());
     assert_eq!(s.get(&format!("{OFFER}/status?{V}")).await.body["status"], "succeeded");
+    assert_eq!(s.get(&format!("{OFFER}/slot/production?{V}")).await.body["id"], "ubuntu-hardened");
 
     // Newest first; filters; the submissions spelling with or without a slash.
     let all = s.get(&format!("{OFFER}/operations?{V}")).await.body;

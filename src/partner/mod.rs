@@ -2,8 +2,8 @@
 //! under `/api/publishers/…`, its api-version rule (`2017-10-31` only), its errors and JSON
 //! shapes, on the same store, clock and control plane.
 //!
-//! Served: publishers, offers (list, PUT, GET, `versions/{n}`, `status`), publish / go-live /
-//! cancel and the publishing operations with their steps. Not yet: `slot/{slotId}`.
+//! Served: publishers, offers (list, PUT, GET, `versions/{n}`, `slot/{slotId}`, `status`),
+//! publish / go-live / cancel and the publishing operations with their steps.
 
 pub mod error;
 pub mod offers;
@@ -72,6 +72,7 @@ async fn route(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, Partne
         }
         (&Method::GET, ["publishers", p, "offers", o, "operations", id]) => operations::get(app, p, o, id).await,
         (&Method::GET, ["publishers", p, "offers", o, "status"]) => operations::status(app, p, o).await,
+        (&Method::GET, ["publishers", p, "offers", o, "slot", slot]) => operations::slot(app, p, o, slot).await,
         (_, ["publishers"] | ["publishers", _] | ["publishers", _, "offers"] | ["publishers", _, "offers", _]) => {
             Err(PartnerError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

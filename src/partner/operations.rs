@@ -282,6 +282,43 @@ pub async fn get(app: &App, publisher: &str, offer: &str, id: &str) -> Result<Re
     Ok((StatusCode::OK, axum::Json(found)).into_response())
 }
 
+/// The offer version a slot holds: `preview` after a completed publish, `production` after a
+/// completed go-live (the version that publish carried).
+pub async fn slot(app: &App, publisher: &str, offer: &str, slot: &str) -> Result<Response, PartnerError> {
+    let wanted = match slot.to_ascii_lowercase().as_str() {
+        "preview" => Submission::Publish,
+        "production" => Submission::GoLive,
+        _ => {
+            return Err(PartnerError::bad_request(
+                "InvalidSlot",
+                format!("'{slot}' is not a slot: use 'preview' or 'production'."),
+            ))
+        }
+    };
+    let now = app.clock.now();
+    let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
+    let found = app
+        .store
+        .read_durable(|state, latest| {
+            let found =
+                state.resource(&offer_key).ok_or_else(|| PartnerError::not_found("offer", offer)).and_then(|_| {
+                    let version = operations_of(state, &offer_key)
+                        .into_iter()
+                        .filter_map(|r| sim_of(&r).map(|s| (s, r.body_value())))
+                        .find(|(s, _)| s.submission == wanted && s.status_at(now) == "completed")
+                        .and_then(|(_, base)| base["offerVersion"].as_u64())
+                        .ok_or_else(|| PartnerError::not_found("slot", slot))?;
+                    state
+                        .resource(&format!("{offer_key}/versions/{version}"))
+                        .map(|v| v.body_value())
+                        .ok_or_else(|| PartnerError::not_found("offer version", &version.to_string()))
+                });
+            (found, latest)
+        })
+        .await?;
+    Ok((StatusCode::OK, axum::Json(found)).into_response())
+}
+
 /// The offer's publishing status, from its latest operation.
 pub async fn status(app: &App, publisher: &str, offer: &str) -> Result<Response, PartnerError> {
     let now = app.clock.now();
