@@ -141,10 +141,7 @@ pub async fn submit(
                     format!("Operation '{other}' is running on offer '{offer}'; only one operation per offer may run."),
                 ));
             }
-            let latest = operations_of(state, &offer_key)
-                .into_iter()
-                .next()
-                .and_then(|r| sim_of(&r).map(|s| (s, r.body_value())));
+            let latest = plans_of(state, &offer_key).into_iter().next();
             if submission == Submission::GoLive {
                 let ready = latest
                     .as_ref()
@@ -239,6 +236,34 @@ pub async fn cancel(app: &App, publisher: &str, offer: &str) -> Result<Response,
     Ok(accepted(publisher, offer, &id))
 }
 
+/// An offer's operations with their plans, newest first.
+fn plans_of(state: &State, offer_key: &str) -> Vec<(OperationSim, Value)> {
+    operations_of(state, offer_key).into_iter().filter_map(|r| sim_of(&r).map(|s| (s, r.body_value()))).collect()
+}
+
+/// Answers from an offer's operations at the time of the call (404 when the offer is missing):
+/// `view` gets the state, the offer's store key, its operations and the time.
+async fn from_operations(
+    app: &App,
+    publisher: &str,
+    offer: &str,
+    view: impl FnOnce(&State, &str, Vec<(OperationSim, Value)>, DateTime<Utc>) -> Result<Value, PartnerError>,
+) -> Result<Response, PartnerError> {
+    let now = app.clock.now();
+    let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
+    let found = app
+        .store
+        .read_durable(|state, latest| {
+            let found = match state.resource(&offer_key) {
+                None => Err(PartnerError::not_found("offer", offer)),
+                Some(_) => view(state, &offer_key, plans_of(state, &offer_key), now),
+            };
+            (found, latest)
+        })
+        .await?;
+    Ok((StatusCode::OK, axum::Json(found)).into_response())
+}
+
 /// `…/operations` (with `filteredStatus`) and `…/submissions` (with `submissionState` or `status`).
 pub async fn list(
     app: &App,
@@ -246,24 +271,15 @@ pub async fn list(
     offer: &str,
     status_filter: Option<&str>,
 ) -> Result<Response, PartnerError> {
-    let now = app.clock.now();
-    let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
-    let found = app
-        .store
-        .read_durable(|state, latest| {
-            let found = state.resource(&offer_key).ok_or_else(|| PartnerError::not_found("offer", offer)).map(|_| {
-                operations_of(state, &offer_key)
-                    .into_iter()
-                    .filter_map(|r| sim_of(&r).map(|s| entry(&s, &r.body_value(), now)))
-                    .filter(|e| {
-                        status_filter.is_none_or(|f| e["status"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(f)))
-                    })
-                    .collect::<Vec<_>>()
-            });
-            (found, latest)
-        })
-        .await?;
-    Ok((StatusCode::OK, axum::Json(Value::Array(found))).into_response())
+    from_operations(app, publisher, offer, |_, _, plans, now| {
+        let entries = plans
+            .iter()
+            .map(|(sim, base)| entry(sim, base, now))
+            .filter(|e| status_filter.is_none_or(|f| e["status"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(f))))
+            .collect();
+        Ok(Value::Array(entries))
+    })
+    .await
 }
 
 pub async fn get(app: &App, publisher: &str, offer: &str, id: &str) -> Result<Response, PartnerError> {
@@ -295,56 +311,36 @@ pub async fn slot(app: &App, publisher: &str, offer: &str, slot: &str) -> Result
             ))
         }
     };
-    let now = app.clock.now();
-    let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
-    let found = app
-        .store
-        .read_durable(|state, latest| {
-            let found =
-                state.resource(&offer_key).ok_or_else(|| PartnerError::not_found("offer", offer)).and_then(|_| {
-                    let version = operations_of(state, &offer_key)
-                        .into_iter()
-                        .filter_map(|r| sim_of(&r).map(|s| (s, r.body_value())))
-                        .find(|(s, _)| s.submission == wanted && s.status_at(now) == "completed")
-                        .and_then(|(_, base)| base["offerVersion"].as_u64())
-                        .ok_or_else(|| PartnerError::not_found("slot", slot))?;
-                    state
-                        .resource(&format!("{offer_key}/versions/{version}"))
-                        .map(|v| v.body_value())
-                        .ok_or_else(|| PartnerError::not_found("offer version", &version.to_string()))
-                });
-            (found, latest)
-        })
-        .await?;
-    Ok((StatusCode::OK, axum::Json(found)).into_response())
+    from_operations(app, publisher, offer, |state, offer_key, plans, now| {
+        let version = plans
+            .iter()
+            .find(|(s, _)| s.submission == wanted && s.status_at(now) == "completed")
+            .and_then(|(_, base)| base["offerVersion"].as_u64())
+            .ok_or_else(|| PartnerError::not_found("slot", slot))?;
+        state
+            .resource(&format!("{offer_key}/versions/{version}"))
+            .map(|v| v.body_value())
+            .ok_or_else(|| PartnerError::not_found("offer version", &version.to_string()))
+    })
+    .await
 }
 
 /// The offer's publishing status, from its latest operation.
 pub async fn status(app: &App, publisher: &str, offer: &str) -> Result<Response, PartnerError> {
-    let now = app.clock.now();
-    let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
-    let found = app
-        .store
-        .read_durable(|state, latest| {
-            let found = state.resource(&offer_key).ok_or_else(|| PartnerError::not_found("offer", offer)).map(|_| {
-                match operations_of(state, &offer_key).into_iter().find_map(|r| sim_of(&r).map(|s| (s, r.body_value()))) {
-                    None => json!({ "status": "neverPublished", "messages": [], "steps": [], "previewLinks": [], "liveLinks": [], "notificationEmails": null }),
-                    Some((sim, base)) => {
-                        let mut doc = detail(&sim, &base, now);
-                        let offer_status = match (sim.submission, sim.status_at(now)) {
-                            (_, "running") => "running",
-                            (Submission::Publish, "completed") => "waitingForPublisherReview",
-                            (Submission::GoLive, "completed") => "succeeded",
-                            (_, other) => other,
-                        };
-                        doc["status"] = json!(offer_status);
-                        doc["notificationEmails"] = base["definition"]["metadata"]["emails"].clone();
-                        doc
-                    }
-                }
-            });
-            (found, latest)
-        })
-        .await?;
-    Ok((StatusCode::OK, axum::Json(found)).into_response())
+    from_operations(app, publisher, offer, |_, _, plans, now| {
+        let Some((sim, base)) = plans.first() else {
+            return Ok(json!({ "status": "neverPublished", "messages": [], "steps": [], "previewLinks": [], "liveLinks": [], "notificationEmails": null }));
+        };
+        let mut doc = detail(sim, base, now);
+        let offer_status = match (sim.submission, sim.status_at(now)) {
+            (_, "running") => "running",
+            (Submission::Publish, "completed") => "waitingForPublisherReview",
+            (Submission::GoLive, "completed") => "succeeded",
+            (_, other) => other,
+        };
+        doc["status"] = json!(offer_status);
+        doc["notificationEmails"] = base["definition"]["metadata"]["emails"].clone();
+        Ok(doc)
+    })
+    .await
 }

@@ -111,6 +111,7 @@ struct PropertiesInput {
     #[allow(dead_code)] // Checked, not read.
     upgrade_policy: Option<UpgradePolicyInput>,
     virtual_machine_profile: Option<VmProfileInput>,
+    #[allow(dead_code)] // Checked, not read.
     overprovision: Option<bool>,
     single_placement_group: Option<bool>,
     platform_fault_domain_count: Option<i64>,
@@ -222,7 +223,6 @@ pub fn check(body: &Value) -> Result<Model, ArmError> {
             "The platform fault domain count must be 1 to 5.",
         ));
     }
-    let _ = properties.overprovision;
     Ok(Model {
         capacity: capacity as usize,
         os,
