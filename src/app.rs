@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::arm::contract::Registry;
 use crate::arm::ApiVersionCheck;
 use crate::faults::FaultRules;
+use crate::identity::Identity;
 use crate::journal::{ChangeTracker, Journal};
 use crate::metrics::Metrics;
 use crate::sim::{Clock, Engine, Lifecycles};
@@ -18,6 +19,7 @@ pub struct App {
     pub faults: Arc<FaultRules>,
     pub journal: Arc<Journal>,
     pub metrics: Arc<Metrics>,
+    pub identity: Arc<Identity>,
     pub api_check: ApiVersionCheck,
     /// `https` or `http`, for the absolute URLs the emulator hands out.
     pub scheme: &'static str,
@@ -27,6 +29,7 @@ impl App {
     pub fn new(
         store: Store,
         clock: Clock,
+        identity: Identity,
         api_check: ApiVersionCheck,
         scheme: &'static str,
         journal_size: usize,
@@ -47,6 +50,7 @@ impl App {
         let metrics = Arc::new(Metrics::new());
         let commits = metrics.clone();
         store.observe_commits(Box::new(move |took| commits.observe_commit(took)));
-        Arc::new(App { store, clock, registry, engine, faults, journal, metrics, api_check, scheme })
+        let identity = Arc::new(identity);
+        Arc::new(App { store, clock, registry, engine, faults, journal, metrics, identity, api_check, scheme })
     }
 }

@@ -4,6 +4,7 @@ pub mod app;
 pub mod arm;
 pub mod cli;
 pub mod faults;
+pub mod identity;
 pub mod journal;
 pub mod metrics;
 pub mod partner;

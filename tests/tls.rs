@@ -25,6 +25,7 @@ fn config(
         faults: None,
         journal_size: 10_000,
         publishers: Vec::new(),
+        subscriptions: Vec::new(),
     }
 }
 

@@ -68,6 +68,10 @@ impl ArmError {
         ArmError::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
+    pub fn forbidden(code: &str, message: impl Into<String>) -> ArmError {
+        ArmError::new(StatusCode::FORBIDDEN, code, message)
+    }
+
     pub fn method_not_allowed(method: &str, path: &str) -> ArmError {
         ArmError::new(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -1,5 +1,7 @@
 //! The `azemu` command.
 
+mod token;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -22,6 +24,9 @@ enum Command {
     /// Follow a resource's long-running work live until it ends (exit code 0: succeeded or
     /// deleted, 1: failed or canceled, 2: not found, 3: connection lost).
     Watch(WatchCommand),
+    /// Print a token signed with a data directory's key (for `--auth strict`), optionally
+    /// limited to some subscriptions or publishers and to reading.
+    Token(token::TokenCommand),
 }
 
 #[derive(Args)]
@@ -65,9 +70,14 @@ struct ServeArgs {
     /// Private key (PEM) for --cert.
     #[arg(long, requires = "cert")]
     key: Option<PathBuf>,
-    /// `any`: every bearer token is accepted; JWT claims name the caller.
+    /// `any`: every bearer token is accepted, JWT claims name the caller; `strict`: only tokens
+    /// azemu signed, unexpired, for the right audience, within their limits.
     #[arg(long, value_enum, default_value_t = AuthMode::Any)]
     auth: AuthMode,
+    /// A subscription to list from the start, `ID` or `ID=name` (repeat for more); without
+    /// any, one default subscription 00000000-0000-0000-0000-000000000000.
+    #[arg(long = "subscription", value_name = "ID[=NAME]")]
+    subscriptions: Vec<crate::identity::DeclaredSubscription>,
     /// `lenient` accepts any well-formed api-version.
     #[arg(long, value_enum, default_value_t = ApiVersionCheck::Strict)]
     api_version_check: ApiVersionCheck,
@@ -116,6 +126,7 @@ pub fn run() -> anyhow::Result<()> {
             insecure: args.insecure,
             plain: args.plain,
         })),
+        Command::Token(args) => token::run(args),
     }
 }
 
@@ -136,6 +147,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         faults: args.faults,
         journal_size: args.journal_size,
         publishers: args.publishers,
+        subscriptions: args.subscriptions,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
 use crate::arm::request::parse_query;
-use crate::server::authenticate;
+use crate::identity::{origin, Audience};
 use error::{PartnerError, API_VERSION};
 use publishing::Submission;
 
@@ -36,7 +36,7 @@ pub async fn handle(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
 }
 
 async fn route(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, PartnerError> {
-    authenticate(&parts.headers)?;
+    let principal = app.identity.authenticate(&parts.headers, Audience::Partner, &origin(app.scheme, parts))?;
     let query = parse_query(parts.uri.query());
     let version = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")).map(|(_, v)| v.as_str());
     if version != Some(API_VERSION) {
@@ -44,9 +44,14 @@ async fn route(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, Partne
     }
     let path = parts.uri.path().trim_start_matches(PREFIX).trim_end_matches('/');
     let segments: Vec<&str> = path.split('/').collect();
+    if let ["publishers", publisher, ..] = segments.as_slice() {
+        principal.authorize_publisher(&parts.method, publisher, parts.uri.path())?;
+    }
     match (&parts.method, segments.as_slice()) {
         (&Method::GET, ["publishers"]) => {
-            Ok(json(StatusCode::OK, &serde_json::Value::Array(publishers::list(app).await)))
+            let mut all = publishers::list(app).await;
+            all.retain(|p| p["id"].as_str().is_some_and(|id| principal.reaches_publisher(id)));
+            Ok(json(StatusCode::OK, &serde_json::Value::Array(all)))
         }
         (&Method::GET, ["publishers", id]) => {
             let publisher = publishers::get(app, id).await.ok_or_else(|| PartnerError::not_found("publisher", id))?;

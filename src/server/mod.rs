@@ -1,6 +1,5 @@
 //! The listener: TLS (or plain HTTP), HTTP/1.1 and HTTP/2, and the route table.
 
-mod auth;
 mod control;
 mod headers;
 mod tls;
@@ -22,13 +21,14 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-pub use auth::{authenticate, AuthMode};
+pub use crate::identity::AuthMode;
 pub use headers::IDENTITY;
 
 use crate::app::App;
 use crate::arm::request::{parse_query, read_body, ArmRequest};
 use crate::arm::{dispatch, ApiVersionCheck, ArmPath, DropConnection, RequestNames};
 use crate::faults::{check, parse_rules};
+use crate::identity::{Audience, Identity};
 use crate::journal::{EventBody, RequestEvent};
 use crate::sim::engine::{CLOCK_OFFSET_SETTING, MANUAL_CLOCK_SETTING};
 use crate::sim::{Clock, ClockFloor, ClockMode};
@@ -61,6 +61,8 @@ pub struct ServeConfig {
     pub journal_size: usize,
     /// Partner API publishers to make at start (when absent).
     pub publishers: Vec<String>,
+    /// Subscriptions to list from the start (`--subscription`); one default when empty.
+    pub subscriptions: Vec<crate::identity::DeclaredSubscription>,
 }
 
 pub struct Running {
@@ -97,7 +99,10 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
         Ok(body) if parts.uri.path().starts_with(crate::partner::PREFIX) => {
             crate::partner::handle(app.clone(), parts, body).await
         }
-        Ok(body) => arm_entry(app.clone(), parts, body).await,
+        Ok(body) => match crate::identity::handle(&app, &parts, &body).await {
+            Some(response) => response,
+            None => arm_entry(app.clone(), parts, body).await,
+        },
     };
     let correlation = echo.apply(response.headers_mut());
     if measured {
@@ -124,15 +129,25 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
 }
 
 async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
-    let caller = match auth::authenticate(&parts.headers) {
-        Ok(c) => c,
+    let origin = crate::identity::origin(app.scheme, &parts);
+    let principal = match app.identity.authenticate(&parts.headers, Audience::Arm, &origin) {
+        Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let caller_name = caller.name.clone();
+    if crate::identity::is_directory_path(parts.uri.path()) {
+        let query = parse_query(parts.uri.query());
+        let version = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")).map(|(_, v)| v.as_str());
+        return crate::identity::directory_request(&app, &parts.method, parts.uri.path(), version, &principal);
+    }
     let path = match ArmPath::parse(parts.uri.path()) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
+    if let Err(e) = principal.authorize_arm(&parts.method, &path, parts.uri.path()) {
+        return e.into_response();
+    }
+    let caller = principal.caller;
+    let caller_name = caller.name.clone();
     let request = ArmRequest {
         method: parts.method,
         raw_path: parts.uri.path().to_string(),
@@ -220,7 +235,8 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }
     };
     let offset_changed = clock.offset() != clock_floor(&store).real_offset;
-    let app = App::new(store, clock, config.api_version_check, scheme, config.journal_size);
+    let identity = Identity::new(config.auth, config.data_dir.as_deref(), config.subscriptions.clone())?;
+    let app = App::new(store, clock, identity, config.api_version_check, scheme, config.journal_size);
     if let Some(file) = &config.faults {
         load_fault_rules(&app, file)?;
     }

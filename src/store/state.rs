@@ -166,6 +166,22 @@ impl State {
         self.operations.values()
     }
 
+    /// The subscriptions that hold resources, as their ids are spelled: one ordered seek per
+    /// subscription, not a walk over every resource.
+    pub fn subscription_ids(&self) -> Vec<String> {
+        const PREFIX: &str = "/subscriptions/";
+        let mut ids = Vec::new();
+        let mut from = PREFIX.to_string();
+        while let Some((key, resource)) = self.resources.range(from.clone()..).next() {
+            let Some(rest) = key.strip_prefix(PREFIX) else { break };
+            let length = rest.find('/').unwrap_or(rest.len());
+            ids.push(resource.id[PREFIX.len()..PREFIX.len() + length].to_string());
+            // Every key under `{subscription}/` sorts before `{subscription}0`.
+            from = format!("{PREFIX}{}0", &rest[..length]);
+        }
+        ids
+    }
+
     /// Resources whose lower-case key starts with `prefix`, in key order.
     pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Arc<StoredResource>> + 'a {
         self.resources.range(prefix.to_string()..).take_while(move |(k, _)| k.starts_with(prefix)).map(|(_, v)| v)
@@ -320,5 +336,30 @@ impl State {
 
     pub fn clear(&mut self) {
         *self = State::new(self.retention);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscriptions_are_found_once_each_in_their_spelling() {
+        let mut state = State::new(chrono::Duration::hours(1));
+        let ids = [
+            "/subscriptions/AAA/resourceGroups/g",
+            "/subscriptions/aaa/resourceGroups/h",
+            "/subscriptions/aaa-b/resourceGroups/g",
+            "/subscriptions/bbb/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/s",
+        ];
+        let resources =
+            ids.iter().map(|id| StoredResource::new(id.to_string(), "t".into(), &serde_json::json!({}), "e".into()));
+        state.load(resources.collect(), Vec::new());
+        state.load(
+            vec![StoredResource::new("partner/publishers/p".into(), "t".into(), &serde_json::json!({}), "e".into())],
+            vec![],
+        );
+        // Key order: `-` sorts before `/`.
+        assert_eq!(state.subscription_ids(), vec!["aaa-b", "AAA", "bbb"]);
     }
 }

@@ -68,6 +68,8 @@ pub struct Options {
     pub faults: Option<PathBuf>,
     pub journal_size: usize,
     pub publishers: Vec<String>,
+    pub auth: AuthMode,
+    pub subscriptions: Vec<azemu::identity::DeclaredSubscription>,
 }
 
 impl Default for Options {
@@ -81,6 +83,8 @@ impl Default for Options {
             faults: None,
             journal_size: 10_000,
             publishers: Vec::new(),
+            auth: AuthMode::Any,
+            subscriptions: Vec::new(),
         }
     }
 }
@@ -94,7 +98,7 @@ pub fn serve_config(options: Options) -> ServeConfig {
         tls: TlsMode::Off,
         cert: None,
         key: None,
-        auth: AuthMode::Any,
+        auth: options.auth,
         api_version_check: options.api_version_check,
         speed: options.speed,
         clock: options.clock,
@@ -102,6 +106,7 @@ pub fn serve_config(options: Options) -> ServeConfig {
         faults: options.faults,
         journal_size: options.journal_size,
         publishers: options.publishers,
+        subscriptions: options.subscriptions,
     }
 }
 
