@@ -88,6 +88,14 @@ def fast_emulator(data_dir):
     emu.stop()
 
 
+@pytest.fixture
+def strict_emulator(data_dir):
+    """Only tokens azemu signed are accepted; lifecycles ten times their real pace."""
+    emu = Emulator(data_dir, ["--auth", "strict", "--speed", "10", "--subscription", f"{SUBSCRIPTION}=sdk tests"])
+    yield emu
+    emu.stop()
+
+
 def hci_client(emu: Emulator):
     from azure.mgmt.azurestackhci import AzureStackHCIClient
 

@@ -1,0 +1,97 @@
+"""The Azure CLI against azemu --auth strict, as a user runs it: register azemu as a cloud from
+its metadata, sign in with a service principal, manage resource groups, call `az rest`, and
+drive scale-set VMs (`az vmss list-instances`, `get-instance-view`, `stop`, `start`, `restart`,
+`deallocate`), which send api-versions 2023-09-01, 2024-11-01 and 2026-04-01."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SUBSCRIPTION
+from test_compute_sdk import scale_set
+
+AZ = Path(os.environ.get("AZEMU_AZ", ROOT / "target" / "cli-venv" / "bin" / "az"))
+TENANT = "7e5a1e00-a2e0-4c0d-8e00-000000000001"
+
+
+class Az:
+    def __init__(self, emu, config_dir: Path):
+        assert AZ.exists(), f"{AZ} is missing: scripts/sdk-tests.sh installs the Azure CLI"
+        self.env = {
+            **os.environ,
+            "AZURE_CONFIG_DIR": str(config_dir),
+            "AZURE_CORE_COLLECT_TELEMETRY": "no",
+            "AZURE_CORE_NO_COLOR": "true",
+            "REQUESTS_CA_BUNDLE": emu.ca_file,
+        }
+
+    def run(self, *args, check=True):
+        done = subprocess.run([str(AZ), *args], env=self.env, capture_output=True, text=True, timeout=120)
+        if check:
+            assert done.returncode == 0, f"az {' '.join(args)}: {done.stderr}"
+        return done
+
+    def json(self, *args):
+        return json.loads(self.run(*args, "-o", "json").stdout)
+
+
+@pytest.fixture
+def az(strict_emulator, tmp_path):
+    az = Az(strict_emulator, tmp_path / "az-config")
+    az.run("cloud", "register", "-n", "azemu", "--endpoint-resource-manager", strict_emulator.endpoint)
+    az.run("cloud", "set", "-n", "azemu")
+    az.accounts = az.json("login", "--service-principal", "-u", "ci-pipeline", "-p", "any-secret", "--tenant", TENANT)
+    return az
+
+
+def test_az_signs_in_and_manages_resource_groups(az, strict_emulator):
+    assert [(a["id"], a["name"], a["state"]) for a in az.accounts] == [(SUBSCRIPTION, "sdk tests", "Enabled")]
+    assert az.accounts[0]["user"] == {"name": "ci-pipeline", "type": "servicePrincipal"}
+    cloud = az.json("cloud", "show", "-n", "azemu")
+    assert cloud["endpoints"]["activeDirectory"] == f"{strict_emulator.endpoint}/adfs"
+
+    created = az.json("group", "create", "-n", "cli-rg", "-l", "westus")
+    assert created["properties"]["provisioningState"] == "Succeeded"
+    assert az.json("group", "show", "-n", "cli-rg")["location"] == "westus"
+    assert [g["name"] for g in az.json("group", "list")] == ["cli-rg"]
+    url = f"/subscriptions/{SUBSCRIPTION}/resourcegroups/cli-rg?api-version=2021-04-01"
+    assert az.json("rest", "--method", "get", "--url", url)["systemData"]["createdBy"] == "ci-pipeline"
+    az.run("group", "delete", "-n", "cli-rg", "--yes")
+    assert az.json("group", "list") == []
+    missing = az.run("group", "show", "-n", "cli-rg", check=False)
+    assert missing.returncode != 0 and "ResourceGroupNotFound" in missing.stderr
+
+
+def power(az, instance):
+    view = az.json("vmss", "get-instance-view", "-g", "cli-rg", "-n", "web", "--instance-id", instance)
+    return [s["code"] for s in view["statuses"] if s["code"].startswith("PowerState/")][0]
+
+
+def test_az_drives_scale_set_vms(az, tmp_path):
+    az.run("group", "create", "-n", "cli-rg", "-l", "westus")
+    body = tmp_path / "vmss.json"
+    body.write_text(json.dumps(scale_set(2)))
+    path = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/cli-rg/providers/Microsoft.Compute/virtualMachineScaleSets/web"
+    az.run("rest", "--method", "put", "--url", f"{path}?api-version=2024-07-01", "--body", f"@{body}")
+    az.run("vmss", "wait", "-g", "cli-rg", "-n", "web", "--created", "--interval", "1", "--timeout", "60")
+
+    instances = az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "web")
+    assert sorted(i["instanceId"] for i in instances) == ["0", "1"]
+    view = az.json("vmss", "get-instance-view", "-g", "cli-rg", "-n", "web", "--instance-id", "0")
+    assert view["computerName"].startswith("web")
+    assert power(az, "0") == "PowerState/running"
+
+    az.run("vmss", "stop", "-g", "cli-rg", "-n", "web", "--instance-ids", "0")
+    assert power(az, "0") == "PowerState/stopped"
+    az.run("vmss", "start", "-g", "cli-rg", "-n", "web", "--instance-ids", "0")
+    assert power(az, "0") == "PowerState/running"
+    az.run("vmss", "restart", "-g", "cli-rg", "-n", "web", "--instance-ids", "0")
+    assert power(az, "0") == "PowerState/running"
+    az.run("vmss", "deallocate", "-g", "cli-rg", "-n", "web", "--instance-ids", "0")
+    assert power(az, "0") == "PowerState/deallocated"
+    assert power(az, "1") == "PowerState/running"
+    refused = az.run("vmss", "restart", "-g", "cli-rg", "-n", "web", "--instance-ids", "0", check=False)
+    assert refused.returncode != 0 and "OperationNotAllowed" in refused.stderr

@@ -1,0 +1,91 @@
+"""Real credential code against azemu --auth strict, nothing changed but the endpoint: the
+environment-variable path of DefaultAzureCredential (ADFS-style authority), ClientSecretCredential
+on an Entra-style tenant, and ManagedIdentityCredential through the App Service endpoint and
+through the instance metadata endpoint, each driving azure-mgmt clients over HTTPS. Python
+clients trust azemu through REQUESTS_CA_BUNDLE."""
+
+import pytest
+from azure.core.exceptions import ClientAuthenticationError
+from azure.identity import ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+from conftest import SUBSCRIPTION, StaticCredential
+from test_compute_sdk import scale_set
+
+IDENTITY_VARIABLES = [
+    "AZURE_AUTHORITY_HOST", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_USERNAME",
+    "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IMDS_ENDPOINT", "MSI_ENDPOINT", "MSI_SECRET",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_FEDERATED_TOKEN_FILE",
+]
+
+
+@pytest.fixture
+def env(monkeypatch, strict_emulator):
+    for name in IDENTITY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", strict_emulator.ca_file)
+    return monkeypatch
+
+
+def resources(emu, credential):
+    return ResourceManagementClient(credential, SUBSCRIPTION, base_url=emu.endpoint)
+
+
+def test_default_credential_from_environment_variables(env, strict_emulator):
+    env.setenv("AZURE_AUTHORITY_HOST", strict_emulator.endpoint)
+    env.setenv("AZURE_TENANT_ID", "adfs")
+    env.setenv("AZURE_CLIENT_ID", "ci-pipeline")
+    env.setenv("AZURE_CLIENT_SECRET", "any-secret")
+    credential = DefaultAzureCredential()
+    group = resources(strict_emulator, credential).resource_groups.create_or_update("identity-rg", {"location": "westus"})
+    assert group.name == "identity-rg"
+
+    compute = ComputeManagementClient(credential, SUBSCRIPTION, base_url=strict_emulator.endpoint)
+    created = compute.virtual_machine_scale_sets.begin_create_or_update(
+        "identity-rg", "ci", scale_set(1), polling_interval=0.2
+    ).result()
+    assert created.provisioning_state == "Succeeded"
+    [vm] = list(compute.virtual_machine_scale_set_vms.list("identity-rg", "ci"))
+    assert vm.name == "ci_0"
+
+    subscriptions = SubscriptionClient(credential, base_url=strict_emulator.endpoint)
+    listed = {s.subscription_id: s for s in subscriptions.subscriptions.list()}
+    assert listed[SUBSCRIPTION].display_name == "sdk tests"
+    assert listed[SUBSCRIPTION].state == "Enabled"
+    [tenant] = list(subscriptions.tenants.list())
+    assert tenant.tenant_id == listed[SUBSCRIPTION].tenant_id
+
+
+def test_client_secret_credential_on_an_entra_style_tenant(env, strict_emulator):
+    tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    credential = ClientSecretCredential(
+        tenant, "ci-pipeline", "any-secret", authority=strict_emulator.endpoint, disable_instance_discovery=True
+    )
+    token = credential.get_token("https://management.azure.com/.default")
+    assert token.token.count(".") == 2
+    assert resources(strict_emulator, credential).resource_groups.check_existence("absent-rg") is False
+
+
+def test_managed_identity_through_the_app_service_endpoint(env, strict_emulator):
+    env.setenv("IDENTITY_ENDPOINT", f"{strict_emulator.endpoint}/msi/token")
+    env.setenv("IDENTITY_HEADER", "azemu")
+    client = resources(strict_emulator, ManagedIdentityCredential())
+    client.resource_groups.create_or_update("msi-rg", {"location": "westus"})
+    group = client.resource_groups.get("msi-rg")
+    assert group.system_data.created_by_type == "ManagedIdentity"
+
+
+def test_managed_identity_through_the_instance_metadata_endpoint(env, strict_emulator):
+    env.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", strict_emulator.endpoint)
+    client = resources(strict_emulator, ManagedIdentityCredential(client_id="build-agent"))
+    client.resource_groups.create_or_update("imds-rg", {"location": "westus"})
+    assert [g.name for g in client.resource_groups.list()] == ["imds-rg"]
+
+
+def test_strict_auth_refuses_a_token_azemu_did_not_sign(env, strict_emulator):
+    with pytest.raises(ClientAuthenticationError) as refused:
+        resources(strict_emulator, StaticCredential()).resource_groups.get("any-rg")
+    assert refused.value.status_code == 401
+    assert "InvalidAuthenticationToken" in str(refused.value)
