@@ -47,11 +47,14 @@ enum Target<'a> {
 }
 
 fn target(path: &str) -> Option<Target<'_>> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        [s] if s.eq_ignore_ascii_case("subscriptions") => Some(Target::Subscriptions),
-        [s, id] if s.eq_ignore_ascii_case("subscriptions") && !id.is_empty() => Some(Target::Subscription(id)),
-        [t] if t.eq_ignore_ascii_case("tenants") => Some(Target::Tenants),
+    let mut segments = path.trim_matches('/').split('/');
+    let (first, second, rest) = (segments.next()?, segments.next(), segments.next());
+    match (first, second, rest) {
+        (s, None, _) if s.eq_ignore_ascii_case("subscriptions") => Some(Target::Subscriptions),
+        (s, Some(id), None) if s.eq_ignore_ascii_case("subscriptions") && !id.is_empty() => {
+            Some(Target::Subscription(id))
+        }
+        (t, None, _) if t.eq_ignore_ascii_case("tenants") => Some(Target::Tenants),
         _ => None,
     }
 }

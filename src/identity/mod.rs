@@ -89,11 +89,11 @@ pub fn tenant_id(name: &str) -> Option<String> {
 pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Option<Response> {
     // `az cloud register` sends `//metadata/endpoints` for an endpoint ending in `/`.
     let path = parts.uri.path().trim_start_matches('/').trim_end_matches('/');
-    let segments: Vec<&str> = path.split('/').collect();
-    let first = segments.first().copied().unwrap_or_default();
+    let first = path.split('/').next().unwrap_or_default();
     if ["subscriptions", "providers", "tenants"].iter().any(|s| first.eq_ignore_ascii_case(s)) {
         return None;
     }
+    let segments: Vec<&str> = path.split('/').collect();
     let origin = origin(app.scheme, parts);
     let get = parts.method == Method::GET;
     Some(match segments.as_slice() {

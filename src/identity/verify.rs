@@ -119,9 +119,15 @@ fn utc(seconds: i64) -> String {
 }
 
 impl Identity {
-    /// `origin` is the scheme and authority the request reached (`https://127.0.0.1:8443`),
-    /// itself an accepted audience: it is what the cloud metadata advertises.
-    pub fn authenticate(&self, headers: &HeaderMap, audience: Audience, origin: &str) -> Result<Principal, ArmError> {
+    /// `origin` gives the scheme and authority the request reached (`https://127.0.0.1:8443`),
+    /// itself an accepted audience: it is what the cloud metadata advertises. Only strict
+    /// auth asks for it.
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        audience: Audience,
+        origin: impl FnOnce() -> String,
+    ) -> Result<Principal, ArmError> {
         let token = bearer_token(headers)?;
         match self.mode {
             AuthMode::Any => Ok(Principal {
@@ -129,7 +135,7 @@ impl Identity {
                 object_id: None,
                 access: None,
             }),
-            AuthMode::Strict => self.verify(token, audience, origin, Utc::now()),
+            AuthMode::Strict => self.verify(token, audience, &origin(), Utc::now()),
         }
     }
 
@@ -204,7 +210,7 @@ mod tests {
     }
 
     fn caller(id: &Identity, value: &str) -> Result<Caller, ArmError> {
-        id.authenticate(&with(value), Audience::Arm, ORIGIN).map(|p| p.caller)
+        id.authenticate(&with(value), Audience::Arm, || ORIGIN.into()).map(|p| p.caller)
     }
 
     fn request(audience: &str, lifetime_seconds: i64, access: Option<Access>) -> TokenRequest {
@@ -225,7 +231,7 @@ mod tests {
         let any = identity(AuthMode::Any);
         let code = |r: Result<Caller, ArmError>| r.unwrap_err().code().to_string();
         assert_eq!(
-            code(any.authenticate(&HeaderMap::new(), Audience::Arm, ORIGIN).map(|p| p.caller)),
+            code(any.authenticate(&HeaderMap::new(), Audience::Arm, || ORIGIN.into()).map(|p| p.caller)),
             "AuthenticationFailed"
         );
         assert_eq!(code(caller(&any, "Basic abc")), "InvalidAuthenticationToken");
@@ -275,7 +281,7 @@ mod tests {
         assert!(message(&expired).contains("expiry UTC time"), "{}", message(&expired));
         let partner = issue(&strict.key, request("https://cloudpartner.azure.com", 3600, None), now).token;
         assert!(message(&partner).contains("wrong audience"));
-        assert!(strict.authenticate(&with(&format!("Bearer {partner}")), Audience::Partner, ORIGIN).is_ok());
+        assert!(strict.authenticate(&with(&format!("Bearer {partner}")), Audience::Partner, || ORIGIN.into()).is_ok());
         let mut tampered = good.clone();
         tampered.insert_str(good.rfind('.').unwrap() + 1, "AAAA");
         assert!(message(&tampered).contains("signature is invalid"));
@@ -287,7 +293,8 @@ mod tests {
         let access = Access { subscriptions: vec!["s-1".into()], publishers: vec![], role: Role::Reader };
         let token =
             issue(&strict.key, request("https://management.azure.com/", 3600, Some(access.clone())), Utc::now()).token;
-        let principal = strict.authenticate(&with(&format!("Bearer {token}")), Audience::Arm, ORIGIN).unwrap();
+        let principal =
+            strict.authenticate(&with(&format!("Bearer {token}")), Audience::Arm, || ORIGIN.into()).unwrap();
         assert_eq!(principal.access, Some(access));
     }
 }

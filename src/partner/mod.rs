@@ -36,7 +36,7 @@ pub async fn handle(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
 }
 
 async fn route(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, PartnerError> {
-    let principal = app.identity.authenticate(&parts.headers, Audience::Partner, &origin(app.scheme, parts))?;
+    let principal = app.identity.authenticate(&parts.headers, Audience::Partner, || origin(app.scheme, parts))?;
     let query = parse_query(parts.uri.query());
     let version = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")).map(|(_, v)| v.as_str());
     if version != Some(API_VERSION) {

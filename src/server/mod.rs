@@ -129,8 +129,8 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
 }
 
 async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
-    let origin = crate::identity::origin(app.scheme, &parts);
-    let principal = match app.identity.authenticate(&parts.headers, Audience::Arm, &origin) {
+    let origin = || crate::identity::origin(app.scheme, &parts);
+    let principal = match app.identity.authenticate(&parts.headers, Audience::Arm, origin) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
