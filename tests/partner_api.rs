@@ -167,10 +167,17 @@ async fn a_publish_walks_the_pipeline_to_sign_off_and_go_live_makes_it_live() {
     let mid = s.get(&location).await.body;
     let percent = mid["steps"][1]["progressPercentage"].as_u64().unwrap();
     assert!(mid["steps"][1]["status"] == "running" && percent > 0 && percent < 100, "{mid}");
+    assert_eq!(mid["steps"][1]["messages"].as_array().unwrap().len(), 1, "one message per transition so far");
     s.advance(4.0).await;
     let done = s.get(&location).await.body;
     assert_eq!(done["status"], "completed");
     assert_eq!(step_statuses(&done), ["complete", "complete", "complete", "complete", "complete", "notStarted"]);
+    let messages = done["steps"][1]["messages"].as_array().unwrap();
+    assert_eq!(
+        messages.iter().map(|m| m["messageHtml"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["Step started.", "Step completed."]
+    );
+    assert!(messages[0]["timestamp"].as_str() < messages[1]["timestamp"].as_str());
     assert_eq!(done["steps"][0]["messages"][0]["level"], "information");
     assert!(!done["previewLinks"].as_array().unwrap().is_empty() && done["liveLinks"].as_array().unwrap().is_empty());
     let status = s.get(&format!("{OFFER}/status?{V}")).await.body;
@@ -212,8 +219,8 @@ async fn certification_blocked_by_a_fault_rule_fails_the_operation_with_the_mess
     assert_eq!(failed["steps"][1]["status"], "blocked");
     assert_eq!(
         (
-            failed["steps"][1]["messages"][0]["messageHtml"].as_str(),
-            failed["steps"][1]["messages"][0]["level"].as_str()
+            failed["steps"][1]["messages"][1]["messageHtml"].as_str(),
+            failed["steps"][1]["messages"][1]["level"].as_str()
         ),
         (Some(message), Some("error"))
     );

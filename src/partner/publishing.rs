@@ -158,22 +158,20 @@ pub fn detail(sim: &OperationSim, base: &Value, now: DateTime<Utc>) -> Value {
             None => ("notStarted", 0, vec![]),
             Some((_, start, _)) if now < *start => ("notStarted", 0, vec![]),
             Some((_, start, finish)) => {
+                // One message per transition the step has made by `now`.
+                let started = message("Step started.", "information", *start);
                 let blocked = sim.blocked.as_ref().filter(|b| b.step == i);
                 let stopped = status == "canceled" && end < *finish;
                 if let (Some(b), true) = (blocked, now >= *finish) {
-                    ("blocked", 0, vec![message(&b.message, "error", *finish)])
+                    ("blocked", 0, vec![started, message(&b.message, "error", *finish)])
                 } else if stopped && now >= end {
-                    ("canceled", 0, vec![message("The publishing operation was canceled.", "information", end)])
+                    ("canceled", 0, vec![started, message("The publishing operation was canceled.", "information", end)])
                 } else if now >= *finish {
-                    ("complete", 100, vec![message("Step completed.", "information", *finish)])
+                    ("complete", 100, vec![started, message("Step completed.", "information", *finish)])
                 } else {
                     let total = (*finish - *start).num_milliseconds().max(1);
                     let done = (now - *start).num_milliseconds().clamp(0, total);
-                    (
-                        "running",
-                        (done * 100 / total).min(99),
-                        vec![message("Step is in progress.", "information", *start)],
-                    )
+                    ("running", (done * 100 / total).min(99), vec![started])
                 }
             }
         };
