@@ -254,3 +254,27 @@ async fn cancel_stops_a_running_publish_and_is_refused_once_it_cannot() {
     let late = s.post(&format!("{OFFER}/cancel?{V}"), None).await;
     assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
 }
+
+#[tokio::test]
+async fn fault_rules_reach_every_partner_request_by_its_operation_name() {
+    let s = TestServer::start_with(Options { publishers: vec!["contoso".into()], ..Options::default() }).await;
+    let rule = json!({"match": {"operation": "Publishers_Get"}, "action": {"error": {"status": 429, "code": "TooManyRequests", "retryAfter": 3}}, "times": 1});
+    s.add_fault(rule).await;
+    let throttled = s.get(&format!("/api/publishers/contoso?{V}")).await;
+    assert_eq!((throttled.status, throttled.error_code()), (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"));
+    assert_eq!(throttled.header("retry-after").as_deref(), Some("3"));
+    assert_eq!(s.get(&format!("/api/publishers/contoso?{V}")).await.status, StatusCode::OK, "the rule was for one time");
+
+    s.add_fault(json!({"match": {"path": "/api/publishers/contoso/offers/*"}, "action": {"dropConnection": true}, "times": 1})).await;
+    let dropped = s.try_send(Method::GET, &format!("{OFFER}?{V}"), None, &[]).await;
+    assert!(dropped.is_err(), "the connection closes unanswered");
+
+    s.add_fault(json!({"match": {"operation": "Offers_List"}, "action": {"latency": {"ms": 300}}, "times": 1})).await;
+    let started = std::time::Instant::now();
+    assert_eq!(s.get(&format!("/api/publishers/contoso/offers?{V}")).await.status, StatusCode::OK);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "the answer waits out the latency");
+
+    let events = s.get("/_azemu/events?kind=request").await.body;
+    let operations: Vec<&str> = events["value"].as_array().unwrap().iter().filter_map(|e| e["operation"].as_str()).collect();
+    assert!(operations.contains(&"Publishers_Get") && operations.contains(&"Offers_List"), "{operations:?}");
+}

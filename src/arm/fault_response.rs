@@ -12,7 +12,7 @@ use crate::store::OperationError;
 #[derive(Debug, Clone, Copy)]
 pub struct DropConnection;
 
-pub(super) fn dropped() -> Response {
+pub fn dropped() -> Response {
     let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
     response.extensions_mut().insert(DropConnection);
     response

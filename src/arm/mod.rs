@@ -22,5 +22,5 @@ pub use api_version::{ApiVersionCheck, TypeOwner};
 pub use dispatch::RequestNames;
 pub use envelope::{timestamp, Caller};
 pub use error::ArmError;
-pub use fault_response::{operation_error, DropConnection};
+pub use fault_response::{dropped, operation_error, DropConnection};
 pub use path::ArmPath;

@@ -15,7 +15,7 @@ use super::publishing::{detail, entry, Blocked, OperationSim, Submission, STEPS}
 use crate::app::App;
 use crate::arm::envelope::new_etag;
 use crate::arm::timestamp;
-use crate::faults::{Deferred, RequestFacts};
+use crate::faults::Deferred;
 use crate::providers::sim_state;
 use crate::sim::{Advance, AdvanceCtx, Lifecycle};
 use crate::store::{State, StoredResource, Txn};
@@ -98,7 +98,7 @@ pub async fn submit(
     offer: &str,
     submission: Submission,
     body: &[u8],
-    path: &str,
+    faults: &Deferred,
 ) -> Result<Response, PartnerError> {
     let input: PublishInput = if body.is_empty() {
         PublishInput::default()
@@ -107,24 +107,6 @@ pub async fn submit(
             .map_err(|e| PartnerError::bad_request("InvalidRequestBody", format!("The body is malformed: {e}.")))?
     };
     let emails = input.metadata.and_then(|m| m.notification_emails).unwrap_or_default();
-    let operation_name = match submission {
-        Submission::Publish => "Offers_Publish",
-        Submission::GoLive => "Offers_GoLive",
-    };
-    let faults = app.faults.on_request(&RequestFacts {
-        method: "POST",
-        path,
-        resource_id: Some(path),
-        operation: Some(operation_name),
-        subscription: None,
-    });
-    if let Some(error) = faults.error {
-        return Err(PartnerError::new(
-            StatusCode::from_u16(error.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            &error.code,
-            error.message,
-        ));
-    }
     let now = app.clock.now();
     let offer_key = offer_id(publisher, offer).to_ascii_lowercase();
     let id = uuid::Uuid::new_v4().to_string();
@@ -160,7 +142,7 @@ pub async fn submit(
                 submission,
                 start: now,
                 speed: app.clock.speed(),
-                blocked: plan_block(&faults.deferred, submission),
+                blocked: plan_block(faults, submission),
                 cancel_requested: None,
             };
             let base = json!({
