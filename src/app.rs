@@ -20,6 +20,8 @@ pub struct App {
     pub journal: Arc<Journal>,
     pub metrics: Arc<Metrics>,
     pub identity: Arc<Identity>,
+    /// Partner API publishers made at start (`--publisher`), made again after a reset.
+    pub startup_publishers: Vec<String>,
     pub api_check: ApiVersionCheck,
     /// `https` or `http`, for the absolute URLs the emulator hands out.
     pub scheme: &'static str,
@@ -30,6 +32,7 @@ impl App {
         store: Store,
         clock: Clock,
         identity: Identity,
+        startup_publishers: Vec<String>,
         api_check: ApiVersionCheck,
         scheme: &'static str,
         journal_size: usize,
@@ -51,6 +54,18 @@ impl App {
         let commits = metrics.clone();
         store.observe_commits(Box::new(move |took| commits.observe_commit(took)));
         let identity = Arc::new(identity);
-        Arc::new(App { store, clock, registry, engine, faults, journal, metrics, identity, api_check, scheme })
+        Arc::new(App {
+            store,
+            clock,
+            registry,
+            engine,
+            faults,
+            journal,
+            metrics,
+            identity,
+            startup_publishers,
+            api_check,
+            scheme,
+        })
     }
 }

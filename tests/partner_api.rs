@@ -35,6 +35,12 @@ async fn publishers_come_from_the_control_api_and_the_command_line() {
     assert_eq!(s.delete("/_azemu/publishers/fabrikam").await.status, StatusCode::NOT_FOUND);
     let bad = s.post("/_azemu/publishers", Some(json!({"id": "Not Valid"}))).await;
     assert_eq!((bad.status, bad.body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidPublisherId")));
+
+    // A reset wipes what the control API made; `--publisher` ones are made again.
+    s.post("/_azemu/publishers", Some(json!({"id": "fabrikam"}))).await;
+    assert_eq!(s.post("/_azemu/reset", None).await.status, StatusCode::OK);
+    let after = s.get(&format!("/api/publishers?{V}")).await.body;
+    assert_eq!(after.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect::<Vec<_>>(), ["contoso"]);
 }
 
 #[tokio::test]
@@ -263,9 +269,16 @@ async fn fault_rules_reach_every_partner_request_by_its_operation_name() {
     let throttled = s.get(&format!("/api/publishers/contoso?{V}")).await;
     assert_eq!((throttled.status, throttled.error_code()), (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"));
     assert_eq!(throttled.header("retry-after").as_deref(), Some("3"));
-    assert_eq!(s.get(&format!("/api/publishers/contoso?{V}")).await.status, StatusCode::OK, "the rule was for one time");
+    assert_eq!(
+        s.get(&format!("/api/publishers/contoso?{V}")).await.status,
+        StatusCode::OK,
+        "the rule was for one time"
+    );
 
-    s.add_fault(json!({"match": {"path": "/api/publishers/contoso/offers/*"}, "action": {"dropConnection": true}, "times": 1})).await;
+    s.add_fault(
+        json!({"match": {"path": "/api/publishers/contoso/offers/*"}, "action": {"dropConnection": true}, "times": 1}),
+    )
+    .await;
     let dropped = s.try_send(Method::GET, &format!("{OFFER}?{V}"), None, &[]).await;
     assert!(dropped.is_err(), "the connection closes unanswered");
 
@@ -275,6 +288,7 @@ async fn fault_rules_reach_every_partner_request_by_its_operation_name() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(300), "the answer waits out the latency");
 
     let events = s.get("/_azemu/events?kind=request").await.body;
-    let operations: Vec<&str> = events["value"].as_array().unwrap().iter().filter_map(|e| e["operation"].as_str()).collect();
+    let operations: Vec<&str> =
+        events["value"].as_array().unwrap().iter().filter_map(|e| e["operation"].as_str()).collect();
     assert!(operations.contains(&"Publishers_Get") && operations.contains(&"Offers_List"), "{operations:?}");
 }

@@ -38,6 +38,14 @@ fn document(id: &str, display: &str, at: &str) -> Value {
 }
 
 /// Makes a publisher (or answers the one there is): its document, and whether it is new.
+/// Makes the `--publisher` publishers that are absent (at start, and after a reset).
+pub async fn ensure_startup(app: &App) -> Result<(), String> {
+    for publisher in &app.startup_publishers {
+        ensure(app, publisher, None).await.map_err(|e| format!("{publisher}: {}", e.message))?;
+    }
+    Ok(())
+}
+
 pub async fn ensure(app: &App, id: &str, display: Option<&str>) -> Result<(Value, bool), PartnerError> {
     check_id(id)?;
     let now = timestamp(app.clock.now());

@@ -165,7 +165,11 @@ pub fn detail(sim: &OperationSim, base: &Value, now: DateTime<Utc>) -> Value {
                 if let (Some(b), true) = (blocked, now >= *finish) {
                     ("blocked", 0, vec![started, message(&b.message, "error", *finish)])
                 } else if stopped && now >= end {
-                    ("canceled", 0, vec![started, message("The publishing operation was canceled.", "information", end)])
+                    (
+                        "canceled",
+                        0,
+                        vec![started, message("The publishing operation was canceled.", "information", end)],
+                    )
                 } else if now >= *finish {
                     ("complete", 100, vec![started, message("Step completed.", "information", *finish)])
                 } else {

@@ -236,7 +236,15 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     };
     let offset_changed = clock.offset() != clock_floor(&store).real_offset;
     let identity = Identity::new(config.auth, config.data_dir.as_deref(), config.subscriptions.clone())?;
-    let app = App::new(store, clock, identity, config.api_version_check, scheme, config.journal_size);
+    let app = App::new(
+        store,
+        clock,
+        identity,
+        config.publishers.clone(),
+        config.api_version_check,
+        scheme,
+        config.journal_size,
+    );
     if let Some(file) = &config.faults {
         load_fault_rules(&app, file)?;
     }
@@ -244,11 +252,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         let offset = app.clock.offset().num_microseconds().unwrap_or(0);
         app.store.save_setting(CLOCK_OFFSET_SETTING, offset.to_string()).await?;
     }
-    for publisher in &config.publishers {
-        crate::partner::publishers::ensure(&app, publisher, None)
-            .await
-            .map_err(|e| anyhow::anyhow!("--publisher {publisher}: {}", e.message))?;
-    }
+    crate::partner::publishers::ensure_startup(&app).await.map_err(|e| anyhow::anyhow!("--publisher {e}"))?;
     // Lifecycle steps are replayed, not stored one by one: catch up before anyone reads.
     app.engine.run_due().await;
     app.engine.spawn();

@@ -63,10 +63,14 @@ async fn reset(app: &App) -> Response {
     let cleared = app.store.clear().await;
     // Lifecycles planned for the cleared resources will not happen.
     app.journal.changes.clear();
-    match cleared {
-        Ok(()) => json_response(StatusCode::OK, &json!({ "status": "reset" })),
-        Err(e) => ArmError::from(e).into_response(),
+    if let Err(e) = cleared {
+        return ArmError::from(e).into_response();
     }
+    // What `serve` was told to make at start is there again, as after a restart.
+    if let Err(e) = crate::partner::publishers::ensure_startup(app).await {
+        return ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e).into_response();
+    }
+    json_response(StatusCode::OK, &json!({ "status": "reset" }))
 }
 
 fn clock_body(app: &App) -> serde_json::Value {
