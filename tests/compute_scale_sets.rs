@@ -132,6 +132,23 @@ async fn vm_lists_take_computes_filter_select_and_expand_and_page_with_them() {
 }
 
 #[tokio::test]
+async fn vms_list_in_the_numeric_order_of_their_instance_ids_across_pages() {
+    let s = TestServer::start().await;
+    create(&s, "web", 12).await;
+    let mut url = format!("{}&%24top=5", v(&format!("{}/virtualMachines", set("web"))));
+    let mut ids = Vec::new();
+    loop {
+        let page = s.get(&url).await.body;
+        ids.extend(page["value"].as_array().unwrap().iter().map(|vm| vm["instanceId"].as_str().unwrap().to_string()));
+        match page["nextLink"].as_str() {
+            Some(next) => url = next.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(ids, (0..12).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn a_windows_image_makes_windows_instances() {
     let s = TestServer::start().await;
     s.create_group(RG).await;

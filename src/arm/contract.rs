@@ -59,6 +59,15 @@ pub struct OperationNames {
     pub list_in_subscription: Option<&'static str>,
 }
 
+/// How a list orders its resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// By id, case-insensitively.
+    Id,
+    /// By name as a number (`0`, `1`, `2`, `10`): scale-set VMs by instance id.
+    NumericName,
+}
+
 pub struct ResourceTypeSpec {
     pub namespace: &'static str,
     /// Type segments from the namespace down, e.g. `["edgeDevices", "jobs"]`.
@@ -98,6 +107,8 @@ pub struct ResourceTypeSpec {
     pub views: &'static [ActionName],
     /// The spec's operationIds: `{group}_Get`, `{group}_CreateOrUpdate`, … (see `arm::operation_id`).
     pub operations: OperationNames,
+    /// The order lists show this type in.
+    pub list_order: ListOrder,
     /// Filled on first use by `full_type` / `type_key`; `OnceLock::new()` in every spec.
     pub names: OnceLock<(String, String)>,
 }

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 
-use super::contract::ReadQuery;
+use super::contract::{ListOrder, ReadQuery};
 use super::dispatch::{not_found, Provider};
 use super::document;
 use super::lro;
@@ -108,6 +108,13 @@ pub(super) async fn head(app: &App, id: &str) -> Result<Response, ArmError> {
     Ok(no_content(if exists { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }))
 }
 
+/// A key whose last segment, a number, is padded so that keys sort as the numbers do (also
+/// the page token of such lists).
+fn numeric_order_key(key: &str) -> String {
+    let (parent, name) = key.rsplit_once('/').unwrap_or(("", key));
+    format!("{parent}/{name:0>20}")
+}
+
 pub(super) async fn list(
     app: &App,
     provider: &Provider,
@@ -154,14 +161,23 @@ pub(super) async fn list(
                 } else {
                     Box::new(s.children(&parent_key, segment, type_key))
                 };
-            let items = candidates
-                .filter(|r| paging.after.as_deref().is_none_or(|a| r.key().as_str() > a))
-                .filter_map(|r| {
+            let ordered: Box<dyn Iterator<Item = (String, &std::sync::Arc<crate::store::StoredResource>)>> =
+                match provider.spec().list_order {
+                    ListOrder::Id => Box::new(candidates.map(|r| (r.key(), r))),
+                    ListOrder::NumericName => {
+                        let mut all: Vec<_> = candidates.map(|r| (numeric_order_key(&r.key()), r)).collect();
+                        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                        Box::new(all.into_iter())
+                    }
+                };
+            let items = ordered
+                .filter(|(k, _)| paging.after.as_deref().is_none_or(|a| k.as_str() > a))
+                .filter_map(|(k, r)| {
                     let (doc, done) = document::current_and_settled(&app.registry, r, now);
                     if done {
                         settled.push((r.clone(), doc.clone()));
                     }
-                    kept(&doc).then(|| (r.key(), expanded(provider, req, r, doc, now)))
+                    kept(&doc).then(|| (k, expanded(provider, req, r, doc, now)))
                 })
                 .take(paging.top + 1)
                 .collect();

@@ -15,9 +15,9 @@ use super::{instance_id_rule, COMPUTE_API_VERSIONS, NAMESPACE};
 use crate::arm::envelope::{new_resource, revised};
 use crate::arm::{ArmError, Caller, TypeOwner};
 use crate::providers::{
-    sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, LroHeaders,
-    OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider, ResourceTypeSpec,
-    TrackedState,
+    sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, ListOrder,
+    LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider,
+    ResourceTypeSpec, TrackedState,
 };
 use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
 
@@ -63,6 +63,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
         list: "List",
         list_in_subscription: None,
     },
+    list_order: ListOrder::NumericName,
     names: OnceLock::new(),
 };
 

@@ -21,8 +21,8 @@ use super::{scale_set_name_rule, COMPUTE_API_VERSIONS, NAMESPACE};
 use crate::arm::envelope::revised;
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders,
-    OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+    parse_body, sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListOrder,
+    LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::{scaled, Clock};
 use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
@@ -70,6 +70,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
         list: "List",
         list_in_subscription: Some("ListAll"),
     },
+    list_order: ListOrder::Id,
     names: OnceLock::new(),
 };
 

@@ -13,8 +13,8 @@ use super::clusters::CLUSTER_API_VERSIONS;
 use super::NAMESPACE;
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, parse_body_at, ActionName, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
-    ResourceTypeSpec, Written,
+    parse_body, parse_body_at, ActionName, DeleteMissing, ListOrder, LroHeaders, OperationNames, PutKind, PutOutcome,
+    PutRequest, ResourceTypeSpec, Written,
 };
 use crate::store::{OperationUrls, State, Txn};
 
@@ -50,6 +50,7 @@ pub const fn spec(
         missing: None,
         views: &[],
         operations: OperationNames { group, put: "Put", list: "List", list_in_subscription: None },
+        list_order: ListOrder::Id,
         names: OnceLock::new(),
     }
 }

@@ -16,7 +16,7 @@ use super::{dotted_name, NAMESPACE};
 use crate::arm::envelope::new_resource;
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, parse_body_at, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
+    parse_body, parse_body_at, DeleteMissing, ListOrder, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
     ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::store::{OperationUrls, State, Txn};
@@ -67,6 +67,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
         list: "ListByResourceGroup",
         list_in_subscription: Some("ListBySubscription"),
     },
+    list_order: ListOrder::Id,
     names: OnceLock::new(),
 };
 

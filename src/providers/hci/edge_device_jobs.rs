@@ -14,8 +14,8 @@ use super::job_model::*;
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, parse_body_at, sim_state, Advance, AdvanceCtx, DeleteMissing, LroHeaders, OperationNames, PutKind,
-    PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, TrackedState, Written,
+    parse_body, parse_body_at, sim_state, Advance, AdvanceCtx, DeleteMissing, ListOrder, LroHeaders, OperationNames,
+    PutKind, PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, TrackedState, Written,
 };
 use crate::sim::timeline::Cursor;
 use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
@@ -47,6 +47,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
         list: "ListByEdgeDevice",
         list_in_subscription: None,
     },
+    list_order: ListOrder::Id,
     names: OnceLock::new(),
 };
 

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, LroHeaders,
-    OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+    parse_body, sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListOrder,
+    LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::timeline::{Cursor, Timeline};
 use crate::store::{OperationStatus, OperationUrls, State, StoredResource, Txn};
@@ -43,6 +43,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
         list: "List",
         list_in_subscription: None,
     },
+    list_order: ListOrder::Id,
     names: OnceLock::new(),
 };
 

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, DeleteMissing, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider,
-    ResourceTypeSpec, Written,
+    parse_body, DeleteMissing, ListOrder, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
+    ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::store::{OperationUrls, State, Txn};
 
@@ -84,6 +84,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
         list: "List",
         list_in_subscription: Some("List"),
     },
+    list_order: ListOrder::Id,
     names: OnceLock::new(),
 };
 
