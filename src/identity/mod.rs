@@ -11,6 +11,7 @@ mod oauth;
 mod oauth_error;
 pub mod signing;
 pub mod token;
+mod verified;
 mod verify;
 
 use std::path::Path;
@@ -39,6 +40,7 @@ pub struct Identity {
     pub key: SigningKey,
     /// Subscriptions made ahead with `--subscription` (one default when none is given).
     pub subscriptions: Vec<DeclaredSubscription>,
+    verified: verified::VerifiedTokens,
 }
 
 /// The subscription azemu lists when `--subscription` names none.
@@ -55,7 +57,7 @@ impl Identity {
         } else {
             subscriptions
         };
-        Ok(Identity { mode, key: SigningKey::load_or_create(data_dir)?, subscriptions })
+        Ok(Identity { mode, key: SigningKey::load_or_create(data_dir)?, subscriptions, verified: Default::default() })
     }
 }
 

@@ -2,6 +2,8 @@
 //! claims name the caller. `--auth strict`: only tokens azemu signed, unexpired, for an audience
 //! of the API they reach; anything else is 401 `InvalidAuthenticationToken` with the reason.
 
+use std::sync::Arc;
+
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -139,7 +141,8 @@ impl Identity {
         }
     }
 
-    fn verify(&self, token: &str, audience: Audience, origin: &str, now: DateTime<Utc>) -> Result<Principal, ArmError> {
+    /// Decodes a token azemu signed, checking its signature and nothing else.
+    fn check_signature(&self, token: &str) -> Result<Claims, ArmError> {
         let unsigned = || rejected("The access token signature is invalid: the token was not issued by this azemu.");
         let header = jsonwebtoken::decode_header(token).map_err(|_| match unchecked_header(token) {
             // A JWT of an algorithm azemu does not sign with (`none` among them).
@@ -153,10 +156,21 @@ impl Identity {
         validation.validate_exp = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
-        let claims = match jsonwebtoken::decode::<Claims>(token, self.key.decoding(), &validation) {
-            Ok(data) => data.claims,
-            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature) => return Err(unsigned()),
-            Err(e) => return Err(rejected(format!("The access token is invalid: {e}."))),
+        match jsonwebtoken::decode::<Claims>(token, self.key.decoding(), &validation) {
+            Ok(data) => Ok(data.claims),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature) => Err(unsigned()),
+            Err(e) => Err(rejected(format!("The access token is invalid: {e}."))),
+        }
+    }
+
+    fn verify(&self, token: &str, audience: Audience, origin: &str, now: DateTime<Utc>) -> Result<Principal, ArmError> {
+        let claims = match self.verified.get(token) {
+            Some(claims) => claims,
+            None => {
+                let claims = Arc::new(self.check_signature(token)?);
+                self.verified.insert(token, claims.clone());
+                claims
+            }
         };
         if claims.exp <= now.timestamp() {
             return Err(rejected(format!(
@@ -182,7 +196,7 @@ impl Identity {
         } else {
             Caller { name: claims.appid.clone(), kind: "Application" }
         };
-        Ok(Principal { caller, object_id: Some(claims.oid), access: claims.access })
+        Ok(Principal { caller, object_id: Some(claims.oid.clone()), access: claims.access.clone() })
     }
 }
 
