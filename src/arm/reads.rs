@@ -165,9 +165,14 @@ pub(super) async fn list(
                 match provider.spec().list_order {
                     ListOrder::Id => Box::new(candidates.map(|r| (r.key(), r))),
                     ListOrder::NumericName => {
-                        let mut all: Vec<_> = candidates.map(|r| (numeric_order_key(&r.key()), r)).collect();
-                        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                        Box::new(all.into_iter())
+                        // Sorted on borrowed names; keys are made only for the page's items.
+                        let mut all: Vec<_> =
+                            candidates.map(|r| (r.id.rsplit('/').next().unwrap_or_default(), r)).collect();
+                        all.sort_unstable_by(|(a, _), (b, _)| (a.len(), a).cmp(&(b.len(), b)));
+                        let start = paging.after.as_deref().map_or(0, |after| {
+                            all.partition_point(|(_, r)| numeric_order_key(&r.key()).as_str() <= after)
+                        });
+                        Box::new(all.into_iter().skip(start).map(|(_, r)| (numeric_order_key(&r.key()), r)))
                     }
                 };
             let items = ordered
