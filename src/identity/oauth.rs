@@ -23,6 +23,7 @@ pub enum Endpoint<'a> {
     V2(&'a str),
 }
 
+const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const LIFETIME_SECONDS: i64 = 3600;
 /// Scopes OpenID Connect adds that name no resource.
@@ -86,8 +87,9 @@ fn audience_of_scope(scope: &str) -> Result<String, OAuthError> {
     }
 }
 
-/// Checks a client assertion's form and claims; its signature is the caller's own key, which
-/// azemu does not hold.
+/// Checks a client assertion's form and claims: the app's own (`iss` and `sub` the client id) or
+/// a federated one (audience `api://AzureADTokenExchange`). Its signature is another party's
+/// key, which azemu does not hold.
 fn check_assertion(assertion: &str, client_id: &str) -> Result<(), OAuthError> {
     let malformed = || OAuthError::invalid_client(50027, "The client assertion is not a well-formed JSON Web Token.");
     let mut parts = assertion.split('.');
@@ -97,10 +99,18 @@ fn check_assertion(assertion: &str, client_id: &str) -> Result<(), OAuthError> {
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|_| malformed())?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
     let claim = |name: &str| claims.get(name).and_then(|v| v.as_str());
-    if claim("iss") != Some(client_id) || claim("sub") != Some(client_id) {
+    let own = claim("iss") == Some(client_id) && claim("sub") == Some(client_id);
+    // A workload identity's token from another issuer (Kubernetes, a CI system's OIDC), made
+    // for the token exchange audience.
+    let federated = match claims.get("aud") {
+        Some(serde_json::Value::String(aud)) => aud == FEDERATED_AUDIENCE,
+        Some(serde_json::Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(FEDERATED_AUDIENCE)),
+        _ => false,
+    };
+    if !own && !federated {
         return Err(OAuthError::invalid_client(
             700021,
-            "Client assertion application identifier doesn't match 'client_id' parameter: its 'iss' and 'sub' must both be the client id.",
+            format!("Client assertion application identifier doesn't match 'client_id' parameter: its 'iss' and 'sub' must both be the client id, or its 'aud' '{FEDERATED_AUDIENCE}' for a federated credential."),
         ));
     }
     let now = Utc::now().timestamp();
@@ -231,5 +241,13 @@ mod tests {
         assert_eq!(check_assertion(&make("app-2", exp), "app-1").unwrap_err().code, 700021);
         assert_eq!(check_assertion(&make("app-1", exp - 1200), "app-1").unwrap_err().code, 700024);
         assert_eq!(check_assertion("not-a-jwt", "app-1").unwrap_err().code, 50027);
+        let federated = format!(
+            "{}.{}.c2ln",
+            part(json!({"alg": "RS256"})),
+            part(
+                json!({"iss": "https://oidc.ci.example", "sub": "repo:team/app", "aud": ["api://AzureADTokenExchange"], "exp": exp})
+            )
+        );
+        assert!(check_assertion(&federated, "app-1").is_ok());
     }
 }

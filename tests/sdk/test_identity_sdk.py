@@ -1,17 +1,25 @@
 """Real credential code against azemu --auth strict, nothing changed but the endpoint: the
 environment-variable path of DefaultAzureCredential (ADFS-style authority), ClientSecretCredential
-on an Entra-style tenant, and ManagedIdentityCredential through the App Service endpoint and
+on an Entra-style tenant, WorkloadIdentityCredential with a federated token file, and
+ManagedIdentityCredential through the App Service endpoint and
 through the instance metadata endpoint, each driving azure-mgmt clients over HTTPS. Python
 clients trust azemu through REQUESTS_CA_BUNDLE."""
 
+import time
+
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
-from azure.identity import ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential
+from azure.identity import (
+    ClientSecretCredential,
+    DefaultAzureCredential,
+    ManagedIdentityCredential,
+    WorkloadIdentityCredential,
+)
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-from conftest import SUBSCRIPTION, StaticCredential
+from conftest import SUBSCRIPTION, StaticCredential, _b64
 from test_compute_sdk import scale_set
 
 IDENTITY_VARIABLES = [
@@ -66,6 +74,25 @@ def test_client_secret_credential_on_an_entra_style_tenant(env, strict_emulator)
     token = credential.get_token("https://management.azure.com/.default")
     assert token.token.count(".") == 2
     assert resources(strict_emulator, credential).resource_groups.check_existence("absent-rg") is False
+
+
+def test_workload_identity_with_a_federated_token_file(env, strict_emulator, tmp_path):
+    """What a CI system's OIDC login does: a token from another issuer, made for the token
+    exchange audience, traded for an azemu token."""
+    federated = {
+        "iss": "https://oidc.ci.example",
+        "sub": "repo:team/app:ref:refs/heads/main",
+        "aud": "api://AzureADTokenExchange",
+        "exp": int(time.time()) + 600,
+    }
+    token_file = tmp_path / "federated-token"
+    token_file.write_text(f"{_b64({'alg': 'RS256', 'typ': 'JWT'})}.{_b64(federated)}.c2ln")
+    credential = WorkloadIdentityCredential(
+        tenant_id="adfs", client_id="ci-workload", token_file_path=str(token_file), authority=strict_emulator.endpoint
+    )
+    client = resources(strict_emulator, credential)
+    group = client.resource_groups.create_or_update("workload-rg", {"location": "westus"})
+    assert group.name == "workload-rg"
 
 
 def test_managed_identity_through_the_app_service_endpoint(env, strict_emulator):
