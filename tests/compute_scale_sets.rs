@@ -66,7 +66,7 @@ async fn a_set_is_created_with_its_instances_and_compute_operation_urls() {
     assert_eq!(created.body["properties"]["provisioningState"], "Creating");
     assert!(created.body["properties"]["virtualMachineProfile"]["osProfile"].get("adminPassword").is_none());
     let status_url = created.header("azure-asyncoperation").unwrap();
-    assert!(status_url.contains("/providers/Microsoft.Compute/locations/eastus/operations/"), "{status_url}");
+    assert!(status_url.contains("/providers/Microsoft.Compute/locations/westus/operations/"), "{status_url}");
     let op = s.get(&status_url).await.body;
     assert_eq!(op["status"], "InProgress");
     assert!(op.get("id").is_none() && op["name"].is_string() && op["startTime"].is_string(), "{op}");
@@ -356,8 +356,85 @@ async fn bad_bodies_and_missing_instances_get_computes_errors_and_change_nothing
     assert_eq!(act(&s, "web", "7", "start").await.status, StatusCode::NOT_FOUND);
     let no_set = s.get(&v(&format!("{}/instanceView", vm("nope", "0")))).await;
     assert_eq!(no_set.status, StatusCode::NOT_FOUND);
-    let put_vm = s.put(&v(&vm("web", "0")), json!({"location": "westus"})).await;
-    assert_eq!(put_vm.status, StatusCode::CONFLICT);
+    let put_missing = s.put(&v(&vm("web", "7")), json!({"location": "westus"})).await;
+    assert_eq!(
+        (put_missing.status, put_missing.error_code()),
+        (StatusCode::NOT_FOUND, "NotFound"),
+        "a PUT makes no VM"
+    );
+    let put_creating = s.put(&v(&vm("web", "0")), json!({"location": "westus"})).await;
+    assert_eq!((put_creating.status, put_creating.error_code()), (StatusCode::CONFLICT, "OperationNotAllowed"));
     let in_sub = s.get(&v(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachineScaleSets"))).await;
     assert_eq!(in_sub.body["value"].as_array().unwrap().len(), 1, "{}", in_sub.body);
+}
+
+#[tokio::test]
+async fn a_vm_put_updates_its_own_model_as_a_long_running_operation() {
+    let s = TestServer::start().await;
+    create(&s, "web", 3).await;
+    s.advance(20.0).await;
+    let current = s.get(&v(&vm("web", "2"))).await.body;
+    let mut update = current.clone();
+    update["tags"] = json!({"role": "canary"});
+    update["properties"]["protectionPolicy"] = json!({"protectFromScaleIn": true});
+    update["properties"]["userData"] = json!("aGVsbG8=");
+    update["properties"]["vmId"] = json!("not-changeable");
+    let accepted = s.put(&v(&vm("web", "2")), update).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    let operation = accepted.header("azure-asyncoperation").expect("an LRO");
+    assert!(operation.contains("/providers/Microsoft.Compute/locations/westus/operations/"), "{operation}");
+    assert_eq!(accepted.body["properties"]["provisioningState"], "Updating");
+    let during = view(&s, "web", "2").await;
+    assert_eq!(codes(&during), pair("ProvisioningState/updating", "PowerState/running"));
+    assert_eq!(during["vmAgent"]["statuses"][0]["displayStatus"], "Ready", "an update leaves the guest running");
+    let busy = s.put(&v(&vm("web", "2")), json!({"tags": {}})).await;
+    assert_eq!((busy.status, busy.error_code()), (StatusCode::CONFLICT, "OperationNotAllowed"));
+
+    s.advance(2.0).await;
+    assert_eq!(s.get(&operation).await.body["status"], "Succeeded");
+    let updated = s.get(&v(&vm("web", "2"))).await.body;
+    assert_eq!(updated["tags"], json!({"role": "canary"}));
+    assert_eq!(updated["properties"]["protectionPolicy"]["protectFromScaleIn"], true);
+    assert_eq!(updated["properties"]["vmId"], current["properties"]["vmId"], "read-only fields are ignored");
+    assert_eq!(updated["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(codes(&view(&s, "web", "2").await).0, "ProvisioningState/succeeded");
+
+    for (bad, target) in [
+        (json!({"tags": {"n": 1}}), "tags"),
+        (
+            json!({"properties": {"protectionPolicy": {"protectFromScaleIn": "yes"}}}),
+            "properties.protectionPolicy.protectFromScaleIn",
+        ),
+        (json!({"properties": {"userData": "%%%"}}), "properties.userData"),
+    ] {
+        let r = s.put(&v(&vm("web", "1")), bad).await;
+        assert_eq!(
+            (r.status, r.body["error"]["target"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(target)),
+            "{}",
+            r.body
+        );
+    }
+    let moved = s.put(&v(&vm("web", "1")), json!({"location": "eastus"})).await;
+    assert_eq!((moved.status, moved.error_code()), (StatusCode::CONFLICT, "PropertyChangeNotAllowed"));
+    assert_eq!(s.get(&v(&vm("web", "1"))).await.body["tags"], current["tags"], "nothing changed");
+
+    // Scale-in passes over the protected instance: 1 goes, 0 and 2 stay.
+    let mut smaller = body(2);
+    smaller["sku"]["capacity"] = json!(2);
+    assert!(s.put(&v(&set("web")), smaller).await.status.is_success());
+    s.advance(10.0).await;
+    let left = s.get(&v(&format!("{}/virtualMachines", set("web")))).await.body;
+    let ids: Vec<&str> =
+        left["value"].as_array().unwrap().iter().map(|vm| vm["instanceId"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["0", "2"]);
+
+    s.add_fault(json!({"match": {"operation": "VirtualMachineScaleSetVMs_Update"},
+        "action": {"failOperation": {"code": "OSProvisioningTimedOut", "message": "The guest did not answer."}}}))
+        .await;
+    let failing = s.put(&v(&vm("web", "0")), json!({"tags": {"x": "y"}})).await;
+    s.advance(2.0).await;
+    let op = s.get(&failing.header("azure-asyncoperation").unwrap()).await.body;
+    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some("OSProvisioningTimedOut")));
+    assert_eq!(codes(&view(&s, "web", "0").await).0, "ProvisioningState/failed/OSProvisioningTimedOut");
 }

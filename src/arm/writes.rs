@@ -16,14 +16,15 @@ use crate::app::App;
 use crate::faults::Deferred;
 use crate::store::{OperationKind, OperationRecord, OperationStatus, State, StoredResource, Txn};
 
-/// Where operation URLs live: the resource group's location, else `global`.
+/// Where operation URLs live: the resource's own location, else its resource group's, else `global`.
 fn operation_location(state: &State, req: &ArmRequest, own_body: Option<&serde_json::Value>) -> String {
     let location = |body: &serde_json::Value| body.get("location").and_then(|l| l.as_str()).map(str::to_string);
     let from_group = req.path.resource_group.as_ref().and_then(|g| {
         let key = format!("/subscriptions/{}/resourcegroups/{}", req.path.subscription, g).to_ascii_lowercase();
         state.resource(&key).and_then(|r| location(&r.body_value()))
     });
-    from_group.or_else(|| own_body.and_then(location)).unwrap_or_else(|| "global".into())
+    // The resource's own region when it has one, as Azure places its operations.
+    own_body.and_then(location).or(from_group).unwrap_or_else(|| "global".into())
 }
 
 fn new_op(

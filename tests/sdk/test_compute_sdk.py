@@ -6,6 +6,7 @@ missing instance, and an injected failure surfacing through the poller."""
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute.models import VirtualMachineScaleSetVMProtectionPolicy
 
 from conftest import SUBSCRIPTION, StaticCredential, resource_client
 from test_faults_sdk import add_fault
@@ -120,6 +121,22 @@ def test_power_actions_scaling_and_deletion(fast_emulator):
     assert sets.get(GROUP, SET).sku.capacity == 1
     summary = sets.get_instance_view(GROUP, SET).virtual_machine.statuses_summary
     assert {(s.code, s.count) for s in summary} >= {("PowerState/running", 1)}
+
+
+def test_a_vm_update_changes_its_own_model_and_protects_it_from_scale_in(fast_emulator):
+    compute = create(fast_emulator, capacity=3)
+    vms = compute.virtual_machine_scale_set_vms
+    vm = vms.get(GROUP, SET, "2")
+    vm.tags = {"role": "canary"}
+    vm.protection_policy = VirtualMachineScaleSetVMProtectionPolicy(protect_from_scale_in=True)
+    updated = vms.begin_update(GROUP, SET, "2", vm, **POLL).result()
+    assert updated.tags == {"role": "canary"}
+    assert updated.protection_policy.protect_from_scale_in is True
+    assert updated.provisioning_state == "Succeeded"
+
+    sets = compute.virtual_machine_scale_sets
+    sets.begin_update(GROUP, SET, {"sku": {"capacity": 2}}, **POLL).result()
+    assert [vm.instance_id for vm in vms.list(GROUP, SET)] == ["0", "2"]
 
 
 def test_an_injected_failure_surfaces_through_the_poller(fast_emulator):

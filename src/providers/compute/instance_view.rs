@@ -130,7 +130,7 @@ struct Agent<'a> {
 fn agent(facts: &ViewFacts, state: &VmState, now: DateTime<Utc>, speed: f64) -> Option<Agent<'static>> {
     let since = state.running_since?;
     let ready_at = since + scaled(AGENT_BOOT, speed);
-    if now < ready_at || state.busy {
+    if now < ready_at || state.guest_busy {
         let waiting = status(
             "ProvisioningState/Unavailable",
             "Warning",

@@ -5,6 +5,7 @@ mod scale_set_model;
 pub mod scale_set_vms;
 pub mod scale_sets;
 mod vm_power;
+mod vm_update;
 
 pub const NAMESPACE: &str = "Microsoft.Compute";
 

@@ -11,13 +11,14 @@ use serde_json::{json, Value};
 
 use super::instance_view::{provisioning_state, vm_instance_view, ViewFacts, VmInstanceView, VmViewInput};
 use super::vm_power::{Power, VmAction, VmFailure, VmSim};
+use super::vm_update::updated_model;
 use super::{instance_id_rule, COMPUTE_API_VERSIONS, NAMESPACE};
 use crate::arm::envelope::{new_resource, revised};
 use crate::arm::{ArmError, Caller, TypeOwner};
 use crate::providers::{
     sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, ListOrder,
     LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider,
-    ResourceTypeSpec, TrackedState,
+    ResourceTypeSpec, TrackedState, Written,
 };
 use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
 
@@ -46,7 +47,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     api_versions: COMPUTE_API_VERSIONS,
     owner: TypeOwner::Provider,
     name_rule: instance_id_rule,
-    put: PutKind::Sync,
+    put: PutKind::AsyncOperation,
     patch: false,
     delete: LroHeaders::LocationAndAsyncOperation,
     delete_missing: DeleteMissing::NoContent,
@@ -139,6 +140,9 @@ pub fn start_action(
     })?;
     let mut power = VmSim::new(action, state.settled_power, now, record.placement.speed, skip_shutdown);
     power.transition.failure = failure;
+    if action == VmAction::Update {
+        power.running_since = state.running_since;
+    }
     power.maintained = match action {
         VmAction::PerformMaintenance if power.transition.failure.is_none() => Some(power.transition.end),
         _ => record.power.maintained,
@@ -194,12 +198,20 @@ impl ResourceProvider for ScaleSetVms {
         &SPEC
     }
 
+    /// An update of the VM's own model; VMs are made by their set, never by a PUT.
     fn put(&self, req: &PutRequest, _state: &State) -> Result<PutOutcome, ArmError> {
-        let what = if req.existing.is_some() { "updated one by one" } else { "created directly" };
-        Err(ArmError::conflict(
-            "OperationNotAllowed",
-            format!("Scale-set VMs cannot be {what} in azemu: change the scale set's model or capacity instead."),
-        ))
+        let Some(existing) = req.existing else {
+            return Err(ArmError::not_found("NotFound", "The entity was not found in this Azure location."));
+        };
+        let mut doc = updated_model(&existing.body_value(), &req.body)?;
+        let failure = req.faults.take_operation_failure().map(|e| VmFailure {
+            code: e.code,
+            message: e.message,
+            status: e.status,
+        });
+        let vm = start_action(existing, VmAction::Update, req.now, false, failure)?;
+        doc["properties"]["provisioningState"] = json!("Updating");
+        Ok(PutOutcome::Write(Box::new(Written { doc, sim: vm.sim, due: vm.due, also: Txn::default() })))
     }
 
     fn action(&self, req: &ActionRequest, _state: &State) -> Result<ActionOutcome, ArmError> {

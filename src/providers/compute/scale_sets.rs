@@ -17,6 +17,7 @@ use super::scale_set_vms::{
     new_vm, planted_failure, start_action, with_instance_view, Placement, ScaleSetVms, POWER_ACTIONS,
 };
 use super::vm_power::VmAction;
+use super::vm_update::protected_from_scale_in;
 use super::{scale_set_name_rule, COMPUTE_API_VERSIONS, NAMESPACE};
 use crate::arm::envelope::revised;
 use crate::arm::{timestamp, ArmError, TypeOwner};
@@ -184,8 +185,9 @@ impl ResourceProvider for ScaleSets {
             }
             takes = VmAction::Create.nominal(false);
         } else if model.capacity < live.len() {
-            // Scale-in removes the newest instances first.
-            for (_, vm) in live.iter().skip(model.capacity) {
+            // Scale-in removes the newest instances first, passing over protected ones.
+            let removable = live.iter().rev().filter(|(_, vm)| !protected_from_scale_in(&vm.body_value()));
+            for (_, vm) in removable.take(live.len() - model.capacity) {
                 also.put(remove(vm, req.now, req.clock));
             }
             takes = REMOVAL;

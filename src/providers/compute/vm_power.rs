@@ -39,6 +39,8 @@ pub enum VmAction {
     ReimageAll,
     Redeploy,
     PerformMaintenance,
+    /// A PUT of the VM's model (tags, protection policy, user data, …): the guest is untouched.
+    Update,
 }
 
 impl VmAction {
@@ -68,6 +70,7 @@ impl VmAction {
             VmAction::ReimageAll => "reimageAll",
             VmAction::Redeploy => "redeploy",
             VmAction::PerformMaintenance => "performMaintenance",
+            VmAction::Update => "update",
         }
     }
 
@@ -82,6 +85,7 @@ impl VmAction {
             VmAction::Deallocate => 5,
             VmAction::Reimage | VmAction::ReimageAll => 10,
             VmAction::Redeploy | VmAction::PerformMaintenance => 10,
+            VmAction::Update => 2,
         })
     }
 
@@ -91,6 +95,7 @@ impl VmAction {
             VmAction::Create | VmAction::Start | VmAction::Restart => "starting",
             VmAction::PowerOff => "stopping",
             VmAction::Deallocate => "deallocating",
+            VmAction::Update => from.code(),
             VmAction::Reimage | VmAction::ReimageAll | VmAction::Redeploy | VmAction::PerformMaintenance => {
                 if from == Power::Running {
                     "starting"
@@ -108,7 +113,11 @@ impl VmAction {
             VmAction::PowerOff => Power::Stopped,
             VmAction::Deallocate => Power::Deallocated,
             // A reimage keeps a stopped VM stopped; a redeploy moves it to a new host as it was.
-            VmAction::Reimage | VmAction::ReimageAll | VmAction::Redeploy | VmAction::PerformMaintenance => from,
+            VmAction::Reimage
+            | VmAction::ReimageAll
+            | VmAction::Redeploy
+            | VmAction::PerformMaintenance
+            | VmAction::Update => from,
         }
     }
 
@@ -154,6 +163,9 @@ pub struct VmSim {
     /// When maintenance last finished on it.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::arm::envelope::optional_timestamp")]
     pub maintained: Option<DateTime<Utc>>,
+    /// Since when the guest has run, carried over an update, which does not restart it.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::arm::envelope::optional_timestamp")]
+    pub running_since: Option<DateTime<Utc>>,
 }
 
 /// How long the guest agent takes to report Ready after the VM reaches running.
@@ -172,6 +184,8 @@ pub struct VmState {
     pub running_since: Option<DateTime<Utc>>,
     /// The transition is still under way.
     pub busy: bool,
+    /// The transition touches the guest (all but an update): its agent is not ready meanwhile.
+    pub guest_busy: bool,
     /// The power state it settled in (or will settle in), for the next action's checks.
     pub settled_power: Power,
 }
@@ -179,7 +193,11 @@ pub struct VmState {
 impl VmSim {
     pub fn new(action: VmAction, from: Power, now: DateTime<Utc>, speed: f64, skip_shutdown: bool) -> VmSim {
         let end = now + scaled(action.nominal(skip_shutdown), speed);
-        VmSim { transition: Transition { action, start: now, end, from, failure: None }, maintained: None }
+        VmSim {
+            transition: Transition { action, start: now, end, from, failure: None },
+            maintained: None,
+            running_since: None,
+        }
     }
 
     /// The power state the VM ends up in once its transition is over.
@@ -196,9 +214,11 @@ impl VmSim {
         let t = &self.transition;
         if now < t.end {
             let provisioning = if t.action == VmAction::Create { "creating" } else { "updating" };
-            let running_since = (t.from == Power::Running
-                && matches!(t.action, VmAction::PowerOff | VmAction::Deallocate))
-            .then_some(t.start);
+            let running_since = match t.action {
+                VmAction::Update => self.running_since,
+                VmAction::PowerOff | VmAction::Deallocate => (t.from == Power::Running).then_some(t.start),
+                _ => None,
+            };
             return VmState {
                 provisioning,
                 provisioning_time: t.start,
@@ -206,13 +226,17 @@ impl VmSim {
                 failure: None,
                 running_since,
                 busy: true,
+                guest_busy: t.action != VmAction::Update,
                 settled_power: self.settled_power(),
             };
         }
         let power = self.settled_power();
         let provisioning = if t.failure.is_some() { "failed" } else { "succeeded" };
-        // Reaching running restarts the agent, unless the action left a running VM untouched.
-        let running_since = (power == Power::Running).then_some(t.end);
+        // Reaching running restarts the agent; an update leaves a running guest as it was.
+        let running_since = match t.action {
+            VmAction::Update => self.running_since.filter(|_| power == Power::Running),
+            _ => (power == Power::Running).then_some(t.end),
+        };
         VmState {
             provisioning,
             provisioning_time: t.end,
@@ -220,6 +244,7 @@ impl VmSim {
             failure: t.failure.clone(),
             running_since,
             busy: false,
+            guest_busy: false,
             settled_power: power,
         }
     }
@@ -251,6 +276,21 @@ mod tests {
         sim.transition.failure = Some(VmFailure { code: "AllocationFailed".into(), message: "no".into(), status: 409 });
         let after = sim.at(t0() + chrono::Duration::seconds(5));
         assert_eq!((after.provisioning, after.power), ("failed", "running"));
+    }
+
+    #[test]
+    fn an_update_leaves_power_and_guest_as_they_were() {
+        let booted = t0() - chrono::Duration::seconds(60);
+        let mut sim = VmSim::new(VmAction::Update, Power::Running, t0(), 1.0, false);
+        sim.running_since = Some(booted);
+        let during = sim.at(t0() + chrono::Duration::seconds(1));
+        assert_eq!(
+            (during.provisioning, during.power, during.busy, during.guest_busy),
+            ("updating", "running", true, false)
+        );
+        assert_eq!(during.running_since, Some(booted));
+        let after = sim.at(t0() + chrono::Duration::seconds(2));
+        assert_eq!((after.provisioning, after.power, after.running_since), ("succeeded", "running", Some(booted)));
     }
 
     #[test]
