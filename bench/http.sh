@@ -6,20 +6,8 @@
 # bare hyper's requests/s, and memory per stored resource. Needs wrk (Debian package `wrk`;
 # installed if missing). DURATION, CONNECTIONS and THREADS tune wrk; AZEMU_ARGS adds serve options
 # (e.g. "--journal-size 0").
-set -euo pipefail
-trap 'echo "bench: failed at line $LINENO" >&2' ERR
-cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10s}
-CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-2}
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --locked --quiet
-cargo build --release --locked --quiet --example bare_hyper
-
-data=$(mktemp -d)
-cleanup() { kill "${azemu_pid:-}" "${bare_pid:-}" 2>/dev/null || true; rm -rf "$data"; }
-trap cleanup EXIT
+# shellcheck source=bench/wrk_setup.sh
+source "$(dirname "$0")/wrk_setup.sh"
 
 auth=(-H "Authorization: Bearer bench" -H "Content-Type: application/json")
 sub=/subscriptions/00000000-0000-0000-0000-000000000001

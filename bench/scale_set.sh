@@ -4,21 +4,9 @@
 # following nextLink), the set's instance view, azemu's memory, and GET of one VM's instance
 # view under wrk (32 connections, DURATION) as a ratio of a bare hyper server's requests/s in
 # the same run. Needs wrk (Debian package `wrk`; installed if missing). INSTANCES changes the size.
-set -euo pipefail
-trap 'echo "bench: failed at line $LINENO" >&2' ERR
-cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10s}
-CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-2}
+# shellcheck source=bench/wrk_setup.sh
+source "$(dirname "$0")/wrk_setup.sh"
 INSTANCES=${INSTANCES:-10000}
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --locked --quiet
-cargo build --release --locked --quiet --example bare_hyper
-
-data=$(mktemp -d)
-cleanup() { kill "${azemu_pid:-}" "${bare_pid:-}" 2>/dev/null || true; rm -rf "$data"; }
-trap cleanup EXIT
 
 auth=(-H "Authorization: Bearer bench" -H "Content-Type: application/json")
 api=api-version=2024-07-01
@@ -34,11 +22,7 @@ EOF
 
 rps_of() { awk '/Requests\/sec/ {print $2}'; }
 
-target/release/examples/bare_hyper 18912 > /dev/null &
-bare_pid=$!
-sleep 0.3
-bare_rps=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" http://127.0.0.1:18912/ | rps_of)
-kill "$bare_pid"; bare_pid=
+bare_rps=$(bare_hyper_rps 18912)
 printf "bare hyper, fixed 800-byte body: %.0f req/s\n" "$bare_rps"
 
 target/release/azemu serve --tls off --port 18911 --data "$data" --log-level warn > /dev/null &

@@ -4,31 +4,16 @@
 # --auth strict and a token from azemu's own token endpoint, each as a ratio of a bare hyper
 # server's requests/s in the same run. Also the token endpoint itself (POST, client
 # credentials). Needs wrk (Debian package `wrk`; installed if missing).
-set -euo pipefail
-trap 'echo "bench: failed at line $LINENO" >&2' ERR
-cd "$(dirname "$0")/.."
-DURATION=${DURATION:-8s}
-CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-2}
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --locked --quiet
-cargo build --release --locked --quiet --example bare_hyper
-
-data=$(mktemp -d)
-cleanup() { kill "${azemu_pid:-}" "${bare_pid:-}" 2>/dev/null || true; rm -rf "$data"; }
-trap cleanup EXIT
+DEFAULT_DURATION=8s
+# shellcheck source=bench/wrk_setup.sh
+source "$(dirname "$0")/wrk_setup.sh"
 
 group=/subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/bench-rg?api-version=2025-04-01
 
 rps() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" | awk '/Requests\/sec/ {print $2}'; }
 report() { awk -v l="$1" -v r="$2" -v b="$3" 'BEGIN { printf "%-52s %9.0f req/s  %5.3f of bare\n", l, r, r / b }'; }
 
-target/release/examples/bare_hyper 18912 > /dev/null &
-bare_pid=$!
-sleep 0.3
-bare=$(rps http://127.0.0.1:18912/)
-kill "$bare_pid"; bare_pid=
+bare=$(bare_hyper_rps 18912)
 report "bare hyper, fixed 800-byte body" "$bare" "$bare"
 
 start_azemu() { # port, auth mode
