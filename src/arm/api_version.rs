@@ -35,8 +35,10 @@ pub fn check(
             "The api-version query parameter (?api-version=) is required for all requests.",
         ));
     };
-    let list = supported.join(", ");
+    // Only an error names the supported versions.
+    let list = || supported.join(", ");
     if !well_formed(version) {
+        let list = list();
         return Err(ArmError::bad_request(
             "InvalidApiVersionParameter",
             format!("The api-version '{version}' is invalid. The supported versions are '{list}'."),
@@ -45,6 +47,7 @@ pub fn check(
     if mode == ApiVersionCheck::Lenient || supported.iter().any(|s| s.eq_ignore_ascii_case(version)) {
         return Ok(());
     }
+    let list = list();
     Err(match owner {
         TypeOwner::Arm => ArmError::bad_request(
             "InvalidApiVersionParameter",

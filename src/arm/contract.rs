@@ -289,14 +289,15 @@ pub trait ResourceProvider: Send + Sync {
         None
     }
 
-    /// A read-only view of the resource at `now`, one of `spec().views`.
+    /// A read-only view of the resource at `now`, one of `spec().views`; settled when only a
+    /// new version of this resource can change it (then readers may reuse it).
     fn view(
         &self,
         view: &str,
         _resource: &StoredResource,
         _state: &State,
         _now: DateTime<Utc>,
-    ) -> Result<bytes::Bytes, ArmError> {
+    ) -> Result<Rendered, ArmError> {
         Err(ArmError::bad_request("InvalidView", format!("The view '{view}' is not supported.")))
     }
 
@@ -364,8 +365,7 @@ impl Registry {
     }
 
     pub fn knows_namespace(&self, namespace: &str) -> bool {
-        let ns = namespace.to_ascii_lowercase();
-        self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(&ns))
+        self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(namespace))
     }
 }
 

@@ -74,8 +74,7 @@ async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -
     let is_group_itself =
         matches!(&target, Target::Item { provider, .. } if provider.spec().type_key() == RESOURCE_GROUPS);
     if let (Some(group), false) = (&req.path.resource_group, is_group_itself) {
-        let key = format!("/subscriptions/{}/resourcegroups/{}", req.path.subscription, group).to_ascii_lowercase();
-        if app.store.read(|s| s.resource(&key).is_none()) {
+        if app.store.read(|s| s.resource(&group_key(&req.path.subscription, group)).is_none()) {
             return Err(ArmError::not_found(
                 "ResourceGroupNotFound",
                 format!("Resource group '{group}' could not be found."),
@@ -107,6 +106,17 @@ async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -
         Target::View { provider, id, view: spec } => view(app, &provider, &id, spec.path, req).await,
         Target::Operation { .. } => unreachable!("handled above"),
     }
+}
+
+/// The store's key of a resource group.
+pub(super) fn group_key(subscription: &str, group: &str) -> String {
+    let mut key = String::with_capacity(32 + subscription.len() + group.len());
+    key.push_str("/subscriptions/");
+    key.push_str(subscription);
+    key.push_str("/resourcegroups/");
+    key.push_str(group);
+    key.make_ascii_lowercase();
+    key
 }
 
 pub(super) fn require_parent(app: &App, parent: Option<&(Provider, String)>) -> Result<(), ArmError> {

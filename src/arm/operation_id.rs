@@ -1,7 +1,8 @@
 //! The spec's operationId for a request (`EdgeDeviceJobs_CreateOrUpdate`, …): fault rules match
 //! on it, and the journal and metrics name requests by it.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 
 use axum::http::Method;
@@ -37,7 +38,7 @@ pub(super) fn operation_id(target: &Target, method: &Method) -> Option<&'static 
                 Method::HEAD => "CheckExistence",
                 _ => return None,
             };
-            (provider.spec(), verb.to_string())
+            (provider.spec(), verb)
         }
         Target::Collection { provider, parent, parent_id, .. } if *method == Method::GET => {
             let names = &provider.spec().operations;
@@ -46,13 +47,23 @@ pub(super) fn operation_id(target: &Target, method: &Method) -> Option<&'static 
                 (true, Some(all)) => all,
                 _ => names.list,
             };
-            (provider.spec(), verb.to_string())
+            (provider.spec(), verb)
         }
-        Target::Action { provider, action, .. } => (provider.spec(), action.operation.to_string()),
-        Target::View { provider, view, .. } => (provider.spec(), view.operation.to_string()),
+        Target::Action { provider, action, .. } => (provider.spec(), action.operation),
+        Target::View { provider, view, .. } => (provider.spec(), view.operation),
         Target::Collection { .. } | Target::Operation { .. } => return None,
     };
-    Some(interned(format!("{}_{verb}", spec.operations.group)))
+    Some(joined(spec.operations.group, verb))
+}
+
+/// `{group}_{verb}`, interned. Both parts are static, so each thread remembers the pair by their
+/// addresses: a request neither formats nor takes the shared lock.
+fn joined(group: &'static str, verb: &'static str) -> &'static str {
+    thread_local! {
+        static KNOWN: RefCell<HashMap<[usize; 4], &'static str>> = RefCell::new(HashMap::new());
+    }
+    let key = [group.as_ptr() as usize, group.len(), verb.as_ptr() as usize, verb.len()];
+    KNOWN.with(|known| *known.borrow_mut().entry(key).or_insert_with(|| interned(format!("{group}_{verb}"))))
 }
 
 /// Every operationId a type answers to, for `GET /_azemu/faults/points`.

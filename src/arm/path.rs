@@ -30,6 +30,10 @@ fn eq(a: &str, b: &str) -> bool {
 }
 
 fn decode(segment: &str) -> Result<String, ArmError> {
+    // Most segments have nothing to decode: copied as they are, without a second scan.
+    if !segment.contains('%') {
+        return Ok(segment.to_owned());
+    }
     percent_decode_str(segment)
         .decode_utf8()
         .map(|s| s.into_owned())
@@ -104,7 +108,9 @@ impl ArmPath {
 
     /// The id of the scope the target lives under (caller's casing).
     pub fn scope_id(&self) -> String {
-        let mut id = format!("/subscriptions/{}", self.subscription);
+        let mut id = String::with_capacity(192);
+        id.push_str("/subscriptions/");
+        id.push_str(&self.subscription);
         if let Some(rg) = &self.resource_group {
             id.push_str("/resourceGroups/");
             id.push_str(rg);

@@ -16,7 +16,7 @@ use super::request::ArmRequest;
 use super::respond::{json_bytes, json_with_etag, no_content};
 use super::{api_version, ArmError};
 use crate::app::App;
-use crate::store::StoredResource;
+use crate::store::{HotCache, StoredResource};
 
 /// The resource at `id`, once it is on disk; `None` once its absence is.
 async fn durable_resource(app: &App, id: &str) -> Option<Arc<StoredResource>> {
@@ -79,7 +79,7 @@ pub(super) async fn view(
     app: &App,
     provider: &Provider,
     id: &str,
-    view: &str,
+    view: &'static str,
     req: &ArmRequest,
 ) -> Result<Response, ArmError> {
     if req.method != Method::GET {
@@ -93,14 +93,37 @@ pub(super) async fn view(
         .store
         .read_durable(|s, latest| match s.resource(&key) {
             Some(resource) => {
-                let prefix = format!("{key}/");
+                let mut prefix = key.clone();
+                prefix.push('/');
                 let seq = s.with_prefix(&prefix).map(|r| r.seq).fold(resource.seq, u64::max);
-                (provider.view(view, resource, s, now), seq)
+                (settled_view(provider, view, resource, s, now), seq)
             }
             None => (Err(not_found(provider, name, req)), latest),
         })
         .await?;
     Ok(json_bytes(StatusCode::OK, body))
+}
+
+/// Views their providers call settled, by the version and the view: a client polling one is
+/// answered without rendering it again.
+static SETTLED_VIEWS: HotCache<Arc<StoredResource>> = HotCache::new(2 * 1024 * 1024);
+
+fn settled_view(
+    provider: &Provider,
+    view: &'static str,
+    resource: &Arc<StoredResource>,
+    state: &crate::store::State,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Bytes, ArmError> {
+    let key = [Arc::as_ptr(resource) as usize, view.as_ptr() as usize];
+    if let Some(doc) = SETTLED_VIEWS.get(key) {
+        return Ok(doc);
+    }
+    let rendered = provider.view(view, resource, state, now)?;
+    if rendered.settled {
+        SETTLED_VIEWS.keep(key, resource.clone(), rendered.doc.clone());
+    }
+    Ok(rendered.doc)
 }
 
 pub(super) async fn head(app: &App, id: &str) -> Result<Response, ArmError> {

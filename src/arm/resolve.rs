@@ -3,8 +3,9 @@
 
 use axum::http::Method;
 
-use super::contract::ActionName;
+use super::contract::{ActionName, Registry};
 use super::dispatch::{Provider, RESOURCE_GROUPS};
+use super::path::ProviderSection;
 use super::request::ArmRequest;
 use super::ArmError;
 use crate::app::App;
@@ -45,7 +46,7 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
     let path = &req.path;
     let registry = &app.registry;
     let groups = || registry.get(RESOURCE_GROUPS).cloned().ok_or_else(|| invalid_type(req));
-    validate_names(app, req)?;
+    validate_group_name(app, req)?;
     let Some(section) = &path.target else {
         return match (&path.resource_group, &path.trailing) {
             (Some(group), None) => Ok(Target::Item {
@@ -63,6 +64,8 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
             _ => Err(invalid_type(req)),
         };
     };
+    // The provider of each level of the target section, its name checked against its rule.
+    let levels = section_providers(registry, section)?;
     if !registry.knows_namespace(&section.namespace) {
         return Err(invalid_type(req));
     }
@@ -87,21 +90,14 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
         }
     }
     let depth = path.depth();
+    let provider_at = |level: usize| levels.get(level).copied().flatten();
     let parent_of = |level: usize| -> Option<(Provider, String)> {
-        if level == 0 {
-            return None;
-        }
-        let mut key = section.namespace.to_ascii_lowercase();
-        for (t, _) in section.pairs.iter().take(level) {
-            key.push('/');
-            key.push_str(&t.to_ascii_lowercase());
-        }
-        registry.get(&key).cloned().map(|p| (p, path.resource_id(level)))
+        let provider = provider_at(level.checked_sub(1)?)?;
+        Some((provider.clone(), path.resource_id(level)))
     };
     match &path.trailing {
         None if depth > 0 => {
-            let provider =
-                registry.get(&path.type_key(false).unwrap_or_default()).cloned().ok_or_else(|| invalid_type(req))?;
+            let provider = provider_at(depth - 1).cloned().ok_or_else(|| invalid_type(req))?;
             Ok(Target::Item {
                 provider,
                 id: path.resource_id(depth),
@@ -124,7 +120,7 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
                     segment: segment.to_ascii_lowercase(),
                 });
             }
-            let item = registry.get(&path.type_key(false).unwrap_or_default()).filter(|_| depth > 0);
+            let item = depth.checked_sub(1).and_then(provider_at);
             let view = item.and_then(|p| p.spec().views.iter().find(|v| v.path.eq_ignore_ascii_case(trailing)));
             if let (Some(provider), Some(view)) = (item, view) {
                 return Ok(Target::View { provider: provider.clone(), id: path.resource_id(depth), view });
@@ -143,26 +139,35 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
     }
 }
 
-/// Every name in the target section is checked against its type's rule.
-fn validate_names(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
-    if let Some(group) = &req.path.resource_group {
-        if let Some(provider) = app.registry.get(RESOURCE_GROUPS) {
-            (provider.spec().name_rule)(group).map_err(|rule| {
-                ArmError::bad_request(
-                    "InvalidResourceGroupName",
-                    format!("The resource group name '{group}' is invalid: {rule}."),
-                )
-            })?;
-        }
-    }
-    let Some(section) = &req.path.target else {
+fn validate_group_name(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
+    let (Some(group), Some(provider)) = (&req.path.resource_group, app.registry.get(RESOURCE_GROUPS)) else {
         return Ok(());
     };
-    let mut key = section.namespace.to_ascii_lowercase();
+    (provider.spec().name_rule)(group).map_err(|rule| {
+        ArmError::bad_request(
+            "InvalidResourceGroupName",
+            format!("The resource group name '{group}' is invalid: {rule}."),
+        )
+    })
+}
+
+/// The provider answering for each level of `section` (`None` for types azemu does not know),
+/// with every name checked against its type's rule.
+fn section_providers<'r>(
+    registry: &'r Registry,
+    section: &ProviderSection,
+) -> Result<Vec<Option<&'r Provider>>, ArmError> {
+    let mut key = String::with_capacity(96);
+    key.push_str(&section.namespace);
+    key.make_ascii_lowercase();
+    let mut levels = Vec::with_capacity(section.pairs.len());
     for (t, name) in &section.pairs {
         key.push('/');
-        key.push_str(&t.to_ascii_lowercase());
-        if let Some(provider) = app.registry.get(&key) {
+        let start = key.len();
+        key.push_str(t);
+        key[start..].make_ascii_lowercase();
+        let provider = registry.get(&key);
+        if let Some(provider) = provider {
             (provider.spec().name_rule)(name).map_err(|rule| {
                 ArmError::bad_request(
                     "InvalidResourceName",
@@ -171,6 +176,7 @@ fn validate_names(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
                 .with_target(t.clone())
             })?;
         }
+        levels.push(provider);
     }
-    Ok(())
+    Ok(levels)
 }

@@ -20,8 +20,7 @@ use crate::store::{OperationKind, OperationRecord, OperationStatus, State, Store
 fn operation_location(state: &State, req: &ArmRequest, own_body: Option<&serde_json::Value>) -> String {
     let location = |body: &serde_json::Value| body.get("location").and_then(|l| l.as_str()).map(str::to_string);
     let from_group = req.path.resource_group.as_ref().and_then(|g| {
-        let key = format!("/subscriptions/{}/resourcegroups/{}", req.path.subscription, g).to_ascii_lowercase();
-        state.resource(&key).and_then(|r| location(&r.body_value()))
+        state.resource(&super::dispatch::group_key(&req.path.subscription, g)).and_then(|r| location(&r.body_value()))
     });
     // The resource's own region when it has one, as Azure places its operations.
     own_body.and_then(location).or(from_group).unwrap_or_else(|| "global".into())

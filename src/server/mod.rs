@@ -14,7 +14,6 @@ use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
-use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -75,7 +74,12 @@ pub struct Running {
 
 /// One request: the control API under `/_azemu/`, everything else through the ARM layer; then
 /// the headers every response carries.
-pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Response {
+/// Generic over the body so that benchmarks can call it without a socket.
+pub async fn serve_request<B>(app: Arc<App>, request: Request<B>) -> Response
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     let (parts, body) = request.into_parts();
     let echo = headers::Echo::from_request(&parts.headers);
     let started = std::time::Instant::now();
@@ -117,7 +121,7 @@ pub async fn serve_request(app: Arc<App>, request: Request<Incoming>) -> Respons
             operation: facts.and_then(|f| f.operation),
             status: response.status().as_u16(),
             caller: facts.and_then(|f| f.caller.clone()),
-            correlation_id: Some(correlation),
+            correlation_id: correlation.to_str().ok().map(str::to_string),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         };
         app.journal.record(app.clock.now(), EventBody::Request(event));

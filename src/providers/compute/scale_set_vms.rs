@@ -5,7 +5,6 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -168,14 +167,16 @@ fn render_vm(resource: &StoredResource, now: DateTime<Utc>) -> Result<Value, Arm
     Ok(doc)
 }
 
-/// Calls `with` on the VM's instance view at `now` (built from its lifecycle record alone).
+/// Calls `with` on the VM's instance view at `now` (built from its lifecycle record alone) and
+/// whether it is settled (see `VmSim::settled_at`).
 pub fn with_instance_view<T>(
     resource: &StoredResource,
     now: DateTime<Utc>,
-    with: impl FnOnce(&VmInstanceView) -> T,
+    with: impl FnOnce(&VmInstanceView, bool) -> T,
 ) -> Result<T, ArmError> {
     let record = record_of(resource)?;
     let state = record.power.at(now);
+    let settled = !resource.deleting && record.power.settled_at(now, record.placement.speed);
     let view = vm_instance_view(&VmViewInput {
         facts: &record.facts,
         sim: &record.power,
@@ -186,11 +187,11 @@ pub fn with_instance_view<T>(
         fault_domains: record.placement.fault_domains,
         placement_group: record.placement.group.as_deref(),
     });
-    Ok(with(&view))
+    Ok(with(&view, settled))
 }
 
 pub fn instance_view(resource: &StoredResource, now: DateTime<Utc>) -> Result<Value, ArmError> {
-    with_instance_view(resource, now, |view| serde_json::to_value(view).unwrap_or(Value::Null))
+    with_instance_view(resource, now, |view, _| serde_json::to_value(view).unwrap_or(Value::Null))
 }
 
 impl ResourceProvider for ScaleSetVms {
@@ -278,8 +279,8 @@ impl ResourceProvider for ScaleSetVms {
         resource: &StoredResource,
         _state: &State,
         now: DateTime<Utc>,
-    ) -> Result<Bytes, ArmError> {
-        with_instance_view(resource, now, |view| to_bytes(view))
+    ) -> Result<Rendered, ArmError> {
+        with_instance_view(resource, now, |view, settled| Rendered { doc: to_bytes(view), settled })
     }
 
     /// `$expand=instanceView` adds the instance view; `$select=instanceView/statuses` keeps

@@ -6,7 +6,6 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -23,7 +22,7 @@ use crate::arm::envelope::revised;
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
     parse_body, sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListOrder,
-    LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
+    LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::{scaled, Clock};
 use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
@@ -242,16 +241,17 @@ impl ResourceProvider for ScaleSets {
         resource: &StoredResource,
         state: &State,
         now: DateTime<Utc>,
-    ) -> Result<Bytes, ArmError> {
+    ) -> Result<Rendered, ArmError> {
         let doc = resource.body_value();
         let key = resource.key();
         let vm_type = ScaleSetVms.spec().type_key();
         let codes = state
             .children(&key, "/virtualmachines/", vm_type)
-            .filter_map(|vm| with_instance_view(vm, now, |view| view.codes()).ok())
+            .filter_map(|vm| with_instance_view(vm, now, |view, _| view.codes()).ok())
             .flatten();
         let provisioning = doc.pointer("/properties/provisioningState").and_then(Value::as_str).unwrap_or("Succeeded");
         let time = doc.pointer("/systemData/lastModifiedAt").and_then(Value::as_str).unwrap_or_default();
-        Ok(to_bytes(&scale_set_instance_view(provisioning, time, codes)))
+        // Its VMs change it without a new version of the set.
+        Ok(Rendered { doc: to_bytes(&scale_set_instance_view(provisioning, time, codes)), settled: false })
     }
 }

@@ -250,12 +250,36 @@ impl VmSim {
     }
 }
 
+impl VmSim {
+    /// Whether what the VM shows at `now` stays so until its next transition: the last one has
+    /// ended, the guest agent is Ready (or the VM is not running), and maintenance has finished.
+    pub fn settled_at(&self, now: DateTime<Utc>, speed: f64) -> bool {
+        let state = self.at(now);
+        let agent_ready = state.running_since.is_none_or(|since| now >= since + crate::sim::scaled(AGENT_BOOT, speed));
+        !state.busy && agent_ready && self.maintained.is_none_or(|at| at <= now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_view_settles_once_the_transition_ends_and_the_agent_is_ready() {
+        let sim = VmSim::new(VmAction::Start, Power::Stopped, t0(), 1.0, false);
+        let end = sim.transition.end;
+        assert!(!sim.settled_at(t0() + chrono::Duration::seconds(1), 1.0), "still starting");
+        assert!(!sim.settled_at(end, 1.0), "the agent is not ready yet");
+        assert!(sim.settled_at(end + chrono::Duration::seconds(10), 1.0));
+        let stopping = VmSim::new(VmAction::PowerOff, Power::Running, t0(), 1.0, false);
+        assert!(stopping.settled_at(stopping.transition.end, 1.0), "a stopped VM has no agent to wait for");
+        let mut maintained = sim.clone();
+        maintained.maintained = Some(end + chrono::Duration::seconds(60));
+        assert!(!maintained.settled_at(end + chrono::Duration::seconds(30), 1.0), "maintenance is still ahead");
     }
 
     #[test]

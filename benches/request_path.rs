@@ -1,0 +1,107 @@
+//! The request path in process, without sockets: what azemu itself spends on a request, which
+//! the wrk benchmarks in `bench/` see only through loopback and scheduling costs.
+//! `cargo bench --bench request_path`
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::{Method, Request, StatusCode};
+use azemu::app::App;
+use azemu::arm::ApiVersionCheck;
+use azemu::identity::AuthMode;
+use azemu::server::{serve_request, start, ServeConfig, TlsMode};
+use azemu::sim::ClockMode;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+const SUB: &str = "/subscriptions/00000000-0000-0000-0000-000000000001";
+const DEVICE: &str = "/resourceGroups/bench-rg/providers/Microsoft.HybridCompute/machines/node-1/providers/Microsoft.AzureStackHCI/edgeDevices/default";
+const JOB_BODY: &str = r#"{"kind":"HCI","properties":{"jobType":"CollectLog","fromDate":"2024-01-29T10:00:00Z","toDate":"2024-01-29T12:00:00Z"}}"#;
+const SET: &str = "/resourceGroups/bench-rg/providers/Microsoft.Compute/virtualMachineScaleSets/bench-set";
+const SET_BODY: &str = r#"{"location":"westus","sku":{"name":"Standard_D2s_v3","capacity":2},"properties":{"upgradePolicy":{"mode":"Manual"},"virtualMachineProfile":{"osProfile":{"computerNamePrefix":"bench","adminUsername":"azureuser"},"storageProfile":{"imageReference":{"publisher":"Canonical","offer":"ubuntu-24_04-lts","sku":"server","version":"latest"}}}}}"#;
+
+fn request(method: Method, uri: &str, body: &'static str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "127.0.0.1")
+        .header("authorization", "Bearer bench")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .expect("a valid request")
+}
+
+async fn send(app: &Arc<App>, method: Method, uri: &str, body: &'static str) -> StatusCode {
+    serve_request(app.clone(), request(method, uri, body)).await.status()
+}
+
+async fn setup() -> Arc<App> {
+    let running = start(ServeConfig {
+        host: "127.0.0.1".into(),
+        port: 0,
+        data_dir: None,
+        tls: TlsMode::Off,
+        cert: None,
+        key: None,
+        auth: AuthMode::Any,
+        api_version_check: ApiVersionCheck::Strict,
+        speed: 1.0,
+        clock: ClockMode::Manual,
+        operation_retention: std::time::Duration::from_secs(86400),
+        faults: None,
+        journal_size: std::env::var("AZEMU_BENCH_JOURNAL").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000),
+        publishers: Vec::new(),
+        subscriptions: Vec::new(),
+    })
+    .await
+    .expect("azemu starts");
+    let app = running.app;
+    let writes = [
+        (format!("{SUB}/resourcegroups/bench-rg?api-version=2025-04-01"), r#"{"location":"eastus"}"#),
+        (format!("{SUB}{DEVICE}?api-version=2026-10-01"), r#"{"kind":"HCI"}"#),
+        (format!("{SUB}{DEVICE}/jobs/bench-job?api-version=2026-10-01"), JOB_BODY),
+        (format!("{SUB}{SET}?api-version=2024-07-01"), SET_BODY),
+    ];
+    for (uri, body) in writes {
+        let status = send(&app, Method::PUT, &uri, body).await;
+        assert!(status.is_success(), "PUT {uri}: {status}");
+        let status = send(&app, Method::POST, "/_azemu/clock/advance", r#"{"seconds":600}"#).await;
+        assert!(status.is_success(), "advance: {status}");
+    }
+    app
+}
+
+fn request_path(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let app = runtime.block_on(setup());
+    let job = format!("{SUB}{DEVICE}/jobs/bench-job?api-version=2026-10-01");
+    let view = format!("{SUB}{SET}/virtualMachines/1/instanceView?api-version=2024-07-01");
+    for (name, uri) in [("GET one job", &job), ("GET one VM instance view", &view)] {
+        c.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let response = serve_request(app.clone(), request(Method::GET, uri, "")).await;
+                assert_eq!(response.status(), StatusCode::OK);
+                let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await;
+            })
+        });
+    }
+    let mut n = 0u64;
+    c.bench_function("PUT new job (in memory)", |b| {
+        b.to_async(&runtime).iter(|| {
+            n += 1;
+            let uri = format!("{SUB}{DEVICE}/jobs/bench-j{n}?api-version=2026-10-01");
+            let app = app.clone();
+            async move {
+                let response = serve_request(app, request(Method::PUT, &uri, JOB_BODY)).await;
+                assert_eq!(response.status(), StatusCode::CREATED);
+            }
+        })
+    });
+    let _ = Bytes::new();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(std::time::Duration::from_secs(4)).warm_up_time(std::time::Duration::from_secs(1));
+    targets = request_path
+}
+criterion_main!(benches);
