@@ -59,7 +59,9 @@ curl -sf -X PUT "${auth[@]}" -d "$job_body" "$base$device/jobs/bench-job?api-ver
 sleep 5 # let the job finish: GET measures a steady document
 get_url="$base$device/jobs/bench-job?api-version=2026-10-01"
 echo "GET job body: $(curl -sf "${auth[@]}" "$get_url" | wc -c) bytes"
-report "azemu GET one job" "$(measure -H "Authorization: Bearer bench" "$get_url")" "$bare_rps"
+read -r median low high get_rps get_bare <<< "$(ratio_rounds 18904 "$get_url" -H "Authorization: Bearer bench")"
+printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s)\n" \
+    "azemu GET one job" "$get_rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$get_bare"
 
 report "azemu PUT new job (durable, lifecycles running)" \
     "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps"

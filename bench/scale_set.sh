@@ -2,8 +2,8 @@
 # A 10,000-instance scale set on loopback, bounded in time (about a minute): how long its PUT
 # takes to answer and the set to reach Succeeded, how long listing its VMs takes (every page,
 # following nextLink), the set's instance view, azemu's memory, and GET of one VM's instance
-# view under wrk (32 connections, DURATION) as a ratio of a bare hyper server's requests/s in
-# the same run. Needs wrk (Debian package `wrk`; installed if missing). INSTANCES changes the size.
+# view under wrk (32 connections, DURATION) as a ratio of a bare hyper server's requests/s,
+# the median of ROUNDS rounds measured in turns. Needs wrk (Debian package `wrk`; installed if missing). INSTANCES changes the size.
 # shellcheck source=bench/wrk_setup.sh
 source "$(dirname "$0")/wrk_setup.sh"
 INSTANCES=${INSTANCES:-10000}
@@ -19,11 +19,6 @@ set_body=$(cat <<EOF
   "networkProfile":{"networkInterfaceConfigurations":[{"name":"nic","properties":{"primary":true}}]}}}}
 EOF
 )
-
-rps_of() { awk '/Requests\/sec/ {print $2}'; }
-
-bare_rps=$(bare_hyper_rps 18912)
-printf "bare hyper, fixed 800-byte body: %.0f req/s\n" "$bare_rps"
 
 target/release/azemu serve --tls off --port 18911 --data "$data" --log-level warn > /dev/null &
 azemu_pid=$!
@@ -59,5 +54,6 @@ awk -v b="$rss_before" -v a="$rss_after" -v n="$INSTANCES" \
 
 view_url="$base$set_path/virtualMachines/$((INSTANCES / 2))/instanceView?$api"
 echo "GET instance view body: $(curl -sf "${auth[@]}" "$view_url" | wc -c) bytes"
-view_rps=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Authorization: Bearer bench" "$view_url" | rps_of)
-awk -v r="$view_rps" -v b="$bare_rps" 'BEGIN { printf "GET one VM instance view: %.0f req/s, %.3f of bare\n", r, r / b }'
+read -r median low high view_rps view_bare <<< "$(ratio_rounds 18913 "$view_url" -H "Authorization: Bearer bench")"
+printf "GET one VM instance view: %.0f req/s, %.3f of bare (median of %s rounds, %s to %s; bare %s)\n" \
+    "$view_rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$view_bare"

@@ -17,10 +17,32 @@ cleanup() { kill "${azemu_pid:-}" "${bare_pid:-}" 2>/dev/null || true; rm -rf "$
 trap cleanup EXIT
 
 # Requests/s of the bare hyper server (fixed 800-byte body) on port $1, under the same wrk load.
+# Once: see `ratio_rounds` for figures that should hold from one run to the next.
 bare_hyper_rps() {
     target/release/examples/bare_hyper "$1" > /dev/null &
     bare_pid=$!
     sleep 0.3
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$1/" | awk '/Requests\/sec/ {print $2}'
     kill "$bare_pid"; bare_pid=
+}
+
+# A GET figure as a ratio of bare hyper that holds from run to run: bare hyper (port $1) and
+# azemu ($2, a URL; wrk options after it) are measured in turns, ROUNDS times (default 3), and
+# the median ratio is printed with the range, as "median min max azemu_rps bare_rps" of the
+# median round. On a small shared machine one pair of runs can differ by a fifth either way.
+ratio_rounds() {
+    local port=$1 url=$2; shift 2
+    target/release/examples/bare_hyper "$port" > /dev/null &
+    bare_pid=$!
+    sleep 0.3
+    local rounds=() bare azemu
+    for _ in $(seq "${ROUNDS:-3}"); do
+        bare=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$port/" | awk '/Requests\/sec/ {print $2}')
+        azemu=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" "$url" | awk '/Requests\/sec/ {print $2}')
+        rounds+=("$(awk -v a="$azemu" -v b="$bare" 'BEGIN { printf "%.4f %.0f %.0f", a / b, a, b }')")
+    done
+    kill "$bare_pid"; bare_pid=
+    printf '%s\n' "${rounds[@]}" | sort -n | awk '
+        { r[NR] = $1; a[NR] = $2; b[NR] = $3 }
+        END { m = int((NR + 1) / 2); printf "%.3f %.3f %.3f %s %s\n", r[m], r[1], r[NR], a[m], b[m] }'
 }

@@ -43,17 +43,17 @@ impl Body {
     /// The document as JSON bytes: shared when it is not packed, unpacked otherwise.
     pub fn json(&self) -> Bytes {
         match self.0.first() {
-            Some(&PACKED) => UNPACKED.get_or_make(
-                [self.0.as_ptr() as usize, self.0.len()],
-                || self.0.clone(),
-                || match lz4_flex::decompress_size_prepended(&self.0[1..]) {
-                    Ok(json) => Bytes::from(json),
-                    Err(e) => {
-                        tracing::error!(error = %e, "a stored document does not unpack");
-                        Bytes::from_static(b"null")
-                    }
-                },
-            ),
+            Some(&PACKED) => {
+                UNPACKED.get_or_make([self.0.as_ptr() as usize, self.0.len()], || self.0.clone(), || unpack(&self.0))
+            }
+            _ => self.0.clone(),
+        }
+    }
+
+    /// [`Body::json`] for a read that will not come again soon (it is not kept in the cache).
+    pub fn json_once(&self) -> Bytes {
+        match self.0.first() {
+            Some(&PACKED) => UNPACKED.get([self.0.as_ptr() as usize, self.0.len()]).unwrap_or_else(|| unpack(&self.0)),
             _ => self.0.clone(),
         }
     }
@@ -66,6 +66,16 @@ impl Body {
     /// The same stored bytes (not only equal ones): an unchanged body.
     pub fn same(&self, other: &Body) -> bool {
         self.0.as_ptr() == other.0.as_ptr() && self.0.len() == other.0.len()
+    }
+}
+
+fn unpack(packed: &Bytes) -> Bytes {
+    match lz4_flex::decompress_size_prepended(&packed[1..]) {
+        Ok(json) => Bytes::from(json),
+        Err(e) => {
+            tracing::error!(error = %e, "a stored document does not unpack");
+            Bytes::from_static(b"null")
+        }
     }
 }
 

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::job_faults;
-use super::job_lifecycle::{close_session, is_event, path, run_step, timeline, JobPlan, JobStep, PathStep, Phase};
+use super::job_lifecycle::{
+    close_session, is_event, path, progress_step, run_step, timeline, JobPlan, JobProgress, JobStep, PathStep, Phase,
+};
 use super::job_model::*;
 use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
@@ -243,32 +245,60 @@ fn render_job(resource: &StoredResource, now: DateTime<Utc>) -> Result<(JobEnvel
     Ok((doc, settled))
 }
 
+/// The tracked properties as a job's stored document holds them (the rest is skipped unread).
+#[derive(Deserialize)]
+struct TrackedDoc {
+    properties: TrackedProps,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrackedProps {
+    status: String,
+    provisioning_state: String,
+    #[serde(default)]
+    reported_properties: TrackedReported,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct TrackedReported {
+    #[serde(default)]
+    percent_complete: i32,
+}
+
 /// The job's tracked properties at `after` and after each later step (session changes touch
-/// none of them): one pass over the path, for the event journal.
+/// none of them): one pass over the path, for the event journal. Only the tracked properties
+/// are followed through the steps, not the whole document.
 fn tracked_job(resource: &StoredResource, after: DateTime<Utc>) -> Result<Vec<TrackedState>, ArmError> {
-    let mut doc: JobEnvelope = serde_json::from_slice(&resource.body.json()).map_err(unreadable)?;
-    let snapshot = |props: &JobProperties, at| TrackedState {
+    let doc: TrackedDoc = serde_json::from_slice(&resource.body.json_once()).map_err(unreadable)?;
+    let mut progress = JobProgress {
+        status: doc.properties.status,
+        provisioning_state: doc.properties.provisioning_state,
+        percent_complete: doc.properties.reported_properties.percent_complete,
+    };
+    let snapshot = |p: &JobProgress, at| TrackedState {
         at,
         // In the order of `SPEC.tracked`.
         values: vec![
-            Value::from(props.status.clone()),
-            Value::from(props.reported_properties.percent_complete),
-            Value::from(props.provisioning_state.clone()),
+            Value::from(p.status.clone()),
+            Value::from(p.percent_complete),
+            Value::from(p.provisioning_state.clone()),
         ],
     };
     let Some(sim) = resource.sim_as::<JobSim>() else {
-        return Ok(vec![snapshot(&doc.properties, after)]);
+        return Ok(vec![snapshot(&progress, after)]);
     };
     let path = sim.path();
     let total = timeline(&sim.plan).len();
     let (done, ahead) = path.split_at(path.partition_point(|p| p.at <= after));
     for step in done {
-        run_step(&mut doc.properties, step, total);
+        progress_step(&mut progress, step, total, &sim.plan);
     }
-    let mut states = vec![snapshot(&doc.properties, after)];
+    let mut states = vec![snapshot(&progress, after)];
     for step in ahead {
-        run_step(&mut doc.properties, step, total);
-        states.push(snapshot(&doc.properties, step.at));
+        progress_step(&mut progress, step, total, &sim.plan);
+        states.push(snapshot(&progress, step.at));
     }
     Ok(states)
 }

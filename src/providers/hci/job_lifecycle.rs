@@ -250,21 +250,84 @@ pub fn validation_problem(plan: &JobPlan, step: JobStep, at: DateTime<Utc>) -> O
     }
 }
 
-/// Applies one step to the job's document, at its time.
-pub fn run_step(props: &mut JobProperties, path_step: &PathStep, total: usize) {
-    let PathStep { index: position, step, at, .. } = *path_step;
-    let stamp = timestamp(at);
+/// The properties the event journal tracks for a job, as its steps change them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobProgress {
+    pub status: String,
+    pub provisioning_state: String,
+    pub percent_complete: i32,
+}
+
+impl JobProgress {
+    pub fn of(props: &JobProperties) -> JobProgress {
+        JobProgress {
+            status: props.status.clone(),
+            provisioning_state: props.provisioning_state.clone(),
+            percent_complete: props.reported_properties.percent_complete,
+        }
+    }
+}
+
+/// What one step does to the tracked properties: the single place their rules live, for the
+/// document (`run_step`) and for the journal's plan of a job.
+pub fn progress_step(progress: &mut JobProgress, path_step: &PathStep, total: usize, plan: &JobPlan) {
+    let PathStep { index: position, step, .. } = *path_step;
     let mut failed = false;
-    let progress = ((position + 1) * 100 / total) as i32;
     match step {
         JobStep::StartValidation => {
-            props.status = "ValidationInProgress".into();
-            props.provisioning_state = "Provisioning".into();
+            progress.status = "ValidationInProgress".into();
+            progress.provisioning_state = "Provisioning".into();
+        }
+        JobStep::StartDeployment => progress.status = "DeploymentInProgress".into(),
+        JobStep::FinishLeaf(phase, index) => {
+            let is_last = index + 1 == leaves(plan, phase).len();
+            if path_step.failure.is_some() {
+                progress.status = match phase {
+                    Phase::Validation => "ValidationFailed",
+                    Phase::Deployment => "DeploymentFailed",
+                }
+                .into();
+                failed = true;
+            } else if is_last {
+                progress.status = match phase {
+                    Phase::Validation => "ValidationSuccess",
+                    Phase::Deployment => "DeploymentSuccess",
+                }
+                .into();
+            }
+        }
+        JobStep::Complete => {
+            let failed = progress.status.ends_with("Failed") || path_step.failure.is_some();
+            progress.status = if failed { "Failed" } else { "Succeeded" }.into();
+            progress.provisioning_state = progress.status.clone();
+            if !failed {
+                progress.percent_complete = 100;
+            }
+            return;
+        }
+    }
+    if !failed {
+        let reached = ((position + 1) * 100 / total) as i32;
+        progress.percent_complete = progress.percent_complete.max(reached.min(99));
+    }
+}
+
+/// Applies one step to the job's document, at its time.
+pub fn run_step(props: &mut JobProperties, path_step: &PathStep, total: usize) {
+    let PathStep { step, at, .. } = *path_step;
+    let plan = JobPlan::of(props);
+    let mut progress = JobProgress::of(props);
+    progress_step(&mut progress, path_step, total, &plan);
+    props.status = progress.status;
+    props.provisioning_state = progress.provisioning_state;
+    props.reported_properties.percent_complete = progress.percent_complete;
+    let stamp = timestamp(at);
+    match step {
+        JobStep::StartValidation => {
             props.start_time_utc = Some(stamp.clone());
             start_phase(props, Phase::Validation, &stamp);
         }
         JobStep::StartDeployment => {
-            props.status = "DeploymentInProgress".into();
             start_phase(props, Phase::Deployment, &stamp);
             if props.job_type == JobType::CollectLog {
                 props.reported_properties.log_collection_session_details = Some(vec![LogCollectionSession {
@@ -278,7 +341,6 @@ pub fn run_step(props: &mut JobProperties, path_step: &PathStep, total: usize) {
             }
         }
         JobStep::FinishLeaf(phase, index) => {
-            let plan = JobPlan::of(props);
             let names = leaves(&plan, phase);
             let problem = path_step.failure.as_ref().map(|f| f.message.clone());
             let is_last = index + 1 == names.len();
@@ -301,36 +363,11 @@ pub fn run_step(props: &mut JobProperties, path_step: &PathStep, total: usize) {
                     root.steps.push(new_step(next, description, format!("{root_index}.{}", index + 2), &stamp));
                 }
             }
-            if problem.is_some() {
-                props.status = match phase {
-                    Phase::Validation => "ValidationFailed",
-                    Phase::Deployment => "DeploymentFailed",
-                }
-                .into();
-                failed = true;
-            } else if is_last {
-                match phase {
-                    Phase::Validation => props.status = "ValidationSuccess".into(),
-                    Phase::Deployment => {
-                        props.status = "DeploymentSuccess".into();
-                        finish_deployment(props, at);
-                    }
-                }
+            if problem.is_none() && is_last && phase == Phase::Deployment {
+                finish_deployment(props, at);
             }
         }
-        JobStep::Complete => {
-            let failed = props.status.ends_with("Failed") || path_step.failure.is_some();
-            props.status = if failed { "Failed" } else { "Succeeded" }.into();
-            props.provisioning_state = props.status.clone();
-            props.end_time_utc = Some(stamp.clone());
-            if !failed {
-                props.reported_properties.percent_complete = 100;
-            }
-            return;
-        }
-    }
-    if !failed {
-        props.reported_properties.percent_complete = props.reported_properties.percent_complete.max(progress.min(99));
+        JobStep::Complete => props.end_time_utc = Some(stamp),
     }
 }
 
