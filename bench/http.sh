@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP benchmark on loopback, bounded in time (about a minute): a bare hyper server with a fixed
+# HTTP benchmark on loopback, bounded in time (about two minutes): a bare hyper server with a fixed
 # 800-byte body as the yardstick, then azemu (--tls off): GET of one job, durable PUT of new
 # jobs with their lifecycles running (with a GET of one job and a probe of how late jobs finish
 # running alongside, see lateness_probe.sh), and the same PUT with lifecycles paused. Prints each figure as a ratio of
