@@ -2,6 +2,8 @@
 //! the wrk benchmarks in `bench/` see only through loopback and scheduling costs.
 //! `cargo bench --bench request_path`
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -18,6 +20,30 @@ const DEVICE: &str = "/resourceGroups/bench-rg/providers/Microsoft.HybridCompute
 const JOB_BODY: &str = r#"{"kind":"HCI","properties":{"jobType":"CollectLog","fromDate":"2024-01-29T10:00:00Z","toDate":"2024-01-29T12:00:00Z"}}"#;
 const SET: &str = "/resourceGroups/bench-rg/providers/Microsoft.Compute/virtualMachineScaleSets/bench-set";
 const SET_BODY: &str = r#"{"location":"westus","sku":{"name":"Standard_D2s_v3","capacity":2},"properties":{"upgradePolicy":{"mode":"Manual"},"virtualMachineProfile":{"osProfile":{"computerNamePrefix":"bench","adminUsername":"azureuser"},"storageProfile":{"imageReference":{"publisher":"Canonical","offer":"ubuntu-24_04-lts","sku":"server","version":"latest"}}}}}"#;
+
+/// Counts allocations, so that the bench can say how many a request makes.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 fn request(method: Method, uri: &str, body: &'static str) -> Request<Body> {
     Request::builder()
@@ -76,6 +102,20 @@ fn request_path(c: &mut Criterion) {
     let job = format!("{SUB}{DEVICE}/jobs/bench-job?api-version=2026-10-01");
     let view = format!("{SUB}{SET}/virtualMachines/1/instanceView?api-version=2024-07-01");
     for (name, uri) in [("GET one job", &job), ("GET one VM instance view", &view)] {
+        // The request itself (URI, headers, body) is built outside the count.
+        let counted = runtime.block_on(async {
+            const N: u64 = 1000;
+            let mut total = 0;
+            for _ in 0..N {
+                let req = request(Method::GET, uri, "");
+                let before = ALLOCATIONS.load(Ordering::Relaxed);
+                let response = serve_request(app.clone(), req).await;
+                total += ALLOCATIONS.load(Ordering::Relaxed) - before;
+                drop(response);
+            }
+            total as f64 / N as f64
+        });
+        println!("{name}: {counted:.1} allocations a request");
         c.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| async {
                 let response = serve_request(app.clone(), request(Method::GET, uri, "")).await;

@@ -21,7 +21,8 @@ pub(super) type Provider = Arc<dyn ResourceProvider>;
 
 pub(super) const RESOURCE_GROUPS: &str = "microsoft.resources/resourcegroups";
 
-pub async fn handle(app: Arc<App>, req: ArmRequest) -> Response {
+/// The answer, and the spec's operationId for the request (what metrics and the journal call it).
+pub async fn handle(app: Arc<App>, req: ArmRequest) -> (Response, Option<&'static str>) {
     let target = resolve(&app, &req);
     let operation = target.as_ref().ok().and_then(|t| operation_id(t, &req.method));
     let faults = app.faults.on_request(&RequestFacts {
@@ -45,12 +46,10 @@ pub async fn handle(app: Arc<App>, req: ArmRequest) -> Response {
     if let Some(delay) = faults.latency {
         tokio::time::sleep(delay).await;
     }
-    let mut response = response;
-    response.extensions_mut().insert(RequestNames { operation, caller: None });
-    response
+    (response, operation)
 }
 
-/// What the journal and metrics call a request, carried out with its response.
+/// What the journal and metrics call a request, handed back with its response.
 #[derive(Debug, Clone, Default)]
 pub struct RequestNames {
     /// The spec's operationId.
@@ -58,7 +57,7 @@ pub struct RequestNames {
     pub caller: Option<String>,
 }
 
-async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -> Result<Response, ArmError> {
+async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferred) -> Result<Response, ArmError> {
     if let Target::Operation { id, result } = &target {
         return operation_endpoint(app, req, id, *result).await;
     }
@@ -66,7 +65,7 @@ async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -
         Target::Item { provider, .. }
         | Target::Collection { provider, .. }
         | Target::Action { provider, .. }
-        | Target::View { provider, .. } => provider.clone(),
+        | Target::View { provider, .. } => *provider,
         Target::Operation { .. } => unreachable!("handled above"),
     };
     let spec = provider.spec();
@@ -87,23 +86,23 @@ async fn route(app: &App, req: &ArmRequest, target: Target, faults: &Deferred) -
                 require_parent(app, parent.as_ref())?;
             }
             match req.method {
-                Method::GET => get(app, &provider, &id, &name, req).await,
+                Method::GET => get(app, provider, &id, &name, req).await,
                 Method::HEAD => head(app, &id).await,
-                Method::PUT => put(app, &provider, &id, &name, req, faults).await,
-                Method::DELETE => delete(app, &provider, &id, &name, req, faults).await,
-                Method::PATCH => patch(app, &provider, &id, &name, req, faults).await,
+                Method::PUT => put(app, provider, &id, &name, req, faults).await,
+                Method::DELETE => delete(app, provider, &id, &name, req, faults).await,
+                Method::PATCH => patch(app, provider, &id, &name, req, faults).await,
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
         Target::Collection { provider, parent, parent_id, segment } => {
             require_parent(app, parent.as_ref())?;
             match req.method {
-                Method::GET => list(app, &provider, &parent_id, &segment, req).await,
+                Method::GET => list(app, provider, &parent_id, &segment, req).await,
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
-        Target::Action { provider, id, action } => action_endpoint(app, &provider, &id, action, req, faults).await,
-        Target::View { provider, id, view: spec } => view(app, &provider, &id, spec.path, req).await,
+        Target::Action { provider, id, action } => action_endpoint(app, provider, &id, action, req, faults).await,
+        Target::View { provider, id, view: spec } => view(app, provider, &id, spec.path, req).await,
         Target::Operation { .. } => unreachable!("handled above"),
     }
 }
@@ -119,7 +118,7 @@ pub(super) fn group_key(subscription: &str, group: &str) -> String {
     key
 }
 
-pub(super) fn require_parent(app: &App, parent: Option<&(Provider, String)>) -> Result<(), ArmError> {
+pub(super) fn require_parent(app: &App, parent: Option<&(&Provider, String)>) -> Result<(), ArmError> {
     let Some((provider, id)) = parent else {
         return Ok(());
     };

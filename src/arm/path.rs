@@ -25,8 +25,9 @@ pub struct ArmPath {
     pub trailing: Option<String>,
 }
 
-fn eq(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
+/// Whether a raw segment is the keyword `word` (as decoded, in any casing).
+fn is_keyword(raw: &str, word: &str) -> bool {
+    raw.eq_ignore_ascii_case(word) || (raw.contains('%') && decode(raw).is_ok_and(|d| d.eq_ignore_ascii_case(word)))
 }
 
 fn decode(segment: &str) -> Result<String, ArmError> {
@@ -50,49 +51,47 @@ fn bad_path(path: &str) -> ArmError {
 impl ArmPath {
     pub fn parse(path: &str) -> Result<ArmPath, ArmError> {
         let bad = || bad_path(path);
-        let mut segments = Vec::with_capacity(16);
-        for raw in path.trim_end_matches('/').split('/').skip(1) {
-            let segment = decode(raw)?;
-            if segment.is_empty() {
-                return Err(bad());
-            }
-            segments.push(segment);
+        let raw = path.trim_end_matches('/');
+        if raw.split('/').skip(1).any(str::is_empty) {
+            return Err(bad());
         }
-        let mut it = segments.into_iter().peekable();
-        if !it.next().is_some_and(|s| eq(&s, "subscriptions")) {
+        // Segments are decoded as they are taken, so keywords are never copied.
+        let mut it = raw.split('/').skip(1).peekable();
+        let keyword = |segment: Option<&&str>, word: &str| segment.is_some_and(|s| is_keyword(s, word));
+        if !keyword(it.next().as_ref(), "subscriptions") {
             return Err(bad());
         }
         let mut parsed = ArmPath {
-            subscription: it.next().ok_or_else(bad)?,
+            subscription: decode(it.next().ok_or_else(bad)?)?,
             resource_group: None,
             scope_sections: Vec::new(),
             target: None,
             trailing: None,
         };
-        if it.peek().is_some_and(|s| eq(s, "resourceGroups")) {
+        if keyword(it.peek(), "resourceGroups") {
             let groups = it.next().unwrap_or_default();
             match it.next() {
-                Some(name) => parsed.resource_group = Some(name),
+                Some(name) => parsed.resource_group = Some(decode(name)?),
                 None => {
-                    parsed.trailing = Some(groups);
+                    parsed.trailing = Some(decode(groups)?);
                     return Ok(parsed);
                 }
             }
         }
         while let Some(segment) = it.next() {
-            if !eq(&segment, "providers") {
+            if !is_keyword(segment, "providers") {
                 if it.peek().is_none() && parsed.target.is_none() {
-                    parsed.trailing = Some(segment);
+                    parsed.trailing = Some(decode(segment)?);
                     return Ok(parsed);
                 }
                 return Err(bad());
             }
-            let namespace = it.next().ok_or_else(bad)?;
-            let mut section = ProviderSection { namespace, pairs: Vec::new() };
-            while it.peek().is_some_and(|s| !eq(s, "providers")) {
-                let type_name = it.next().unwrap_or_default();
+            let namespace = decode(it.next().ok_or_else(bad)?)?;
+            let mut section = ProviderSection { namespace, pairs: Vec::with_capacity(4) };
+            while it.peek().is_some_and(|s| !is_keyword(s, "providers")) {
+                let type_name = decode(it.next().unwrap_or_default())?;
                 match it.next() {
-                    Some(name) => section.pairs.push((type_name, name)),
+                    Some(name) => section.pairs.push((type_name, decode(name)?)),
                     None => parsed.trailing = Some(type_name),
                 }
             }

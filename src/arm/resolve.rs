@@ -10,15 +10,16 @@ use super::request::ArmRequest;
 use super::ArmError;
 use crate::app::App;
 
-pub(super) enum Target {
-    Item { provider: Provider, id: String, name: String, parent: Option<(Provider, String)> },
-    Collection { provider: Provider, parent: Option<(Provider, String)>, parent_id: String, segment: String },
-    Action { provider: Provider, id: String, action: &'static ActionName },
-    View { provider: Provider, id: String, view: &'static ActionName },
+/// Providers are borrowed from the registry: resolving a request touches no reference count.
+pub(super) enum Target<'r> {
+    Item { provider: &'r Provider, id: String, name: String, parent: Option<(&'r Provider, String)> },
+    Collection { provider: &'r Provider, parent: Option<(&'r Provider, String)>, parent_id: String, segment: String },
+    Action { provider: &'r Provider, id: String, action: &'static ActionName },
+    View { provider: &'r Provider, id: String, view: &'static ActionName },
     Operation { id: String, result: bool },
 }
 
-impl Target {
+impl Target<'_> {
     /// The resource the request acts on, when it names one.
     pub(super) fn resource_id(&self) -> Option<&str> {
         match self {
@@ -42,10 +43,10 @@ fn invalid_type(req: &ArmRequest) -> ArmError {
     )
 }
 
-pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
+pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, ArmError> {
     let path = &req.path;
     let registry = &app.registry;
-    let groups = || registry.get(RESOURCE_GROUPS).cloned().ok_or_else(|| invalid_type(req));
+    let groups = || registry.get(RESOURCE_GROUPS).ok_or_else(|| invalid_type(req));
     validate_group_name(app, req)?;
     let Some(section) = &path.target else {
         return match (&path.resource_group, &path.trailing) {
@@ -91,13 +92,13 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
     }
     let depth = path.depth();
     let provider_at = |level: usize| levels.get(level).copied().flatten();
-    let parent_of = |level: usize| -> Option<(Provider, String)> {
+    let parent_of = |level: usize| -> Option<(&Provider, String)> {
         let provider = provider_at(level.checked_sub(1)?)?;
-        Some((provider.clone(), path.resource_id(level)))
+        Some((provider, path.resource_id(level)))
     };
     match &path.trailing {
         None if depth > 0 => {
-            let provider = provider_at(depth - 1).cloned().ok_or_else(|| invalid_type(req))?;
+            let provider = provider_at(depth - 1).ok_or_else(|| invalid_type(req))?;
             Ok(Target::Item {
                 provider,
                 id: path.resource_id(depth),
@@ -114,7 +115,7 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
                     format!("/{trailing}/")
                 };
                 return Ok(Target::Collection {
-                    provider: provider.clone(),
+                    provider,
                     parent: parent_of(depth),
                     parent_id: path.resource_id(depth),
                     segment: segment.to_ascii_lowercase(),
@@ -123,7 +124,7 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
             let item = depth.checked_sub(1).and_then(provider_at);
             let view = item.and_then(|p| p.spec().views.iter().find(|v| v.path.eq_ignore_ascii_case(trailing)));
             if let (Some(provider), Some(view)) = (item, view) {
-                return Ok(Target::View { provider: provider.clone(), id: path.resource_id(depth), view });
+                return Ok(Target::View { provider, id: path.resource_id(depth), view });
             }
             let action = item.and_then(|p| p.spec().actions.iter().find(|a| a.path.eq_ignore_ascii_case(trailing)));
             match (item, action) {
@@ -131,7 +132,7 @@ pub(super) fn resolve(app: &App, req: &ArmRequest) -> Result<Target, ArmError> {
                     if req.method != Method::POST {
                         return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
                     }
-                    Ok(Target::Action { provider: provider.clone(), id: path.resource_id(depth), action })
+                    Ok(Target::Action { provider, id: path.resource_id(depth), action })
                 }
                 _ => Err(invalid_type(req)),
             }

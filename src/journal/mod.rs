@@ -17,7 +17,8 @@ pub use changes::ChangeTracker;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestEvent {
-    pub method: Box<str>,
+    /// Static for the standard methods: recording a request copies no method name.
+    pub method: std::borrow::Cow<'static, str>,
     pub path: Box<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<&'static str>,

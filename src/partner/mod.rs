@@ -33,13 +33,14 @@ pub fn add_lifecycles(lifecycles: &mut crate::sim::Lifecycles) {
     lifecycles.add(operations::TYPE_KEY, Arc::new(operations::OperationLifecycle));
 }
 
-pub async fn handle(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
+/// The answer, and what metrics and the journal call the request.
+pub async fn handle(app: Arc<App>, parts: Parts, body: Bytes) -> (Response, RequestNames) {
     let path = parts.uri.path().trim_start_matches(PREFIX).trim_end_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').collect();
     let operation = operation_name(&parts.method, &segments);
     let principal = match admit(&app, &parts, &segments) {
         Ok(principal) => principal,
-        Err(e) => return e.into_response(),
+        Err(e) => return (e.into_response(), RequestNames { operation, caller: None }),
     };
     let faults = app.faults.on_request(&RequestFacts {
         method: parts.method.as_str(),
@@ -48,7 +49,7 @@ pub async fn handle(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
         operation,
         subscription: None,
     });
-    let mut response = if faults.drop_connection {
+    let response = if faults.drop_connection {
         crate::arm::dropped()
     } else if let Some(error) = &faults.error {
         let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -65,8 +66,7 @@ pub async fn handle(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
     if let Some(delay) = faults.latency {
         tokio::time::sleep(delay).await;
     }
-    response.extensions_mut().insert(RequestNames { operation, caller: Some(principal.caller.name) });
-    response
+    (response, RequestNames { operation, caller: Some(principal.caller.name) })
 }
 
 /// The operation a request is, as fault rules, the journal and metrics name it.

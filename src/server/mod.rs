@@ -97,30 +97,29 @@ where
         (!control && app.journal.enabled()).then(|| (parts.method.clone(), Box::<str>::from(parts.uri.path())));
     let measured = !control;
     let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
-    let mut response = match read_body(&parts.headers, Body::new(body)).await {
-        Err(e) => e.into_response(),
-        Ok(body) if control => control::handle(&app, &parts, body).await,
+    let unnamed = RequestNames::default;
+    let (mut response, names) = match read_body(&parts.headers, Body::new(body)).await {
+        Err(e) => (e.into_response(), unnamed()),
+        Ok(body) if control => (control::handle(&app, &parts, body).await, unnamed()),
         Ok(body) if parts.uri.path().starts_with(crate::partner::PREFIX) => {
             crate::partner::handle(app.clone(), parts, body).await
         }
         Ok(body) => match crate::identity::handle(&app, &parts, &body).await {
-            Some(response) => response,
-            None => arm_entry(app.clone(), parts, body).await,
+            Some(response) => (response, unnamed()),
+            None => arm_entry(&app, parts, body).await,
         },
     };
     let correlation = echo.apply(response.headers_mut());
     if measured {
-        let operation = response.extensions().get::<RequestNames>().and_then(|f| f.operation);
-        app.metrics.observe_request(operation, response.status().as_u16(), started.elapsed());
+        app.metrics.observe_request(names.operation, response.status().as_u16(), started.elapsed());
     }
     if let Some((method, path)) = journaled {
-        let facts = response.extensions().get::<RequestNames>();
         let event = RequestEvent {
-            method: method.as_str().into(),
+            method: method_name(&method),
             path,
-            operation: facts.and_then(|f| f.operation),
+            operation: names.operation,
             status: response.status().as_u16(),
-            caller: facts.and_then(|f| f.caller.clone()),
+            caller: names.caller,
             correlation_id: correlation.to_str().ok().map(str::to_string),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         };
@@ -132,23 +131,35 @@ where
     response
 }
 
-async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
+fn method_name(method: &axum::http::Method) -> std::borrow::Cow<'static, str> {
+    use axum::http::Method;
+    let known = [Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::PATCH, Method::HEAD, Method::OPTIONS];
+    const NAMES: [&str; 7] = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+    match known.iter().position(|m| m == method) {
+        Some(i) => NAMES[i].into(),
+        None => method.as_str().to_string().into(),
+    }
+}
+
+async fn arm_entry(app: &Arc<App>, parts: Parts, body: Bytes) -> (Response, RequestNames) {
+    let unnamed = RequestNames::default;
     let origin = || crate::identity::origin(app.scheme, &parts);
     let principal = match app.identity.authenticate(&parts.headers, Audience::Arm, origin) {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(e) => return (e.into_response(), unnamed()),
     };
     if crate::identity::is_directory_path(parts.uri.path()) {
         let query = parse_query(parts.uri.query());
         let version = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")).map(|(_, v)| v.as_str());
-        return crate::identity::directory_request(&app, &parts.method, parts.uri.path(), version, &principal);
+        let response = crate::identity::directory_request(app, &parts.method, parts.uri.path(), version, &principal);
+        return (response, unnamed());
     }
     let path = match ArmPath::parse(parts.uri.path()) {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(e) => return (e.into_response(), unnamed()),
     };
     if let Err(e) = principal.authorize_arm(&parts.method, &path, parts.uri.path()) {
-        return e.into_response();
+        return (e.into_response(), unnamed());
     }
     let caller = principal.caller;
     let caller_name = caller.name.clone();
@@ -163,11 +174,8 @@ async fn arm_entry(app: Arc<App>, parts: Parts, body: Bytes) -> Response {
         headers: parts.headers,
         body,
     };
-    let mut response = dispatch::handle(app, request).await;
-    if let Some(names) = response.extensions_mut().get_mut::<RequestNames>() {
-        names.caller = Some(caller_name);
-    }
-    response
+    let (response, operation) = dispatch::handle(app.clone(), request).await;
+    (response, RequestNames { operation, caller: Some(caller_name) })
 }
 
 /// Records lifecycle changes as the clock passes them, so that live followers see them.
