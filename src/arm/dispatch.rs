@@ -72,8 +72,15 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
     api_version::check(req.api_version(), spec.api_versions, spec.full_type(), spec.owner, app.api_check)?;
     let is_group_itself =
         matches!(&target, Target::Item { provider, .. } if provider.spec().type_key() == RESOURCE_GROUPS);
+    // The target's store key, made once: the keys of its group and parent are its prefixes.
+    let key = target.resource_id().map(str::to_ascii_lowercase);
     if let (Some(group), false) = (&req.path.resource_group, is_group_itself) {
-        if app.store.read(|s| s.resource(&group_key(&req.path.subscription, group)).is_none()) {
+        let prefix_len = "/subscriptions/".len() + req.path.subscription.len() + "/resourcegroups/".len() + group.len();
+        let missing = app.store.read(|s| match key.as_deref().and_then(|k| k.get(..prefix_len)) {
+            Some(group_key) => s.resource(group_key).is_none(),
+            None => s.resource(&group_key(&req.path.subscription, group)).is_none(),
+        });
+        if missing {
             return Err(ArmError::not_found(
                 "ResourceGroupNotFound",
                 format!("Resource group '{group}' could not be found."),
@@ -82,12 +89,13 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
     }
     match target {
         Target::Item { provider, id, name, parent } => {
+            let key = key.unwrap_or_else(|| id.to_ascii_lowercase());
             if req.method != Method::DELETE {
-                require_parent(app, parent.as_ref())?;
+                require_parent(app, parent.as_ref(), Some(&key))?;
             }
             match req.method {
-                Method::GET => get(app, provider, &id, &name, req).await,
-                Method::HEAD => head(app, &id).await,
+                Method::GET => get(app, provider, &key, &name, req).await,
+                Method::HEAD => head(app, &key).await,
                 Method::PUT => put(app, provider, &id, &name, req, faults).await,
                 Method::DELETE => delete(app, provider, &id, &name, req, faults).await,
                 Method::PATCH => patch(app, provider, &id, &name, req, faults).await,
@@ -95,14 +103,17 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
             }
         }
         Target::Collection { provider, parent, parent_id, segment } => {
-            require_parent(app, parent.as_ref())?;
+            require_parent(app, parent.as_ref(), None)?;
             match req.method {
                 Method::GET => list(app, provider, &parent_id, &segment, req).await,
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
         Target::Action { provider, id, action } => action_endpoint(app, provider, &id, action, req, faults).await,
-        Target::View { provider, id, view: spec } => view(app, provider, &id, spec.path, req).await,
+        Target::View { provider, id, view: spec } => {
+            let key = key.unwrap_or_else(|| id.to_ascii_lowercase());
+            view(app, provider, &id, &key, spec.path, req).await
+        }
         Target::Operation { .. } => unreachable!("handled above"),
     }
 }
@@ -118,11 +129,22 @@ pub(super) fn group_key(subscription: &str, group: &str) -> String {
     key
 }
 
-pub(super) fn require_parent(app: &App, parent: Option<&(&Provider, String)>) -> Result<(), ArmError> {
+/// Refuses a request whose parent resource does not exist (or is being deleted). `child_key`,
+/// the lower-cased id of a resource under the parent, saves lower-casing the parent's id.
+pub(super) fn require_parent(
+    app: &App,
+    parent: Option<&(&Provider, String)>,
+    child_key: Option<&str>,
+) -> Result<(), ArmError> {
     let Some((provider, id)) = parent else {
         return Ok(());
     };
-    if app.store.read(|s| s.resource(&id.to_ascii_lowercase()).is_some_and(|r| !r.deleting)) {
+    let exists = |key: &str| app.store.read(|s| s.resource(key).is_some_and(|r| !r.deleting));
+    let found = match child_key.and_then(|k| k.get(..id.len())) {
+        Some(key) => exists(key),
+        None => exists(&id.to_ascii_lowercase()),
+    };
+    if found {
         return Ok(());
     }
     let name = id.rsplit('/').next().unwrap_or_default();

@@ -18,26 +18,26 @@ use super::{api_version, ArmError};
 use crate::app::App;
 use crate::store::{HotCache, StoredResource};
 
-/// The resource at `id`, once it is on disk; `None` once its absence is.
-async fn durable_resource(app: &App, id: &str) -> Option<Arc<StoredResource>> {
-    let key = id.to_ascii_lowercase();
+/// The resource at `key` (its lower-cased id), once it is on disk; `None` once its absence is.
+async fn durable_resource(app: &App, key: &str) -> Option<Arc<StoredResource>> {
     app.store
         .read_durable(|s, latest| {
-            let found = s.resource(&key).cloned();
+            let found = s.resource(key).cloned();
             let seq = found.as_ref().map_or(latest, |r| r.seq);
             (found, seq)
         })
         .await
 }
 
+/// GET of the resource at `key` (its lower-cased id).
 pub(super) async fn get(
     app: &App,
     provider: &Provider,
-    id: &str,
+    key: &str,
     name: &str,
     req: &ArmRequest,
 ) -> Result<Response, ArmError> {
-    let resource = durable_resource(app, id).await.ok_or_else(|| not_found(provider, name, req))?;
+    let resource = durable_resource(app, key).await.ok_or_else(|| not_found(provider, name, req))?;
     if let Some(tag) = req.header("if-none-match") {
         if tag.split(',').any(|t| t.trim() == resource.etag || t.trim() == "*") {
             return Ok(no_content(StatusCode::NOT_MODIFIED));
@@ -74,11 +74,12 @@ fn expanded(
     }
 }
 
-/// GET of a read-only view below a resource (`…/instanceView`).
+/// GET of a read-only view below a resource (`…/instanceView`); `key` is its lower-cased id.
 pub(super) async fn view(
     app: &App,
     provider: &Provider,
     id: &str,
+    key: &str,
     view: &'static str,
     req: &ArmRequest,
 ) -> Result<Response, ArmError> {
@@ -86,14 +87,13 @@ pub(super) async fn view(
         return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
     }
     let name = id.rsplit('/').next().unwrap_or_default();
-    let key = id.to_ascii_lowercase();
     let now = app.clock.now();
     // A view reads the resource and what lies under it (a set's VMs): it waits for them all.
     let body = app
         .store
-        .read_durable(|s, latest| match s.resource(&key) {
+        .read_durable(|s, latest| match s.resource(key) {
             Some(resource) => {
-                let mut prefix = key.clone();
+                let mut prefix = key.to_string();
                 prefix.push('/');
                 let seq = s.with_prefix(&prefix).map(|r| r.seq).fold(resource.seq, u64::max);
                 (settled_view(provider, view, resource, s, now), seq)
@@ -126,8 +126,8 @@ fn settled_view(
     Ok(rendered.doc)
 }
 
-pub(super) async fn head(app: &App, id: &str) -> Result<Response, ArmError> {
-    let exists = durable_resource(app, id).await.is_some();
+pub(super) async fn head(app: &App, key: &str) -> Result<Response, ArmError> {
+    let exists = durable_resource(app, key).await.is_some();
     Ok(no_content(if exists { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }))
 }
 
