@@ -74,25 +74,10 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
         matches!(&target, Target::Item { provider, .. } if provider.spec().type_key() == RESOURCE_GROUPS);
     // The target's store key, made once: the keys of its group and parent are its prefixes.
     let key = target.resource_id().map(str::to_ascii_lowercase);
-    if let (Some(group), false) = (&req.path.resource_group, is_group_itself) {
-        let prefix_len = "/subscriptions/".len() + req.path.subscription.len() + "/resourcegroups/".len() + group.len();
-        let missing = app.store.read(|s| match key.as_deref().and_then(|k| k.get(..prefix_len)) {
-            Some(group_key) => s.resource(group_key).is_none(),
-            None => s.resource(&group_key(&req.path.subscription, group)).is_none(),
-        });
-        if missing {
-            return Err(ArmError::not_found(
-                "ResourceGroupNotFound",
-                format!("Resource group '{group}' could not be found."),
-            ));
-        }
-    }
+    require_scope(app, req, &target, key.as_deref(), is_group_itself)?;
     match target {
-        Target::Item { provider, id, name, parent } => {
+        Target::Item { provider, id, name, .. } => {
             let key = key.unwrap_or_else(|| id.to_ascii_lowercase());
-            if req.method != Method::DELETE {
-                require_parent(app, parent.as_ref(), Some(&key))?;
-            }
             match req.method {
                 Method::GET => get(app, provider, &key, &name, req).await,
                 Method::HEAD => head(app, &key).await,
@@ -102,13 +87,10 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
                 _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
             }
         }
-        Target::Collection { provider, parent, parent_id, segment } => {
-            require_parent(app, parent.as_ref(), None)?;
-            match req.method {
-                Method::GET => list(app, provider, &parent_id, &segment, req).await,
-                _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
-            }
-        }
+        Target::Collection { provider, parent_id, segment, .. } => match req.method {
+            Method::GET => list(app, provider, &parent_id, &segment, req).await,
+            _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
+        },
         Target::Action { provider, id, action } => action_endpoint(app, provider, &id, action, req, faults).await,
         Target::View { provider, id, view: spec } => {
             let key = key.unwrap_or_else(|| id.to_ascii_lowercase());
@@ -129,32 +111,58 @@ pub(super) fn group_key(subscription: &str, group: &str) -> String {
     key
 }
 
-/// Refuses a request whose parent resource does not exist (or is being deleted). `child_key`,
-/// the lower-cased id of a resource under the parent, saves lower-casing the parent's id.
-pub(super) fn require_parent(
+/// Refuses a request whose resource group, or parent resource, does not exist (a parent being
+/// deleted counts as gone; a DELETE needs no parent). Checked under one hold of the store.
+/// `key`, the target's lower-cased id, has both their keys as prefixes.
+fn require_scope(
     app: &App,
-    parent: Option<&(&Provider, String)>,
-    child_key: Option<&str>,
+    req: &ArmRequest,
+    target: &Target<'_>,
+    key: Option<&str>,
+    is_group_itself: bool,
 ) -> Result<(), ArmError> {
-    let Some((provider, id)) = parent else {
-        return Ok(());
+    let path = &req.path;
+    let group = path.resource_group.as_deref().filter(|_| !is_group_itself);
+    let parent = match target {
+        Target::Item { parent, .. } if req.method != Method::DELETE => parent.as_ref(),
+        Target::Collection { parent, .. } => parent.as_ref(),
+        _ => None,
     };
-    let exists = |key: &str| app.store.read(|s| s.resource(key).is_some_and(|r| !r.deleting));
-    let found = match child_key.and_then(|k| k.get(..id.len())) {
-        Some(key) => exists(key),
-        None => exists(&id.to_ascii_lowercase()),
-    };
-    if found {
-        return Ok(());
+    let (group_missing, parent_missing) = app.store.read(|s| {
+        let group_missing = group.is_some_and(|g| {
+            let len = "/subscriptions/".len() + path.subscription.len() + "/resourcegroups/".len() + g.len();
+            match key.and_then(|k| k.get(..len)) {
+                Some(group_key) => s.resource(group_key).is_none(),
+                None => s.resource(&group_key(&path.subscription, g)).is_none(),
+            }
+        });
+        let live = |k: &str| s.resource(k).is_some_and(|r| !r.deleting);
+        let parent_missing = !group_missing
+            && parent.is_some_and(|(_, id)| match key.and_then(|k| k.get(..id.len())) {
+                Some(parent_key) => !live(parent_key),
+                None => !live(&id.to_ascii_lowercase()),
+            });
+        (group_missing, parent_missing)
+    });
+    if let (true, Some(group)) = (group_missing, group) {
+        return Err(ArmError::not_found(
+            "ResourceGroupNotFound",
+            format!("Resource group '{group}' could not be found."),
+        ));
     }
-    let name = id.rsplit('/').next().unwrap_or_default();
-    Err(ArmError::not_found(
-        "ParentResourceNotFound",
-        format!(
-            "Can not perform requested operation on nested resource. Parent resource '{name}' of type '{}' not found.",
-            provider.spec().full_type()
-        ),
-    ))
+    match parent {
+        Some((provider, id)) if parent_missing => {
+            let name = id.rsplit('/').next().unwrap_or_default();
+            Err(ArmError::not_found(
+                "ParentResourceNotFound",
+                format!(
+                    "Can not perform requested operation on nested resource. Parent resource '{name}' of type '{}' not found.",
+                    provider.spec().full_type()
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub(super) fn not_found(provider: &Provider, name: &str, req: &ArmRequest) -> ArmError {
