@@ -22,8 +22,8 @@ pub(super) type Provider = Arc<dyn ResourceProvider>;
 pub(super) const RESOURCE_GROUPS: &str = "microsoft.resources/resourcegroups";
 
 /// The answer, and the spec's operationId for the request (what metrics and the journal call it).
-pub async fn handle(app: Arc<App>, req: ArmRequest) -> (Response, Option<&'static str>) {
-    let target = resolve(&app, &req);
+pub async fn handle(app: &App, req: ArmRequest) -> (Response, Option<&'static str>) {
+    let target = resolve(app, &req);
     let operation = target.as_ref().ok().and_then(|t| operation_id(t, &req.method));
     let faults = app.faults.on_request(&RequestFacts {
         method: req.method.as_str(),
@@ -38,7 +38,7 @@ pub async fn handle(app: Arc<App>, req: ArmRequest) -> (Response, Option<&'stati
         fault_response::injected(error, &req.method)
     } else {
         let routed = match target {
-            Ok(target) => route(&app, &req, target, &faults.deferred).await,
+            Ok(target) => route(app, &req, target, &faults.deferred).await,
             Err(e) => Err(e),
         };
         routed.unwrap_or_else(IntoResponse::into_response)

@@ -174,7 +174,7 @@ async fn arm_entry(app: &Arc<App>, parts: Parts, body: Bytes) -> (Response, Requ
         headers: parts.headers,
         body,
     };
-    let (response, operation) = dispatch::handle(app.clone(), request).await;
+    let (response, operation) = dispatch::handle(app, request).await;
     (response, RequestNames { operation, caller: Some(caller_name) })
 }
 
