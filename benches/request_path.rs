@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use azemu::app::App;
 use azemu::arm::ApiVersionCheck;
@@ -136,7 +136,6 @@ fn request_path(c: &mut Criterion) {
             }
         })
     });
-    let _ = Bytes::new();
 }
 
 criterion_group! {

@@ -91,6 +91,44 @@ async fn a_job_leaves_its_requests_and_every_status_change() {
 }
 
 #[tokio::test]
+async fn a_failed_jobs_changes_end_where_its_document_does() {
+    let s = TestServer::start().await;
+    s.create_device("dev-1").await;
+    s.advance(2.0).await;
+    s.add_fault(
+        json!({"match": {"step": "DeploymentInProgress"}, "action": {"failStep": {"code": "CollectionFailed"}}}),
+    )
+    .await;
+    let put = s.put(&with_version(&job("dev-1", "logs"), HCI), collect_log_body()).await;
+    assert_eq!(put.status, StatusCode::CREATED);
+    s.advance(6.0).await;
+    let document = s.get(&with_version(&job("dev-1", "logs"), HCI)).await.body;
+    let changes = changes_of(&events(&s, "").await, &job("dev-1", "logs"));
+    let values_of = |property: &str| -> Vec<Value> {
+        changes.iter().filter(|(p, _, _)| p == property).map(|(_, _, to)| to.clone()).collect()
+    };
+    assert_eq!(
+        values_of("properties.status"),
+        [
+            "Scheduled",
+            "ValidationInProgress",
+            "ValidationSuccess",
+            "DeploymentInProgress",
+            "DeploymentFailed",
+            "Failed"
+        ]
+    );
+    assert_eq!(values_of("properties.provisioningState").last(), Some(&json!("Failed")));
+    // The journal's last value of each tracked property is the document's.
+    let props = &document["properties"];
+    assert_eq!(values_of("properties.status").last(), Some(&props["status"]));
+    assert_eq!(values_of("properties.provisioningState").last(), Some(&props["provisioningState"]));
+    let percent = values_of("properties.reportedProperties.percentComplete");
+    assert_eq!(percent.last(), Some(&props["reportedProperties"]["percentComplete"]));
+    assert!(percent.last().and_then(Value::as_i64).is_some_and(|p| p < 100), "a failed job stops short of 100");
+}
+
+#[tokio::test]
 async fn filters_by_kind_resource_prefix_and_sequence() {
     let s = TestServer::start().await;
     s.create_device("dev-1").await;

@@ -131,12 +131,11 @@ where
     response
 }
 
+/// The method as the journal records it: a static name for the standard ones.
 fn method_name(method: &axum::http::Method) -> std::borrow::Cow<'static, str> {
-    use axum::http::Method;
-    let known = [Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::PATCH, Method::HEAD, Method::OPTIONS];
-    const NAMES: [&str; 7] = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"];
-    match known.iter().position(|m| m == method) {
-        Some(i) => NAMES[i].into(),
+    const STANDARD: [&str; 7] = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+    match STANDARD.into_iter().find(|name| *name == method.as_str()) {
+        Some(name) => name.into(),
         None => method.as_str().to_string().into(),
     }
 }
