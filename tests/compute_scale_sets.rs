@@ -317,6 +317,75 @@ async fn an_injected_failure_shows_in_the_operation_and_the_instance_view() {
 }
 
 #[tokio::test]
+async fn a_fail_step_rule_fails_only_the_instance_it_names_in_a_set_action() {
+    let s = TestServer::start().await;
+    create(&s, "web", 3).await;
+    s.advance(8.0).await;
+    let rule = s
+        .add_fault(json!({"match": {"operation": "VirtualMachineScaleSets_Deallocate", "step": "instances/1"},
+            "action": {"failStep": {"code": "AllocationFailed", "message": "The host is out of capacity."}}}))
+        .await;
+    let r = s.post(&v(&format!("{}/deallocate", set("web"))), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    s.advance(5.0).await;
+    let op = s.get(&r.header("azure-asyncoperation").unwrap()).await.body;
+    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some("AllocationFailed")));
+    assert_eq!(
+        codes(&view(&s, "web", "1").await),
+        pair("ProvisioningState/failed/AllocationFailed", "PowerState/running")
+    );
+    for other in ["0", "2"] {
+        assert_eq!(codes(&view(&s, "web", other).await), pair("ProvisioningState/succeeded", "PowerState/deallocated"));
+    }
+    let hits = s.get(&format!("/_azemu/faults/{}", rule["id"].as_str().unwrap())).await.body;
+    assert_eq!((hits["hits"].as_u64(), hits["active"].as_bool()), (Some(1), Some(false)), "{hits}");
+
+    // A rule naming an instance also reaches an action on that VM alone.
+    s.add_fault(
+        json!({"match": {"step": "2"}, "action": {"failStep": {"code": "VMStartTimedOut", "message": "Slow."}}}),
+    )
+    .await;
+    let started = act(&s, "web", "2", "start").await;
+    s.advance(3.0).await;
+    let op = s.get(&started.header("azure-asyncoperation").unwrap()).await.body;
+    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some("VMStartTimedOut")));
+    assert_eq!(
+        codes(&view(&s, "web", "2").await),
+        pair("ProvisioningState/failed/VMStartTimedOut", "PowerState/deallocated")
+    );
+}
+
+#[tokio::test]
+async fn a_fail_step_rule_on_a_new_instance_fails_the_sets_put_until_the_next_one() {
+    let s = TestServer::start().await;
+    s.add_fault(json!({"match": {"operation": "VirtualMachineScaleSets_CreateOrUpdate", "step": "instances/1"},
+        "action": {"failStep": {"code": "OSProvisioningTimedOut", "message": "The guest did not answer."}}}))
+        .await;
+    let created = create(&s, "web", 2).await;
+    s.advance(8.0).await;
+    let op = s.get(&created.header("azure-asyncoperation").unwrap()).await.body;
+    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some("OSProvisioningTimedOut")));
+    assert_eq!(s.get(&v(&set("web"))).await.body["properties"]["provisioningState"], "Failed");
+    let failed = view(&s, "web", "1").await;
+    assert_eq!(codes(&failed).0, "ProvisioningState/failed/OSProvisioningTimedOut");
+    assert_eq!(failed["statuses"][0]["level"], "Error");
+    assert_eq!(codes(&view(&s, "web", "0").await).0, "ProvisioningState/succeeded");
+
+    // The rule has retired: scaling out succeeds, and the set with it.
+    let r = s.put(&v(&set("web")), body(3)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    s.advance(8.0).await;
+    assert_eq!(s.get(&r.header("azure-asyncoperation").unwrap()).await.body["status"], "Succeeded");
+    assert_eq!(s.get(&v(&set("web"))).await.body["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(codes(&view(&s, "web", "2").await).0, "ProvisioningState/succeeded");
+
+    let points = s.get("/_azemu/faults/points").await.body["value"].clone();
+    let sets =
+        points.as_array().unwrap().iter().find(|p| p["resourceType"] == "Microsoft.Compute/virtualMachineScaleSets");
+    assert_eq!(sets.unwrap()["steps"], json!(["instances/{instanceId}"]));
+}
+
+#[tokio::test]
 async fn bad_bodies_and_missing_instances_get_computes_errors_and_change_nothing() {
     let s = TestServer::start().await;
     s.create_group(RG).await;

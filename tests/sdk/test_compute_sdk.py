@@ -153,3 +153,18 @@ def test_an_injected_failure_surfaces_through_the_poller(fast_emulator):
     assert view.statuses[0].code == "ProvisioningState/failed/VMAgentStatusCommunicationError"
     assert view.statuses[0].level == "Error"
     assert power(view) == "PowerState/running"
+
+
+def test_a_set_action_fails_only_the_instance_a_fail_step_rule_names(fast_emulator):
+    compute = create(fast_emulator, capacity=2)
+    rule = {
+        "match": {"operation": "VirtualMachineScaleSets_Restart", "step": "instances/1"},
+        "action": {"failStep": {"code": "OSProvisioningTimedOut", "message": "The guest did not answer."}},
+    }
+    add_fault(fast_emulator, rule)
+    with pytest.raises(HttpResponseError) as failure:
+        compute.virtual_machine_scale_sets.begin_restart(GROUP, SET, **POLL).result()
+    assert "OSProvisioningTimedOut" in str(failure.value)
+    vms = compute.virtual_machine_scale_set_vms
+    assert vms.get_instance_view(GROUP, SET, "1").statuses[0].code == "ProvisioningState/failed/OSProvisioningTimedOut"
+    assert vms.get_instance_view(GROUP, SET, "0").statuses[0].code == "ProvisioningState/succeeded"

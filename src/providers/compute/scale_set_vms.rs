@@ -14,6 +14,7 @@ use super::vm_update::updated_model;
 use super::{instance_id_rule, COMPUTE_API_VERSIONS, NAMESPACE};
 use crate::arm::envelope::{new_resource, revised};
 use crate::arm::{ArmError, Caller, TypeOwner};
+use crate::faults::Deferred;
 use crate::providers::{
     sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, ListOrder,
     LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider,
@@ -100,9 +101,17 @@ fn record_of(resource: &StoredResource) -> Result<VmRecord, ArmError> {
     resource.sim_as().ok_or_else(|| unreadable("no lifecycle state"))
 }
 
-/// A new VM of a set, being created.
-pub fn new_vm(id: String, doc: Value, placement: Placement, now: DateTime<Utc>, caller: &Caller) -> StoredResource {
-    let power = VmSim::new(VmAction::Create, Power::Deallocated, now, placement.speed, false);
+/// A new VM of a set, being created (and failing with `failure`, when a fault rule planted one).
+pub fn new_vm(
+    id: String,
+    doc: Value,
+    placement: Placement,
+    now: DateTime<Utc>,
+    caller: &Caller,
+    failure: Option<VmFailure>,
+) -> StoredResource {
+    let mut power = VmSim::new(VmAction::Create, Power::Deallocated, now, placement.speed, false);
+    power.transition.failure = failure;
     let facts = ViewFacts::of(&doc);
     let mut vm = new_resource(&SPEC, id, doc, caller, now);
     vm.due = Some(power.transition.end);
@@ -154,9 +163,35 @@ pub fn start_action(
     Ok(next)
 }
 
-/// The failure a `failOperation` rule plants in an action, as the VM will report it.
-pub fn planted_failure(req: &ActionRequest) -> Option<VmFailure> {
-    req.faults.take_operation_failure().map(|e| VmFailure { code: e.code, message: e.message, status: e.status })
+/// The step paths a `failStep` rule names one instance by, in any action or scale-out that
+/// reaches it (as `GET /_azemu/faults/points` shows them).
+pub const INSTANCE_STEPS: &str = "instances/{instanceId}";
+
+fn instance_step(instance: u64) -> String {
+    format!("instances/{instance}")
+}
+
+/// The failure a `failStep` rule naming this instance plants in the work on it.
+pub fn instance_failure(faults: &Deferred, instance: u64) -> Option<VmFailure> {
+    faults.take_step_failure(&[instance_step(instance)]).map(VmFailure::from)
+}
+
+/// The failure a `failOperation` rule plants in a request's work, as its VMs will report it.
+pub fn operation_failure(faults: &Deferred) -> Option<VmFailure> {
+    faults.take_operation_failure().map(VmFailure::from)
+}
+
+/// The failure planted in an action on one VM: a `failStep` rule naming the instance, else a
+/// `failOperation` rule on the request (which then does not fire).
+fn failure_of_vm(faults: &Deferred, vm: &StoredResource) -> Option<VmFailure> {
+    let instance = vm.id.rsplit('/').next().and_then(|i| i.parse().ok());
+    match instance.and_then(|i| instance_failure(faults, i)) {
+        Some(failure) => {
+            faults.decline_operation_failure();
+            Some(failure)
+        }
+        None => operation_failure(faults),
+    }
 }
 
 /// The VM's document at `now`, its provisioning state from its lifecycle.
@@ -205,12 +240,7 @@ impl ResourceProvider for ScaleSetVms {
             return Err(ArmError::not_found("NotFound", "The entity was not found in this Azure location."));
         };
         let mut doc = updated_model(&existing.body_value(), &req.body)?;
-        let failure = req.faults.take_operation_failure().map(|e| VmFailure {
-            code: e.code,
-            message: e.message,
-            status: e.status,
-        });
-        let vm = start_action(existing, VmAction::Update, req.now, false, failure)?;
+        let vm = start_action(existing, VmAction::Update, req.now, false, failure_of_vm(req.faults, existing))?;
         doc["properties"]["provisioningState"] = json!("Updating");
         Ok(PutOutcome::Write(Box::new(Written { doc, sim: vm.sim, due: vm.due, also: Txn::default() })))
     }
@@ -220,7 +250,7 @@ impl ResourceProvider for ScaleSetVms {
             ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action))
         })?;
         let skip = req.query("skipShutdown").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let vm = start_action(req.resource, action, req.now, skip, planted_failure(req))?;
+        let vm = start_action(req.resource, action, req.now, skip, failure_of_vm(req.faults, req.resource))?;
         let key = vm.key();
         let mut also = Txn::default();
         also.put(vm);
@@ -246,9 +276,13 @@ impl ResourceProvider for ScaleSetVms {
         let failure = record.power.transition.failure.clone();
         Ok(Advance {
             completes: Some(if failure.is_some() { OperationStatus::Failed } else { OperationStatus::Succeeded }),
-            failure: failure.map(|f| OperationError { code: f.code, message: f.message, http_status: f.status }),
+            failure: failure.map(OperationError::from),
             ..Advance::default()
         })
+    }
+
+    fn failure_steps(&self) -> Vec<String> {
+        vec![INSTANCE_STEPS.to_string()]
     }
 
     fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {

@@ -13,9 +13,10 @@ use serde_json::{json, Value};
 use super::instance_view::{placement_group, scale_set_instance_view};
 use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
 use super::scale_set_vms::{
-    new_vm, planted_failure, start_action, with_instance_view, Placement, ScaleSetVms, POWER_ACTIONS,
+    instance_failure, new_vm, operation_failure, start_action, with_instance_view, Placement, ScaleSetVms,
+    INSTANCE_STEPS, POWER_ACTIONS,
 };
-use super::vm_power::VmAction;
+use super::vm_power::{VmAction, VmFailure};
 use super::vm_update::protected_from_scale_in;
 use super::{scale_set_name_rule, COMPUTE_API_VERSIONS, NAMESPACE};
 use crate::arm::envelope::revised;
@@ -25,7 +26,7 @@ use crate::providers::{
     LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, Rendered, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::sim::{scaled, Clock};
-use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
+use crate::store::{to_bytes, OperationStatus, OperationUrls, State, StoredResource, Txn};
 
 const ACTIONS: &[ActionName] = &[
     POWER_ACTIONS[0],
@@ -74,11 +75,15 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     names: OnceLock::new(),
 };
 
-/// The set's own lifecycle state: the next instance id it hands out (ids are never reused).
+/// The set's own lifecycle state: the next instance id it hands out (ids are never reused),
+/// and the failure its running PUT ends with when a fault rule failed one of the instances it
+/// makes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SetSim {
     next_instance: u64,
     speed: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure: Option<VmFailure>,
 }
 
 pub struct ScaleSets;
@@ -168,8 +173,12 @@ impl ResourceProvider for ScaleSets {
             .unwrap_or_else(|| timestamp(req.now));
         let provisioning = if req.existing.is_some() { "Updating" } else { "Creating" };
         let doc = scale_set_doc(&req.body, req.id, &created, provisioning);
-        let mut sim: SetSim =
-            req.existing.and_then(|e| e.sim_as()).unwrap_or(SetSim { next_instance: 0, speed: req.clock.speed() });
+        let mut sim: SetSim = req.existing.and_then(|e| e.sim_as()).unwrap_or(SetSim {
+            next_instance: 0,
+            speed: req.clock.speed(),
+            failure: None,
+        });
+        sim.failure = None;
         let live = instances(state, &key);
         let mut also = Txn::default();
         let mut takes = UPDATE;
@@ -180,7 +189,11 @@ impl ResourceProvider for ScaleSets {
                 sim.next_instance += 1;
                 let vm_id = format!("{}/virtualMachines/{instance}", req.id);
                 let vm = vm_doc(&doc, &model, req.id, set_name, instance);
-                also.put(new_vm(vm_id, vm, placement(req.id, &model, sim.speed), req.now, req.caller));
+                let failure = instance_failure(req.faults, instance);
+                if sim.failure.is_none() {
+                    sim.failure.clone_from(&failure);
+                }
+                also.put(new_vm(vm_id, vm, placement(req.id, &model, sim.speed), req.now, req.caller, failure));
             }
             takes = VmAction::Create.nominal(false);
         } else if model.capacity < live.len() {
@@ -195,12 +208,20 @@ impl ResourceProvider for ScaleSets {
         Ok(PutOutcome::Write(Box::new(Written { doc, sim: sim_state(&sim), due: Some(due), also })))
     }
 
+    /// The PUT ends: `Succeeded`, or `Failed` with the error of the first instance it made that
+    /// a fault rule failed.
     fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
+        let mut sim: Option<SetSim> = resource.sim_as();
+        let failure = sim.as_mut().and_then(|s| s.failure.take());
+        if let Some(sim) = &sim {
+            resource.sim = sim_state(sim);
+        }
         let mut body = resource.body_value();
-        body["properties"]["provisioningState"] = json!("Succeeded");
+        body["properties"]["provisioningState"] = json!(if failure.is_some() { "Failed" } else { "Succeeded" });
         resource.set_body(&body);
         resource.due = None;
-        Ok(Advance { completes: Some(OperationStatus::Succeeded), ..Advance::default() })
+        let completes = if failure.is_some() { OperationStatus::Failed } else { OperationStatus::Succeeded };
+        Ok(Advance { completes: Some(completes), failure: failure.map(Into::into), ..Advance::default() })
     }
 
     fn action(&self, req: &ActionRequest, state: &State) -> Result<ActionOutcome, ArmError> {
@@ -225,13 +246,20 @@ impl ResourceProvider for ScaleSets {
             ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action))
         })?;
         let skip = req.query("skipShutdown").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let failure = planted_failure(req);
-        for vm in targets(req, &live, false)? {
-            also.put(start_action(vm, action, req.now, skip, failure.clone())?);
+        let targeted = targets(req, &live, false)?;
+        // A `failStep` rule fails the instances it names; a `failOperation` rule, all of them.
+        let everywhere = operation_failure(req.faults);
+        let mut first_failure = everywhere.clone();
+        for vm in targeted {
+            let instance = vm.id.rsplit('/').next().and_then(|i| i.parse().ok());
+            let failure = instance.and_then(|i| instance_failure(req.faults, i)).or_else(|| everywhere.clone());
+            if first_failure.is_none() {
+                first_failure.clone_from(&failure);
+            }
+            also.put(start_action(vm, action, req.now, skip, failure)?);
         }
         let mut outcome = ActionOutcome { also, ..ActionOutcome::timed(action.nominal(skip), None) };
-        outcome.planned_failure =
-            failure.map(|f| OperationError { code: f.code, message: f.message, http_status: f.status });
+        outcome.planned_failure = first_failure.map(Into::into);
         Ok(outcome)
     }
 
@@ -253,5 +281,9 @@ impl ResourceProvider for ScaleSets {
         let time = doc.pointer("/systemData/lastModifiedAt").and_then(Value::as_str).unwrap_or_default();
         // Its VMs change it without a new version of the set.
         Ok(Rendered { doc: to_bytes(&scale_set_instance_view(provisioning, time, codes)), settled: false })
+    }
+
+    fn failure_steps(&self) -> Vec<String> {
+        vec![INSTANCE_STEPS.to_string()]
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::faults::InjectedError;
 use crate::sim::scaled;
+use crate::store::OperationError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -140,6 +142,18 @@ pub struct VmFailure {
     pub code: String,
     pub message: String,
     pub status: u16,
+}
+
+impl From<InjectedError> for VmFailure {
+    fn from(e: InjectedError) -> VmFailure {
+        VmFailure { code: e.code, message: e.message, status: e.status }
+    }
+}
+
+impl From<VmFailure> for OperationError {
+    fn from(f: VmFailure) -> OperationError {
+        OperationError { code: f.code, message: f.message, http_status: f.status }
+    }
 }
 
 /// An action under way or last done.
