@@ -185,7 +185,7 @@ pub struct ActionRequest<'a> {
     pub resource: &'a StoredResource,
     pub body: Option<Value>,
     /// The request's query parameters (`skipShutdown=true`, …).
-    pub query: &'a [(String, String)],
+    pub query: &'a super::request::Query,
     pub now: DateTime<Utc>,
     pub clock: &'a Clock,
     pub caller: &'a Caller,
@@ -194,7 +194,7 @@ pub struct ActionRequest<'a> {
 
 impl ActionRequest<'_> {
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.query.get(name)
     }
 }
 

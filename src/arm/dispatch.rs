@@ -27,10 +27,10 @@ pub async fn handle(app: &App, req: ArmRequest) -> (Response, Option<&'static st
     let operation = target.as_ref().ok().and_then(|t| operation_id(t, &req.method));
     let faults = app.faults.on_request(&RequestFacts {
         method: req.method.as_str(),
-        path: &req.raw_path,
+        path: req.raw_path(),
         resource_id: target.as_ref().ok().and_then(Target::resource_id),
         operation,
-        subscription: Some(&req.path.subscription),
+        subscription: Some(req.path.subscription()),
     });
     let response = if faults.drop_connection {
         fault_response::dropped()
@@ -84,12 +84,12 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
                 Method::PUT => put(app, provider, &id, &name, req, faults).await,
                 Method::DELETE => delete(app, provider, &id, &name, req, faults).await,
                 Method::PATCH => patch(app, provider, &id, &name, req, faults).await,
-                _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
+                _ => Err(ArmError::method_not_allowed(req.method.as_str(), req.raw_path())),
             }
         }
         Target::Collection { provider, parent_id, segment, .. } => match req.method {
             Method::GET => list(app, provider, &parent_id, &segment, req).await,
-            _ => Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path)),
+            _ => Err(ArmError::method_not_allowed(req.method.as_str(), req.raw_path())),
         },
         Target::Action { provider, id, action } => action_endpoint(app, provider, &id, action, req, faults).await,
         Target::View { provider, id, view: spec } => {
@@ -122,7 +122,7 @@ fn require_scope(
     is_group_itself: bool,
 ) -> Result<(), ArmError> {
     let path = &req.path;
-    let group = path.resource_group.as_deref().filter(|_| !is_group_itself);
+    let group = path.resource_group().filter(|_| !is_group_itself);
     let parent = match target {
         Target::Item { parent, .. } if req.method != Method::DELETE => parent.as_ref(),
         Target::Collection { parent, .. } => parent.as_ref(),
@@ -130,10 +130,10 @@ fn require_scope(
     };
     let (group_missing, parent_missing) = app.store.read(|s| {
         let group_missing = group.is_some_and(|g| {
-            let len = "/subscriptions/".len() + path.subscription.len() + "/resourcegroups/".len() + g.len();
+            let len = "/subscriptions/".len() + path.subscription().len() + "/resourcegroups/".len() + g.len();
             match key.and_then(|k| k.get(..len)) {
                 Some(group_key) => s.resource(group_key).is_none(),
-                None => s.resource(&group_key(&path.subscription, g)).is_none(),
+                None => s.resource(&group_key(path.subscription(), g)).is_none(),
             }
         });
         let live = |k: &str| s.resource(k).is_some_and(|r| !r.deleting);
@@ -172,5 +172,5 @@ pub(super) fn not_found(provider: &Provider, name: &str, req: &ArmRequest) -> Ar
     if let Some((code, message)) = provider.spec().missing {
         return ArmError::not_found(code, message);
     }
-    ArmError::resource_not_found(provider.spec().full_type(), name, req.path.resource_group.as_deref())
+    ArmError::resource_not_found(provider.spec().full_type(), name, req.path.resource_group())
 }

@@ -3,26 +3,69 @@
 //! Every `/providers/` section but the last is the scope of an extension resource.
 
 use percent_encoding::percent_decode_str;
+use smallvec::SmallVec;
 
 use super::error::ArmError;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProviderSection {
-    pub namespace: String,
-    /// `(type, name)` pairs, caller's casing.
-    pub pairs: Vec<(String, String)>,
+/// Where a segment lies in the path's text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Span {
+    start: u32,
+    end: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+struct SectionSpans {
+    namespace: Span,
+    /// The section's `(type, name)` pairs: a range of [`ArmPath::pairs`].
+    pairs: (u16, u16),
+}
+
+/// A parsed path: its text and where each segment lies in it. Segments are not copied: a path
+/// without `%` escapes is parsed without allocating beyond its own text.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ArmPath {
-    pub subscription: String,
-    pub resource_group: Option<String>,
-    /// Sections before the last one: the scope an extension resource lives under.
-    pub scope_sections: Vec<ProviderSection>,
-    /// The section the request targets; `None` for subscription or resource-group paths.
-    pub target: Option<ProviderSection>,
-    /// An unpaired last segment: a collection type or an action name.
-    pub trailing: Option<String>,
+    raw: String,
+    /// The decoded segments, `/`-separated, when the path has `%` escapes (spans point here).
+    decoded: Option<String>,
+    subscription: Span,
+    resource_group: Option<Span>,
+    sections: SmallVec<[SectionSpans; 2]>,
+    pairs: SmallVec<[(Span, Span); 4]>,
+    trailing: Option<Span>,
+}
+
+/// One `/providers/{namespace}/{type}/{name}…` section of a path (types and names as the caller
+/// spelled them).
+#[derive(Clone, Copy)]
+pub struct ProviderSection<'a> {
+    path: &'a ArmPath,
+    spans: &'a SectionSpans,
+}
+
+impl<'a> ProviderSection<'a> {
+    pub fn namespace(&self) -> &'a str {
+        self.path.text_of(self.spans.namespace)
+    }
+
+    /// How many `(type, name)` pairs it has.
+    pub fn len(&self) -> usize {
+        usize::from(self.spans.pairs.1 - self.spans.pairs.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn pair(&self, index: usize) -> Option<(&'a str, &'a str)> {
+        self.pairs().nth(index)
+    }
+
+    pub fn pairs(&self) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + 'a {
+        let path = self.path;
+        let (from, to) = self.spans.pairs;
+        path.pairs[usize::from(from)..usize::from(to)].iter().map(move |(t, n)| (path.text_of(*t), path.text_of(*n)))
+    }
 }
 
 /// Whether a raw segment is the keyword `word` (as decoded, in any casing).
@@ -31,10 +74,6 @@ fn is_keyword(raw: &str, word: &str) -> bool {
 }
 
 fn decode(segment: &str) -> Result<String, ArmError> {
-    // Most segments have nothing to decode: copied as they are, without a second scan.
-    if !segment.contains('%') {
-        return Ok(segment.to_owned());
-    }
     percent_decode_str(segment)
         .decode_utf8()
         .map(|s| s.into_owned())
@@ -48,74 +87,159 @@ fn bad_path(path: &str) -> ArmError {
     )
 }
 
+/// Takes segments: where they lie in the path, or, when the path has escapes, decodes them
+/// into `decoded`.
+struct Segments<'p> {
+    path: &'p str,
+    decoded: Option<String>,
+}
+
+impl Segments<'_> {
+    fn take(&mut self, segment: &str) -> Result<Span, ArmError> {
+        let span = |start: usize, end: usize| Span { start: start as u32, end: end as u32 };
+        match &mut self.decoded {
+            None => {
+                let start = segment.as_ptr() as usize - self.path.as_ptr() as usize;
+                Ok(span(start, start + segment.len()))
+            }
+            Some(out) => {
+                let start = out.len();
+                out.push_str(&decode(segment)?);
+                let end = out.len();
+                out.push('/');
+                Ok(span(start, end))
+            }
+        }
+    }
+}
+
+/// The spans of a path, before its text is attached.
+struct Layout {
+    subscription: Span,
+    resource_group: Option<Span>,
+    sections: SmallVec<[SectionSpans; 2]>,
+    pairs: SmallVec<[(Span, Span); 4]>,
+    trailing: Option<Span>,
+}
+
+fn layout(path: &str, segments: &mut Segments) -> Result<Layout, ArmError> {
+    let bad = || bad_path(path);
+    let trimmed = path.trim_end_matches('/');
+    let mut it = trimmed.split('/').skip(1).peekable();
+    let keyword = |segment: Option<&&str>, word: &str| segment.is_some_and(|s| is_keyword(s, word));
+    if !keyword(it.next().as_ref(), "subscriptions") {
+        return Err(bad());
+    }
+    let mut parsed = Layout {
+        subscription: segments.take(it.next().ok_or_else(bad)?)?,
+        resource_group: None,
+        sections: SmallVec::new(),
+        pairs: SmallVec::new(),
+        trailing: None,
+    };
+    if keyword(it.peek(), "resourceGroups") {
+        let groups = it.next().unwrap_or_default();
+        match it.next() {
+            Some(name) => parsed.resource_group = Some(segments.take(name)?),
+            None => {
+                parsed.trailing = Some(segments.take(groups)?);
+                return Ok(parsed);
+            }
+        }
+    }
+    while let Some(segment) = it.next() {
+        if !is_keyword(segment, "providers") {
+            if it.peek().is_none() && parsed.sections.is_empty() {
+                parsed.trailing = Some(segments.take(segment)?);
+                return Ok(parsed);
+            }
+            return Err(bad());
+        }
+        // A section is a scope only when it names a resource.
+        if parsed.sections.last().is_some_and(|s| s.pairs.0 == s.pairs.1) {
+            return Err(bad());
+        }
+        let namespace = segments.take(it.next().ok_or_else(bad)?)?;
+        let first = parsed.pairs.len() as u16;
+        while it.peek().is_some_and(|s| !is_keyword(s, "providers")) {
+            let type_name = segments.take(it.next().unwrap_or_default())?;
+            match it.next() {
+                Some(name) => {
+                    let name = segments.take(name)?;
+                    parsed.pairs.push((type_name, name));
+                }
+                None => parsed.trailing = Some(type_name),
+            }
+        }
+        parsed.sections.push(SectionSpans { namespace, pairs: (first, parsed.pairs.len() as u16) });
+    }
+    Ok(parsed)
+}
+
 impl ArmPath {
     pub fn parse(path: &str) -> Result<ArmPath, ArmError> {
-        let bad = || bad_path(path);
-        let raw = path.trim_end_matches('/');
-        if raw.split('/').skip(1).any(str::is_empty) {
-            return Err(bad());
+        if path.trim_end_matches('/').split('/').skip(1).any(str::is_empty) {
+            return Err(bad_path(path));
         }
-        // Segments are decoded as they are taken, so keywords are never copied.
-        let mut it = raw.split('/').skip(1).peekable();
-        let keyword = |segment: Option<&&str>, word: &str| segment.is_some_and(|s| is_keyword(s, word));
-        if !keyword(it.next().as_ref(), "subscriptions") {
-            return Err(bad());
-        }
-        let mut parsed = ArmPath {
-            subscription: decode(it.next().ok_or_else(bad)?)?,
-            resource_group: None,
-            scope_sections: Vec::new(),
-            target: None,
-            trailing: None,
-        };
-        if keyword(it.peek(), "resourceGroups") {
-            let groups = it.next().unwrap_or_default();
-            match it.next() {
-                Some(name) => parsed.resource_group = Some(decode(name)?),
-                None => {
-                    parsed.trailing = Some(decode(groups)?);
-                    return Ok(parsed);
-                }
-            }
-        }
-        while let Some(segment) = it.next() {
-            if !is_keyword(segment, "providers") {
-                if it.peek().is_none() && parsed.target.is_none() {
-                    parsed.trailing = Some(decode(segment)?);
-                    return Ok(parsed);
-                }
-                return Err(bad());
-            }
-            let namespace = decode(it.next().ok_or_else(bad)?)?;
-            let mut section = ProviderSection { namespace, pairs: Vec::with_capacity(4) };
-            while it.peek().is_some_and(|s| !is_keyword(s, "providers")) {
-                let type_name = decode(it.next().unwrap_or_default())?;
-                match it.next() {
-                    Some(name) => section.pairs.push((type_name, decode(name)?)),
-                    None => parsed.trailing = Some(type_name),
-                }
-            }
-            if let Some(previous) = parsed.target.replace(section) {
-                if previous.pairs.is_empty() {
-                    return Err(bad());
-                }
-                parsed.scope_sections.push(previous);
-            }
-        }
-        Ok(parsed)
+        let decoded = path.contains('%').then(|| String::with_capacity(path.len()));
+        let mut segments = Segments { path, decoded };
+        let layout = layout(path, &mut segments)?;
+        Ok(ArmPath {
+            raw: path.to_string(),
+            decoded: segments.decoded,
+            subscription: layout.subscription,
+            resource_group: layout.resource_group,
+            sections: layout.sections,
+            pairs: layout.pairs,
+            trailing: layout.trailing,
+        })
+    }
+
+    fn text_of(&self, span: Span) -> &str {
+        let text = self.decoded.as_deref().unwrap_or(&self.raw);
+        &text[span.start as usize..span.end as usize]
+    }
+
+    /// The path as the request sent it.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    pub fn subscription(&self) -> &str {
+        self.text_of(self.subscription)
+    }
+
+    pub fn resource_group(&self) -> Option<&str> {
+        self.resource_group.map(|s| self.text_of(s))
+    }
+
+    /// An unpaired last segment: a collection type or an action name.
+    pub fn trailing(&self) -> Option<&str> {
+        self.trailing.map(|s| self.text_of(s))
+    }
+
+    /// The section the request targets; `None` for subscription or resource-group paths.
+    pub fn target(&self) -> Option<ProviderSection<'_>> {
+        self.sections.last().map(|spans| ProviderSection { path: self, spans })
+    }
+
+    /// Sections before the last one: the scope an extension resource lives under.
+    pub fn scope_sections(&self) -> impl Iterator<Item = ProviderSection<'_>> {
+        let scopes = self.sections.len().saturating_sub(1);
+        self.sections[..scopes].iter().map(move |spans| ProviderSection { path: self, spans })
     }
 
     /// The id of the scope the target lives under (caller's casing).
     pub fn scope_id(&self) -> String {
         let mut id = String::with_capacity(192);
         id.push_str("/subscriptions/");
-        id.push_str(&self.subscription);
-        if let Some(rg) = &self.resource_group {
+        id.push_str(self.subscription());
+        if let Some(rg) = self.resource_group() {
             id.push_str("/resourceGroups/");
             id.push_str(rg);
         }
-        for section in &self.scope_sections {
-            push_section(&mut id, section, section.pairs.len());
+        for section in self.scope_sections() {
+            push_section(&mut id, section, section.len());
         }
         id
     }
@@ -123,7 +247,7 @@ impl ArmPath {
     /// The id of the target resource, or of its first `depth` levels.
     pub fn resource_id(&self, depth: usize) -> String {
         let mut id = self.scope_id();
-        if let Some(target) = self.target.as_ref().filter(|_| depth > 0) {
+        if let Some(target) = self.target().filter(|_| depth > 0) {
             push_section(&mut id, target, depth);
         }
         id
@@ -131,34 +255,36 @@ impl ArmPath {
 
     /// Lower-case `namespace/type/childType…` of the target (plus a trailing collection type).
     pub fn type_key(&self, include_trailing: bool) -> Option<String> {
-        let target = self.target.as_ref()?;
-        let mut key = target.namespace.to_ascii_lowercase();
-        for (t, _) in &target.pairs {
+        let target = self.target()?;
+        let mut key = String::with_capacity(96);
+        key.push_str(target.namespace());
+        for (t, _) in target.pairs() {
             key.push('/');
-            key.push_str(&t.to_ascii_lowercase());
+            key.push_str(t);
         }
         if include_trailing {
-            if let Some(t) = &self.trailing {
+            if let Some(t) = self.trailing() {
                 key.push('/');
-                key.push_str(&t.to_ascii_lowercase());
+                key.push_str(t);
             }
         }
+        key.make_ascii_lowercase();
         Some(key)
     }
 
     pub fn depth(&self) -> usize {
-        self.target.as_ref().map_or(0, |t| t.pairs.len())
+        self.target().map_or(0, |t| t.len())
     }
 
     pub fn name_at(&self, level: usize) -> Option<&str> {
-        self.target.as_ref()?.pairs.get(level).map(|(_, n)| n.as_str())
+        self.target()?.pair(level).map(|(_, n)| n)
     }
 }
 
-fn push_section(id: &mut String, section: &ProviderSection, depth: usize) {
+fn push_section(id: &mut String, section: ProviderSection, depth: usize) {
     id.push_str("/providers/");
-    id.push_str(&section.namespace);
-    for (t, n) in section.pairs.iter().take(depth) {
+    id.push_str(section.namespace());
+    for (t, n) in section.pairs().take(depth) {
         id.push('/');
         id.push_str(t);
         id.push('/');
@@ -175,8 +301,8 @@ mod tests {
     #[test]
     fn parses_extension_resource_under_arc_machine() {
         let p = ArmPath::parse(JOB).unwrap();
-        assert_eq!(p.subscription, "sub1");
-        assert_eq!(p.resource_group.as_deref(), Some("ArcInstance-rg"));
+        assert_eq!(p.subscription(), "sub1");
+        assert_eq!(p.resource_group(), Some("ArcInstance-rg"));
         assert_eq!(
             p.scope_id(),
             "/subscriptions/sub1/resourceGroups/ArcInstance-rg/providers/Microsoft.HybridCompute/machines/Node-1"
@@ -184,23 +310,37 @@ mod tests {
         assert_eq!(p.type_key(false).unwrap(), "microsoft.azurestackhci/edgedevices/jobs");
         assert_eq!(p.resource_id(2), JOB);
         assert_eq!(p.name_at(1), Some("collect1"));
-        assert_eq!(p.trailing, None);
+        assert_eq!(p.trailing(), None);
     }
 
     #[test]
     fn trailing_segment_is_collection_or_action() {
         let list = ArmPath::parse(&format!("{}/jobs", &JOB[..JOB.find("/jobs").unwrap()])).unwrap();
-        assert_eq!(list.trailing.as_deref(), Some("jobs"));
+        assert_eq!(list.trailing(), Some("jobs"));
         assert_eq!(list.type_key(true).unwrap(), "microsoft.azurestackhci/edgedevices/jobs");
         let groups = ArmPath::parse("/subscriptions/s/resourcegroups").unwrap();
-        assert_eq!(groups.trailing.as_deref(), Some("resourcegroups"));
-        assert!(groups.target.is_none());
+        assert_eq!(groups.trailing(), Some("resourcegroups"));
+        assert!(groups.target().is_none());
+    }
+
+    #[test]
+    fn an_escaped_path_reads_as_its_plain_twin() {
+        let escaped = JOB
+            .replace("Node-1", "Node%2D1")
+            .replace("/providers/Microsoft.AzureStackHCI", "/%70roviders/Microsoft.AzureStackHCI");
+        let (p, plain) = (ArmPath::parse(&escaped).unwrap(), ArmPath::parse(JOB).unwrap());
+        assert_eq!((p.resource_id(2), p.scope_id()), (plain.resource_id(2), plain.scope_id()));
+        assert_eq!(p.type_key(false), plain.type_key(false));
+        assert_eq!(p.raw(), escaped);
+        let scope = p.scope_sections().next().unwrap();
+        assert_eq!((scope.namespace(), scope.pair(0)), ("Microsoft.HybridCompute", Some(("machines", "Node-1"))));
+        assert_eq!(p.target().unwrap().pairs().collect::<Vec<_>>(), [("edgeDevices", "default"), ("jobs", "collect1")]);
     }
 
     #[test]
     fn decodes_percent_encoded_names_and_rejects_garbage() {
         let p = ArmPath::parse("/subscriptions/s/resourceGroups/my%20rg").unwrap();
-        assert_eq!(p.resource_group.as_deref(), Some("my rg"));
+        assert_eq!(p.resource_group(), Some("my rg"));
         assert!(ArmPath::parse("/foo/bar").is_err());
         assert!(ArmPath::parse("/subscriptions//resourceGroups/x").is_err());
         assert!(ArmPath::parse("/subscriptions/s/resourceGroups/g/providers").is_err());

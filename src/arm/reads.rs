@@ -84,7 +84,7 @@ pub(super) async fn view(
     req: &ArmRequest,
 ) -> Result<Response, ArmError> {
     if req.method != Method::GET {
-        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+        return Err(ArmError::method_not_allowed(req.method.as_str(), req.raw_path()));
     }
     let name = id.rsplit('/').next().unwrap_or_default();
     let now = app.clock.now();
@@ -214,7 +214,7 @@ pub(super) async fn list(
         .await;
     app.store.materialize(settled);
     let body = page(items.into_iter(), &paging, |token| {
-        let mut url = format!("{}{}?api-version={}", req.base(), req.raw_path, api_version);
+        let mut url = format!("{}{}?api-version={}", req.base(), req.raw_path(), api_version);
         if let Some(t) = &top {
             url.push_str(&format!("&%24top={t}"));
         }
@@ -234,7 +234,7 @@ pub(super) async fn operation_endpoint(
     result: bool,
 ) -> Result<Response, ArmError> {
     if req.method != Method::GET {
-        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+        return Err(ArmError::method_not_allowed(req.method.as_str(), req.raw_path()));
     }
     if req.api_version().is_none_or(str::is_empty) {
         return api_version::check(None, &[], "operations", super::TypeOwner::Provider, app.api_check)
@@ -255,7 +255,7 @@ pub(super) async fn operation_endpoint(
         })
         .await;
     let op = op
-        .filter(|o| o.subscription.eq_ignore_ascii_case(&req.path.subscription))
+        .filter(|o| o.subscription.eq_ignore_ascii_case(req.path.subscription()))
         .ok_or_else(|| ArmError::not_found("OperationNotFound", format!("The operation '{id}' could not be found.")))?;
     let mut response =
         if result { lro::result_response(&req.base(), &op, resource) } else { lro::status_response(&op) };

@@ -12,8 +12,7 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub struct ArmRequest {
     pub method: Method,
     pub path: ArmPath,
-    pub raw_path: String,
-    pub query: Vec<(String, String)>,
+    pub query: Query,
     /// `https` or `http`: with the Host header, the base of the URLs handed out.
     pub scheme: &'static str,
     /// The URI's authority, for requests without a Host header (HTTP/2).
@@ -29,8 +28,13 @@ impl ArmRequest {
         base_url(self.scheme, &self.headers, self.authority.as_deref())
     }
 
+    /// The path as the request sent it.
+    pub fn raw_path(&self) -> &str {
+        self.path.raw()
+    }
+
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.query.get(name)
     }
 
     pub fn api_version(&self) -> Option<&str> {
@@ -61,6 +65,37 @@ impl ArmRequest {
     }
 }
 
+/// A request's query parameters. Most queries have nothing to decode (`api-version=…`): those
+/// are kept as they came and read in place.
+#[derive(Debug, Clone)]
+pub enum Query {
+    Plain(String),
+    Decoded(Vec<(String, String)>),
+}
+
+impl Query {
+    pub fn parse(query: Option<&str>) -> Query {
+        match query {
+            Some(q) if q.contains(['%', '+']) => Query::Decoded(parse_query(Some(q))),
+            Some(q) => Query::Plain(q.to_string()),
+            None => Query::Plain(String::new()),
+        }
+    }
+
+    /// The first value of parameter `name` (in any casing), as form decoding reads it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        match self {
+            Query::Plain(raw) => raw
+                .split('&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v),
+            Query::Decoded(pairs) => pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()),
+        }
+    }
+}
+
 pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
     query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
@@ -85,4 +120,22 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ArmErro
         return Err(too_large());
     }
     axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_reads_the_same_with_or_without_escapes() {
+        for raw in ["api-version=2024-07-01&$top=5&flag&=x", "api-version=2024-07-01&$top=%35&flag&=x"] {
+            let query = Query::parse(Some(raw));
+            assert_eq!(query.get("API-Version"), Some("2024-07-01"), "{raw}");
+            assert_eq!(query.get("$top"), Some("5"), "{raw}");
+            assert_eq!(query.get("flag"), Some(""), "{raw}");
+            assert_eq!(query.get("missing"), None, "{raw}");
+        }
+        assert_eq!(Query::parse(Some("$filter=a+eq+%27b%27")).get("$filter"), Some("a eq 'b'"));
+        assert_eq!(Query::parse(None).get("api-version"), None);
+    }
 }

@@ -30,9 +30,9 @@ impl Target<'_> {
 }
 
 fn invalid_type(req: &ArmRequest) -> ArmError {
-    let (ns, ty) = match &req.path.target {
-        Some(t) => (t.namespace.clone(), req.path.type_key(true).unwrap_or_default()),
-        None => ("Microsoft.Resources".into(), req.path.trailing.clone().unwrap_or_default()),
+    let (ns, ty) = match req.path.target() {
+        Some(t) => (t.namespace(), req.path.type_key(true).unwrap_or_default()),
+        None => ("Microsoft.Resources", req.path.trailing().unwrap_or_default().to_string()),
     };
     ArmError::not_found(
         "InvalidResourceType",
@@ -48,18 +48,18 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
     let registry = &app.registry;
     let groups = || registry.get(RESOURCE_GROUPS).ok_or_else(|| invalid_type(req));
     validate_group_name(app, req)?;
-    let Some(section) = &path.target else {
-        return match (&path.resource_group, &path.trailing) {
+    let Some(section) = path.target() else {
+        return match (path.resource_group(), path.trailing()) {
             (Some(group), None) => Ok(Target::Item {
                 provider: groups()?,
-                id: format!("/subscriptions/{}/resourceGroups/{group}", path.subscription),
-                name: group.clone(),
+                id: format!("/subscriptions/{}/resourceGroups/{group}", path.subscription()),
+                name: group.to_string(),
                 parent: None,
             }),
             (None, Some(t)) if t.eq_ignore_ascii_case("resourceGroups") => Ok(Target::Collection {
                 provider: groups()?,
                 parent: None,
-                parent_id: format!("/subscriptions/{}", path.subscription),
+                parent_id: format!("/subscriptions/{}", path.subscription()),
                 segment: "/resourcegroups/".into(),
             }),
             _ => Err(invalid_type(req)),
@@ -67,26 +67,25 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
     };
     // The provider of each level of the target section, its name checked against its rule.
     let levels = section_providers(registry, section)?;
-    if !registry.knows_namespace(&section.namespace) {
+    if !registry.knows_namespace(section.namespace()) {
         return Err(invalid_type(req));
     }
     // Operation status and result endpoints.
-    if path.resource_group.is_none()
-        && path.scope_sections.is_empty()
-        && path.trailing.is_none()
-        && section.pairs.len() == 2
+    if path.resource_group().is_none()
+        && path.scope_sections().next().is_none()
+        && path.trailing().is_none()
+        && section.len() == 2
     {
-        let (first, _) = &section.pairs[0];
-        let (second, id) = &section.pairs[1];
+        let ((first, _), (second, id)) = (section.pair(0).unwrap_or_default(), section.pair(1).unwrap_or_default());
         if first.eq_ignore_ascii_case("locations") {
             let result = second.eq_ignore_ascii_case("operationResults");
             if result || second.eq_ignore_ascii_case("operationStatuses") {
-                return Ok(Target::Operation { id: id.clone(), result });
+                return Ok(Target::Operation { id: id.to_string(), result });
             }
             // Compute's single URL: the result with `monitor=true`, the status without.
             if second.eq_ignore_ascii_case("operations") {
                 let result = req.query("monitor").is_some_and(|m| m.eq_ignore_ascii_case("true"));
-                return Ok(Target::Operation { id: id.clone(), result });
+                return Ok(Target::Operation { id: id.to_string(), result });
             }
         }
     }
@@ -96,7 +95,7 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
         let provider = provider_at(level.checked_sub(1)?)?;
         Some((provider, path.resource_id(level)))
     };
-    match &path.trailing {
+    match path.trailing() {
         None if depth > 0 => {
             let provider = provider_at(depth - 1).ok_or_else(|| invalid_type(req))?;
             Ok(Target::Item {
@@ -110,7 +109,7 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
         Some(trailing) => {
             if let Some(provider) = registry.get(&path.type_key(true).unwrap_or_default()) {
                 let segment = if depth == 0 {
-                    format!("/providers/{}/{}/", section.namespace, trailing)
+                    format!("/providers/{}/{}/", section.namespace(), trailing)
                 } else {
                     format!("/{trailing}/")
                 };
@@ -130,7 +129,7 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
             match (item, action) {
                 (Some(provider), Some(action)) => {
                     if req.method != Method::POST {
-                        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+                        return Err(ArmError::method_not_allowed(req.method.as_str(), req.raw_path()));
                     }
                     Ok(Target::Action { provider, id: path.resource_id(depth), action })
                 }
@@ -141,7 +140,7 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
 }
 
 fn validate_group_name(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
-    let (Some(group), Some(provider)) = (&req.path.resource_group, app.registry.get(RESOURCE_GROUPS)) else {
+    let (Some(group), Some(provider)) = (req.path.resource_group(), app.registry.get(RESOURCE_GROUPS)) else {
         return Ok(());
     };
     (provider.spec().name_rule)(group).map_err(|rule| {
@@ -156,13 +155,13 @@ fn validate_group_name(app: &App, req: &ArmRequest) -> Result<(), ArmError> {
 /// with every name checked against its type's rule.
 fn section_providers<'r>(
     registry: &'r Registry,
-    section: &ProviderSection,
+    section: ProviderSection,
 ) -> Result<Vec<Option<&'r Provider>>, ArmError> {
     let mut key = String::with_capacity(96);
-    key.push_str(&section.namespace);
+    key.push_str(section.namespace());
     key.make_ascii_lowercase();
-    let mut levels = Vec::with_capacity(section.pairs.len());
-    for (t, name) in &section.pairs {
+    let mut levels = Vec::with_capacity(section.len());
+    for (t, name) in section.pairs() {
         key.push('/');
         let start = key.len();
         key.push_str(t);
@@ -174,7 +173,7 @@ fn section_providers<'r>(
                     "InvalidResourceName",
                     format!("The resource name '{name}' is invalid. It must match the pattern {rule}."),
                 )
-                .with_target(t.clone())
+                .with_target(t)
             })?;
         }
         levels.push(provider);

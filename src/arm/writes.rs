@@ -19,8 +19,8 @@ use crate::store::{OperationKind, OperationRecord, OperationStatus, State, Store
 /// Where operation URLs live: the resource's own location, else its resource group's, else `global`.
 fn operation_location(state: &State, req: &ArmRequest, own_body: Option<&serde_json::Value>) -> String {
     let location = |body: &serde_json::Value| body.get("location").and_then(|l| l.as_str()).map(str::to_string);
-    let from_group = req.path.resource_group.as_ref().and_then(|g| {
-        state.resource(&super::dispatch::group_key(&req.path.subscription, g)).and_then(|r| location(&r.body_value()))
+    let from_group = req.path.resource_group().and_then(|g| {
+        state.resource(&super::dispatch::group_key(req.path.subscription(), g)).and_then(|r| location(&r.body_value()))
     });
     // The resource's own region when it has one, as Azure places its operations.
     own_body.and_then(location).or(from_group).unwrap_or_else(|| "global".into())
@@ -38,7 +38,7 @@ fn new_op(
     lro::new_operation(NewOperation {
         kind,
         resource_id: id,
-        subscription: &req.path.subscription,
+        subscription: req.path.subscription(),
         namespace: provider.spec().namespace,
         location: &operation_location(state, req, body),
         api_version: req.api_version().unwrap_or_default(),
@@ -78,7 +78,7 @@ pub(super) async fn patch(
     faults: &Deferred,
 ) -> Result<Response, ArmError> {
     if !provider.spec().patch {
-        return Err(ArmError::method_not_allowed(req.method.as_str(), &req.raw_path));
+        return Err(ArmError::method_not_allowed(req.method.as_str(), req.raw_path()));
     }
     write(app, provider, id, name, req, faults, WriteBody::Patch(req.required_json_body()?)).await
 }

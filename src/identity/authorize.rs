@@ -21,16 +21,17 @@ pub fn arm_action(method: &Method, path: &ArmPath) -> String {
         (m, _) if reads(m) => "read".to_string(),
         _ => "write".to_string(),
     };
-    match &path.target {
+    match path.target() {
         Some(section) => {
-            let types = section.pairs.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join("/");
-            match (&path.trailing, method) {
-                (Some(name), &Method::POST) => format!("{}/{types}/{}", section.namespace, verb(Some(name))),
-                (Some(collection), _) => format!("{}/{types}/{collection}/{}", section.namespace, verb(None)),
-                (None, _) => format!("{}/{types}/{}", section.namespace, verb(None)),
+            let types = section.pairs().map(|(t, _)| t).collect::<Vec<_>>().join("/");
+            let namespace = section.namespace();
+            match (path.trailing(), method) {
+                (Some(name), &Method::POST) => format!("{namespace}/{types}/{}", verb(Some(name))),
+                (Some(collection), _) => format!("{namespace}/{types}/{collection}/{}", verb(None)),
+                (None, _) => format!("{namespace}/{types}/{}", verb(None)),
             }
         }
-        None if path.resource_group.is_some() => {
+        None if path.resource_group().is_some() => {
             format!("Microsoft.Resources/subscriptions/resourceGroups/{}", verb(None))
         }
         None => format!("Microsoft.Resources/subscriptions/{}", verb(None)),
@@ -61,12 +62,13 @@ impl Principal {
         self.access.as_ref().is_none_or(|a| a.reaches_publisher(id))
     }
 
-    pub fn authorize_arm(&self, method: &Method, path: &ArmPath, raw_path: &str) -> Result<(), ArmError> {
-        if self.may(method, |a| a.reaches_subscription(&path.subscription)) {
+    pub fn authorize_arm(&self, method: &Method, path: &ArmPath) -> Result<(), ArmError> {
+        if self.may(method, |a| a.reaches_subscription(path.subscription())) {
             return Ok(());
         }
-        let scope = match (&path.trailing, method) {
-            (Some(action), &Method::POST) => raw_path.trim_end_matches('/').trim_end_matches(action.as_str()),
+        let raw_path = path.raw();
+        let scope = match (path.trailing(), method) {
+            (Some(action), &Method::POST) => raw_path.trim_end_matches('/').trim_end_matches(action),
             _ => raw_path,
         };
         Err(self.refusal(&arm_action(method, path), scope.trim_end_matches('/')))
@@ -124,19 +126,18 @@ mod tests {
         let path = ArmPath::parse("/subscriptions/s-1/resourceGroups/g").unwrap();
         let other = ArmPath::parse("/subscriptions/s-2/resourceGroups/g").unwrap();
         let contributor = principal(&["s-1"], &[], Role::Contributor);
-        assert!(contributor.authorize_arm(&Method::PUT, &path, "/subscriptions/s-1/resourceGroups/g").is_ok());
-        let refused =
-            contributor.authorize_arm(&Method::GET, &other, "/subscriptions/s-2/resourceGroups/g").unwrap_err();
+        assert!(contributor.authorize_arm(&Method::PUT, &path).is_ok());
+        let refused = contributor.authorize_arm(&Method::GET, &other).unwrap_err();
         assert_eq!((refused.status.as_u16(), refused.code()), (403, "AuthorizationFailed"));
         assert!(refused.detail.message.contains("over scope '/subscriptions/s-2/resourceGroups/g'"));
         let reader = principal(&["s-1"], &[], Role::Reader);
-        assert!(reader.authorize_arm(&Method::GET, &path, "/p").is_ok());
-        assert!(reader.authorize_arm(&Method::DELETE, &path, "/p").is_err());
+        assert!(reader.authorize_arm(&Method::GET, &path).is_ok());
+        assert!(reader.authorize_arm(&Method::DELETE, &path).is_err());
         assert!(contributor.authorize_publisher(&Method::GET, "contoso", "/api/publishers/contoso").is_err());
         let publisher = principal(&[], &["contoso"], Role::Reader);
         assert!(publisher.authorize_publisher(&Method::GET, "Contoso", "/api/publishers/contoso").is_ok());
         assert!(publisher.authorize_publisher(&Method::POST, "contoso", "/api/publishers/contoso").is_err());
         let unlimited = Principal { access: None, ..contributor };
-        assert!(unlimited.authorize_arm(&Method::DELETE, &other, "/p").is_ok());
+        assert!(unlimited.authorize_arm(&Method::DELETE, &other).is_ok());
     }
 }

@@ -24,7 +24,7 @@ pub use crate::identity::AuthMode;
 pub use headers::IDENTITY;
 
 use crate::app::App;
-use crate::arm::request::{parse_query, read_body, ArmRequest};
+use crate::arm::request::{parse_query, read_body, ArmRequest, Query};
 use crate::arm::{dispatch, ApiVersionCheck, ArmPath, DropConnection, RequestNames};
 use crate::faults::{check, parse_rules};
 use crate::identity::{Audience, Identity};
@@ -157,15 +157,14 @@ async fn arm_entry(app: &Arc<App>, parts: Parts, body: Bytes) -> (Response, Requ
         Ok(p) => p,
         Err(e) => return (e.into_response(), unnamed()),
     };
-    if let Err(e) = principal.authorize_arm(&parts.method, &path, parts.uri.path()) {
+    if let Err(e) = principal.authorize_arm(&parts.method, &path) {
         return (e.into_response(), unnamed());
     }
     let caller = principal.caller;
     let caller_name = caller.name.clone();
     let request = ArmRequest {
         method: parts.method,
-        raw_path: parts.uri.path().to_string(),
-        query: parse_query(parts.uri.query()),
+        query: Query::parse(parts.uri.query()),
         path,
         scheme: app.scheme,
         authority: parts.uri.authority().map(|a| a.to_string()),
