@@ -42,6 +42,7 @@ ratio_rounds() {
         rounds+=("$(awk -v a="$azemu" -v b="$bare" 'BEGIN { printf "%.4f %.0f %.0f", a / b, a, b }')")
     done
     kill "$bare_pid"; bare_pid=
+    [ -z "${SHOW_ROUNDS:-}" ] || printf 'round: ratio %s azemu %s bare %s\n' ${rounds[@]} >&2
     printf '%s\n' "${rounds[@]}" | sort -n | awk '
         { r[NR] = $1; a[NR] = $2; b[NR] = $3 }
         END { m = int((NR + 1) / 2); printf "%.3f %.3f %.3f %s %s\n", r[m], r[1], r[NR], a[m], b[m] }'

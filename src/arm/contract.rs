@@ -2,11 +2,11 @@
 //! behaviour through [`ResourceProvider`]. The ARM layer serves any provider through this
 //! contract and knows no concrete one; `crate::providers` holds them.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::{ArmError, ArmPath, Caller, TypeOwner};
@@ -332,7 +332,8 @@ pub trait ResourceProvider: Send + Sync {
 }
 
 pub struct Registry {
-    by_key: HashMap<String, Arc<dyn ResourceProvider>>,
+    /// Fx-hashed: the keys are the fixed type names, and this is looked up on every request.
+    by_key: FxHashMap<String, Arc<dyn ResourceProvider>>,
 }
 
 impl Registry {

@@ -2,10 +2,11 @@
 //! on it, and the journal and metrics name requests by it.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::RwLock;
 
 use axum::http::Method;
+use rustc_hash::FxHashMap;
 
 use super::contract::ResourceTypeSpec;
 use super::resolve::Target;
@@ -60,7 +61,7 @@ pub(super) fn operation_id(target: &Target, method: &Method) -> Option<&'static 
 /// addresses: a request neither formats nor takes the shared lock.
 fn joined(group: &'static str, verb: &'static str) -> &'static str {
     thread_local! {
-        static KNOWN: RefCell<HashMap<[usize; 4], &'static str>> = RefCell::new(HashMap::new());
+        static KNOWN: RefCell<FxHashMap<[usize; 4], &'static str>> = RefCell::new(FxHashMap::default());
     }
     let key = [group.as_ptr() as usize, group.len(), verb.as_ptr() as usize, verb.len()];
     KNOWN.with(|known| *known.borrow_mut().entry(key).or_insert_with(|| interned(format!("{group}_{verb}"))))

@@ -69,8 +69,38 @@ impl<'a> ProviderSection<'a> {
 }
 
 /// Whether a raw segment is the keyword `word` (as decoded, in any casing).
-fn is_keyword(raw: &str, word: &str) -> bool {
-    raw.eq_ignore_ascii_case(word) || (raw.contains('%') && decode(raw).is_ok_and(|d| d.eq_ignore_ascii_case(word)))
+fn is_keyword(raw: &str, word: &str, escaped: bool) -> bool {
+    raw.eq_ignore_ascii_case(word)
+        || (escaped && raw.contains('%') && decode(raw).is_ok_and(|d| d.eq_ignore_ascii_case(word)))
+}
+
+/// The segments of a path (after its leading `/`, without trailing ones) found in one pass,
+/// and whether any has `%` escapes; `None` when a segment is empty.
+fn split_segments(path: &str) -> Option<(SmallVec<[&str; 24]>, bool)> {
+    let trimmed = path.trim_end_matches('/').as_bytes();
+    let mut segments = SmallVec::new();
+    let mut escaped = false;
+    let mut start = None;
+    for (i, &byte) in trimmed.iter().enumerate() {
+        match byte {
+            b'/' => {
+                if let Some(from) = start.replace(i + 1) {
+                    if from == i {
+                        return None;
+                    }
+                    segments.push(&path[from..i]);
+                }
+            }
+            b'%' => escaped = true,
+            _ => {}
+        }
+    }
+    match start {
+        Some(from) if from < trimmed.len() => segments.push(&path[from..trimmed.len()]),
+        Some(_) => return None,
+        None => {}
+    }
+    Some((segments, escaped))
 }
 
 fn decode(segment: &str) -> Result<String, ArmError> {
@@ -122,10 +152,11 @@ struct Layout {
     trailing: Option<Span>,
 }
 
-fn layout(path: &str, segments: &mut Segments) -> Result<Layout, ArmError> {
+fn layout(path: &str, raw: &[&str], segments: &mut Segments) -> Result<Layout, ArmError> {
     let bad = || bad_path(path);
-    let trimmed = path.trim_end_matches('/');
-    let mut it = trimmed.split('/').skip(1).peekable();
+    let escaped = segments.decoded.is_some();
+    let is_keyword = |segment: &str, word: &str| is_keyword(segment, word, escaped);
+    let mut it = raw.iter().copied().peekable();
     let keyword = |segment: Option<&&str>, word: &str| segment.is_some_and(|s| is_keyword(s, word));
     if !keyword(it.next().as_ref(), "subscriptions") {
         return Err(bad());
@@ -178,12 +209,10 @@ fn layout(path: &str, segments: &mut Segments) -> Result<Layout, ArmError> {
 
 impl ArmPath {
     pub fn parse(path: &str) -> Result<ArmPath, ArmError> {
-        if path.trim_end_matches('/').split('/').skip(1).any(str::is_empty) {
-            return Err(bad_path(path));
-        }
-        let decoded = path.contains('%').then(|| String::with_capacity(path.len()));
+        let (raw, escaped) = split_segments(path).ok_or_else(|| bad_path(path))?;
+        let decoded = escaped.then(|| String::with_capacity(path.len()));
         let mut segments = Segments { path, decoded };
-        let layout = layout(path, &mut segments)?;
+        let layout = layout(path, &raw, &mut segments)?;
         Ok(ArmPath {
             raw: path.to_string(),
             decoded: segments.decoded,

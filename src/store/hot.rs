@@ -3,7 +3,7 @@
 //! every read. Bounded in bytes, so that reading every resource once does not keep everything
 //! twice.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{LazyLock, Mutex};
 
 use bytes::Bytes;
@@ -15,13 +15,13 @@ const SHARDS: usize = 8;
 pub type HotKey = [usize; 2];
 
 struct Shard<P> {
-    entries: HashMap<HotKey, (P, Bytes)>,
+    entries: FxHashMap<HotKey, (P, Bytes)>,
     bytes: usize,
 }
 
 impl<P> Default for Shard<P> {
     fn default() -> Self {
-        Shard { entries: HashMap::new(), bytes: 0 }
+        Shard { entries: FxHashMap::default(), bytes: 0 }
     }
 }
 
