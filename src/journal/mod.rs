@@ -25,9 +25,14 @@ pub struct RequestEvent {
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
+    /// The response's header itself: recording it copies nothing.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "header_text")]
+    pub correlation_id: Option<axum::http::HeaderValue>,
     pub duration_ms: f64,
+}
+
+fn header_text<S: serde::Serializer>(value: &Option<axum::http::HeaderValue>, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_some(value.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -110,8 +110,9 @@ where
         },
     };
     let correlation = echo.apply(response.headers_mut());
+    let took = started.elapsed();
     if measured {
-        app.metrics.observe_request(names.operation, response.status().as_u16(), started.elapsed());
+        app.metrics.observe_request(names.operation, response.status().as_u16(), took);
     }
     if let Some((method, path)) = journaled {
         let event = RequestEvent {
@@ -120,8 +121,8 @@ where
             operation: names.operation,
             status: response.status().as_u16(),
             caller: names.caller,
-            correlation_id: correlation.to_str().ok().map(str::to_string),
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            correlation_id: correlation.to_str().is_ok().then_some(correlation),
+            duration_ms: took.as_secs_f64() * 1000.0,
         };
         app.journal.record(app.clock.now(), EventBody::Request(event));
     }
