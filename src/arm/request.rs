@@ -113,13 +113,21 @@ fn too_large() -> ArmError {
     )
 }
 
-pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ArmError> {
+pub async fn read_body<B>(headers: &HeaderMap, body: B) -> Result<Bytes, ArmError>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    // A GET has nothing to read: no body to box and collect.
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())
+    axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await.map_err(|_| too_large())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::http::request::Parts;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
@@ -98,7 +98,7 @@ where
     let measured = !control;
     let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let unnamed = RequestNames::default;
-    let (mut response, names) = match read_body(&parts.headers, Body::new(body)).await {
+    let (mut response, names) = match read_body(&parts.headers, body).await {
         Err(e) => (e.into_response(), unnamed()),
         Ok(body) if control => (control::handle(&app, &parts, body).await, unnamed()),
         Ok(body) if parts.uri.path().starts_with(crate::partner::PREFIX) => {
