@@ -82,6 +82,9 @@ struct Snapshot {
 struct Plans {
     /// By the resource's row id, which stays the same across its versions.
     by_rid: HashMap<u64, Plan>,
+    /// The state last recorded of a resource whose lifecycle runs without a plan ahead (or
+    /// whose plan has played out): what its next version is compared with.
+    last: HashMap<u64, Snapshot>,
     /// When each plan's next state is due.
     schedule: BTreeSet<(i64, u64)>,
     interner: Interner,
@@ -90,8 +93,26 @@ struct Plans {
 pub struct ChangeTracker {
     registry: Arc<Registry>,
     /// Version changes as committed, with the emulator time of the commit.
-    inbox: Mutex<Vec<(DateTime<Utc>, Vec<VersionChange>)>>,
+    inbox: Mutex<Vec<(DateTime<Utc>, Vec<Pending>)>>,
     plans: Mutex<Plans>,
+}
+
+/// A committed version change waiting for the tracker. The old version is kept only when its
+/// state is not known from a plan or from `Plans::last`: a clock advance that steps many
+/// lifecycles must not keep every replaced version alive until it is looked at.
+struct Pending {
+    old: Option<Arc<StoredResource>>,
+    existed: bool,
+    new: Option<Arc<StoredResource>>,
+}
+
+impl Pending {
+    fn of(change: VersionChange) -> Pending {
+        let existed = change.old.is_some();
+        let known = |old: &Arc<StoredResource>| old.due.is_some() && old.sim.is_some();
+        let old = change.old.filter(|old| change.new.is_none() || !known(old));
+        Pending { old, existed, new: change.new }
+    }
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {
@@ -132,7 +153,8 @@ impl ChangeTracker {
     /// Called by the store's observer, under its write lock: only queues.
     pub fn push(&self, at: DateTime<Utc>, versions: Vec<VersionChange>) {
         if !versions.is_empty() {
-            self.inbox.lock().unwrap_or_else(|e| e.into_inner()).push((at, versions));
+            let pending = versions.into_iter().map(Pending::of).collect();
+            self.inbox.lock().unwrap_or_else(|e| e.into_inner()).push((at, pending));
         }
     }
 
@@ -158,7 +180,11 @@ impl ChangeTracker {
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
         for resource in resources.filter(|r| r.due.is_some() && r.sim.is_some()) {
             let states = self.states(resource, now);
-            self.plan(&mut plans, resource.clone(), states);
+            let Some(first) = states.first() else { continue };
+            let now = snapshot(&mut plans.interner, self.pointers(resource), first);
+            if !self.plan(&mut plans, resource.clone(), states) {
+                plans.last.insert(resource.rid, now);
+            }
         }
     }
 
@@ -166,6 +192,7 @@ impl ChangeTracker {
     pub fn clear(&self) {
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
         plans.by_rid.clear();
+        plans.last.clear();
         plans.schedule.clear();
         self.inbox.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
@@ -174,7 +201,7 @@ impl ChangeTracker {
         let until = micros(until);
         while let Some((at, rid)) = plans.schedule.first().copied().filter(|(at, _)| *at <= until) {
             plans.schedule.pop_first();
-            let Plans { by_rid, schedule, interner } = plans;
+            let Plans { by_rid, schedule, interner, last } = plans;
             let Some(plan) = by_rid.get_mut(&rid) else { continue };
             let (from, to) = (plan.state(plan.emitted), plan.state(plan.emitted + 1));
             let (id, resource_type) = (plan.version.id.as_str().into(), self.type_name(&plan.version));
@@ -185,13 +212,16 @@ impl ChangeTracker {
                     schedule.insert((*next, rid));
                 }
                 None => {
-                    by_rid.remove(&rid);
+                    if let Some(plan) = by_rid.remove(&rid) {
+                        let values = plan.state(plan.emitted).to_vec();
+                        last.insert(rid, Snapshot { pointers: plan.pointers, values });
+                    }
                 }
             }
         }
     }
 
-    fn on_version(&self, plans: &mut Plans, out: &mut Events, at: DateTime<Utc>, change: VersionChange) {
+    fn on_version(&self, plans: &mut Plans, out: &mut Events, at: DateTime<Utc>, change: Pending) {
         let Some(subject) = change.new.as_ref().or(change.old.as_ref()).cloned() else { return };
         let resource_type = self.type_name(&subject);
         let resource_id: Arc<str> = subject.id.as_str().into();
@@ -202,7 +232,8 @@ impl ChangeTracker {
                 }
                 Some(Snapshot { pointers: plan.pointers, values: plan.state(plan.emitted).to_vec() })
             }
-            None => change.old.as_ref().and_then(|old| {
+            None => plans.last.remove(&subject.rid).or_else(|| {
+                let old = change.old.as_ref()?;
                 let first = self.states(old, at).into_iter().next()?;
                 Some(snapshot(&mut plans.interner, self.pointers(old), &first))
             }),
@@ -213,7 +244,7 @@ impl ChangeTracker {
         };
         let states = self.states(&new, at);
         let Some(first) = states.first() else { return };
-        if change.old.is_none() {
+        if !change.existed {
             record(out, &resource_id, &resource_type, at, "resource", "absent".into(), "present".into());
         }
         let now = snapshot(&mut plans.interner, self.pointers(&new), first);
@@ -228,12 +259,16 @@ impl ChangeTracker {
             before.as_deref(),
             &now.values,
         );
-        self.plan(plans, new, states);
+        let (rid, running) = (new.rid, new.due.is_some() && new.sim.is_some());
+        if !self.plan(plans, new, states) && running {
+            plans.last.insert(rid, now);
+        }
     }
 
-    /// Keeps the states after the first (which is now) to be played out.
-    fn plan(&self, plans: &mut Plans, version: Arc<StoredResource>, states: Vec<TrackedState>) {
-        let Some(next) = states.get(1) else { return };
+    /// Keeps the states after the first (which is now) to be played out; `false` when there
+    /// are none.
+    fn plan(&self, plans: &mut Plans, version: Arc<StoredResource>, states: Vec<TrackedState>) -> bool {
+        let Some(next) = states.get(1) else { return false };
         let pointers = self.pointers(&version);
         let times = states.iter().map(|s| micros(s.at)).collect();
         let values = states
@@ -243,6 +278,7 @@ impl ChangeTracker {
             .collect();
         plans.schedule.insert((micros(next.at), version.rid));
         plans.by_rid.insert(version.rid, Plan { version, pointers, times, values, emitted: 0 });
+        true
     }
 
     fn pointers(&self, resource: &StoredResource) -> &'static [&'static str] {
