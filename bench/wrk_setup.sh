@@ -30,6 +30,7 @@ bare_hyper_rps() {
 # azemu ($2, a URL; wrk options after it) are measured in turns, ROUNDS times (default 3), and
 # the median ratio is printed with the range, as "median min max azemu_rps bare_rps" of the
 # median round. On a small shared machine one pair of runs can differ by a fifth either way.
+# SHOW_ROUNDS=1 prints every round on stderr.
 ratio_rounds() {
     local port=$1 url=$2; shift 2
     target/release/examples/bare_hyper "$port" > /dev/null &
