@@ -54,7 +54,7 @@ pub async fn handle(app: &App, req: ArmRequest) -> (Response, Option<&'static st
 pub struct RequestNames {
     /// The spec's operationId.
     pub operation: Option<&'static str>,
-    pub caller: Option<String>,
+    pub caller: Option<std::sync::Arc<str>>,
 }
 
 async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferred) -> Result<Response, ArmError> {

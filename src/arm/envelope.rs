@@ -9,14 +9,16 @@ use crate::store::StoredResource;
 /// Who made a request, as systemData names them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {
-    pub name: String,
+    /// Shared: every request of a caller hands its name to the journal and the metrics.
+    pub name: std::sync::Arc<str>,
     /// `User`, `Application`, `ManagedIdentity` or `Key`.
     pub kind: &'static str,
 }
 
 impl Caller {
     pub fn anonymous() -> Caller {
-        Caller { name: "anonymous".into(), kind: "User" }
+        static ANONYMOUS: std::sync::LazyLock<std::sync::Arc<str>> = std::sync::LazyLock::new(|| "anonymous".into());
+        Caller { name: ANONYMOUS.clone(), kind: "User" }
     }
 }
 
@@ -56,13 +58,13 @@ pub fn system_data(previous: Option<&Value>, caller: &Caller, now: DateTime<Utc>
     let created = previous.and_then(|p| p.get("systemData")).filter(|s| s.get("createdAt").is_some());
     let (created_by, created_by_type, created_at) = match created {
         Some(s) => (s["createdBy"].clone(), s["createdByType"].clone(), s["createdAt"].clone()),
-        None => (json!(caller.name), json!(caller.kind), json!(stamp)),
+        None => (json!(*caller.name), json!(caller.kind), json!(stamp)),
     };
     json!({
         "createdBy": created_by,
         "createdByType": created_by_type,
         "createdAt": created_at,
-        "lastModifiedBy": caller.name,
+        "lastModifiedBy": *caller.name,
         "lastModifiedByType": caller.kind,
         "lastModifiedAt": stamp,
     })

@@ -57,12 +57,13 @@ fn caller_from_claims(c: LooseClaims) -> Caller {
     let user = c.upn.or(c.unique_name).or(c.preferred_username).or(c.email);
     let app = c.appid.or(c.azp);
     if c.xms_mirid.is_some() {
-        return Caller { name: c.oid.or(app).unwrap_or_else(|| "managed-identity".into()), kind: "ManagedIdentity" };
+        let name = c.oid.or(app).unwrap_or_else(|| "managed-identity".into());
+        return Caller { name: name.into(), kind: "ManagedIdentity" };
     }
     match (c.idtyp.as_deref(), user, app) {
-        (Some("app"), _, Some(app)) | (_, None, Some(app)) => Caller { name: app, kind: "Application" },
-        (_, Some(user), _) => Caller { name: user, kind: "User" },
-        _ => c.oid.map_or_else(Caller::anonymous, |oid| Caller { name: oid, kind: "User" }),
+        (Some("app"), _, Some(app)) | (_, None, Some(app)) => Caller { name: app.into(), kind: "Application" },
+        (_, Some(user), _) => Caller { name: user.into(), kind: "User" },
+        _ => c.oid.map_or_else(Caller::anonymous, |oid| Caller { name: oid.into(), kind: "User" }),
     }
 }
 
@@ -192,9 +193,9 @@ impl Identity {
             )));
         }
         let caller = if claims.xms_mirid.is_some() {
-            Caller { name: claims.oid.clone(), kind: "ManagedIdentity" }
+            Caller { name: claims.oid.as_str().into(), kind: "ManagedIdentity" }
         } else {
-            Caller { name: claims.appid.clone(), kind: "Application" }
+            Caller { name: claims.appid.as_str().into(), kind: "Application" }
         };
         Ok(Principal { caller, object_id: Some(claims.oid.clone()), access: claims.access.clone() })
     }

@@ -24,7 +24,7 @@ pub struct RequestEvent {
     pub operation: Option<&'static str>,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub caller: Option<String>,
+    pub caller: Option<std::sync::Arc<str>>,
     /// The response's header itself: recording it copies nothing.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "header_text")]
     pub correlation_id: Option<axum::http::HeaderValue>,
