@@ -55,6 +55,12 @@ fn pair(a: &str, b: &str) -> (String, String) {
     (a.to_string(), b.to_string())
 }
 
+/// The operation `accepted` started ended `Failed` with `code`.
+async fn assert_failed_with(s: &TestServer, accepted: &Reply, code: &str) {
+    let op = s.get(&accepted.header("azure-asyncoperation").unwrap()).await.body;
+    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some(code)), "{op}");
+}
+
 async fn act(s: &TestServer, set_name: &str, instance: &str, action: &str) -> Reply {
     s.post(&v(&format!("{}/{action}", vm(set_name, instance))), None).await
 }
@@ -301,8 +307,7 @@ async fn an_injected_failure_shows_in_the_operation_and_the_instance_view() {
         .await;
     let r = act(&s, "web", "0", "deallocate").await;
     s.advance(5.0).await;
-    let op = s.get(&r.header("azure-asyncoperation").unwrap()).await.body;
-    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some("AllocationFailed")));
+    assert_failed_with(&s, &r, "AllocationFailed").await;
     let failed = view(&s, "web", "0").await;
     assert_eq!(codes(&failed), pair("ProvisioningState/failed/AllocationFailed", "PowerState/running"));
     assert_eq!(
@@ -328,8 +333,7 @@ async fn a_fail_step_rule_fails_only_the_instance_it_names_in_a_set_action() {
     let r = s.post(&v(&format!("{}/deallocate", set("web"))), None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     s.advance(5.0).await;
-    let op = s.get(&r.header("azure-asyncoperation").unwrap()).await.body;
-    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some("AllocationFailed")));
+    assert_failed_with(&s, &r, "AllocationFailed").await;
     assert_eq!(
         codes(&view(&s, "web", "1").await),
         pair("ProvisioningState/failed/AllocationFailed", "PowerState/running")
@@ -347,8 +351,7 @@ async fn a_fail_step_rule_fails_only_the_instance_it_names_in_a_set_action() {
     .await;
     let started = act(&s, "web", "2", "start").await;
     s.advance(3.0).await;
-    let op = s.get(&started.header("azure-asyncoperation").unwrap()).await.body;
-    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some("VMStartTimedOut")));
+    assert_failed_with(&s, &started, "VMStartTimedOut").await;
     assert_eq!(
         codes(&view(&s, "web", "2").await),
         pair("ProvisioningState/failed/VMStartTimedOut", "PowerState/deallocated")
@@ -363,8 +366,7 @@ async fn a_fail_step_rule_on_a_new_instance_fails_the_sets_put_until_the_next_on
         .await;
     let created = create(&s, "web", 2).await;
     s.advance(8.0).await;
-    let op = s.get(&created.header("azure-asyncoperation").unwrap()).await.body;
-    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some("OSProvisioningTimedOut")));
+    assert_failed_with(&s, &created, "OSProvisioningTimedOut").await;
     assert_eq!(s.get(&v(&set("web"))).await.body["properties"]["provisioningState"], "Failed");
     let failed = view(&s, "web", "1").await;
     assert_eq!(codes(&failed).0, "ProvisioningState/failed/OSProvisioningTimedOut");
@@ -503,7 +505,6 @@ async fn a_vm_put_updates_its_own_model_as_a_long_running_operation() {
         .await;
     let failing = s.put(&v(&vm("web", "0")), json!({"tags": {"x": "y"}})).await;
     s.advance(2.0).await;
-    let op = s.get(&failing.header("azure-asyncoperation").unwrap()).await.body;
-    assert_eq!((op["status"].as_str(), op["error"]["code"].as_str()), (Some("Failed"), Some("OSProvisioningTimedOut")));
+    assert_failed_with(&s, &failing, "OSProvisioningTimedOut").await;
     assert_eq!(codes(&view(&s, "web", "0").await).0, "ProvisioningState/failed/OSProvisioningTimedOut");
 }

@@ -163,6 +163,11 @@ pub fn start_action(
     Ok(next)
 }
 
+/// A VM's instance id, the last segment of its id.
+pub fn instance_of(vm: &StoredResource) -> Option<u64> {
+    vm.id.rsplit('/').next().and_then(|i| i.parse().ok())
+}
+
 /// The step paths a `failStep` rule names one instance by, in any action or scale-out that
 /// reaches it (as `GET /_azemu/faults/points` shows them).
 pub const INSTANCE_STEPS: &str = "instances/{instanceId}";
@@ -184,8 +189,7 @@ pub fn operation_failure(faults: &Deferred) -> Option<VmFailure> {
 /// The failure planted in an action on one VM: a `failStep` rule naming the instance, else a
 /// `failOperation` rule on the request (which then does not fire).
 fn failure_of_vm(faults: &Deferred, vm: &StoredResource) -> Option<VmFailure> {
-    let instance = vm.id.rsplit('/').next().and_then(|i| i.parse().ok());
-    match instance.and_then(|i| instance_failure(faults, i)) {
+    match instance_of(vm).and_then(|i| instance_failure(faults, i)) {
         Some(failure) => {
             faults.decline_operation_failure();
             Some(failure)

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::instance_view::{placement_group, scale_set_instance_view};
 use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
 use super::scale_set_vms::{
-    instance_failure, new_vm, operation_failure, start_action, with_instance_view, Placement, ScaleSetVms,
+    instance_failure, instance_of, new_vm, operation_failure, start_action, with_instance_view, Placement, ScaleSetVms,
     INSTANCE_STEPS, POWER_ACTIONS,
 };
 use super::vm_power::{VmAction, VmFailure};
@@ -94,7 +94,7 @@ fn instances<'a>(state: &'a State, set_key: &str) -> Vec<(u64, &'a std::sync::Ar
     let mut vms: Vec<_> = state
         .children(set_key, "/virtualmachines/", vm_type)
         .filter(|r| !r.deleting)
-        .filter_map(|r| r.id.rsplit('/').next().and_then(|i| i.parse::<u64>().ok()).map(|i| (i, r)))
+        .filter_map(|r| instance_of(r).map(|i| (i, r)))
         .collect();
     vms.sort_by_key(|(i, _)| *i);
     vms
@@ -251,8 +251,7 @@ impl ResourceProvider for ScaleSets {
         let everywhere = operation_failure(req.faults);
         let mut first_failure = everywhere.clone();
         for vm in targeted {
-            let instance = vm.id.rsplit('/').next().and_then(|i| i.parse().ok());
-            let failure = instance.and_then(|i| instance_failure(req.faults, i)).or_else(|| everywhere.clone());
+            let failure = instance_of(vm).and_then(|i| instance_failure(req.faults, i)).or_else(|| everywhere.clone());
             if first_failure.is_none() {
                 first_failure.clone_from(&failure);
             }
