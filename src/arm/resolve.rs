@@ -107,6 +107,12 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
         }
         None => Err(invalid_type(req)),
         Some(trailing) => {
+            // A view first: it is the hot read, and no child collection shares a view's name.
+            let item = depth.checked_sub(1).and_then(provider_at);
+            let view = item.and_then(|p| p.spec().views.iter().find(|v| v.path.eq_ignore_ascii_case(trailing)));
+            if let (Some(provider), Some(view)) = (item, view) {
+                return Ok(Target::View { provider, id: path.resource_id(depth), view });
+            }
             if let Some(provider) = registry.get(&path.type_key(true).unwrap_or_default()) {
                 let segment = if depth == 0 {
                     format!("/providers/{}/{}/", section.namespace(), trailing)
@@ -119,11 +125,6 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
                     parent_id: path.resource_id(depth),
                     segment: segment.to_ascii_lowercase(),
                 });
-            }
-            let item = depth.checked_sub(1).and_then(provider_at);
-            let view = item.and_then(|p| p.spec().views.iter().find(|v| v.path.eq_ignore_ascii_case(trailing)));
-            if let (Some(provider), Some(view)) = (item, view) {
-                return Ok(Target::View { provider, id: path.resource_id(depth), view });
             }
             let action = item.and_then(|p| p.spec().actions.iter().find(|a| a.path.eq_ignore_ascii_case(trailing)));
             match (item, action) {

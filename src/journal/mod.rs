@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use smallvec::SmallVec;
 use tokio::sync::broadcast;
 
 pub use changes::ChangeTracker;
@@ -138,18 +139,31 @@ impl Journal {
             return;
         }
         let followed = self.live.receiver_count() > 0;
+        // Evicted bodies are freed after the lock is let go.
+        let mut evicted: SmallVec<[EventBody; 1]> = SmallVec::new();
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         for (time, body) in events {
             // Numbered under the lock, so the ring stays in sequence order.
-            let event = Arc::new(Event { seq: self.next_seq.fetch_add(1, Ordering::Relaxed), time, body });
-            if ring.len() == self.capacity {
-                ring.pop_front();
-            }
+            let event = Event { seq: self.next_seq.fetch_add(1, Ordering::Relaxed), time, body };
+            let oldest = (ring.len() == self.capacity).then(|| ring.pop_front()).flatten();
+            let event = match oldest {
+                // The evicted event's allocation is reused when no reader still holds it.
+                Some(mut oldest) => match Arc::get_mut(&mut oldest) {
+                    Some(slot) => {
+                        evicted.push(std::mem::replace(slot, event).body);
+                        oldest
+                    }
+                    None => Arc::new(event),
+                },
+                None => Arc::new(event),
+            };
             if followed {
                 let _ = self.live.send(event.clone());
             }
             ring.push_back(event);
         }
+        drop(ring);
+        drop(evicted);
     }
 
     /// The events the filter accepts that are still kept, oldest first; first brings pending
