@@ -20,6 +20,26 @@ pub fn current_and_settled(registry: &Registry, resource: &StoredResource, now: 
     if let Some(doc) = resource.rendered.get() {
         return (doc, rendered_final(resource));
     }
+    let (doc, settled) = made(registry, resource, now);
+    if settled {
+        (resource.rendered.keep(doc), rendered_final(resource))
+    } else {
+        (doc, false)
+    }
+}
+
+/// [`current`] for a reader that is not a client (the journal): a settled document is not
+/// kept, so that looking at many resources at once does not hold every document beside its
+/// base until a client reads it.
+pub fn current_unkept(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> Bytes {
+    match resource.rendered.get() {
+        Some(doc) => doc,
+        None => made(registry, resource, now).0,
+    }
+}
+
+/// The document made anew, and whether it is settled (the same until a new version).
+fn made(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> (Bytes, bool) {
     let (doc, settled) = match registry.get(&resource.type_key).map(|p| p.render(resource, now)) {
         Some(Ok(Some(Rendered { doc, settled }))) => (doc, settled),
         Some(Err(e)) => {
@@ -39,11 +59,7 @@ pub fn current_and_settled(registry: &Registry, resource: &StoredResource, now: 
     } else {
         doc
     };
-    if settled {
-        (resource.rendered.keep(doc), rendered_final(resource))
-    } else {
-        (doc, false)
-    }
+    (doc, settled)
 }
 
 fn with_provisioning_state(doc: &Bytes, state: &str) -> Bytes {

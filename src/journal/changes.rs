@@ -312,7 +312,7 @@ impl ChangeTracker {
             }
             return states;
         }
-        let doc = document::current(&self.registry, resource, at);
+        let doc = document::current_unkept(&self.registry, resource, at);
         let doc: Value = serde_json::from_slice(&doc).unwrap_or(Value::Null);
         vec![TrackedState::of(spec, &doc, at)]
     }

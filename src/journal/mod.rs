@@ -139,8 +139,8 @@ impl Journal {
             return;
         }
         let followed = self.live.receiver_count() > 0;
-        // Evicted bodies are freed after the lock is let go.
-        let mut evicted: SmallVec<[EventBody; 1]> = SmallVec::new();
+        // Evicted bodies are freed after the lock is let go; room for them is made up front.
+        let mut evicted: SmallVec<[EventBody; 1]> = SmallVec::with_capacity(events.size_hint().0);
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         for (time, body) in events {
             // Numbered under the lock, so the ring stays in sequence order.

@@ -89,7 +89,7 @@ pub fn state(app: &App) -> Response {
         let resources: Vec<Value> = s
             .resources()
             .map(|r| {
-                let doc = document::current(&app.registry, r, now);
+                let doc = document::current_unkept(&app.registry, r, now);
                 json!({
                     "id": r.id,
                     "type": r.type_key,
