@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::envelope::timestamp;
 use super::respond::{json_bytes, json_response, no_content};
 use super::ArmError;
-use crate::store::{OperationKind, OperationRecord, OperationStatus, OperationUrls};
+use crate::store::{interned, OperationKind, OperationRecord, OperationStatus, OperationUrls};
 
 pub const RETRY_AFTER_SECONDS: &str = "1";
 
@@ -28,14 +28,14 @@ pub struct NewOperation<'a> {
 pub fn new_operation(new: NewOperation) -> OperationRecord {
     OperationRecord {
         oid: 0,
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::new_v4().to_string().into(),
         kind: new.kind,
         status: OperationStatus::InProgress,
         resource_id: new.resource_id.to_string(),
-        subscription: new.subscription.to_string(),
-        namespace: new.namespace.to_string(),
-        location: new.location.to_string(),
-        api_version: new.api_version.to_string(),
+        subscription: interned(new.subscription),
+        namespace: interned(new.namespace),
+        location: interned(new.location),
+        api_version: interned(new.api_version),
         urls: new.urls,
         start_time: new.now,
         end_time: None,

@@ -181,7 +181,7 @@ async fn write(
                     let error = if status == OperationStatus::Failed { injected.clone() } else { None };
                     op.complete(status, now, error);
                 } else {
-                    op.planned_failure = injected.clone();
+                    op.planned_failure = injected.clone().map(Box::new);
                     resource.pending_op = Some(op.id.clone());
                 }
                 txn.put_operation(op.clone());
@@ -240,7 +240,7 @@ pub(super) async fn delete(
             }
             let mut op =
                 new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body_value()), now);
-            op.planned_failure = faults.take_operation_failure().map(operation_error);
+            op.planned_failure = faults.take_operation_failure().map(operation_error).map(Box::new);
             txn.extend(provider.deleting(existing, state, now));
             let mut resource = (**existing).clone();
             // The document shows `Deleting` from now on (see `document::current`).
@@ -307,9 +307,9 @@ pub(super) async fn action_endpoint(
             let outcome = provider.action(&request, state)?;
             let mut op =
                 new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body_value()), now);
-            op.result = outcome.result;
+            op.result = outcome.result.map(Box::new);
             op.planned_failure =
-                outcome.planned_failure.or_else(|| faults.take_operation_failure().map(operation_error));
+                outcome.planned_failure.or_else(|| faults.take_operation_failure().map(operation_error)).map(Box::new);
             let mut txn = outcome.also;
             let follows = outcome.ends_with.and_then(|k| txn.put_resources.iter_mut().find(|r| r.key() == k));
             match follows {

@@ -118,7 +118,7 @@ impl Engine {
                 if let Some(op) = state.operation(id).filter(|o| o.due == Some(at)) {
                     let mut op = (**op).clone();
                     match op.planned_failure.take() {
-                        Some(error) => op.complete(OperationStatus::Failed, at, Some(error)),
+                        Some(error) => op.complete(OperationStatus::Failed, at, Some(*error)),
                         None => op.complete(OperationStatus::Succeeded, at, None),
                     }
                     txn.put_operation(op);
@@ -161,7 +161,7 @@ impl Engine {
                         match op.planned_failure.take() {
                             // A fault rule made this operation fail: the resource shows it too.
                             Some(error) => {
-                                op.complete(OperationStatus::Failed, at, Some(error));
+                                op.complete(OperationStatus::Failed, at, Some(*error));
                                 resource.failed = true;
                                 txn.persist = Persist::Durable;
                             }
@@ -187,7 +187,7 @@ fn delete_with_descendants(state: &State, key: &str, at: DateTime<Utc>) -> Txn {
         let op = resource.pending_op.as_ref().and_then(|id| state.operation(id));
         if let Some(error) = op.and_then(|o| o.planned_failure.clone()) {
             let mut op = (**op.expect("checked above")).clone();
-            op.complete(OperationStatus::Failed, at, Some(error));
+            op.complete(OperationStatus::Failed, at, Some(*error));
             let mut kept = (**resource).clone();
             kept.deleting = false;
             kept.failed = true;

@@ -5,6 +5,7 @@
 
 mod body;
 mod hot;
+mod interned;
 mod record;
 mod rows;
 mod sqlite;
@@ -21,6 +22,7 @@ use tokio::sync::{oneshot, Notify};
 
 pub use body::Body;
 pub use hot::{HotCache, HotKey};
+pub use interned::interned;
 pub use record::{
     to_bytes, OperationError, OperationKind, OperationRecord, OperationStatus, OperationUrls, StoredResource,
 };

@@ -1,6 +1,6 @@
 //! The records the store keeps: resources and long-running operations.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -29,7 +29,7 @@ pub struct StoredResource {
     /// When the simulation engine must next look at this resource.
     pub due: Option<DateTime<Utc>>,
     /// The long-running operation that completes when provisioning reaches a terminal state.
-    pub pending_op: Option<String>,
+    pub pending_op: Option<Arc<str>>,
     /// Set while an accepted DELETE waits to take effect.
     pub deleting: bool,
     /// Set when the last operation on it was made to fail (a fault rule): readers see
@@ -184,27 +184,34 @@ pub struct OperationRecord {
     /// The row on disk; 0 until the store places it.
     #[serde(skip)]
     pub oid: u64,
-    pub id: String,
+    /// Shared with the store's map of operations and its timers.
+    pub id: Arc<str>,
     pub kind: OperationKind,
     pub status: OperationStatus,
     pub resource_id: String,
-    pub subscription: String,
-    pub namespace: String,
-    pub location: String,
-    pub api_version: String,
+    // Texts that repeat across operations: one shared copy each.
+    #[serde(deserialize_with = "super::interned::deserialize")]
+    pub subscription: Arc<str>,
+    #[serde(deserialize_with = "super::interned::deserialize")]
+    pub namespace: Arc<str>,
+    #[serde(deserialize_with = "super::interned::deserialize")]
+    pub location: Arc<str>,
+    #[serde(deserialize_with = "super::interned::deserialize")]
+    pub api_version: Arc<str>,
     #[serde(default, skip_serializing_if = "OperationUrls::is_arm")]
     pub urls: OperationUrls,
     pub start_time: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<DateTime<Utc>>,
+    // The next three are rare: boxed, so that the many records without them stay small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<OperationError>,
+    pub error: Option<Box<OperationError>>,
     /// For actions: the body the result URL answers once done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
+    pub result: Option<Box<Value>>,
     /// The error the operation must end with when its work completes (a fault rule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub planned_failure: Option<OperationError>,
+    pub planned_failure: Option<Box<OperationError>>,
     /// For timed actions: when the engine completes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DateTime<Utc>>,
@@ -217,7 +224,7 @@ impl OperationRecord {
     pub fn complete(&mut self, status: OperationStatus, at: DateTime<Utc>, error: Option<OperationError>) {
         self.status = status;
         self.end_time = Some(at);
-        self.error = error;
+        self.error = error.map(Box::new);
         self.due = None;
     }
 }

@@ -52,7 +52,7 @@ pub fn resource_from(row: &Row) -> anyhow::Result<StoredResource> {
         type_key: row.get(2)?,
         etag: state.etag.into_owned(),
         due: state.due,
-        pending_op: state.pending_op.map(|p| p.into_owned()),
+        pending_op: state.pending_op.map(|p| p.as_ref().into()),
         deleting: state.deleting,
         failed: state.failed,
         sim: row.get::<_, Option<String>>(4)?.map(String::into_boxed_str),

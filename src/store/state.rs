@@ -11,14 +11,14 @@ use super::record::{OperationRecord, StoredResource};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TimerTarget {
     Resource(String),
-    Operation(String),
+    Operation(Arc<str>),
     /// A finished operation whose retention has run out.
-    OperationExpiry(String),
+    OperationExpiry(Arc<str>),
 }
 
 pub struct State {
     resources: BTreeMap<String, Arc<StoredResource>>,
-    operations: HashMap<String, Arc<OperationRecord>>,
+    operations: HashMap<Arc<str>, Arc<OperationRecord>>,
     timers: BTreeSet<(DateTime<Utc>, TimerTarget)>,
     /// How long a finished operation stays readable.
     retention: chrono::Duration,
@@ -52,7 +52,7 @@ pub struct Txn {
     pub put_resources: Vec<StoredResource>,
     pub delete_resources: Vec<String>,
     pub put_operations: Vec<OperationRecord>,
-    pub delete_operations: Vec<String>,
+    pub delete_operations: Vec<Arc<str>>,
     pub persist: Persist,
 }
 
@@ -76,7 +76,7 @@ impl Txn {
         self.put_operations.push(op);
     }
 
-    pub fn delete_operation(&mut self, id: String) {
+    pub fn delete_operation(&mut self, id: Arc<str>) {
         self.delete_operations.push(id);
     }
 
