@@ -177,14 +177,17 @@ async fn arm_entry(app: &Arc<App>, parts: Parts, body: Bytes) -> (Response, Requ
     (response, RequestNames { operation, caller: Some(caller_name) })
 }
 
-/// Records lifecycle changes as the clock passes them, so that live followers see them.
-async fn journal_ticker(app: Arc<App>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(25));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
+/// Records lifecycle changes as the clock passes them, so that live followers see them. On its
+/// own thread: under a write load one pass takes milliseconds, which on a runtime worker would
+/// hold up every request queued behind it. Ends once the emulator is gone.
+fn spawn_journal_ticker(app: &Arc<App>) -> std::io::Result<()> {
+    let app = Arc::downgrade(app);
+    std::thread::Builder::new().name("azemu-journal".into()).spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        let Some(app) = app.upgrade() else { return };
         app.journal.changes.catch_up(&app.journal, app.clock.now());
-    }
+    })?;
+    Ok(())
 }
 
 /// The error that makes hyper close a connection without answering.
@@ -269,7 +272,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     app.engine.spawn();
     if app.journal.enabled() {
         app.store.read(|s| app.journal.changes.seed(s.resources(), app.clock.now()));
-        tokio::spawn(journal_ticker(app.clone()));
+        spawn_journal_ticker(&app)?;
     }
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
