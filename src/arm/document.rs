@@ -28,9 +28,9 @@ pub fn current_and_settled(registry: &Registry, resource: &StoredResource, now: 
     }
 }
 
-/// [`current`] for a reader that is not a client (the journal, the state dump): a settled document is not
-/// kept, so that looking at many resources at once does not hold every document beside its
-/// base until a client reads it.
+/// [`current`] for a reader that is not a client (the journal, the state dump): a settled
+/// document is not kept, so that looking at many resources at once does not hold every
+/// document beside its base until a client reads it.
 pub fn current_unkept(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> Bytes {
     match resource.rendered.get() {
         Some(doc) => doc,
