@@ -99,7 +99,7 @@ pub enum ResourceWrite {
     Delete(u64),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum OperationWrite {
     Put(Arc<OperationRecord>),
     Delete(u64),
