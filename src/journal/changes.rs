@@ -131,7 +131,10 @@ struct Events<'a> {
 }
 
 impl Events<'_> {
-    const BATCH: usize = 4096;
+    /// Small enough that the batch and the events it evicts stay in the allocator's ordinary
+    /// size classes (a batch of thousands took fresh, zeroed pages each time); one buffer is
+    /// reused across flushes.
+    const BATCH: usize = 256;
 
     fn push(&mut self, at: DateTime<Utc>, body: EventBody) {
         self.batch.push((at, body));
@@ -141,7 +144,7 @@ impl Events<'_> {
     }
 
     fn flush(&mut self) {
-        self.journal.record_all(std::mem::take(&mut self.batch));
+        self.journal.record_all(self.batch.drain(..));
     }
 }
 
