@@ -288,6 +288,41 @@ async fn a_manual_clock_restarts_where_it_was() {
     }
 }
 
+async fn clock_now(c: &reqwest::Client, base: &str) -> String {
+    let clock: serde_json::Value = c.get(format!("{base}/_azemu/clock")).send().await.unwrap().json().await.unwrap();
+    clock["now"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_clock_stays_put_while_azemu_is_down() {
+    let data = tempfile::tempdir().unwrap();
+    let c = client();
+    let first = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let started = clock_now(&c, &first.base).await;
+    first.kill9();
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    assert_eq!(clock_now(&c, &second.base).await, started, "never advanced: still where it started");
+    advance(&c, &second.base, 2.0).await;
+    let advanced = clock_now(&c, &second.base).await;
+    second.kill9();
+    std::thread::sleep(Duration::from_millis(1100));
+    let third = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    assert_eq!(clock_now(&c, &third.base).await, advanced, "where the advance left it");
+    third.kill9();
+
+    // A real clock runs on from there; a manual clock after it never starts behind what it showed.
+    let real = Emulator::start_with(data.path(), &["--clock", "real"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let shown = clock_now(&c, &real.base).await;
+    assert!(shown > advanced, "{shown} {advanced}");
+    real.kill9();
+    let manual = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let resumed = clock_now(&c, &manual.base).await;
+    assert!(resumed >= shown, "manual after real went back: {resumed} < {shown}");
+    manual.kill9();
+}
+
 async fn advance(c: &reqwest::Client, base: &str, seconds: f64) {
     let r = c.post(format!("{base}/_azemu/clock/advance")).json(&json!({ "seconds": seconds })).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);

@@ -229,6 +229,25 @@ fn clock_floor(store: &Store) -> ClockFloor {
     ClockFloor { manual, real_offset: chrono::Duration::microseconds(offset) }
 }
 
+/// The clock settings to store before anyone reads: a manual clock keeps its time from its
+/// start, so a restart resumes it exactly there; a real clock clears it (an empty value), since
+/// the times it shows pass it, and keeps its offset.
+fn clock_settings_to_save(clock: &Clock, floor: ClockFloor) -> Vec<(&'static str, String)> {
+    let mut settings = Vec::new();
+    match clock.mode() {
+        ClockMode::Manual if floor.manual != Some(clock.now()) => {
+            settings.push((MANUAL_CLOCK_SETTING, crate::arm::timestamp(clock.now())))
+        }
+        ClockMode::Real if floor.manual.is_some() => settings.push((MANUAL_CLOCK_SETTING, String::new())),
+        _ => {}
+    }
+    if clock.offset() != floor.real_offset {
+        let offset = clock.offset().num_microseconds().unwrap_or(0);
+        settings.push((CLOCK_OFFSET_SETTING, offset.to_string()));
+    }
+    settings
+}
+
 /// Binds, opens the store, starts the simulation engine and serves until the process ends.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     if !(config.speed.is_finite() && config.speed > 0.0) {
@@ -248,7 +267,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             (Some(TlsAcceptor::from(material.config)), material.ca_file, "https")
         }
     };
-    let offset_changed = clock.offset() != clock_floor(&store).real_offset;
+    let clock_settings = clock_settings_to_save(&clock, clock_floor(&store));
     let identity = Identity::new(config.auth, config.data_dir.as_deref(), config.subscriptions.clone())?;
     let app = App::new(
         store,
@@ -262,9 +281,8 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     if let Some(file) = &config.faults {
         load_fault_rules(&app, file)?;
     }
-    if offset_changed {
-        let offset = app.clock.offset().num_microseconds().unwrap_or(0);
-        app.store.save_setting(CLOCK_OFFSET_SETTING, offset.to_string()).await?;
+    for (name, value) in clock_settings {
+        app.store.save_setting(name, value).await?;
     }
     crate::partner::publishers::ensure_startup(&app).await.map_err(|e| anyhow::anyhow!("--publisher {e}"))?;
     // Lifecycle steps are replayed, not stored one by one: catch up before anyone reads.

@@ -1,11 +1,11 @@
 //! Emulator time: the wall clock, or a manual clock that only moves when told to. Either way it
 //! never goes backwards across restarts, because lifecycles are replayed up to it (see
-//! [`ClockFloor`]).
+//! [`ClockFloor`]); a manual clock also stays where it stood.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -18,7 +18,8 @@ pub enum ClockMode {
 /// Where emulator time stood when the store was last written, from its settings.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ClockFloor {
-    /// The manual clock's time after its last advance.
+    /// The manual clock's time, kept while no real clock has run since (a real clock's start
+    /// clears it), so it is at or past every time a reader has seen.
     pub manual: Option<DateTime<Utc>>,
     /// How far a real clock ran ahead of the wall clock (after a manual clock went ahead of it).
     pub real_offset: chrono::Duration,
@@ -44,13 +45,18 @@ impl Clock {
         Clock::resuming(mode, speed, ClockFloor::default())
     }
 
-    /// A clock that starts no earlier than `floor`.
+    /// A clock that starts no earlier than `floor`. A manual clock resumes exactly at its kept
+    /// time: a restart does not move it on by the wall time that passed.
     pub fn resuming(mode: ClockMode, speed: f64, floor: ClockFloor) -> Clock {
         let wall = Utc::now();
-        let floor_time = floor.manual.unwrap_or(wall).max(wall + floor.real_offset);
-        let offset = match mode {
-            ClockMode::Real => floor_time - wall,
-            ClockMode::Manual => chrono::Duration::zero(),
+        let floor_time = match (mode, floor.manual) {
+            (ClockMode::Manual, Some(kept)) => kept,
+            _ => floor.manual.unwrap_or(wall).max(wall + floor.real_offset),
+        };
+        let (floor_time, offset) = match mode {
+            ClockMode::Real => (floor_time, floor_time - wall),
+            // Whole microseconds, as the kept setting stores it.
+            ClockMode::Manual => (floor_time.trunc_subsecs(6), chrono::Duration::zero()),
         };
         Clock { mode, speed, manual_now: Mutex::new(floor_time), offset }
     }
@@ -95,14 +101,19 @@ mod tests {
 
     #[test]
     fn a_resumed_clock_never_starts_before_its_floor() {
-        let ahead = Utc::now() + chrono::Duration::hours(2);
+        // Kept times are whole microseconds, as the setting stores them.
+        let ahead = (Utc::now() + chrono::Duration::hours(2)).trunc_subsecs(6);
         let floor = ClockFloor { manual: Some(ahead), real_offset: chrono::Duration::zero() };
         assert!(Clock::resuming(ClockMode::Manual, 1.0, floor).now() >= ahead);
         let real = Clock::resuming(ClockMode::Real, 1.0, floor);
         assert!(real.now() >= ahead);
         assert!(real.offset() > chrono::Duration::hours(1));
-        let behind = ClockFloor { manual: Some(Utc::now() - chrono::Duration::hours(2)), ..floor };
-        let manual = Clock::resuming(ClockMode::Manual, 1.0, behind);
-        assert!(manual.now() > Utc::now() - chrono::Duration::seconds(5));
+        let kept = (Utc::now() - chrono::Duration::hours(2)).trunc_subsecs(6);
+        let behind = ClockFloor { manual: Some(kept), ..floor };
+        assert_eq!(Clock::resuming(ClockMode::Manual, 1.0, behind).now(), kept, "a manual clock stays put");
+        assert!(Clock::resuming(ClockMode::Real, 1.0, behind).now() > Utc::now() - chrono::Duration::seconds(5));
+        let after_real = ClockFloor { manual: None, real_offset: chrono::Duration::hours(1) };
+        let manual = Clock::resuming(ClockMode::Manual, 1.0, after_real);
+        assert!(manual.now() > Utc::now() + chrono::Duration::minutes(59), "nor behind a real clock's run");
     }
 }
