@@ -53,10 +53,18 @@ impl Interner {
     }
 }
 
+/// What the events of one resource type share: the type as documents spell it and the dotted
+/// names of its tracked properties, made once rather than per event.
+struct Kind {
+    pointers: &'static [&'static str],
+    resource_type: Arc<str>,
+    properties: Box<[Arc<str>]>,
+}
+
 /// A version's tracked properties over time, interned.
 struct Plan {
     version: Arc<StoredResource>,
-    pointers: &'static [&'static str],
+    kind: Arc<Kind>,
     /// When each state begins, in microseconds since the epoch.
     times: Box<[i64]>,
     /// `pointers.len()` values per state.
@@ -67,7 +75,7 @@ struct Plan {
 
 impl Plan {
     fn state(&self, i: usize) -> &[u32] {
-        let n = self.pointers.len();
+        let n = self.kind.pointers.len();
         &self.values[i * n..(i + 1) * n]
     }
 }
@@ -88,6 +96,8 @@ struct Plans {
     /// When each plan's next state is due.
     schedule: BTreeSet<(i64, u64)>,
     interner: Interner,
+    /// By type key.
+    kinds: HashMap<String, Arc<Kind>>,
 }
 
 pub struct ChangeTracker {
@@ -185,7 +195,8 @@ impl ChangeTracker {
             let states = self.states(resource, now);
             let Some(first) = states.first() else { continue };
             let now = snapshot(&mut plans.interner, self.pointers(resource), first);
-            if !self.plan(&mut plans, resource.clone(), states) {
+            let kind = self.kind(&mut plans, resource);
+            if !self.plan(&mut plans, resource.clone(), kind, states) {
                 plans.last.insert(resource.rid, now);
             }
         }
@@ -204,11 +215,12 @@ impl ChangeTracker {
         let until = micros(until);
         while let Some((at, rid)) = plans.schedule.first().copied().filter(|(at, _)| *at <= until) {
             plans.schedule.pop_first();
-            let Plans { by_rid, schedule, interner, last } = plans;
+            let Plans { by_rid, schedule, interner, last, .. } = plans;
             let Some(plan) = by_rid.get_mut(&rid) else { continue };
             let (from, to) = (plan.state(plan.emitted), plan.state(plan.emitted + 1));
-            let (id, resource_type) = (plan.version.id.as_str().into(), self.type_name(&plan.version));
-            record_diff(out, interner, &id, &resource_type, time_of(at), plan.pointers, Some(from), to);
+            // Made per state rather than kept: hundreds of thousands of plans may wait at once.
+            let id = plan.version.id.as_str().into();
+            record_diff(out, interner, &id, &plan.kind, time_of(at), Some(from), to);
             plan.emitted += 1;
             match plan.times.get(plan.emitted + 1) {
                 Some(next) => {
@@ -217,7 +229,7 @@ impl ChangeTracker {
                 None => {
                     if let Some(plan) = by_rid.remove(&rid) {
                         let values = plan.state(plan.emitted).to_vec();
-                        last.insert(rid, Snapshot { pointers: plan.pointers, values });
+                        last.insert(rid, Snapshot { pointers: plan.kind.pointers, values });
                     }
                 }
             }
@@ -226,14 +238,14 @@ impl ChangeTracker {
 
     fn on_version(&self, plans: &mut Plans, out: &mut Events, at: DateTime<Utc>, change: Pending) {
         let Some(subject) = change.new.as_ref().or(change.old.as_ref()).cloned() else { return };
-        let resource_type = self.type_name(&subject);
+        let kind = self.kind(plans, &subject);
         let resource_id: Arc<str> = subject.id.as_str().into();
         let from = match plans.by_rid.remove(&subject.rid) {
             Some(plan) => {
                 if let Some(next) = plan.times.get(plan.emitted + 1) {
                     plans.schedule.remove(&(*next, subject.rid));
                 }
-                Some(Snapshot { pointers: plan.pointers, values: plan.state(plan.emitted).to_vec() })
+                Some(Snapshot { pointers: plan.kind.pointers, values: plan.state(plan.emitted).to_vec() })
             }
             None => plans.last.remove(&subject.rid).or_else(|| {
                 let old = change.old.as_ref()?;
@@ -242,37 +254,34 @@ impl ChangeTracker {
             }),
         };
         let Some(new) = change.new else {
-            record(out, &resource_id, &resource_type, at, "resource", "present".into(), "absent".into());
+            record(out, &resource_id, &kind, at, resource_property(), "present".into(), "absent".into());
             return;
         };
         let states = self.states(&new, at);
         let Some(first) = states.first() else { return };
         if !change.existed {
-            record(out, &resource_id, &resource_type, at, "resource", "absent".into(), "present".into());
+            record(out, &resource_id, &kind, at, resource_property(), "absent".into(), "present".into());
         }
         let now = snapshot(&mut plans.interner, self.pointers(&new), first);
         let before = from.filter(|f| std::ptr::eq(f.pointers, now.pointers)).map(|f| f.values);
-        record_diff(
-            out,
-            &plans.interner,
-            &resource_id,
-            &resource_type,
-            at,
-            now.pointers,
-            before.as_deref(),
-            &now.values,
-        );
+        record_diff(out, &plans.interner, &resource_id, &kind, at, before.as_deref(), &now.values);
         let (rid, running) = (new.rid, new.due.is_some() && new.sim.is_some());
-        if !self.plan(plans, new, states) && running {
+        if !self.plan(plans, new, kind, states) && running {
             plans.last.insert(rid, now);
         }
     }
 
     /// Keeps the states after the first (which is now) to be played out; `false` when there
     /// are none.
-    fn plan(&self, plans: &mut Plans, version: Arc<StoredResource>, states: Vec<TrackedState>) -> bool {
+    fn plan(
+        &self,
+        plans: &mut Plans,
+        version: Arc<StoredResource>,
+        kind: Arc<Kind>,
+        states: Vec<TrackedState>,
+    ) -> bool {
         let Some(next) = states.get(1) else { return false };
-        let pointers = self.pointers(&version);
+        let pointers = kind.pointers;
         let times = states.iter().map(|s| micros(s.at)).collect();
         let values = states
             .iter()
@@ -280,7 +289,7 @@ impl ChangeTracker {
             .map(|v| plans.interner.id(v))
             .collect();
         plans.schedule.insert((micros(next.at), version.rid));
-        plans.by_rid.insert(version.rid, Plan { version, pointers, times, values, emitted: 0 });
+        plans.by_rid.insert(version.rid, Plan { version, kind, times, values, emitted: 0 });
         true
     }
 
@@ -288,8 +297,18 @@ impl ChangeTracker {
         self.registry.get(&resource.type_key).map_or(&[], |p| p.spec().tracked)
     }
 
-    fn type_name(&self, resource: &StoredResource) -> Arc<str> {
-        self.registry.full_type_of(&resource.type_key).into()
+    fn kind(&self, plans: &mut Plans, resource: &StoredResource) -> Arc<Kind> {
+        if let Some(kind) = plans.kinds.get(&resource.type_key) {
+            return kind.clone();
+        }
+        let pointers = self.pointers(resource);
+        let kind = Arc::new(Kind {
+            pointers,
+            resource_type: self.registry.full_type_of(&resource.type_key).into(),
+            properties: pointers.iter().map(|p| Arc::from(p.trim_start_matches('/').replace('/', "."))).collect(),
+        });
+        plans.kinds.insert(resource.type_key.clone(), kind.clone());
+        kind
     }
 
     /// The resource's tracked properties at `at`, then as its lifecycle plans them.
@@ -325,33 +344,18 @@ fn snapshot(interner: &mut Interner, pointers: &'static [&'static str], state: &
     Snapshot { pointers, values: state.values.iter().map(|v| interner.id(v)).collect() }
 }
 
-/// `/properties/status` → `properties.status`, made once per pointer.
-fn dotted(pointer: &'static str) -> Arc<str> {
-    static NAMES: Mutex<Vec<(&'static str, Arc<str>)>> = Mutex::new(Vec::new());
-    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, name)) = names.iter().find(|(p, _)| *p == pointer) {
-        return name.clone();
-    }
-    let name: Arc<str> = pointer.trim_start_matches('/').replace('/', ".").into();
-    names.push((pointer, name.clone()));
-    name
+/// The property of creation and deletion events.
+fn resource_property() -> Arc<str> {
+    static RESOURCE: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from("resource"));
+    RESOURCE.clone()
 }
 
-fn record(
-    out: &mut Events,
-    id: &Arc<str>,
-    resource_type: &Arc<str>,
-    at: DateTime<Utc>,
-    property: &'static str,
-    from: Value,
-    to: Value,
-) {
-    let property = if property.starts_with('/') { dotted(property) } else { property.into() };
+fn record(out: &mut Events, id: &Arc<str>, kind: &Kind, at: DateTime<Utc>, property: Arc<str>, from: Value, to: Value) {
     out.push(
         at,
         EventBody::Change(ChangeEvent {
             resource_id: id.clone(),
-            resource_type: resource_type.clone(),
+            resource_type: kind.resource_type.clone(),
             property,
             from,
             to,
@@ -359,24 +363,22 @@ fn record(
     );
 }
 
-#[allow(clippy::too_many_arguments)]
 fn record_diff(
     out: &mut Events,
     interner: &Interner,
     id: &Arc<str>,
-    resource_type: &Arc<str>,
+    kind: &Kind,
     at: DateTime<Utc>,
-    pointers: &'static [&'static str],
     from: Option<&[u32]>,
     to: &[u32],
 ) {
-    for (i, (pointer, value)) in pointers.iter().zip(to).enumerate() {
+    for (i, (property, value)) in kind.properties.iter().zip(to).enumerate() {
         let before = from.and_then(|f| f.get(i)).copied();
         if before != Some(*value) {
             let before = before.map_or(Value::Null, |b| interner.value(b));
             let after = interner.value(*value);
             if before != after {
-                record(out, id, resource_type, at, pointer, before, after);
+                record(out, id, kind, at, property.clone(), before, after);
             }
         }
     }
