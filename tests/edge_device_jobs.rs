@@ -186,6 +186,8 @@ async fn jobs_need_their_device_and_list_by_device() {
     assert_eq!((orphan.status, orphan.error_code()), (StatusCode::NOT_FOUND, "ParentResourceNotFound"));
     let orphan_list = s.get(&with_version(&format!("{}/jobs", device("ghost")), HCI)).await;
     assert_eq!(orphan_list.error_code(), "ParentResourceNotFound");
+    let orphan_get = s.get(&with_version(&job("ghost", "job-1"), HCI)).await;
+    assert_eq!((orphan_get.status, orphan_get.error_code()), (StatusCode::NOT_FOUND, "ParentResourceNotFound"));
     s.create_device("dev-1").await;
     s.create_device("dev-2").await;
     s.put(&with_version(&job("dev-1", "job-1"), HCI), collect_log_body()).await;
