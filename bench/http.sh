@@ -63,8 +63,12 @@ read -r median low high get_rps get_bare <<< "$(ratio_rounds 18904 "$get_url" -H
 printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s)\n" \
     "azemu GET one job" "$get_rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$get_bare"
 
+put_ops=EdgeDeviceJobs_CreateOrUpdate
+before=$(server_histogram "$base" "$put_ops")
 report "azemu PUT new job (durable, lifecycles running)" \
     "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps"
+after=$(server_histogram "$base" "$put_ops")
+echo "  inside azemu (its request-duration histogram): p50 $(server_percentile "$before" "$after" 50) ms, p99 $(server_percentile "$before" "$after" 99) ms"
 
 # The same load again, with a light GET load (4 connections, 10 ms apart) and the lateness
 # probe beside it.
@@ -73,12 +77,14 @@ probe_pid=$!
 wrk -t1 -c4 -d"$DURATION" --latency -s bench/paced.lua -H "Authorization: Bearer bench" "$get_url" \
     > "$data/get_during" &
 get_pid=$!
+get_before=$(server_histogram "$base" EdgeDeviceJobs_Get)
 put=$(AZEMU_BENCH_RUN=2 AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")
 wait "$get_pid" "$probe_pid"
+get_after=$(server_histogram "$base" EdgeDeviceJobs_Get)
 report "  the same, with the GET load and the probe beside it" "$put" "$bare_rps"
 get_p99=$(awk '$1 == "99%" {print $2}' "$data/get_during")
 get_rps=$(awk '/Requests\/sec/ {print $2}' "$data/get_during")
-echo "  GET one job during that PUT load: $get_rps req/s, p99 $get_p99"
+echo "  GET one job during that PUT load: $get_rps req/s, p99 $get_p99 (inside azemu: p99 $(server_percentile "$get_before" "$get_after" 99) ms)"
 echo "  jobs created during that load finished at most $(cat "$data/lateness") s after their timeline's end"
 health=$(curl -sf "$base/_azemu/health")
 resources=$(sed -E 's/.*"resources":([0-9]+).*/\1/' <<< "$health")
@@ -91,5 +97,8 @@ sync # let the first run's writes reach the disk, so they do not slow the next o
 # The same PUTs with the lifecycle engine paused (--clock manual): the request path and the
 # durable commit alone.
 start_azemu 18903 --clock manual
+before=$(server_histogram "$base" "$put_ops")
 report "azemu PUT new job (durable, lifecycles paused)" \
     "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps"
+after=$(server_histogram "$base" "$put_ops")
+echo "  inside azemu (its request-duration histogram): p50 $(server_percentile "$before" "$after" 50) ms, p99 $(server_percentile "$before" "$after" 99) ms"

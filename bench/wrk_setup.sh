@@ -48,3 +48,31 @@ ratio_rounds() {
         { r[NR] = $1; a[NR] = $2; b[NR] = $3 }
         END { m = int((NR + 1) / 2); printf "%.3f %.3f %.3f %s %s\n", r[m], r[1], r[NR], a[m], b[m] }'
 }
+
+# azemu's own request-duration histogram for one operationId, from /metrics at $1, as
+# "count le1 cumulative1 le2 cumulative2 ...": save one before a load and one after it.
+server_histogram() {
+    curl -sf "$1/metrics" | awk -v op="operation=\"$2\"" '
+        index($0, "azemu_request_duration_seconds_bucket{") == 1 && index($0, op) {
+            match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+            n++; les[n] = le; counts[n] = $NF
+        }
+        END { printf "%s", counts[n]; for (i = 1; i <= n; i++) printf " %s %s", les[i], counts[i]; print "" }'
+}
+
+# The percentile $3 (e.g. 99) of the requests between two `server_histogram` snapshots ($1
+# before, $2 after), as the histogram's bucket bound in ms ("<= 6.4"): time spent inside azemu,
+# from reading the request to its response, without the wait for a runtime worker or the client.
+server_percentile() {
+    awk -v p="$3" -v before="$1" -v after="$2" 'BEGIN {
+        nb = split(before, b, " "); na = split(after, a, " ")
+        total = a[1] - (nb ? b[1] : 0)
+        if (total <= 0) { print "n/a"; exit }
+        for (i = 2; i < na; i += 2) {
+            if (a[i + 1] - (nb ? b[i + 1] : 0) >= total * p / 100) {
+                if (a[i] == "+Inf") print "> " a[i - 2] * 1000; else printf "<= %g\n", a[i] * 1000
+                exit
+            }
+        }
+    }'
+}

@@ -1,5 +1,6 @@
 //! The `azemu` command.
 
+mod huge_pages;
 mod token;
 
 use std::path::PathBuf;
@@ -132,6 +133,7 @@ pub fn run() -> anyhow::Result<()> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_level.as_deref());
+    huge_pages::turn_off();
     let config = ServeConfig {
         host: args.host,
         port: args.port,
