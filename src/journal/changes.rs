@@ -194,8 +194,8 @@ impl ChangeTracker {
         for resource in resources.filter(|r| r.due.is_some() && r.sim.is_some()) {
             let states = self.states(resource, now);
             let Some(first) = states.first() else { continue };
-            let now = snapshot(&mut plans.interner, self.pointers(resource), first);
             let kind = self.kind(&mut plans, resource);
+            let now = snapshot(&mut plans.interner, kind.pointers, first);
             if !self.plan(&mut plans, resource.clone(), kind, states) {
                 plans.last.insert(resource.rid, now);
             }
@@ -262,7 +262,7 @@ impl ChangeTracker {
         if !change.existed {
             record(out, &resource_id, &kind, at, resource_property(), "absent".into(), "present".into());
         }
-        let now = snapshot(&mut plans.interner, self.pointers(&new), first);
+        let now = snapshot(&mut plans.interner, kind.pointers, first);
         let before = from.filter(|f| std::ptr::eq(f.pointers, now.pointers)).map(|f| f.values);
         record_diff(out, &plans.interner, &resource_id, &kind, at, before.as_deref(), &now.values);
         let (rid, running) = (new.rid, new.due.is_some() && new.sim.is_some());

@@ -2,17 +2,16 @@
 //! records (subscriptions, namespaces, locations, api-versions): each distinct text is kept
 //! once and every record points at it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Deserializer};
 
-static TEXTS: Mutex<Option<FxHashSet<Arc<str>>>> = Mutex::new(None);
+static TEXTS: LazyLock<Mutex<FxHashSet<Arc<str>>>> = LazyLock::new(Mutex::default);
 
 /// The shared copy of `text`.
 pub fn interned(text: &str) -> Arc<str> {
     let mut texts = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
-    let texts = texts.get_or_insert_with(FxHashSet::default);
     if let Some(shared) = texts.get(text) {
         return shared.clone();
     }
