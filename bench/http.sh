@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark on loopback, bounded in time (about two minutes): a bare hyper server with a fixed
-# 800-byte body as the yardstick, then azemu (--tls off): GET of one job, durable PUT of new
+# 800-byte body as the yardstick, and bare_durable (the least a durable PUT does: parse, make a
+# job-sized document, one group-committed SQLite write, answer) as the second one, then azemu (--tls off): GET of one job, durable PUT of new
 # jobs with their lifecycles running (with a GET of one job and a probe of how late jobs finish
 # running alongside, see lateness_probe.sh), and the same PUT with lifecycles paused. Prints each figure as a ratio of
 # bare hyper's requests/s, and memory per stored resource. Needs wrk (Debian package `wrk`;
@@ -40,10 +41,12 @@ measure() {
     echo "$rps $p99"
 }
 
-report() { # label, "rps p99", bare rps
+report() { # label, "rps p99", bare rps[, bare durable rps]
     read -r rps p99 <<< "$2"
-    awk -v l="$1" -v r="$rps" -v p="$p99" -v b="$3" \
-        'BEGIN { printf "%-58s %9.0f req/s  %5.3f of bare  p99 %7.2f ms\n", l, r, r / b, p }'
+    awk -v l="$1" -v r="$rps" -v p="$p99" -v b="$3" -v d="${4:-}" \
+        'BEGIN { printf "%-58s %9.0f req/s  %5.3f of bare  p99 %7.2f ms", l, r, r / b, p
+                 if (d != "") printf "  (%.2f of bare durable)", r / d
+                 print "" }'
 }
 
 target/release/examples/bare_hyper 18902 > /dev/null &
@@ -53,6 +56,16 @@ bare=$(measure http://127.0.0.1:18902/)
 bare_rps=${bare%% *}
 kill "$bare_pid"; bare_pid=
 report "bare hyper, fixed 800-byte body" "$bare" "$bare_rps"
+
+mkdir -p "$data/bare_durable"
+target/release/examples/bare_durable 18905 "$data/bare_durable" > /dev/null &
+bare_pid=$!
+sleep 0.3
+durable=$(AZEMU_BENCH_DEVICE=/bare measure -s bench/put_job.lua http://127.0.0.1:18905)
+durable_rps=${durable%% *}
+kill "$bare_pid"; bare_pid=
+report "bare durable, PUT of a 3,150-byte document" "$durable" "$bare_rps"
+sync # its writes must not slow azemu's commits
 
 start_azemu 18901
 curl -sf -X PUT "${auth[@]}" -d "$job_body" "$base$device/jobs/bench-job?api-version=2026-10-01" >/dev/null
@@ -66,7 +79,7 @@ printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s
 put_ops=EdgeDeviceJobs_CreateOrUpdate
 before=$(server_histogram "$base" "$put_ops")
 report "azemu PUT new job (durable, lifecycles running)" \
-    "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps"
+    "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps" "$durable_rps"
 after=$(server_histogram "$base" "$put_ops")
 echo "  inside azemu (its request-duration histogram): p50 $(server_percentile "$before" "$after" 50) ms, p99 $(server_percentile "$before" "$after" 99) ms"
 
@@ -81,7 +94,7 @@ get_before=$(server_histogram "$base" EdgeDeviceJobs_Get)
 put=$(AZEMU_BENCH_RUN=2 AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")
 wait "$get_pid" "$probe_pid"
 get_after=$(server_histogram "$base" EdgeDeviceJobs_Get)
-report "  the same, with the GET load and the probe beside it" "$put" "$bare_rps"
+report "  the same, with the GET load and the probe beside it" "$put" "$bare_rps" "$durable_rps"
 get_p99=$(awk '$1 == "99%" {print $2}' "$data/get_during")
 get_rps=$(awk '/Requests\/sec/ {print $2}' "$data/get_during")
 echo "  GET one job during that PUT load: $get_rps req/s, p99 $get_p99 (inside azemu: p99 $(server_percentile "$get_before" "$get_after" 99) ms)"
@@ -99,6 +112,6 @@ sync # let the first run's writes reach the disk, so they do not slow the next o
 start_azemu 18903 --clock manual
 before=$(server_histogram "$base" "$put_ops")
 report "azemu PUT new job (durable, lifecycles paused)" \
-    "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps"
+    "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps" "$durable_rps"
 after=$(server_histogram "$base" "$put_ops")
 echo "  inside azemu (its request-duration histogram): p50 $(server_percentile "$before" "$after" 50) ms, p99 $(server_percentile "$before" "$after" 99) ms"

@@ -10,7 +10,7 @@ THREADS=${THREADS:-2}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --locked --quiet
-cargo build --release --locked --quiet --example bare_hyper
+cargo build --release --locked --quiet --example bare_hyper --example bare_durable
 
 data=$(mktemp -d)
 cleanup() { kill "${azemu_pid:-}" "${bare_pid:-}" 2>/dev/null || true; rm -rf "$data"; }
