@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# HTTP benchmark on loopback, bounded in time (about two minutes): a bare hyper server with a fixed
-# 800-byte body as the yardstick, and bare_durable (the least a durable PUT does: parse, make a
-# job-sized document, one group-committed SQLite write, answer) as the second one, then azemu (--tls off): GET of one job, durable PUT of new
-# jobs with their lifecycles running (with a GET of one job and a probe of how late jobs finish
-# running alongside, see lateness_probe.sh), and the same PUT with lifecycles paused. Prints each figure as a ratio of
-# bare hyper's requests/s, and memory per stored resource. Needs wrk (Debian package `wrk`;
-# installed if missing). DURATION, CONNECTIONS and THREADS tune wrk; AZEMU_ARGS adds serve options
-# (e.g. "--journal-size 0").
+# HTTP benchmark on loopback, bounded in time (about two and a half minutes). Two yardsticks: a
+# bare hyper server answering a fixed 800-byte body, and bare_durable (the least a durable PUT
+# does: parse, make a job-sized document, one group-committed SQLite write, answer; GETs from
+# memory). Then azemu (--tls off): GET of one job; durable PUT of new jobs with their lifecycles
+# running, alone, with a light GET load beside it, and with a probe of how late jobs finish
+# (lateness_probe.sh); the same PUT with lifecycles paused. Prints each figure as a ratio of bare
+# hyper's requests/s (PUTs also of bare_durable's), and memory per stored resource. Needs wrk
+# (Debian package `wrk`; installed if missing). DURATION, CONNECTIONS and THREADS tune wrk;
+# AZEMU_ARGS adds serve options (e.g. "--journal-size 0").
 # shellcheck source=bench/wrk_setup.sh
 source "$(dirname "$0")/wrk_setup.sh"
 
@@ -41,6 +42,18 @@ measure() {
     echo "$rps $p99"
 }
 
+# The PUT load (new jobs under device path $1 at base URL $2) with the light GET load of URL $3
+# (wrk options after it) beside it: prints the PUT's "requests/s p99", writes the GETs' to
+# $data/gets.
+put_with_gets() {
+    local device=$1 base=$2 url=$3; shift 3
+    wrk -t1 -c4 -d"$DURATION" --latency -s bench/paced.lua "$@" "$url" > "$data/get_during" &
+    local get_pid=$!
+    AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base"
+    wait "$get_pid"
+    awk '/Requests\/sec/ {r = $2} $1 == "99%" {p = $2} END {printf "%s req/s, p99 %s\n", r, p}' "$data/get_during" > "$data/gets"
+}
+
 report() { # label, "rps p99", bare rps[, bare durable rps]
     read -r rps p99 <<< "$2"
     awk -v l="$1" -v r="$rps" -v p="$p99" -v b="$3" -v d="${4:-}" \
@@ -63,8 +76,12 @@ bare_pid=$!
 sleep 0.3
 durable=$(AZEMU_BENCH_DEVICE=/bare measure -s bench/put_job.lua http://127.0.0.1:18905)
 durable_rps=${durable%% *}
-kill "$bare_pid"; bare_pid=
 report "bare durable, PUT of a 3,150-byte document" "$durable" "$bare_rps"
+curl -sf -X PUT -d '{"properties":{}}' http://127.0.0.1:18905/bare/jobs/read >/dev/null
+report "  the same, with the GET load beside it" \
+    "$(AZEMU_BENCH_RUN=2 put_with_gets /bare http://127.0.0.1:18905 http://127.0.0.1:18905/bare/jobs/read)" "$bare_rps"
+echo "  GET of one document during that PUT load: $(cat "$data/gets")"
+kill "$bare_pid"; bare_pid=
 sync # its writes must not slow azemu's commits
 
 start_azemu 18901
@@ -77,27 +94,28 @@ printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s
     "azemu GET one job" "$get_rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$get_bare"
 
 put_ops=EdgeDeviceJobs_CreateOrUpdate
+commits_before=$(server_commits "$base")
 before=$(server_histogram "$base" "$put_ops")
 report "azemu PUT new job (durable, lifecycles running)" \
     "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps" "$durable_rps"
 after=$(server_histogram "$base" "$put_ops")
 echo "  inside azemu (its request-duration histogram): p50 $(server_percentile "$before" "$after" 50) ms, p99 $(server_percentile "$before" "$after" 99) ms"
+put_count=${before%% *}
+put_count=$(( ${after%% *} - ${put_count:-0} ))
+echo "  store: $(commit_summary "$commits_before" "$(server_commits "$base")" "$put_count")"
 
-# The same load again, with a light GET load (4 connections, 10 ms apart) and the lateness
-# probe beside it.
+# The same load again with a light GET load beside it (4 connections, 10 ms apart), then once
+# more with the lateness probe beside it (apart: the probe's curl processes would slow the GETs).
+get_before=$(server_histogram "$base" EdgeDeviceJobs_Get)
+put=$(AZEMU_BENCH_RUN=2 put_with_gets "$device" "$base" "$get_url" -H "Authorization: Bearer bench")
+get_after=$(server_histogram "$base" EdgeDeviceJobs_Get)
+report "  the same, with the GET load beside it" "$put" "$bare_rps" "$durable_rps"
+echo "  GET one job during that PUT load: $(cat "$data/gets") (inside azemu: p99 $(server_percentile "$get_before" "$get_after" 99) ms)"
 PROBES=$(( ${DURATION%s} * 2 - 2 )) bash bench/lateness_probe.sh "$base" "$device" > "$data/lateness" &
 probe_pid=$!
-wrk -t1 -c4 -d"$DURATION" --latency -s bench/paced.lua -H "Authorization: Bearer bench" "$get_url" \
-    > "$data/get_during" &
-get_pid=$!
-get_before=$(server_histogram "$base" EdgeDeviceJobs_Get)
-put=$(AZEMU_BENCH_RUN=2 AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")
-wait "$get_pid" "$probe_pid"
-get_after=$(server_histogram "$base" EdgeDeviceJobs_Get)
-report "  the same, with the GET load and the probe beside it" "$put" "$bare_rps" "$durable_rps"
-get_p99=$(awk '$1 == "99%" {print $2}' "$data/get_during")
-get_rps=$(awk '/Requests\/sec/ {print $2}' "$data/get_during")
-echo "  GET one job during that PUT load: $get_rps req/s, p99 $get_p99 (inside azemu: p99 $(server_percentile "$get_before" "$get_after" 99) ms)"
+put=$(AZEMU_BENCH_RUN=3 AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")
+wait "$probe_pid"
+report "  the same, with the lateness probe beside it" "$put" "$bare_rps" "$durable_rps"
 echo "  jobs created during that load finished at most $(cat "$data/lateness") s after their timeline's end"
 health=$(curl -sf "$base/_azemu/health")
 resources=$(sed -E 's/.*"resources":([0-9]+).*/\1/' <<< "$health")
@@ -110,8 +128,12 @@ sync # let the first run's writes reach the disk, so they do not slow the next o
 # The same PUTs with the lifecycle engine paused (--clock manual): the request path and the
 # durable commit alone.
 start_azemu 18903 --clock manual
+commits_before=$(server_commits "$base")
 before=$(server_histogram "$base" "$put_ops")
 report "azemu PUT new job (durable, lifecycles paused)" \
     "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps" "$durable_rps"
 after=$(server_histogram "$base" "$put_ops")
 echo "  inside azemu (its request-duration histogram): p50 $(server_percentile "$before" "$after" 50) ms, p99 $(server_percentile "$before" "$after" 99) ms"
+put_count=${before%% *}
+put_count=$(( ${after%% *} - ${put_count:-0} ))
+echo "  store: $(commit_summary "$commits_before" "$(server_commits "$base")" "$put_count")"

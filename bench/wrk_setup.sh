@@ -76,3 +76,24 @@ server_percentile() {
         }
     }'
 }
+
+# azemu's store commits so far, from /metrics at $1, as "count seconds".
+server_commits() {
+    curl -sf "$1/metrics" | awk '
+        $1 == "azemu_store_commit_duration_seconds_count" { c = $2 }
+        $1 == "azemu_store_commit_duration_seconds_sum" { s = $2 }
+        END { print c + 0, s + 0 }'
+}
+
+# The commits between two `server_commits` snapshots ($1 before, $2 after), with requests $3
+# answered between them: how many, their mean duration, and the most requests/s that
+# CONNECTIONS clients, each waiting for its write's commit, can reach at that duration.
+commit_summary() {
+    awk -v before="$1" -v after="$2" -v reqs="$3" -v conns="$CONNECTIONS" 'BEGIN {
+        split(before, b, " "); split(after, a, " ")
+        n = a[1] - b[1]; s = a[2] - b[2]
+        if (n <= 0) { print "no commits"; exit }
+        printf "%d commits, %.1f requests each, mean %.2f ms (fsync included): %d connections waiting on commits reach at most %.0f req/s\n",
+            n, reqs / n, s / n * 1000, conns, conns / (s / n)
+    }'
+}

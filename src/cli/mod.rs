@@ -1,6 +1,6 @@
 //! The `azemu` command.
 
-mod huge_pages;
+pub mod huge_pages;
 mod token;
 
 use std::path::PathBuf;
