@@ -18,12 +18,13 @@ use crate::store::{OperationKind, OperationRecord, OperationStatus, State, Store
 
 /// Where operation URLs live: the resource's own location, else its resource group's, else `global`.
 fn operation_location(state: &State, req: &ArmRequest, own_body: Option<&serde_json::Value>) -> String {
-    let location = |body: &serde_json::Value| body.get("location").and_then(|l| l.as_str()).map(str::to_string);
-    let from_group = req.path.resource_group().and_then(|g| {
-        state.resource(&super::dispatch::group_key(req.path.subscription(), g)).and_then(|r| location(&r.body_value()))
-    });
+    let own = || own_body?.get("location")?.as_str().map(str::to_string);
+    let from_group = || {
+        let group = req.path.resource_group()?;
+        state.resource(&super::dispatch::group_key(req.path.subscription(), group))?.location()
+    };
     // The resource's own region when it has one, as Azure places its operations.
-    own_body.and_then(location).or(from_group).unwrap_or_else(|| "global".into())
+    own().or_else(from_group).unwrap_or_else(|| "global".into())
 }
 
 fn new_op(

@@ -99,6 +99,15 @@ impl StoredResource {
         serde_json::from_slice(&self.body.json()).unwrap_or(Value::Null)
     }
 
+    /// The body's top-level `location`: read without building the rest of the tree.
+    pub fn location(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Located {
+            location: Option<String>,
+        }
+        serde_json::from_slice::<Located>(&self.body.json()).ok().and_then(|l| l.location)
+    }
+
     pub fn set_body(&mut self, body: &Value) {
         self.body = Body::new(to_bytes(body));
     }
