@@ -46,6 +46,8 @@ async fn collect_log_walks_validation_then_deployment() {
     let job_id = props["jobId"].as_str().unwrap().to_string();
     assert!(uuid::Uuid::parse_str(&job_id).is_ok());
     let op_url = created.header("azure-asyncoperation").unwrap();
+    // A job has no location of its own: its operation lives in its resource group's region.
+    assert!(op_url.contains("/locations/eastus/operationStatuses/"), "{op_url}");
 
     let seen = walk(&s, &job("dev-1", "collect-1"), 5.0).await;
     let statuses: Vec<&str> = seen.iter().map(|(st, _)| st.as_str()).collect::<Vec<_>>();
