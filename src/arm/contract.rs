@@ -378,6 +378,11 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, Arm
 
 /// [`parse_body`] for a part of the body found at `prefix` (e.g. `properties`).
 pub fn parse_body_at<T: serde::de::DeserializeOwned>(body: &Value, prefix: &str) -> Result<T, ArmError> {
+    // Tracking the path costs an allocation per field: only a body that fails is read again
+    // with it, to name where.
+    if let Ok(parsed) = T::deserialize(body) {
+        return Ok(parsed);
+    }
     serde_path_to_error::deserialize(body).map_err(|e| {
         let inner = e.path().to_string();
         let path = match (prefix, inner.as_str()) {
