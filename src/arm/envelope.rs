@@ -1,9 +1,10 @@
 //! The ARM envelope around a provider's document: id, name, type, systemData, ETag.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::contract::ResourceTypeSpec;
+use super::stamp::Stamp;
 use crate::store::StoredResource;
 
 /// Who made a request, as systemData names them.
@@ -23,12 +24,12 @@ impl Caller {
 }
 
 pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    Stamp::of(at).as_str().to_string()
 }
 
 /// Serialises a timestamp the way [`timestamp`] writes it (for `serialize_with`).
 pub fn serialize_timestamp<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&timestamp(*at))
+    s.serialize_str(Stamp::of(*at).as_str())
 }
 
 /// Serialises optional timestamps the way [`timestamp`] writes them (microseconds, `Z`).
@@ -38,7 +39,7 @@ pub mod optional_timestamp {
 
     pub fn serialize<S: Serializer>(value: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
         match value {
-            Some(at) => s.serialize_str(&super::timestamp(*at)),
+            Some(at) => s.serialize_str(super::Stamp::of(*at).as_str()),
             None => s.serialize_none(),
         }
     }

@@ -15,6 +15,7 @@ pub mod path;
 mod reads;
 pub mod request;
 mod resolve;
+mod stamp;
 pub mod respond;
 mod writes;
 
