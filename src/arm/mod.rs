@@ -15,8 +15,8 @@ pub mod path;
 mod reads;
 pub mod request;
 mod resolve;
-mod stamp;
 pub mod respond;
+mod stamp;
 mod writes;
 
 pub use api_version::{ApiVersionCheck, TypeOwner};
