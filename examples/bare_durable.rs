@@ -78,10 +78,15 @@ async fn put(
     let Ok(input) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return answer(StatusCode::BAD_REQUEST, Bytes::new());
     };
-    let mut doc = serde_json::json!({ "id": id, "properties": input.get("properties") });
-    let made = serde_json::to_string(&doc).map_or(0, |s| s.len());
-    doc["pad"] = serde_json::Value::String("x".repeat(size.saturating_sub(made + 9)));
-    let text = serde_json::to_string(&doc).expect("a JSON value serialises");
+    let doc = serde_json::json!({ "id": id, "properties": input.get("properties") });
+    let mut text = serde_json::to_string(&doc).expect("a JSON value serialises");
+    // Padded to a job document's size: `,"pad":"xx…"` before the closing brace.
+    let pad = size.saturating_sub(text.len() + 9);
+    text.pop();
+    text.reserve(pad + 10);
+    text.push_str(",\"pad\":\"");
+    text.extend(std::iter::repeat_n('x', pad));
+    text.push_str("\"}");
     let (ack, on_disk) = oneshot::channel();
     if rows.send((id.clone(), text.clone(), ack)).is_err() || on_disk.await.is_err() {
         return answer(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new());
