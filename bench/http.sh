@@ -54,6 +54,20 @@ put_with_gets() {
     awk '/Requests\/sec/ {r = $2} $1 == "99%" {p = $2} END {printf "%s req/s, p99 %s\n", r, p}' "$data/get_during" > "$data/gets"
 }
 
+# The PUT load alone against azemu at $base, reported as $1, with azemu's own request-duration
+# percentiles and its store's commits over the run.
+put_phase() {
+    local commits before after count
+    commits=$(server_commits "$base")
+    before=$(server_histogram "$base" "$put_ops")
+    report "$1" "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps" "$durable_rps"
+    after=$(server_histogram "$base" "$put_ops")
+    echo "  inside azemu (its request-duration histogram): p50 $(server_percentile "$before" "$after" 50) ms, p99 $(server_percentile "$before" "$after" 99) ms"
+    count=${before%% *}
+    count=$(( ${after%% *} - ${count:-0} ))
+    echo "  store: $(commit_summary "$commits" "$(server_commits "$base")" "$count")"
+}
+
 report() { # label, "rps p99", bare rps[, bare durable rps]
     read -r rps p99 <<< "$2"
     awk -v l="$1" -v r="$rps" -v p="$p99" -v b="$3" -v d="${4:-}" \
@@ -94,15 +108,7 @@ printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s
     "azemu GET one job" "$get_rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$get_bare"
 
 put_ops=EdgeDeviceJobs_CreateOrUpdate
-commits_before=$(server_commits "$base")
-before=$(server_histogram "$base" "$put_ops")
-report "azemu PUT new job (durable, lifecycles running)" \
-    "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps" "$durable_rps"
-after=$(server_histogram "$base" "$put_ops")
-echo "  inside azemu (its request-duration histogram): p50 $(server_percentile "$before" "$after" 50) ms, p99 $(server_percentile "$before" "$after" 99) ms"
-put_count=${before%% *}
-put_count=$(( ${after%% *} - ${put_count:-0} ))
-echo "  store: $(commit_summary "$commits_before" "$(server_commits "$base")" "$put_count")"
+put_phase "azemu PUT new job (durable, lifecycles running)"
 
 # The same load again with a light GET load beside it (4 connections, 10 ms apart), then once
 # more with the lateness probe beside it (apart: the probe's curl processes would slow the GETs).
@@ -128,12 +134,4 @@ sync # let the first run's writes reach the disk, so they do not slow the next o
 # The same PUTs with the lifecycle engine paused (--clock manual): the request path and the
 # durable commit alone.
 start_azemu 18903 --clock manual
-commits_before=$(server_commits "$base")
-before=$(server_histogram "$base" "$put_ops")
-report "azemu PUT new job (durable, lifecycles paused)" \
-    "$(AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")" "$bare_rps" "$durable_rps"
-after=$(server_histogram "$base" "$put_ops")
-echo "  inside azemu (its request-duration histogram): p50 $(server_percentile "$before" "$after" 50) ms, p99 $(server_percentile "$before" "$after" 99) ms"
-put_count=${before%% *}
-put_count=$(( ${after%% *} - ${put_count:-0} ))
-echo "  store: $(commit_summary "$commits_before" "$(server_commits "$base")" "$put_count")"
+put_phase "azemu PUT new job (durable, lifecycles paused)"
