@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# HTTP benchmark on loopback, bounded in time (about two and a half minutes). Two yardsticks: a
+# HTTP benchmark on loopback, bounded in time (about four minutes). Two yardsticks: a
 # bare hyper server answering a fixed 800-byte body, and bare_durable (the least a durable PUT
 # does: parse, make a job-sized document, one group-committed SQLite write, answer; GETs from
-# memory). Then azemu (--tls off): GET of one job; durable PUT of new jobs with their lifecycles
+# memory). Then azemu (--tls off): GET of one job, and bare hyper answering that GET with azemu's
+# response shape (its ceiling); durable PUT of new jobs with their lifecycles
 # running, alone, with a light GET load beside it, and with a probe of how late jobs finish
 # (lateness_probe.sh); the same PUT with lifecycles paused. Prints each figure as a ratio of bare
 # hyper's requests/s (PUTs also of bare_durable's), and memory per stored resource. Needs wrk
@@ -102,10 +103,21 @@ start_azemu 18901
 curl -sf -X PUT "${auth[@]}" -d "$job_body" "$base$device/jobs/bench-job?api-version=2026-10-01" >/dev/null
 sleep 5 # let the job finish: GET measures a steady document
 get_url="$base$device/jobs/bench-job?api-version=2026-10-01"
-echo "GET job body: $(curl -sf "${auth[@]}" "$get_url" | wc -c) bytes"
+get_bytes=$(curl -sf "${auth[@]}" "$get_url" | wc -c)
+echo "GET job body: $get_bytes bytes"
 read -r median low high get_rps get_bare <<< "$(ratio_rounds 18904 "$get_url" -H "Authorization: Bearer bench")"
 printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s)\n" \
     "azemu GET one job" "$get_rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$get_bare"
+# The ceiling for that GET: bare hyper answering with azemu's response shape (the same body
+# size and headers) and doing nothing else, to the same request.
+target/release/examples/bare_hyper 18906 "$get_bytes" azemu-headers > /dev/null &
+shaped_pid=$!
+sleep 0.3
+read -r median low high shaped_rps shaped_bare <<< \
+    "$(ratio_rounds 18904 "http://127.0.0.1:18906${get_url#"$base"}" -H "Authorization: Bearer bench")"
+kill "$shaped_pid"; shaped_pid=
+printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s)\n" \
+    "  bare hyper answering like azemu (its body size, headers)" "$shaped_rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$shaped_bare"
 
 put_ops=EdgeDeviceJobs_CreateOrUpdate
 put_phase "azemu PUT new job (durable, lifecycles running)"

@@ -1,6 +1,7 @@
 # Sourced by the wrk benchmarks: wrk's settings (DURATION, CONNECTIONS, THREADS), wrk itself
 # (Debian package `wrk`, installed if missing), release builds of azemu and the bare hyper
-# yardstick, a scratch directory `$data`, and a cleanup that stops `$azemu_pid` / `$bare_pid`.
+# yardstick, a scratch directory `$data`, and a cleanup that stops `$azemu_pid` / `$bare_pid` /
+# `$shaped_pid`.
 set -euo pipefail
 trap 'echo "bench: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ cargo build --release --locked --quiet
 cargo build --release --locked --quiet --example bare_hyper --example bare_durable
 
 data=$(mktemp -d)
-cleanup() { kill "${azemu_pid:-}" "${bare_pid:-}" 2>/dev/null || true; rm -rf "$data"; }
+cleanup() { kill "${azemu_pid:-}" "${bare_pid:-}" "${shaped_pid:-}" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
 
 # Requests/s of the bare hyper server (fixed 800-byte body) on port $1, under the same wrk load.
