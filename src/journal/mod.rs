@@ -20,8 +20,7 @@ pub use changes::ChangeTracker;
 pub struct RequestEvent {
     /// Static for the standard methods: recording a request copies no method name.
     pub method: std::borrow::Cow<'static, str>,
-    /// A `String`, not a `Box<str>`: the slot of the event it evicts lends it its buffer.
-    pub path: String,
+    pub path: Box<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<&'static str>,
     pub status: u16,
@@ -36,52 +35,6 @@ pub struct RequestEvent {
 fn header_text<S: serde::Serializer>(value: &Option<axum::http::HeaderValue>, out: S) -> Result<S::Ok, S::Error> {
     out.serialize_some(value.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default())
 }
-
-/// A request as `Journal::record_request` takes it: its path borrowed, copied only into the
-/// ring's slot.
-pub struct RequestRecord<'a> {
-    pub method: std::borrow::Cow<'static, str>,
-    pub path: &'a str,
-    pub operation: Option<&'static str>,
-    pub status: u16,
-    pub caller: Option<Arc<str>>,
-    pub correlation_id: Option<axum::http::HeaderValue>,
-    pub duration_ms: f64,
-}
-
-impl RequestRecord<'_> {
-    fn into_event(self) -> RequestEvent {
-        RequestEvent {
-            method: self.method,
-            path: self.path.to_string(),
-            operation: self.operation,
-            status: self.status,
-            caller: self.caller,
-            correlation_id: self.correlation_id,
-            duration_ms: self.duration_ms,
-        }
-    }
-
-    /// Writes the request over `event`, reusing its path's buffer; answers what it replaced, to
-    /// be let go once the ring is.
-    fn write_over(self, event: &mut RequestEvent) -> Released {
-        event.method = self.method;
-        event.path.clear();
-        event.path.push_str(self.path);
-        event.operation = self.operation;
-        event.status = self.status;
-        event.duration_ms = self.duration_ms;
-        (
-            None,
-            std::mem::replace(&mut event.caller, self.caller),
-            std::mem::replace(&mut event.correlation_id, self.correlation_id),
-        )
-    }
-}
-
-/// What recording a request took out of the ring, dropped after the ring's lock is let go: an
-/// evicted event's body, or the caller and correlation id a request's were written over.
-type Released = (Option<EventBody>, Option<Arc<str>>, Option<axum::http::HeaderValue>);
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -175,36 +128,8 @@ impl Journal {
         self.capacity > 0
     }
 
-    /// Records a request. Once the ring is full, the evicted event's allocation and, when it was
-    /// a request, its path's buffer are reused: a request that evicts a request is recorded
-    /// without allocating (unless a follower still holds the evicted event).
-    pub fn record_request(&self, time: DateTime<Utc>, request: RequestRecord<'_>) {
-        if !self.enabled() {
-            return;
-        }
-        let followed = self.live.receiver_count() > 0;
-        let mut released: Released = (None, None, None);
-        let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let mut oldest = (ring.len() == self.capacity).then(|| ring.pop_front()).flatten();
-        let event = match oldest.as_mut().and_then(Arc::get_mut) {
-            Some(slot) => {
-                slot.seq = seq;
-                slot.time = time;
-                released = match &mut slot.body {
-                    EventBody::Request(kept) => request.write_over(kept),
-                    body => (Some(std::mem::replace(body, EventBody::Request(request.into_event()))), None, None),
-                };
-                oldest.expect("the slot came from it")
-            }
-            None => Arc::new(Event { seq, time, body: EventBody::Request(request.into_event()) }),
-        };
-        if followed {
-            let _ = self.live.send(event.clone());
-        }
-        ring.push_back(event);
-        drop(ring);
-        drop(released);
+    pub fn record(&self, time: DateTime<Utc>, body: EventBody) {
+        self.record_all(std::iter::once((time, body)));
     }
 
     /// Records events in order, under one hold of the ring.
@@ -297,99 +222,5 @@ impl Follower {
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::arm::contract::Registry;
-
-    fn journal(capacity: usize) -> Journal {
-        Journal::new(capacity, ChangeTracker::new(Arc::new(Registry::new(Vec::new()))))
-    }
-
-    fn request<'a>(path: &'a str, correlation: Option<&'static str>) -> RequestRecord<'a> {
-        RequestRecord {
-            method: "GET".into(),
-            path,
-            operation: Some("Jobs_Get"),
-            status: 200,
-            caller: Some(Arc::from("someone")),
-            correlation_id: correlation.map(axum::http::HeaderValue::from_static),
-            duration_ms: 0.5,
-        }
-    }
-
-    fn change(id: &str) -> EventBody {
-        EventBody::Change(ChangeEvent {
-            resource_id: Arc::from(id),
-            resource_type: Arc::from("t"),
-            property: Arc::from("resource"),
-            from: Value::Null,
-            to: Value::from("created"),
-        })
-    }
-
-    /// `(seq, path or id, correlation)` of what the ring keeps.
-    fn kept(journal: &Journal) -> Vec<(u64, String, Option<String>)> {
-        journal
-            .since(&Filter::default())
-            .iter()
-            .map(|e| match &e.body {
-                EventBody::Request(r) => {
-                    let correlation = r.correlation_id.as_ref().map(|c| c.to_str().expect("text").to_string());
-                    (e.seq, r.path.clone(), correlation)
-                }
-                EventBody::Change(c) => (e.seq, c.resource_id.to_string(), None),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_full_ring_writes_requests_over_the_events_it_evicts() {
-        let journal = journal(2);
-        let now = Utc::now();
-        journal.record_all([(now, change("/a"))]);
-        journal.record_request(now, request("/first/path/that/is/long", Some("c-1")));
-        // Evicts the change: its slot becomes a request.
-        journal.record_request(now, request("/second", None));
-        let path_buffer = |seq: u64| {
-            let events = journal.since(&Filter::default());
-            let event = events.iter().find(|e| e.seq == seq).expect("kept");
-            match &event.body {
-                EventBody::Request(r) => r.path.as_ptr() as usize,
-                EventBody::Change(_) => 0,
-            }
-        };
-        let first = path_buffer(2);
-        // Evicts the first request: its buffer takes a shorter path.
-        journal.record_request(now, request("/third", Some("c-3")));
-        assert_eq!(path_buffer(4), first, "the evicted request's path buffer is reused");
-        let held = journal.since(&Filter::default());
-        // A follower holds the evicted event: it keeps what it read.
-        journal.record_request(now, request("/fourth", Some("c-4")));
-        assert_eq!(
-            kept(&journal),
-            vec![
-                (4, "/third".to_string(), Some("c-3".to_string())),
-                (5, "/fourth".to_string(), Some("c-4".to_string()))
-            ]
-        );
-        let EventBody::Request(second) = &held[0].body else { panic!("a request") };
-        assert_eq!((held[0].seq, second.path.as_str(), second.correlation_id.is_none()), (3, "/second", true));
-        let event = serde_json::to_value(&*journal.since(&Filter::default())[0]).expect("serialises");
-        assert_eq!(event["kind"], "request");
-        assert_eq!(event["path"], "/third");
-        assert_eq!(event["correlationId"], "c-3");
-        assert_eq!(event["caller"], "someone");
-    }
-
-    #[test]
-    fn a_journal_of_no_events_records_none() {
-        let journal = journal(0);
-        journal.record_request(Utc::now(), request("/a", None));
-        assert!(kept(&journal).is_empty());
-        assert_eq!(journal.last_seq(), 0);
     }
 }

@@ -28,7 +28,7 @@ use crate::arm::request::{parse_query, read_body, ArmRequest, Query};
 use crate::arm::{dispatch, ApiVersionCheck, ArmPath, DropConnection, RequestNames};
 use crate::faults::{check, parse_rules};
 use crate::identity::{Audience, Identity};
-use crate::journal::RequestRecord;
+use crate::journal::{EventBody, RequestEvent};
 use crate::sim::engine::{CLOCK_OFFSET_SETTING, MANUAL_CLOCK_SETTING};
 use crate::sim::{Clock, ClockFloor, ClockMode};
 use crate::store::Store;
@@ -93,8 +93,8 @@ where
         return response;
     }
     let control = parts.uri.path().starts_with(control::PREFIX);
-    // The URI's text is shared, not copied: keeping it costs no allocation.
-    let journaled = (!control && app.journal.enabled()).then(|| (parts.method.clone(), parts.uri.clone()));
+    let journaled =
+        (!control && app.journal.enabled()).then(|| (parts.method.clone(), Box::<str>::from(parts.uri.path())));
     let measured = !control;
     let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let unnamed = RequestNames::default;
@@ -114,17 +114,17 @@ where
     if measured {
         app.metrics.observe_request(names.operation, response.status().as_u16(), took);
     }
-    if let Some((method, uri)) = journaled {
-        let request = RequestRecord {
+    if let Some((method, path)) = journaled {
+        let event = RequestEvent {
             method: method_name(&method),
-            path: uri.path(),
+            path,
             operation: names.operation,
             status: response.status().as_u16(),
             caller: names.caller,
             correlation_id: correlation.to_str().is_ok().then_some(correlation),
             duration_ms: took.as_secs_f64() * 1000.0,
         };
-        app.journal.record_request(app.clock.now(), request);
+        app.journal.record(app.clock.now(), EventBody::Request(event));
     }
     if let Some((method, path)) = logged {
         tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
