@@ -69,6 +69,13 @@ put_phase() {
     echo "  store: $(commit_summary "$commits" "$(server_commits "$base")" "$count")"
 }
 
+report_rounds() { # label, ratio_rounds' "median low high rps bare"
+    local median low high rps bare
+    read -r median low high rps bare <<< "$2"
+    printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s)\n" \
+        "$1" "$rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$bare"
+}
+
 report() { # label, "rps p99", bare rps[, bare durable rps]
     read -r rps p99 <<< "$2"
     awk -v l="$1" -v r="$rps" -v p="$p99" -v b="$3" -v d="${4:-}" \
@@ -105,19 +112,15 @@ sleep 5 # let the job finish: GET measures a steady document
 get_url="$base$device/jobs/bench-job?api-version=2026-10-01"
 get_bytes=$(curl -sf "${auth[@]}" "$get_url" | wc -c)
 echo "GET job body: $get_bytes bytes"
-read -r median low high get_rps get_bare <<< "$(ratio_rounds 18904 "$get_url" -H "Authorization: Bearer bench")"
-printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s)\n" \
-    "azemu GET one job" "$get_rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$get_bare"
+report_rounds "azemu GET one job" "$(ratio_rounds 18904 "$get_url" -H "Authorization: Bearer bench")"
 # The ceiling for that GET: bare hyper answering with azemu's response shape (the same body
 # size and headers) and doing nothing else, to the same request.
 target/release/examples/bare_hyper 18906 "$get_bytes" azemu-headers > /dev/null &
 shaped_pid=$!
 sleep 0.3
-read -r median low high shaped_rps shaped_bare <<< \
+report_rounds "  bare hyper answering like azemu (its body size, headers)" \
     "$(ratio_rounds 18904 "http://127.0.0.1:18906${get_url#"$base"}" -H "Authorization: Bearer bench")"
 kill "$shaped_pid"; shaped_pid=
-printf "%-58s %9.0f req/s  %5.3f of bare (median of %s rounds, %s to %s; bare %s)\n" \
-    "  bare hyper answering like azemu (its body size, headers)" "$shaped_rps" "$median" "${ROUNDS:-3}" "$low" "$high" "$shaped_bare"
 
 put_ops=EdgeDeviceJobs_CreateOrUpdate
 put_phase "azemu PUT new job (durable, lifecycles running)"

@@ -129,7 +129,7 @@ async fn allocations_a_request(app: &Arc<App>, expected: StatusCode, make: impl 
     const N: u64 = 1000;
     let warm_up = journal_size() as u64;
     for i in 0..warm_up {
-        serve_request(app.clone(), make(N + i)).await;
+        assert_eq!(serve_request(app.clone(), make(N + i)).await.status(), expected);
     }
     let mut total = 0;
     for i in 0..N {
