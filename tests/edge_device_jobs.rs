@@ -226,7 +226,7 @@ async fn repeated_put_is_idempotent_and_changes_wait_for_the_job() {
 }
 
 #[tokio::test]
-async fn delete_job_is_202_then_204_when_absent() {
+async fn delete_job_is_202_then_200_when_done_and_204_when_absent() {
     let s = TestServer::start().await;
     s.create_device("dev-1").await;
     let path = with_version(&job("dev-1", "job-1"), HCI);
@@ -236,7 +236,7 @@ async fn delete_job_is_202_then_204_when_absent() {
     assert_eq!(accepted.status, StatusCode::ACCEPTED);
     let location = accepted.header("location").unwrap();
     s.advance(1.0).await;
-    assert_eq!(s.get(&location).await.status, StatusCode::NO_CONTENT);
+    s.get(&location).await.assert_finished_empty();
     assert_eq!(s.get(&put_op).await.body["status"], "Canceled");
     assert_eq!(s.get(&path).await.status, StatusCode::NOT_FOUND);
     assert_eq!(s.delete(&path).await.status, StatusCode::NO_CONTENT);

@@ -39,7 +39,8 @@ async fn create_read_update_and_list() {
     let names: Vec<_> =
         list.body["value"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["Group-One", "group-two"]);
-    let other_sub = s.get(&with_version("/subscriptions/other/resourcegroups", RESOURCES)).await;
+    let other_sub =
+        s.get(&with_version("/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourcegroups", RESOURCES)).await;
     assert_eq!(other_sub.body["value"], json!([]));
 }
 
@@ -62,7 +63,7 @@ async fn delete_takes_everything_inside() {
     let location = accepted.header("location").unwrap();
     assert!(location.contains("/providers/Microsoft.Resources/locations/eastus/operationResults/"));
     s.advance(1.0).await;
-    assert_eq!(s.get(&location).await.status, StatusCode::NO_CONTENT);
+    s.get(&location).await.assert_finished_empty();
     assert_eq!(s.get(&with_version(&group_path(RG), RESOURCES)).await.error_code(), "ResourceGroupNotFound");
     s.create_group(RG).await;
     let device_gone = s.get(&with_version(&device("dev-1"), HCI)).await;

@@ -47,6 +47,15 @@ pub fn new_operation(new: NewOperation) -> OperationRecord {
     }
 }
 
+/// What a path segment may not carry raw (a location written before locations were
+/// normalized may hold a space, which clients refuse to follow).
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'/').add(b'?').add(b'<').add(b'>');
+
+fn segment(text: &str) -> percent_encoding::PercentEncode<'_> {
+    percent_encoding::utf8_percent_encode(text, SEGMENT)
+}
+
 /// The operation's path under the subscription, for its status (`result: false`) or its result.
 fn path(op: &OperationRecord, result: bool) -> String {
     let collection = match (op.urls, result) {
@@ -56,7 +65,10 @@ fn path(op: &OperationRecord, result: bool) -> String {
     };
     format!(
         "/subscriptions/{}/providers/{}/locations/{}/{collection}/{}",
-        op.subscription, op.namespace, op.location, op.id
+        segment(&op.subscription),
+        op.namespace,
+        segment(&op.location),
+        op.id
     )
 }
 
@@ -121,7 +133,9 @@ pub fn status_response(op: &OperationRecord) -> Response {
     response
 }
 
-/// A `Location` URL: 202 while running, then what the synchronous call would have answered.
+/// A `Location` URL: 202 while running, then 200 with what the operation's final response
+/// carries (a resource, an action's result), or empty: Compute and Resources answer a finished
+/// operation with 200, and the JavaScript SDK's poller refuses a 204 there.
 pub fn result_response(base: &str, op: &OperationRecord, resource: Option<Bytes>) -> Response {
     match op.status {
         OperationStatus::InProgress => {
@@ -132,7 +146,7 @@ pub fn result_response(base: &str, op: &OperationRecord, resource: Option<Bytes>
         OperationStatus::Succeeded => match (op.kind, &op.result, resource) {
             (OperationKind::Action, Some(result), _) => json_response(StatusCode::OK, result),
             (OperationKind::Put, _, Some(doc)) => json_bytes(StatusCode::OK, doc),
-            _ => no_content(StatusCode::NO_CONTENT),
+            _ => no_content(StatusCode::OK),
         },
         OperationStatus::Failed | OperationStatus::Canceled => {
             let (status, code, message) = match &op.error {

@@ -47,6 +47,13 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
+    /// A finished operation's `Location` URL with nothing to return: 200, empty, `Content-Length: 0`.
+    pub fn assert_finished_empty(&self) {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.body);
+        assert_eq!(self.body, Value::Null);
+        assert_eq!(self.header("content-length").as_deref(), Some("0"));
+    }
+
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("<no error code>")
     }
