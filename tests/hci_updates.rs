@@ -63,7 +63,7 @@ async fn the_seeds_update_run_put_comes_back_unchanged() {
         (u.body["name"].as_str(), u.body["type"].as_str()),
         (Some(UPDATE), Some("Microsoft.AzureStackHCI/updates"))
     );
-    assert_eq!(u.body["location"], "West US");
+    assert_eq!(u.body["location"], "westus", "ARM stores a location normalized");
     assert_eq!(u.body["properties"]["state"], "Installed");
 
     let r = s.put(&with_version(&run(UPDATE, RUN), SEED), seed_run()).await;
@@ -71,7 +71,7 @@ async fn the_seeds_update_run_put_comes_back_unchanged() {
     assert_eq!(r.body["id"], run(UPDATE, RUN));
     assert_eq!(r.body["name"], format!("{UPDATE}/{RUN}"));
     assert_eq!(r.body["type"], "Microsoft.AzureStackHCI/updates/updateRuns");
-    assert_eq!(r.body["location"], "West US");
+    assert_eq!(r.body["location"], "westus");
     assert_eq!(r.body["properties"]["progress"], seed_run()["properties"]["progress"], "field by field, every level");
     let got = s.get(&with_version(&run(UPDATE, RUN), HCI)).await;
     assert_eq!(got.body, r.body);

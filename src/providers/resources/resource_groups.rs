@@ -66,6 +66,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     name_join: "/",
     api_versions: API_VERSIONS,
     owner: TypeOwner::Arm,
+    extension: false,
     name_rule,
     put: PutKind::Sync,
     patch: false,
@@ -109,7 +110,6 @@ impl ResourceProvider for ResourceGroups {
         let location = input.location.filter(|l| !l.trim().is_empty()).ok_or_else(|| {
             ArmError::bad_request("LocationRequired", "The location property is required for this definition.")
         })?;
-        let location = location.replace(' ', "").to_ascii_lowercase();
         if let Some(existing) = req.existing {
             let existing = existing.body_value();
             let current = existing["location"].as_str().unwrap_or_default();
