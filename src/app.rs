@@ -23,6 +23,8 @@ pub struct App {
     /// Partner API publishers made at start (`--publisher`), made again after a reset.
     pub startup_publishers: Vec<String>,
     pub api_check: ApiVersionCheck,
+    /// Resource-provider registrations per subscription (`GET /subscriptions/{s}/providers`).
+    pub registrations: crate::arm::platform::Registrations,
     /// `https` or `http`, for the absolute URLs the emulator hands out.
     pub scheme: &'static str,
 }
@@ -54,6 +56,8 @@ impl App {
         let commits = metrics.clone();
         store.observe_commits(Box::new(move |took| commits.observe_commit(took)));
         let identity = Arc::new(identity);
+        let registrations =
+            crate::arm::platform::Registrations::load(store.setting(crate::arm::platform::REGISTRATIONS_SETTING));
         Arc::new(App {
             store,
             clock,
@@ -65,6 +69,7 @@ impl App {
             identity,
             startup_publishers,
             api_check,
+            registrations,
             scheme,
         })
     }

@@ -59,7 +59,8 @@ async fn the_partner_api_has_its_own_api_version_rule_auth_and_errors() {
     let elsewhere = s.get(&format!("/api/somethingelse?{V}")).await;
     assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
     // ARM is untouched beside it.
-    assert_eq!(s.get("/subscriptions/x/resourcegroups?api-version=2025-04-01").await.status, StatusCode::OK);
+    let groups = format!("/subscriptions/{SUB}/resourcegroups?api-version=2025-04-01");
+    assert_eq!(s.get(&groups).await.status, StatusCode::OK);
 }
 
 fn offer_body(version: Option<u64>) -> serde_json::Value {

@@ -62,9 +62,23 @@ pub fn check(
     })
 }
 
+/// Versions as ARM lists them: newest first, previews after the GA versions.
+pub fn newest_first<'a>(versions: &[&'a str]) -> Vec<&'a str> {
+    let mut sorted = versions.to_vec();
+    sorted.sort_by(|a, b| (a.len() > 10).cmp(&(b.len() > 10)).then_with(|| b.cmp(a)));
+    sorted.dedup();
+    sorted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newest_first_puts_previews_last() {
+        let listed = newest_first(&["2024-01-01", "2026-05-01-preview", "2026-02-01", "2024-09-01-preview"]);
+        assert_eq!(listed, ["2026-02-01", "2024-01-01", "2026-05-01-preview", "2024-09-01-preview"]);
+    }
 
     const V: &[&str] = &["2024-09-01-preview", "2026-10-01"];
 

@@ -81,6 +81,9 @@ pub struct ResourceTypeSpec {
     pub name_join: &'static str,
     pub api_versions: &'static [&'static str],
     pub owner: TypeOwner,
+    /// An extension resource, living under any other resource's id (`{resourceUri}/providers/…`),
+    /// or a child of one: no location or tags of its own, never in a `/resources` list.
+    pub extension: bool,
     /// Checks a name from the URL; `Err` carries the rule for the message.
     pub name_rule: fn(&str) -> Result<(), &'static str>,
     pub put: PutKind,

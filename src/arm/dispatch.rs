@@ -61,12 +61,15 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
     if let Target::Operation { id, result } = &target {
         return operation_endpoint(app, req, id, *result).await;
     }
+    if let Target::Platform(platform) = target {
+        return super::platform::answer(app, req, platform).await;
+    }
     let provider = match &target {
         Target::Item { provider, .. }
         | Target::Collection { provider, .. }
         | Target::Action { provider, .. }
         | Target::View { provider, .. } => *provider,
-        Target::Operation { .. } => unreachable!("handled above"),
+        Target::Operation { .. } | Target::Platform(_) => unreachable!("handled above"),
     };
     let spec = provider.spec();
     api_version::check(req.api_version(), spec.api_versions, spec.full_type(), spec.owner, app.api_check)?;
@@ -96,7 +99,7 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
             let key = key.unwrap_or_else(|| id.to_ascii_lowercase());
             view(app, provider, &id, &key, spec.path, req).await
         }
-        Target::Operation { .. } => unreachable!("handled above"),
+        Target::Operation { .. } | Target::Platform(_) => unreachable!("handled above"),
     }
 }
 

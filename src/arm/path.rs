@@ -74,11 +74,17 @@ fn is_keyword(raw: &str, word: &str, escaped: bool) -> bool {
         || (escaped && raw.contains('%') && decode(raw).is_ok_and(|d| d.eq_ignore_ascii_case(word)))
 }
 
+/// Whether an empty segment may stand here: right after a namespace, where the Azure CLI leaves
+/// an empty parent path (`providers/{ns}//{type}/{name}`).
+fn empty_allowed(segments: &[&str]) -> bool {
+    segments.len() >= 2 && segments[segments.len() - 2].eq_ignore_ascii_case("providers")
+}
+
 /// The segments of a path (after its leading `/`, without trailing ones) found in one pass,
-/// and whether any has `%` escapes; `None` when a segment is empty.
+/// and whether any has `%` escapes; `None` when a segment is empty where none may be.
 fn split_segments(path: &str) -> Option<(SmallVec<[&str; 24]>, bool)> {
     let trimmed = path.trim_end_matches('/').as_bytes();
-    let mut segments = SmallVec::new();
+    let mut segments: SmallVec<[&str; 24]> = SmallVec::new();
     let mut escaped = false;
     let mut start = None;
     for (i, &byte) in trimmed.iter().enumerate() {
@@ -86,6 +92,9 @@ fn split_segments(path: &str) -> Option<(SmallVec<[&str; 24]>, bool)> {
             b'/' => {
                 if let Some(from) = start.replace(i + 1) {
                     if from == i {
+                        if empty_allowed(&segments) {
+                            continue;
+                        }
                         return None;
                     }
                     segments.push(&path[from..i]);
@@ -104,10 +113,17 @@ fn split_segments(path: &str) -> Option<(SmallVec<[&str; 24]>, bool)> {
 }
 
 fn decode(segment: &str) -> Result<String, ArmError> {
-    percent_decode_str(segment)
+    let decoded = percent_decode_str(segment)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| ArmError::bad_request("InvalidResourceName", "The request path is not valid UTF-8."))
+        .map_err(|_| ArmError::bad_request("InvalidResourceName", "The request path is not valid UTF-8."))?;
+    if decoded.chars().any(char::is_control) {
+        return Err(ArmError::bad_request(
+            "InvalidResourceName",
+            format!("The path segment '{}' contains control characters.", decoded.escape_default()),
+        ));
+    }
+    Ok(decoded)
 }
 
 fn bad_path(path: &str) -> ArmError {
@@ -179,15 +195,21 @@ fn layout(path: &str, raw: &[&str], segments: &mut Segments) -> Result<Layout, A
         }
     }
     while let Some(segment) = it.next() {
+        let last = it.peek().is_none();
+        // `/subscriptions/{s}/providers`: the subscription's resource providers.
+        if last && parsed.sections.is_empty() && parsed.resource_group.is_none() && is_keyword(segment, "providers") {
+            parsed.trailing = Some(segments.take(segment)?);
+            return Ok(parsed);
+        }
         if !is_keyword(segment, "providers") {
-            if it.peek().is_none() && parsed.sections.is_empty() {
+            if last && parsed.sections.is_empty() {
                 parsed.trailing = Some(segments.take(segment)?);
                 return Ok(parsed);
             }
             return Err(bad());
         }
-        // A section is a scope only when it names a resource.
-        if parsed.sections.last().is_some_and(|s| s.pairs.0 == s.pairs.1) {
+        // A section is a scope only when it names a resource, with a name for every type.
+        if parsed.trailing.is_some() || parsed.sections.last().is_some_and(|s| s.pairs.0 == s.pairs.1) {
             return Err(bad());
         }
         let namespace = segments.take(it.next().ok_or_else(bad)?)?;
@@ -195,6 +217,8 @@ fn layout(path: &str, raw: &[&str], segments: &mut Segments) -> Result<Layout, A
         while it.peek().is_some_and(|s| !is_keyword(s, "providers")) {
             let type_name = segments.take(it.next().unwrap_or_default())?;
             match it.next() {
+                // A type without a name before the next section: no resource id.
+                Some(name) if is_keyword(name, "providers") && it.peek().is_some() => return Err(bad()),
                 Some(name) => {
                     let name = segments.take(name)?;
                     parsed.pairs.push((type_name, name));
@@ -373,6 +397,27 @@ mod tests {
         assert!(ArmPath::parse("/foo/bar").is_err());
         assert!(ArmPath::parse("/subscriptions//resourceGroups/x").is_err());
         assert!(ArmPath::parse("/subscriptions/s/resourceGroups/g/providers").is_err());
+        assert_eq!(ArmPath::parse("/subscriptions/s/providers").unwrap().trailing(), Some("providers"));
+        let provider = ArmPath::parse("/subscriptions/s/providers/Microsoft.Compute").unwrap();
+        assert_eq!((provider.target().unwrap().namespace(), provider.depth()), ("Microsoft.Compute", 0));
         assert!(ArmPath::parse("/subscriptions/s/resourceGroups/g/extra/x").is_err());
+        assert!(ArmPath::parse("/subscriptions/s/resourceGroups/g/providers/A.B/m/n/extra/providers/C.D/t/x").is_err());
+        assert_eq!(
+            ArmPath::parse("/subscriptions/s/resourceGroups/my%01rg").unwrap_err().code(),
+            "InvalidResourceName"
+        );
+    }
+
+    #[test]
+    fn an_empty_parent_path_after_the_namespace_is_skipped() {
+        let cli =
+            ArmPath::parse("/subscriptions/s/resourceGroups/g/providers/Microsoft.AzureStackHCI//clusters/c").unwrap();
+        assert_eq!(
+            cli.resource_id(1),
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.AzureStackHCI/clusters/c"
+        );
+        assert!(
+            ArmPath::parse("/subscriptions/s/resourceGroups/g/providers/Microsoft.AzureStackHCI/clusters//c").is_err()
+        );
     }
 }

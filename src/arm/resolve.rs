@@ -5,18 +5,42 @@ use axum::http::Method;
 
 use super::contract::{ActionName, Registry};
 use super::dispatch::{Provider, RESOURCE_GROUPS};
-use super::path::ProviderSection;
+use super::path::{ArmPath, ProviderSection};
+use super::platform::Platform;
 use super::request::ArmRequest;
 use super::ArmError;
 use crate::app::App;
 
 /// Providers are borrowed from the registry: resolving a request touches no reference count.
 pub(super) enum Target<'r> {
-    Item { provider: &'r Provider, id: String, name: String, parent: Option<(&'r Provider, String)> },
-    Collection { provider: &'r Provider, parent: Option<(&'r Provider, String)>, parent_id: String, segment: String },
-    Action { provider: &'r Provider, id: String, action: &'static ActionName },
-    View { provider: &'r Provider, id: String, view: &'static ActionName },
-    Operation { id: String, result: bool },
+    Item {
+        provider: &'r Provider,
+        id: String,
+        name: String,
+        parent: Option<(&'r Provider, String)>,
+    },
+    Collection {
+        provider: &'r Provider,
+        parent: Option<(&'r Provider, String)>,
+        parent_id: String,
+        segment: String,
+    },
+    Action {
+        provider: &'r Provider,
+        id: String,
+        action: &'static ActionName,
+    },
+    View {
+        provider: &'r Provider,
+        id: String,
+        view: &'static ActionName,
+    },
+    Operation {
+        id: String,
+        result: bool,
+    },
+    /// ARM's own endpoints: providers, locations, the resource list, tags.
+    Platform(Platform),
 }
 
 impl Target<'_> {
@@ -24,7 +48,7 @@ impl Target<'_> {
     pub(super) fn resource_id(&self) -> Option<&str> {
         match self {
             Target::Item { id, .. } | Target::Action { id, .. } | Target::View { id, .. } => Some(id),
-            Target::Collection { .. } | Target::Operation { .. } => None,
+            Target::Collection { .. } | Target::Operation { .. } | Target::Platform(_) => None,
         }
     }
 }
@@ -47,7 +71,12 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
     let path = &req.path;
     let registry = &app.registry;
     let groups = || registry.get(RESOURCE_GROUPS).ok_or_else(|| invalid_type(req));
+    validate_subscription(path)?;
     validate_group_name(app, req)?;
+    validate_scope(path)?;
+    if let Some(platform) = Platform::resolve(path) {
+        return Ok(Target::Platform(platform));
+    }
     let Some(section) = path.target() else {
         return match (path.resource_group(), path.trailing()) {
             (Some(group), None) => Ok(Target::Item {
@@ -138,6 +167,37 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
             }
         }
     }
+}
+
+/// ARM's subscription ids are GUIDs.
+fn validate_subscription(path: &ArmPath) -> Result<(), ArmError> {
+    let subscription = path.subscription();
+    match uuid::Uuid::try_parse(subscription) {
+        Ok(_) if subscription.len() == 36 => Ok(()),
+        _ => Err(ArmError::bad_request(
+            "InvalidSubscriptionId",
+            format!("The provided subscription identifier '{subscription}' is malformed or invalid."),
+        )),
+    }
+}
+
+/// The namespaces of an extension resource's scope (`{resourceUri}`) must be namespaces:
+/// `Company.Service`, letters and digits between dots.
+fn validate_scope(path: &ArmPath) -> Result<(), ArmError> {
+    for section in path.scope_sections() {
+        let namespace = section.namespace();
+        let parts: Vec<&str> = namespace.split('.').collect();
+        let well_formed = parts.len() >= 2
+            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
+            && parts[0].starts_with(|c: char| c.is_ascii_alphabetic());
+        if !well_formed {
+            return Err(ArmError::bad_request(
+                "InvalidResourceNamespace",
+                format!("The resource namespace '{namespace}' is invalid."),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_group_name(app: &App, req: &ArmRequest) -> Result<(), ArmError> {

@@ -48,6 +48,23 @@ fn new_op(
     })
 }
 
+/// The body with its `location` in ARM's normalized form (`West US` → `westus`), as ARM stores
+/// and returns it; a location that is no region, or tags beyond ARM's limits, are refused.
+fn with_normalized_location(
+    mut body: serde_json::Value,
+    spec: &super::contract::ResourceTypeSpec,
+) -> Result<serde_json::Value, ArmError> {
+    super::platform::tags::check(body.get("tags"))?;
+    if let Some(location) = body.get_mut("location") {
+        // A blank one is the provider's to refuse (`LocationRequired`).
+        if let Some(text) = location.as_str().filter(|t| !t.trim().is_empty()) {
+            let for_type = (spec.owner == super::TypeOwner::Provider).then(|| spec.full_type());
+            *location = super::regions::require(text, for_type)?.name.into();
+        }
+    }
+    Ok(body)
+}
+
 enum PutAnswer {
     Written { resource: StoredResource, created: bool, op: Option<OperationRecord> },
     Unchanged { resource: StoredResource, op: Option<OperationRecord> },
@@ -110,6 +127,7 @@ async fn write(
                     merged
                 }
             };
+            let body = with_normalized_location(body, spec)?;
             check_preconditions(
                 req.header("if-match"),
                 req.header("if-none-match"),

@@ -16,9 +16,7 @@ use crate::arm::api_version::{check, TypeOwner};
 use crate::arm::respond::json_response;
 use crate::arm::ArmError;
 
-/// The api-versions of Microsoft.Resources' subscriptions and tenants APIs.
-const API_VERSIONS: &[&str] =
-    &["2016-06-01", "2018-06-01", "2019-06-01", "2019-11-01", "2020-01-01", "2021-01-01", "2022-12-01"];
+use crate::arm::platform::SUBSCRIPTION_API_VERSIONS as API_VERSIONS;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeclaredSubscription {

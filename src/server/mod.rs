@@ -154,6 +154,10 @@ async fn arm_entry(app: &Arc<App>, parts: Parts, body: Bytes) -> (Response, Requ
         let response = crate::identity::directory_request(app, &parts.method, parts.uri.path(), version, &principal);
         return (response, unnamed());
     }
+    if let Some(response) = crate::arm::platform::tenant_level(app, &parts.method, parts.uri.path(), parts.uri.query())
+    {
+        return (response, unnamed());
+    }
     let path = match ArmPath::parse(parts.uri.path()) {
         Ok(p) => p,
         Err(e) => return (e.into_response(), unnamed()),

@@ -46,6 +46,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     name_join: "_",
     api_versions: COMPUTE_API_VERSIONS,
     owner: TypeOwner::Provider,
+    extension: false,
     name_rule: instance_id_rule,
     put: PutKind::AsyncOperation,
     patch: false,

@@ -53,6 +53,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     name_join: "/",
     api_versions: COMPUTE_API_VERSIONS,
     owner: TypeOwner::Provider,
+    extension: false,
     name_rule: scale_set_name_rule,
     put: PutKind::AsyncOperation,
     patch: true,

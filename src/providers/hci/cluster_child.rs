@@ -37,6 +37,7 @@ pub const fn spec(
         name_join: "/",
         api_versions: CLUSTER_API_VERSIONS,
         owner: TypeOwner::Provider,
+        extension: false,
         name_rule,
         put: PutKind::SyncOk,
         patch: false,

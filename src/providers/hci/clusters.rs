@@ -49,6 +49,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     name_join: "/",
     api_versions: CLUSTER_API_VERSIONS,
     owner: TypeOwner::Provider,
+    extension: false,
     name_rule,
     put: PutKind::SyncOk,
     patch: true,

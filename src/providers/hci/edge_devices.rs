@@ -24,6 +24,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     name_join: "/",
     api_versions: EDGE_API_VERSIONS,
     owner: TypeOwner::Provider,
+    extension: true,
     name_rule: edge_name_rule,
     put: PutKind::AsyncOperation,
     patch: false,

@@ -66,6 +66,10 @@ async fn reset(app: &App) -> Response {
     if let Err(e) = cleared {
         return ArmError::from(e).into_response();
     }
+    let registrations = app.registrations.clear();
+    if let Err(e) = app.store.save_setting(crate::arm::platform::REGISTRATIONS_SETTING, registrations).await {
+        return ArmError::from(e).into_response();
+    }
     // What `serve` was told to make at start is there again, as after a restart.
     if let Err(e) = crate::partner::publishers::ensure_startup(app).await {
         return ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e).into_response();
