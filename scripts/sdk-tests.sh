@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs tests/sdk with the official SDKs, in a virtualenv this script makes and keeps in
-# target/sdk-venv (rebuilt when tests/sdk/requirements.txt changes), and the Azure CLI in
-# target/cli-venv (from tests/cli/requirements.txt).
+# target/sdk-venv (rebuilt when tests/sdk/requirements.txt changes), the Azure CLI in
+# target/cli-venv (from tests/cli/requirements.txt), and the JavaScript SDKs in tests/js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,18 @@ venv=target/sdk-venv
 make_venv "$venv" tests/sdk/requirements.txt
 # The Azure CLI pins its own SDK versions, so it lives apart from the SDKs under test.
 make_venv target/cli-venv tests/cli/requirements.txt
+
+# The JavaScript SDKs (tests/js), as the lock file pins them; Debian's Node.js when none is there.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "installing Debian's nodejs and npm for the JavaScript SDK tests" >&2
+    apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+fi
+js_stamp=tests/js/node_modules/.package-lock.sha256
+js_wanted=$(sha256sum tests/js/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_wanted" ]; then
+    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$js_wanted" > "$js_stamp"
+fi
 
 [ -x target/release/azemu ] || cargo build --release --locked
 cd tests/sdk

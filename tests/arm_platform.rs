@@ -80,7 +80,7 @@ async fn providers_are_listed_from_the_registry_and_registered_per_subscription(
     );
     s.advance(2.0).await;
     let shown = s.get(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute?api-version={RESOURCES}")).await;
-    assert_eq!(shown.body["registrationState"], "NotRegistered");
+    assert_eq!(shown.body["registrationState"], "Unregistered");
     assert_eq!(s.post(&compute("register"), None).await.body["registrationState"], "Registering");
     s.advance(2.0).await;
     assert_eq!(s.post(&compute("register"), None).await.body["registrationState"], "Registered");

@@ -74,10 +74,11 @@ fn is_keyword(raw: &str, word: &str, escaped: bool) -> bool {
         || (escaped && raw.contains('%') && decode(raw).is_ok_and(|d| d.eq_ignore_ascii_case(word)))
 }
 
-/// Whether an empty segment may stand here: right after a namespace, where the Azure CLI leaves
-/// an empty parent path (`providers/{ns}//{type}/{name}`).
+/// Whether an empty segment may stand here: at the start, where SDKs joining a scope that starts
+/// with `/` send `//subscriptions/…`, and right after a namespace, where the Azure CLI leaves an
+/// empty parent path (`providers/{ns}//{type}/{name}`).
 fn empty_allowed(segments: &[&str]) -> bool {
-    segments.len() >= 2 && segments[segments.len() - 2].eq_ignore_ascii_case("providers")
+    segments.is_empty() || (segments.len() >= 2 && segments[segments.len() - 2].eq_ignore_ascii_case("providers"))
 }
 
 /// The segments of a path (after its leading `/`, without trailing ones) found in one pass,

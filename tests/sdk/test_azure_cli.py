@@ -95,3 +95,54 @@ def test_az_drives_scale_set_vms(az, tmp_path):
     assert power(az, "1") == "PowerState/running"
     refused = az.run("vmss", "restart", "-g", "cli-rg", "-n", "web", "--instance-ids", "0", check=False)
     assert refused.returncode != 0 and "OperationNotAllowed" in refused.stderr
+
+
+CLUSTER_BODY = {
+    "location": "East US",
+    "tags": {"env": "prod"},
+    "properties": {"aadClientId": "24a6e53d-04e5-44d2-b7cc-1b732a847dfc", "aadTenantId": "7e589cc1-a8b6-4dff-91bd-5ec0fa18db94"},
+}
+
+
+def test_az_reads_the_arm_platform(az, tmp_path):
+    locations = az.json("account", "list-locations")
+    west = next(l for l in locations if l["name"] == "westus")
+    assert (west["displayName"], west["regionalDisplayName"]) == ("West US", "(US) West US")
+
+    namespaces = [p["namespace"] for p in az.json("provider", "list")]
+    assert "Microsoft.Compute" in namespaces and "Microsoft.AzureStackHCI" in namespaces
+    hci = az.json("provider", "show", "-n", "Microsoft.AzureStackHCI")
+    assert hci["registrationState"] == "Registered"
+    assert any(t["resourceType"] == "clusters" for t in hci["resourceTypes"])
+    az.run("provider", "unregister", "-n", "Microsoft.Compute")  # 2 s of emulator time: 0.2 s at --speed 10
+    assert az.json("provider", "show", "-n", "Microsoft.Compute")["registrationState"] == "Unregistered"
+    az.run("provider", "register", "-n", "Microsoft.Compute", "--wait")
+    assert az.json("provider", "show", "-n", "Microsoft.Compute")["registrationState"] == "Registered"
+
+    az.run("group", "create", "-n", "cli-rg", "-l", "West US")
+    assert az.json("group", "show", "-n", "cli-rg")["location"] == "westus"
+    body = tmp_path / "cluster.json"
+    body.write_text(json.dumps(CLUSTER_BODY))
+    cluster = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/cli-rg/providers/Microsoft.AzureStackHCI/clusters/c1"
+    az.run("rest", "--method", "put", "--url", f"{cluster}?api-version=2024-04-01", "--body", f"@{body}")
+    body.write_text(json.dumps(scale_set(1)))
+    vmss = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/cli-rg/providers/Microsoft.Compute/virtualMachineScaleSets/web"
+    az.run("rest", "--method", "put", "--url", f"{vmss}?api-version=2024-07-01", "--body", f"@{body}")
+
+    assert sorted(r["name"] for r in az.json("resource", "list")) == ["c1", "web"]
+    assert [r["name"] for r in az.json("resource", "list", "-g", "cli-rg", "--resource-type", "Microsoft.Compute/virtualMachineScaleSets")] == ["web"]
+    assert [r["name"] for r in az.json("resource", "list", "--tag", "env=prod")] == ["c1"]
+    shown = az.json("resource", "show", "--ids", cluster)
+    assert (shown["name"], shown["location"]) == ("c1", "eastus")
+    by_name = az.json("resource", "show", "-g", "cli-rg", "-n", "c1", "--resource-type", "Microsoft.AzureStackHCI/clusters")
+    assert by_name["id"] == cluster
+
+    merged = az.json("tag", "update", "--resource-id", cluster, "--operation", "Merge", "--tags", "team=ci")
+    assert merged["properties"]["tags"] == {"env": "prod", "team": "ci"}
+    az.run("resource", "tag", "--ids", vmss, "--tags", "owner=cli")
+    assert az.json("resource", "show", "--ids", vmss)["tags"] == {"owner": "cli"}
+    refused = az.run("tag", "update", "--resource-id", cluster, "--operation", "Merge", "--tags", "a/b=c", check=False)
+    assert refused.returncode != 0 and "InvalidTagNameCharacters" in refused.stderr
+
+    az.run("resource", "delete", "--ids", cluster)
+    assert [r["name"] for r in az.json("resource", "list", "-g", "cli-rg")] == ["web"]

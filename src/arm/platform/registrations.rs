@@ -1,6 +1,7 @@
 //! Which resource providers each subscription has registered. Every namespace azemu serves
 //! starts `Registered`; `register` and `unregister` move it through `Registering` and
-//! `Unregistering` on the emulator clock. Only changed states are kept, as one store setting.
+//! `Unregistering` (ending `Unregistered`, as ARM words it) on the emulator clock. Only changed
+//! states are kept, as one store setting.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -55,7 +56,7 @@ impl Registrations {
             Some(Change { direction: Direction::Register, until }) if now < *until => "Registering",
             Some(Change { direction: Direction::Register, .. }) => "Registered",
             Some(Change { direction: Direction::Unregister, until }) if now < *until => "Unregistering",
-            Some(Change { direction: Direction::Unregister, .. }) => "NotRegistered",
+            Some(Change { direction: Direction::Unregister, .. }) => "Unregistered",
         }
     }
 
@@ -97,8 +98,8 @@ mod tests {
         assert!(r.start("s", "microsoft.compute", true, later).is_none(), "already registered");
         let saved = r.start("s", "Microsoft.Compute", false, later).unwrap();
         assert_eq!(r.state("S", "MICROSOFT.COMPUTE", t0), "Unregistering");
-        assert_eq!(r.state("s", "Microsoft.Compute", later), "NotRegistered");
-        assert_eq!(Registrations::load(Some(&saved)).state("s", "Microsoft.Compute", later), "NotRegistered");
+        assert_eq!(r.state("s", "Microsoft.Compute", later), "Unregistered");
+        assert_eq!(Registrations::load(Some(&saved)).state("s", "Microsoft.Compute", later), "Unregistered");
         r.start("s", "Microsoft.Compute", true, later + chrono::Duration::seconds(2)).unwrap();
         assert_eq!(r.state("s", "Microsoft.Compute", later), "Registering");
         assert_eq!(r.state("s", "Microsoft.Compute", later + chrono::Duration::seconds(2)), "Registered");

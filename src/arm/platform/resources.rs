@@ -93,7 +93,8 @@ fn group_of(id: &str) -> &str {
 
 pub(super) async fn list(app: &App, req: &ArmRequest) -> Result<Response, ArmError> {
     let paging = PageRequest::parse(req.query("$top"), req.query("$skipToken"))?;
-    let filter = req.query("$filter").map(ResourceFilter::parse).transpose()?;
+    // The Azure CLI sends an empty `$filter` when it has none.
+    let filter = req.query("$filter").filter(|f| !f.trim().is_empty()).map(ResourceFilter::parse).transpose()?;
     let expand = Expand::parse(req.query("$expand"));
     let path = &req.path;
     let mut prefix = format!("/subscriptions/{}/", path.subscription());
