@@ -39,29 +39,36 @@ pub(super) enum Platform {
 }
 
 impl Platform {
+    /// Looks at the path without allocating: every ARM request passes here.
     pub(super) fn resolve(path: &ArmPath) -> Option<Platform> {
         let at_subscription = path.resource_group().is_none() && path.scope_sections().next().is_none();
-        let trailing = path.trailing().map(str::to_ascii_lowercase);
+        let trailing_is = |word: &str| path.trailing().is_some_and(|t| t.eq_ignore_ascii_case(word));
         let Some(section) = path.target() else {
-            return match (trailing.as_deref(), at_subscription) {
-                (Some("locations"), true) => Some(Platform::Locations),
-                (Some("providers"), true) => Some(Platform::Providers),
-                (Some("resources"), _) => Some(Platform::Resources { in_group: path.resource_group().is_some() }),
+            return match at_subscription {
+                true if trailing_is("locations") => Some(Platform::Locations),
+                true if trailing_is("providers") => Some(Platform::Providers),
+                _ if trailing_is("resources") => {
+                    Some(Platform::Resources { in_group: path.resource_group().is_some() })
+                }
                 _ => None,
             };
         };
-        let namespace = section.namespace().to_string();
         if at_subscription && section.is_empty() {
-            return match trailing.as_deref() {
-                None => Some(Platform::Provider(namespace)),
-                Some("register") => Some(Platform::Registration { namespace, register: true }),
-                Some("unregister") => Some(Platform::Registration { namespace, register: false }),
-                _ => None,
+            let namespace = || section.namespace().to_string();
+            return match path.trailing() {
+                None => Some(Platform::Provider(namespace())),
+                Some(_) if trailing_is("register") => {
+                    Some(Platform::Registration { namespace: namespace(), register: true })
+                }
+                Some(_) if trailing_is("unregister") => {
+                    Some(Platform::Registration { namespace: namespace(), register: false })
+                }
+                Some(_) => None,
             };
         }
         let tags = section.len() == 1
-            && trailing.is_none()
-            && namespace.eq_ignore_ascii_case("Microsoft.Resources")
+            && path.trailing().is_none()
+            && section.namespace().eq_ignore_ascii_case("Microsoft.Resources")
             && section
                 .pair(0)
                 .is_some_and(|(t, n)| t.eq_ignore_ascii_case("tags") && n.eq_ignore_ascii_case("default"));
