@@ -1,6 +1,8 @@
 //! The request path in process, without sockets: what azemu itself spends on a request, which
 //! the wrk benchmarks in `bench/` see only through loopback and scheduling costs.
-//! `cargo bench --bench request_path`
+//! `cargo bench --bench request_path`; with `AZEMU_BENCH_GET_ONLY=1` it stops after the GETs
+//! (for counting a GET's instructions: `valgrind --tool=callgrind --toggle-collect='*serve_request*'`
+//! on the bench binary with `--bench nomatch`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -157,6 +159,9 @@ fn request_path(c: &mut Criterion) {
                 let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await;
             })
         });
+    }
+    if std::env::var("AZEMU_BENCH_GET_ONLY").is_ok() {
+        return;
     }
     let counted = runtime.block_on(allocations_a_request(&app, StatusCode::CREATED, |i| {
         request(Method::PUT, &format!("{SUB}{DEVICE}/jobs/count-j{i}?api-version=2026-10-01"), JOB_BODY)

@@ -434,6 +434,18 @@ async fn limited_tokens_reach_only_their_subscriptions_publishers_and_role() {
     let write = send(Method::DELETE, group.clone(), None, reader.clone()).await;
     assert_eq!((write.status, write.error_code()), (StatusCode::FORBIDDEN, "AuthorizationFailed"));
     assert!(write.body["error"]["message"].as_str().unwrap().contains("resourceGroups/delete"));
+    let providers = format!("/subscriptions/{SUB}/providers/Microsoft.Compute");
+    let shown = send(Method::GET, format!("{providers}?api-version={RESOURCES}"), None, reader.clone()).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    let register =
+        send(Method::POST, format!("{providers}/register?api-version={RESOURCES}"), None, reader.clone()).await;
+    assert_eq!((register.status, register.error_code()), (StatusCode::FORBIDDEN, "AuthorizationFailed"));
+    assert!(register.body["error"]["message"].as_str().unwrap().contains("'Microsoft.Compute/register/action'"));
+    let tags = format!("/subscriptions/{SUB}/resourcegroups/limited-rg/providers/Microsoft.Resources/tags/default?api-version={RESOURCES}");
+    let tagged = send(Method::PUT, tags, Some(json!({"properties": {"tags": {"a": "b"}}})), reader.clone()).await;
+    assert_eq!(tagged.status, StatusCode::FORBIDDEN);
+    let theirs = format!("/subscriptions/{other}/resources?api-version={RESOURCES}");
+    assert_eq!(send(Method::GET, theirs, None, reader.clone()).await.status, StatusCode::FORBIDDEN);
 
     let publisher = cli_token(data.path(), &["--publisher", "contoso"]);
     let list = send(Method::GET, format!("/api/publishers?{PARTNER}"), None, publisher.clone()).await;

@@ -68,37 +68,51 @@ impl<'a> ProviderSection<'a> {
     }
 }
 
-/// Whether a raw segment is the keyword `word` (as decoded, in any casing).
+const PROVIDERS: &str = "providers";
+
+/// Whether a raw segment is the keyword `word` (as decoded, in any casing). An escaped segment
+/// is longer than what it decodes to, so one of the keyword's length needs no decoding.
+#[inline]
 fn is_keyword(raw: &str, word: &str, escaped: bool) -> bool {
-    raw.eq_ignore_ascii_case(word)
-        || (escaped && raw.contains('%') && decode(raw).is_ok_and(|d| d.eq_ignore_ascii_case(word)))
+    if raw.len() == word.len() {
+        return raw.eq_ignore_ascii_case(word);
+    }
+    escaped && raw.len() > word.len() && raw.contains('%') && decode(raw).is_ok_and(|d| d.eq_ignore_ascii_case(word))
 }
 
-/// Whether an empty segment may stand here: at the start, where SDKs joining a scope that starts
-/// with `/` send `//subscriptions/…`, and right after a namespace, where the Azure CLI leaves an
-/// empty parent path (`providers/{ns}//{type}/{name}`).
-fn empty_allowed(segments: &[&str]) -> bool {
-    segments.is_empty() || (segments.len() >= 2 && segments[segments.len() - 2].eq_ignore_ascii_case("providers"))
+/// Whether every empty segment of a path stands where one may: at the start, where SDKs joining
+/// a scope that starts with `/` send `//subscriptions/…`, or right after a namespace, where the
+/// Azure CLI leaves an empty parent path (`providers/{ns}//{type}/{name}`). Apart from the
+/// split, which only notes that there was one: rare, and the split is on every request's path.
+#[cold]
+fn empty_segments_allowed(trimmed: &str) -> bool {
+    let mut seen: SmallVec<[&str; 24]> = SmallVec::new();
+    for segment in trimmed.split('/').skip(1) {
+        if !segment.is_empty() {
+            seen.push(segment);
+        } else if !(seen.is_empty() || (seen.len() >= 2 && seen[seen.len() - 2].eq_ignore_ascii_case("providers"))) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The segments of a path (after its leading `/`, without trailing ones) found in one pass,
 /// and whether any has `%` escapes; `None` when a segment is empty where none may be.
 fn split_segments(path: &str) -> Option<(SmallVec<[&str; 24]>, bool)> {
     let trimmed = path.trim_end_matches('/').as_bytes();
-    let mut segments: SmallVec<[&str; 24]> = SmallVec::new();
-    let mut escaped = false;
+    let mut segments = SmallVec::new();
+    let (mut escaped, mut empty) = (false, false);
     let mut start = None;
     for (i, &byte) in trimmed.iter().enumerate() {
         match byte {
             b'/' => {
                 if let Some(from) = start.replace(i + 1) {
                     if from == i {
-                        if empty_allowed(&segments) {
-                            continue;
-                        }
-                        return None;
+                        empty = true;
+                    } else {
+                        segments.push(&path[from..i]);
                     }
-                    segments.push(&path[from..i]);
                 }
             }
             b'%' => escaped = true,
@@ -109,6 +123,9 @@ fn split_segments(path: &str) -> Option<(SmallVec<[&str; 24]>, bool)> {
         Some(from) if from < trimmed.len() => segments.push(&path[from..trimmed.len()]),
         Some(_) => return None,
         None => {}
+    }
+    if empty && !empty_segments_allowed(&path[..trimmed.len()]) {
+        return None;
     }
     Some((segments, escaped))
 }
@@ -219,7 +236,9 @@ fn layout(path: &str, raw: &[&str], segments: &mut Segments) -> Result<Layout, A
             let type_name = segments.take(it.next().unwrap_or_default())?;
             match it.next() {
                 // A type without a name before the next section: no resource id.
-                Some(name) if is_keyword(name, "providers") && it.peek().is_some() => return Err(bad()),
+                Some(name) if name.len() >= PROVIDERS.len() && is_keyword(name, PROVIDERS) && it.peek().is_some() => {
+                    return Err(bad())
+                }
                 Some(name) => {
                     let name = segments.take(name)?;
                     parsed.pairs.push((type_name, name));

@@ -169,28 +169,43 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
     }
 }
 
-/// ARM's subscription ids are GUIDs.
+/// Whether `test` holds for every byte, without stopping early, so that the compiler can
+/// vectorize it: every ARM request's subscription passes here.
+fn every_byte(bytes: &[u8], test: impl Fn(u8) -> bool) -> bool {
+    bytes.iter().fold(true, |all, &c| all & test(c))
+}
+
+/// ARM's subscription ids are GUIDs (`8-4-4-4-12` hex digits).
 fn validate_subscription(path: &ArmPath) -> Result<(), ArmError> {
     let subscription = path.subscription();
-    match uuid::Uuid::try_parse(subscription) {
-        Ok(_) if subscription.len() == 36 => Ok(()),
-        _ => Err(ArmError::bad_request(
+    let b = subscription.as_bytes();
+    let guid = b.len() == 36
+        && (b[8] == b'-') & (b[13] == b'-') & (b[18] == b'-') & (b[23] == b'-')
+        && every_byte(b, |c| c.is_ascii_hexdigit() | (c == b'-'));
+    match guid {
+        true => Ok(()),
+        false => Err(ArmError::bad_request(
             "InvalidSubscriptionId",
             format!("The provided subscription identifier '{subscription}' is malformed or invalid."),
         )),
     }
 }
 
-/// The namespaces of an extension resource's scope (`{resourceUri}`) must be namespaces:
-/// `Company.Service`, letters and digits between dots.
+/// Whether a namespace is one: `Company.Service`, letters, digits and dots, a letter first and no
+/// dot last.
+fn is_namespace(namespace: &str) -> bool {
+    let b = namespace.as_bytes();
+    b.first().is_some_and(u8::is_ascii_alphabetic)
+        && b.last().is_some_and(u8::is_ascii_alphanumeric)
+        && every_byte(b, |c| c.is_ascii_alphanumeric() | (c == b'.'))
+        && b.iter().fold(0, |dots, &c| dots + usize::from(c == b'.')) > 0
+}
+
+/// The namespaces of an extension resource's scope (`{resourceUri}`) must be namespaces.
 fn validate_scope(path: &ArmPath) -> Result<(), ArmError> {
     for section in path.scope_sections() {
         let namespace = section.namespace();
-        let parts: Vec<&str> = namespace.split('.').collect();
-        let well_formed = parts.len() >= 2
-            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
-            && parts[0].starts_with(|c: char| c.is_ascii_alphabetic());
-        if !well_formed {
+        if !is_namespace(namespace) {
             return Err(ArmError::bad_request(
                 "InvalidResourceNamespace",
                 format!("The resource namespace '{namespace}' is invalid."),
@@ -240,4 +255,30 @@ fn section_providers<'r>(
         levels.push(provider);
     }
     Ok(levels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_and_subscriptions() {
+        for good in ["Microsoft.HybridCompute", "A.B", "Contoso2.Service.Sub"] {
+            assert!(is_namespace(good), "{good}");
+        }
+        for bad in ["", "Microsoft", ".A", "A.", "1A.B", "Not A.Namespace", "A.B-C"] {
+            assert!(!is_namespace(bad), "{bad}");
+        }
+        let sub = |s: &str| validate_subscription(&ArmPath::parse(&format!("/subscriptions/{s}")).unwrap());
+        assert!(sub("fd3c3665-1729-4b7b-9a38-238e83b0f98b").is_ok());
+        assert!(sub("FD3C3665-1729-4B7B-9A38-238E83B0F98B").is_ok());
+        for bad in [
+            "x",
+            "fd3c3665-1729-4b7b-9a38-238e83b0f98",
+            "fd3c36651-729-4b7b-9a38-238e83b0f98b",
+            "gd3c3665-1729-4b7b-9a38-238e83b0f98b",
+        ] {
+            assert_eq!(sub(bad).unwrap_err().code(), "InvalidSubscriptionId", "{bad}");
+        }
+    }
 }

@@ -23,18 +23,32 @@ pub fn arm_action(method: &Method, path: &ArmPath) -> String {
     };
     match path.target() {
         Some(section) => {
-            let types = section.pairs().map(|(t, _)| t).collect::<Vec<_>>().join("/");
-            let namespace = section.namespace();
+            // A provider's own path (`providers/{ns}/register`) has no types.
+            let mut prefix = section.namespace().to_string();
+            for (t, _) in section.pairs() {
+                prefix.push('/');
+                prefix.push_str(t);
+            }
             match (path.trailing(), method) {
-                (Some(name), &Method::POST) => format!("{namespace}/{types}/{}", verb(Some(name))),
-                (Some(collection), _) => format!("{namespace}/{types}/{collection}/{}", verb(None)),
-                (None, _) => format!("{namespace}/{types}/{}", verb(None)),
+                (Some(name), &Method::POST) => format!("{prefix}/{}", verb(Some(name))),
+                (Some(collection), _) => format!("{prefix}/{collection}/{}", verb(None)),
+                (None, _) => format!("{prefix}/{}", verb(None)),
             }
         }
-        None if path.resource_group().is_some() => {
-            format!("Microsoft.Resources/subscriptions/resourceGroups/{}", verb(None))
+        None => {
+            let scope = match path.resource_group() {
+                Some(_) => "Microsoft.Resources/subscriptions/resourceGroups",
+                None => "Microsoft.Resources/subscriptions",
+            };
+            // ARM's own collections under a subscription or group, by their canonical names.
+            let collection = path
+                .trailing()
+                .and_then(|t| ["providers", "locations", "resources"].into_iter().find(|c| c.eq_ignore_ascii_case(t)));
+            match collection {
+                Some(collection) => format!("{scope}/{collection}/{}", verb(None)),
+                None => format!("{scope}/{}", verb(None)),
+            }
         }
-        None => format!("Microsoft.Resources/subscriptions/{}", verb(None)),
     }
 }
 
@@ -118,6 +132,22 @@ mod tests {
         assert_eq!(
             arm_action(&Method::DELETE, &path("/subscriptions/s/resourceGroups/g")),
             "Microsoft.Resources/subscriptions/resourceGroups/delete"
+        );
+        assert_eq!(
+            arm_action(&Method::POST, &path("/subscriptions/s/providers/Microsoft.Compute/register")),
+            "Microsoft.Compute/register/action"
+        );
+        assert_eq!(
+            arm_action(&Method::GET, &path("/subscriptions/s/resourceGroups/g/resources")),
+            "Microsoft.Resources/subscriptions/resourceGroups/resources/read"
+        );
+        assert_eq!(
+            arm_action(&Method::GET, &path("/subscriptions/s/locations")),
+            "Microsoft.Resources/subscriptions/locations/read"
+        );
+        assert_eq!(
+            arm_action(&Method::PATCH, &path(&format!("{vmss}/providers/Microsoft.Resources/tags/default"))),
+            "Microsoft.Resources/tags/write"
         );
     }
 

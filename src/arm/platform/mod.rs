@@ -183,7 +183,14 @@ pub(super) async fn answer(app: &App, req: &ArmRequest, platform: Platform) -> R
 /// The tenant-level `GET /providers[/{namespace}]`, which has no subscription and so no ARM
 /// path; `None` for any other path.
 pub fn tenant_level(app: &App, method: &Method, path: &str, query: Option<&str>) -> Option<Response> {
-    let mut segments = path.trim_matches('/').split('/');
+    // A prefix test first: every request that is not the directory's passes here.
+    let rest = &path[path.bytes().take_while(|c| *c == b'/').count()..];
+    if !rest.as_bytes().first().is_some_and(|c| c.eq_ignore_ascii_case(&b'p'))
+        || !rest.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("providers"))
+    {
+        return None;
+    }
+    let mut segments = rest.trim_end_matches('/').split('/');
     if !segments.next()?.eq_ignore_ascii_case("providers") {
         return None;
     }
