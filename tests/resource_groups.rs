@@ -20,6 +20,12 @@ async fn create_read_update_and_list() {
     let updated = s.put(&path, json!({"location": "westeurope", "tags": {"env": "prod"}})).await;
     assert_eq!(updated.status, StatusCode::OK);
     assert_eq!(updated.body["tags"]["env"], "prod");
+    let patched = s.send(Method::PATCH, &path, Some(json!({"tags": {"team": "ci"}})), &[]).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["tags"], json!({"team": "ci"}), "a PATCH replaces the tags");
+    assert_eq!(patched.body["location"], "westeurope");
+    let bad_tags = s.send(Method::PATCH, &path, Some(json!({"tags": {"a%b": "c"}})), &[]).await;
+    assert_eq!(bad_tags.error_code(), "InvalidTagNameCharacters");
     let moved = s.put(&path, json!({"location": "eastus"})).await;
     assert_eq!((moved.status, moved.error_code()), (StatusCode::CONFLICT, "InvalidResourceGroupLocation"));
     let no_location = s.put(&with_version(&group_path("other"), RESOURCES), json!({"tags": {}})).await;

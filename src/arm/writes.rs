@@ -124,6 +124,10 @@ async fn write(
                     let doc = document::current(&app.registry, current, app.clock.now());
                     let mut merged: serde_json::Value = serde_json::from_slice(&doc).unwrap_or_default();
                     merge_patch(&mut merged, &patch);
+                    // ARM replaces tags as a whole on PATCH: the tags sent are the tags kept.
+                    if let Some(tags) = patch.get("tags").filter(|t| t.is_object()) {
+                        merged["tags"] = tags.clone();
+                    }
                     merged
                 }
             };

@@ -119,8 +119,9 @@ def test_az_reads_the_arm_platform(az, tmp_path):
     az.run("provider", "register", "-n", "Microsoft.Compute", "--wait")
     assert az.json("provider", "show", "-n", "Microsoft.Compute")["registrationState"] == "Registered"
 
-    az.run("group", "create", "-n", "cli-rg", "-l", "West US")
+    az.run("group", "create", "-n", "cli-rg", "-l", "West US", "--tags", "a=1")
     assert az.json("group", "show", "-n", "cli-rg")["location"] == "westus"
+    assert az.json("group", "update", "-n", "cli-rg", "--tags", "cost=42")["tags"] == {"cost": "42"}
     body = tmp_path / "cluster.json"
     body.write_text(json.dumps(CLUSTER_BODY))
     cluster = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/cli-rg/providers/Microsoft.AzureStackHCI/clusters/c1"

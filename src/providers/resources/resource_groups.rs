@@ -69,7 +69,8 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     extension: false,
     name_rule,
     put: PutKind::Sync,
-    patch: false,
+    // `ResourceGroups_Update`: `az group update --tags`.
+    patch: true,
     delete: LroHeaders::Location,
     delete_missing: DeleteMissing::NotFound,
     delete_duration: Duration::from_millis(500),
