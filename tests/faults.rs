@@ -354,6 +354,24 @@ async fn failure_points_list_operations_and_steps_of_every_type() {
         .unwrap()
         .iter()
         .any(|o| o == "ResourceGroups_List"));
+    assert!(of("Microsoft.Resources/tags")["operations"].as_array().unwrap().iter().any(|o| o == "Tags_UpdateAtScope"));
+}
+
+#[tokio::test]
+async fn rules_match_the_platforms_operations() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    s.add_fault(
+        json!({"match": {"operation": "Tags_UpdateAtScope"}, "action": {"error": {"status": 429}}, "times": 1}),
+    )
+    .await;
+    let tags = with_version(&format!("{}/providers/Microsoft.Resources/tags/default", group_path(RG)), RESOURCES);
+    let body = json!({"operation": "Merge", "properties": {"tags": {"a": "b"}}});
+    let throttled = s.send(Method::PATCH, &tags, Some(body.clone()), &[]).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(s.get(&tags).await.body["properties"]["tags"], json!({}), "the refused PATCH changed nothing");
+    let merged = s.send(Method::PATCH, &tags, Some(body), &[]).await;
+    assert_eq!(merged.body["properties"]["tags"], json!({"a": "b"}));
 }
 
 #[tokio::test]

@@ -29,7 +29,7 @@ pub const SUBSCRIPTION_API_VERSIONS: &[&str] =
 
 /// Which of ARM's own endpoints a path names.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Platform {
+pub enum Platform {
     Locations,
     Providers,
     Provider(String),
@@ -74,6 +74,21 @@ impl Platform {
                 .is_some_and(|(t, n)| t.eq_ignore_ascii_case("tags") && n.eq_ignore_ascii_case("default"));
         tags.then_some(Platform::Tags)
     }
+
+    /// Every operationId of ARM's own endpoints, by the type they belong to, for
+    /// `GET /_azemu/faults/points` (fault rules match them like any other).
+    pub const OPERATIONS: &'static [(&'static str, &'static [&'static str])] = &[
+        (
+            "Microsoft.Resources/providers",
+            &["Providers_List", "Providers_Get", "Providers_Register", "Providers_Unregister"],
+        ),
+        ("Microsoft.Resources/locations", &["Subscriptions_ListLocations"]),
+        ("Microsoft.Resources/resources", &["Resources_List", "Resources_ListByResourceGroup"]),
+        (
+            "Microsoft.Resources/tags",
+            &["Tags_GetAtScope", "Tags_CreateOrUpdateAtScope", "Tags_UpdateAtScope", "Tags_DeleteAtScope"],
+        ),
+    ];
 
     /// The spec's operationId.
     pub(super) fn operation_id(&self, method: &Method) -> Option<&'static str> {
@@ -224,6 +239,29 @@ mod tests {
 
     fn platform(path: &str) -> Option<Platform> {
         Platform::resolve(&ArmPath::parse(path).unwrap())
+    }
+
+    #[test]
+    fn every_operation_id_is_listed() {
+        let listed: Vec<&str> = Platform::OPERATIONS.iter().flat_map(|(_, ops)| ops.iter().copied()).collect();
+        let path = ArmPath::parse("/subscriptions/s/resourceGroups/g/resources").unwrap();
+        for platform in [
+            Platform::Locations,
+            Platform::Providers,
+            Platform::Provider("A.B".into()),
+            Platform::Registration { namespace: "A.B".into(), register: true },
+            Platform::Registration { namespace: "A.B".into(), register: false },
+            Platform::Resources { in_group: true },
+            Platform::Resources { in_group: false },
+            Platform::Tags,
+        ] {
+            for method in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE, Method::POST] {
+                if let Some(id) = platform.operation_id(&method) {
+                    assert!(listed.contains(&id), "{id}");
+                }
+            }
+        }
+        assert!(Platform::resolve(&path).is_some());
     }
 
     #[test]

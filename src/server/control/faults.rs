@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::arm::operation_id::operation_ids;
+use crate::arm::platform::Platform;
 use crate::arm::respond::{json_response, no_content};
 use crate::arm::ArmError;
 use crate::faults::{check, parse_rules};
@@ -71,16 +72,16 @@ fn numbered(many: bool, index: usize, message: String) -> String {
 }
 
 fn points(app: &App) -> Vec<Value> {
-    app.registry
-        .all()
-        .into_iter()
-        .map(|p| {
-            json!({
-                "protocol": "arm",
-                "resourceType": p.spec().full_type(),
-                "operations": operation_ids(p.spec()),
-                "steps": p.failure_steps(),
-            })
+    let providers = app.registry.all().into_iter().map(|p| {
+        json!({
+            "protocol": "arm",
+            "resourceType": p.spec().full_type(),
+            "operations": operation_ids(p.spec()),
+            "steps": p.failure_steps(),
         })
-        .collect()
+    });
+    let platform = Platform::OPERATIONS.iter().map(|(resource_type, operations)| {
+        json!({ "protocol": "arm", "resourceType": resource_type, "operations": operations, "steps": [] })
+    });
+    providers.chain(platform).collect()
 }
