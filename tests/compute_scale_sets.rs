@@ -267,7 +267,18 @@ async fn scaling_adds_new_ids_and_removes_the_newest_and_ids_are_never_reused() 
     let gone = s.get(&v(&vm("web", "2"))).await;
     assert_eq!((gone.status, gone.error_code()), (StatusCode::NOT_FOUND, "NotFound"));
     assert_eq!(gone.body["error"]["message"], "The entity was not found in this Azure location.");
-    s.put(&v(&set("web")), body(3)).await;
+    // As `az vmss scale` sends it: only location and sku; the rest of the model is kept.
+    let scaled = s
+        .put(
+            &v(&set("web")),
+            json!({"location": "westus", "sku": {"name": "Standard_D2s_v3", "tier": "Standard", "capacity": 3}}),
+        )
+        .await;
+    assert_eq!(scaled.status, StatusCode::OK, "{}", scaled.body);
+    let profile = &scaled.body["properties"]["virtualMachineProfile"];
+    assert_eq!(profile["osProfile"]["computerNamePrefix"], "myvmss");
+    assert_eq!(profile["storageProfile"]["imageReference"]["offer"], "ubuntu-24_04-lts");
+    assert_eq!(scaled.body["properties"]["upgradePolicy"]["mode"], "Manual");
     assert_eq!(ids(&s.get(&v(&format!("{}/virtualMachines", set("web")))).await.body), ["0", "1", "3"]);
     s.advance(8.0).await;
 

@@ -8,7 +8,7 @@ pub mod envelope;
 pub mod error;
 mod fault_response;
 pub mod lro;
-mod merge_patch;
+pub mod merge_patch;
 pub mod operation_id;
 pub mod paging;
 pub mod path;

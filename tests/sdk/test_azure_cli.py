@@ -96,6 +96,12 @@ def test_az_drives_scale_set_vms(az, tmp_path):
     refused = az.run("vmss", "restart", "-g", "cli-rg", "-n", "web", "--instance-ids", "0", check=False)
     assert refused.returncode != 0 and "OperationNotAllowed" in refused.stderr
 
+    # `az vmss scale` sends only location and sku: Compute keeps the rest of the model.
+    scaled = az.json("vmss", "scale", "-g", "cli-rg", "-n", "web", "--new-capacity", "3")
+    assert scaled["sku"]["capacity"] == 3
+    assert scaled["virtualMachineProfile"]["osProfile"]["computerNamePrefix"] == "web"
+    assert sorted(i["instanceId"] for i in az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "web")) == ["0", "1", "2"]
+
 
 CLUSTER_BODY = {
     "location": "East US",

@@ -87,6 +87,25 @@ struct SetSim {
     failure: Option<VmFailure>,
 }
 
+/// A PUT to an existing set is an update: Compute keeps what the body leaves out (`az vmss scale`
+/// sends only `location` and `sku`). The body merges over the set's model as it stands, without
+/// what Compute itself sets.
+fn updated_model(existing: &StoredResource, body: &Value) -> Value {
+    let mut model = existing.body_value();
+    if let Some(fields) = model.as_object_mut() {
+        for field in ["id", "name", "type", "systemData", "etag"] {
+            fields.remove(field);
+        }
+    }
+    if let Some(properties) = model.get_mut("properties").and_then(Value::as_object_mut) {
+        for field in ["provisioningState", "uniqueId", "timeCreated"] {
+            properties.remove(field);
+        }
+    }
+    crate::arm::merge_patch::merge_patch(&mut model, body);
+    model
+}
+
 pub struct ScaleSets;
 
 /// The set's live instances (not being deleted), by instance id.
@@ -165,7 +184,9 @@ impl ResourceProvider for ScaleSets {
     }
 
     fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError> {
-        let model = check(&req.body)?;
+        let body = req.existing.map_or_else(|| req.body.clone(), |existing| updated_model(existing, &req.body));
+        let body = &body;
+        let model = check(body)?;
         let key = req.id.to_ascii_lowercase();
         let previous = req.existing.map(|e| e.body_value());
         let created = previous
@@ -173,7 +194,7 @@ impl ResourceProvider for ScaleSets {
             .and_then(|p| p.pointer("/properties/timeCreated").and_then(Value::as_str).map(str::to_string))
             .unwrap_or_else(|| timestamp(req.now));
         let provisioning = if req.existing.is_some() { "Updating" } else { "Creating" };
-        let doc = scale_set_doc(&req.body, req.id, &created, provisioning);
+        let doc = scale_set_doc(body, req.id, &created, provisioning);
         let mut sim: SetSim = req.existing.and_then(|e| e.sim_as()).unwrap_or(SetSim {
             next_instance: 0,
             speed: req.clock.speed(),
