@@ -35,6 +35,10 @@ async fn publishers_come_from_the_control_api_and_the_command_line() {
     assert_eq!(s.delete("/_azemu/publishers/fabrikam").await.status, StatusCode::NOT_FOUND);
     let bad = s.post("/_azemu/publishers", Some(json!({"id": "Not Valid"}))).await;
     assert_eq!((bad.status, bad.body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidPublisherId")));
+    for unreachable in [".", ".."] {
+        let refused = s.post("/_azemu/publishers", Some(json!({"id": unreachable}))).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "'{unreachable}' could never be reached by a path");
+    }
 
     // A reset wipes what the control API made; `--publisher` ones are made again.
     s.post("/_azemu/publishers", Some(json!({"id": "fabrikam"}))).await;

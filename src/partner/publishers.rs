@@ -17,14 +17,18 @@ pub fn key(id: &str) -> String {
 }
 
 /// Publisher and offer ids as the portal has them: 1 to 50 lower-case letters, digits, `-`,
-/// `_` or `.`; `what` names the kind in the error (`publisher` → `InvalidPublisherId`).
+/// `_` or `.`, and not `.` or `..` (clients that normalise paths could never reach those);
+/// `what` names the kind in the error (`publisher` → `InvalidPublisherId`).
 pub fn check_portal_id(what: &str, code: &str, id: &str) -> Result<(), PartnerError> {
     let ok = (1..=50).contains(&id.len())
+        && !matches!(id, "." | "..")
         && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
     ok.then_some(()).ok_or_else(|| {
         PartnerError::bad_request(
             code,
-            format!("'{id}' is not a {what} id: 1 to 50 lower-case letters, digits, '-', '_' or '.'."),
+            format!(
+                "'{id}' is not a {what} id: 1 to 50 lower-case letters, digits, '-', '_' or '.', and not '.' or '..'."
+            ),
         )
     })
 }
@@ -97,4 +101,19 @@ pub async fn list(app: &App) -> Vec<Value> {
 pub async fn get(app: &App, id: &str) -> Option<Value> {
     let key = key(id);
     app.store.read_durable(|state, latest| (state.resource(&key).map(|r| r.body_value()), latest)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portal_ids() {
+        for good in ["contoso", "my-offer_1.2", "a"] {
+            assert!(check_portal_id("offer", "InvalidOfferId", good).is_ok(), "{good}");
+        }
+        for bad in [".", "..", "", "Contoso", "a/b", &"a".repeat(51)] {
+            assert!(check_portal_id("offer", "InvalidOfferId", bad).is_err(), "{bad}");
+        }
+    }
 }
