@@ -148,10 +148,7 @@ fn require_scope(
         (group_missing, parent_missing)
     });
     if let (true, Some(group)) = (group_missing, group) {
-        return Err(ArmError::not_found(
-            "ResourceGroupNotFound",
-            format!("Resource group '{group}' could not be found."),
-        ));
+        return Err(ArmError::resource_group_not_found(group));
     }
     match parent {
         Some((provider, id)) if parent_missing => {
@@ -170,7 +167,7 @@ fn require_scope(
 
 pub(super) fn not_found(provider: &Provider, name: &str, req: &ArmRequest) -> ArmError {
     if provider.spec().type_key() == RESOURCE_GROUPS {
-        return ArmError::not_found("ResourceGroupNotFound", format!("Resource group '{name}' could not be found."));
+        return ArmError::resource_group_not_found(name);
     }
     if let Some((code, message)) = provider.spec().missing {
         return ArmError::not_found(code, message);

@@ -56,6 +56,10 @@ impl ArmError {
         ArmError::not_found("ResourceNotFound", format!("The Resource '{type_name}/{name}'{place} was not found."))
     }
 
+    pub fn resource_group_not_found(group: &str) -> ArmError {
+        ArmError::not_found("ResourceGroupNotFound", format!("Resource group '{group}' could not be found."))
+    }
+
     pub fn conflict(code: &str, message: impl Into<String>) -> ArmError {
         ArmError::new(StatusCode::CONFLICT, code, message)
     }

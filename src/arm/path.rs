@@ -90,7 +90,7 @@ fn empty_segments_allowed(trimmed: &str) -> bool {
     for segment in trimmed.split('/').skip(1) {
         if !segment.is_empty() {
             seen.push(segment);
-        } else if !(seen.is_empty() || (seen.len() >= 2 && seen[seen.len() - 2].eq_ignore_ascii_case("providers"))) {
+        } else if !(seen.is_empty() || (seen.len() >= 2 && seen[seen.len() - 2].eq_ignore_ascii_case(PROVIDERS))) {
             return false;
         }
     }
@@ -215,11 +215,11 @@ fn layout(path: &str, raw: &[&str], segments: &mut Segments) -> Result<Layout, A
     while let Some(segment) = it.next() {
         let last = it.peek().is_none();
         // `/subscriptions/{s}/providers`: the subscription's resource providers.
-        if last && parsed.sections.is_empty() && parsed.resource_group.is_none() && is_keyword(segment, "providers") {
+        if last && parsed.sections.is_empty() && parsed.resource_group.is_none() && is_keyword(segment, PROVIDERS) {
             parsed.trailing = Some(segments.take(segment)?);
             return Ok(parsed);
         }
-        if !is_keyword(segment, "providers") {
+        if !is_keyword(segment, PROVIDERS) {
             if last && parsed.sections.is_empty() {
                 parsed.trailing = Some(segments.take(segment)?);
                 return Ok(parsed);
@@ -232,7 +232,7 @@ fn layout(path: &str, raw: &[&str], segments: &mut Segments) -> Result<Layout, A
         }
         let namespace = segments.take(it.next().ok_or_else(bad)?)?;
         let first = parsed.pairs.len() as u16;
-        while it.peek().is_some_and(|s| !is_keyword(s, "providers")) {
+        while it.peek().is_some_and(|s| !is_keyword(s, PROVIDERS)) {
             let type_name = segments.take(it.next().unwrap_or_default())?;
             match it.next() {
                 // A type without a name before the next section: no resource id.

@@ -48,9 +48,9 @@ fn new_op(
     })
 }
 
-/// The body with its `location` in ARM's normalized form (`West US` → `westus`), as ARM stores
-/// and returns it; a location that is no region, or tags beyond ARM's limits, are refused.
-fn with_normalized_location(
+/// The body's ARM envelope as ARM keeps it: `location` in its normalized form (`West US` →
+/// `westus`); a location that is no region, or tags beyond ARM's limits, are refused.
+fn checked_envelope(
     mut body: serde_json::Value,
     spec: &super::contract::ResourceTypeSpec,
 ) -> Result<serde_json::Value, ArmError> {
@@ -131,7 +131,7 @@ async fn write(
                     merged
                 }
             };
-            let body = with_normalized_location(body, spec)?;
+            let body = checked_envelope(body, spec)?;
             check_preconditions(
                 req.header("if-match"),
                 req.header("if-none-match"),

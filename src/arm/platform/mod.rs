@@ -183,10 +183,7 @@ pub(super) async fn answer(app: &App, req: &ArmRequest, platform: Platform) -> R
             if let Some(group) = req.path.resource_group() {
                 let key = super::dispatch::group_key(subscription, group);
                 if app.store.read(|s| s.resource(&key).is_none()) {
-                    return Err(ArmError::not_found(
-                        "ResourceGroupNotFound",
-                        format!("Resource group '{group}' could not be found."),
-                    ));
+                    return Err(ArmError::resource_group_not_found(group));
                 }
             }
             resources::list(app, req).await
@@ -244,7 +241,6 @@ mod tests {
     #[test]
     fn every_operation_id_is_listed() {
         let listed: Vec<&str> = Platform::OPERATIONS.iter().flat_map(|(_, ops)| ops.iter().copied()).collect();
-        let path = ArmPath::parse("/subscriptions/s/resourceGroups/g/resources").unwrap();
         for platform in [
             Platform::Locations,
             Platform::Providers,
@@ -261,7 +257,6 @@ mod tests {
                 }
             }
         }
-        assert!(Platform::resolve(&path).is_some());
     }
 
     #[test]

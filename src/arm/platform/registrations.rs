@@ -63,18 +63,14 @@ impl Registrations {
     /// Starts a registration (`register`) or an unregistration, unless the namespace is already
     /// there or on its way; answers the setting's new text when something changed.
     pub fn start(&self, subscription: &str, namespace: &str, register: bool, until: DateTime<Utc>) -> Option<String> {
-        let now_state = |changes: &BTreeMap<String, Change>| changes.get(&key(subscription, namespace)).cloned();
-        let mut changes = self.changes();
-        let current = now_state(&changes).map(|c| c.direction);
+        let (key, mut changes) = (key(subscription, namespace), self.changes());
         let wanted = if register { Direction::Register } else { Direction::Unregister };
-        let already = match current {
-            Some(direction) => direction == wanted,
-            None => register,
-        };
+        // With no change kept, a namespace is registered.
+        let already = changes.get(&key).map_or(register, |c| c.direction == wanted);
         if already {
             return None;
         }
-        changes.insert(key(subscription, namespace), Change { direction: wanted, until });
+        changes.insert(key, Change { direction: wanted, until });
         serde_json::to_string(&*changes).ok()
     }
 

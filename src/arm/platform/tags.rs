@@ -20,7 +20,11 @@ const RESERVED: &[char] = &['<', '>', '%', '&', '\\', '?', '/'];
 
 /// Checks a body's `tags` against ARM's limits (anything but an object is the provider's to refuse).
 pub fn check(tags: Option<&Value>) -> Result<(), ArmError> {
-    let Some(tags) = tags.and_then(Value::as_object) else { return Ok(()) };
+    tags.and_then(Value::as_object).map_or(Ok(()), check_map)
+}
+
+/// Checks tags against ARM's limits.
+fn check_map(tags: &Map<String, Value>) -> Result<(), ArmError> {
     let refuse = |code: &str, message: String| Err(ArmError::bad_request(code, message).with_target("tags"));
     if tags.len() > MAX_TAGS {
         return refuse(
@@ -84,7 +88,7 @@ fn body_tags(body: &Value) -> Result<Map<String, Value>, ArmError> {
     match properties.get("tags") {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(tags)) => {
-            check(Some(&Value::Object(tags.clone())))?;
+            check_map(tags)?;
             Ok(tags.clone())
         }
         Some(_) => {
@@ -142,9 +146,7 @@ fn document(scope_id: &str, tags: &Map<String, Value>) -> Value {
 fn scope_missing(req: &ArmRequest, scope_id: &str) -> ArmError {
     let scope_sections = req.path.scope_sections().count();
     match req.path.resource_group() {
-        Some(group) if scope_sections == 0 => {
-            ArmError::not_found("ResourceGroupNotFound", format!("Resource group '{group}' could not be found."))
-        }
+        Some(group) if scope_sections == 0 => ArmError::resource_group_not_found(group),
         _ => ArmError::not_found("ResourceNotFound", format!("The Resource '{scope_id}' was not found.")),
     }
 }
@@ -196,7 +198,7 @@ pub(super) async fn answer(app: &App, req: &ArmRequest) -> Result<Response, ArmE
             let mut body = resource.body_value();
             let current = body.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
             let tags = changed(&current, given, operation);
-            check(Some(&Value::Object(tags.clone())))?;
+            check_map(&tags)?;
             if tags == current {
                 return Ok((Txn::default(), tags));
             }
