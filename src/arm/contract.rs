@@ -68,6 +68,8 @@ pub enum ListOrder {
     NumericName,
 }
 
+pub use super::versions::{Added, ApiVersions};
+
 pub struct ResourceTypeSpec {
     pub namespace: &'static str,
     /// Type segments from the namespace down, e.g. `["edgeDevices", "jobs"]`.
@@ -79,7 +81,8 @@ pub struct ResourceTypeSpec {
     /// what joins them (`/`; `_` for scale-set VMs, named `{scaleSet}_{instanceId}`).
     pub name_levels: usize,
     pub name_join: &'static str,
-    pub api_versions: &'static [&'static str],
+    /// Its published api-versions and how their shapes differ.
+    pub versions: &'static super::versions::ApiVersions,
     pub owner: TypeOwner,
     /// An extension resource, living under any other resource's id (`{resourceUri}/providers/…`),
     /// or a child of one: no location or tags of its own, never in a `/resources` list.

@@ -72,7 +72,7 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
         Target::Operation { .. } | Target::Platform(_) => unreachable!("handled above"),
     };
     let spec = provider.spec();
-    api_version::check(req.api_version(), spec.api_versions, spec.full_type(), spec.owner, app.api_check)?;
+    api_version::check(req.api_version(), spec.versions.published, spec.full_type(), spec.owner, app.api_check)?;
     let is_group_itself =
         matches!(&target, Target::Item { provider, .. } if provider.spec().type_key() == RESOURCE_GROUPS);
     // The target's store key, made once: the keys of its group and parent are its prefixes.

@@ -19,6 +19,7 @@ pub mod request;
 mod resolve;
 pub mod respond;
 mod stamp;
+pub mod versions;
 mod writes;
 
 pub use api_version::{ApiVersionCheck, TypeOwner};

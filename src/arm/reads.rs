@@ -48,8 +48,19 @@ pub(super) async fn get(
     if settled {
         app.store.materialize(vec![(resource.clone(), doc.clone())]);
     }
-    let doc = expanded(provider, req, &resource, doc, now);
+    let doc = presented(provider, req, &resource, doc, now);
     Ok(json_with_etag(StatusCode::OK, doc, &resource.etag))
+}
+
+/// The document as the request sees it: in its api-version's shape, with what `$expand` asks for.
+fn presented(
+    provider: &Provider,
+    req: &ArmRequest,
+    resource: &StoredResource,
+    doc: Bytes,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Bytes {
+    provider.spec().versions.shaped(req.api_version(), expanded(provider, req, resource, doc, now))
 }
 
 /// The document with what `$expand` asks for, when the provider has it.
@@ -205,7 +216,7 @@ pub(super) async fn list(
                     if done {
                         settled.push((r.clone(), doc.clone()));
                     }
-                    kept(&doc).then(|| (k, expanded(provider, req, r, doc, now)))
+                    kept(&doc).then(|| (k, presented(provider, req, r, doc, now)))
                 })
                 .take(paging.top + 1)
                 .collect();
@@ -251,7 +262,14 @@ pub(super) async fn operation_endpoint(
                 (Some(o), None) => o.seq,
                 (None, _) => latest,
             };
-            ((op, resource.map(|r| document::current(&app.registry, r, now))), seq)
+            let shown = resource.map(|r| {
+                let doc = document::current(&app.registry, r, now);
+                match app.registry.get(&r.type_key) {
+                    Some(provider) => provider.spec().versions.shaped(req.api_version(), doc),
+                    None => doc,
+                }
+            });
+            ((op, shown), seq)
         })
         .await;
     let op = op

@@ -84,7 +84,9 @@ pub(super) async fn put(
     req: &ArmRequest,
     faults: &Deferred,
 ) -> Result<Response, ArmError> {
-    write(app, provider, id, name, req, faults, WriteBody::Put(req.required_json_body()?)).await
+    let mut body = req.required_json_body()?;
+    provider.spec().versions.read_body(req.api_version(), &mut body);
+    write(app, provider, id, name, req, faults, WriteBody::Put(body)).await
 }
 
 pub(super) async fn patch(
@@ -225,8 +227,8 @@ async fn write(
             (StatusCode::OK, resource, op)
         }
     };
-    let mut response =
-        json_with_etag(status, document::current(&app.registry, &resource, app.clock.now()), &resource.etag);
+    let doc = spec.versions.shaped(req.api_version(), document::current(&app.registry, &resource, app.clock.now()));
+    let mut response = json_with_etag(status, doc, &resource.etag);
     if let Some(op) = op {
         lro::add_headers(response.headers_mut(), &req.base(), &op, true, false);
     }

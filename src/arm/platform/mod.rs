@@ -110,7 +110,7 @@ impl Platform {
 }
 
 fn resources_api_versions(app: &App) -> &'static [&'static str] {
-    app.registry.get(RESOURCE_GROUPS).map_or(&[], |p| p.spec().api_versions)
+    app.registry.get(RESOURCE_GROUPS).map_or(&[], |p| p.spec().versions.published)
 }
 
 fn only(method: &Method, allowed: &Method, req: &ArmRequest) -> Result<(), ArmError> {

@@ -55,7 +55,7 @@ fn type_entry(spec: &ResourceTypeSpec) -> TypeEntry {
         (false, true) => "SupportsTags, SupportsLocation",
         (false, false) => "None",
     };
-    entry(&spec.type_names.join("/"), spec.api_versions, !spec.extension, capabilities)
+    entry(&spec.type_names.join("/"), spec.versions.published, !spec.extension, capabilities)
 }
 
 /// A served namespace, as the registry has it.
@@ -74,7 +74,7 @@ pub(super) fn namespaces(registry: &Registry) -> BTreeMap<String, Namespace> {
         let namespace = all.entry(key.clone()).or_insert_with(|| Namespace { name: spec.namespace, types: Vec::new() });
         namespace.types.push(type_entry(spec));
         let (_, versions) = operation_urls.entry(key).or_insert_with(|| (spec.operation_urls, Vec::new()));
-        versions.extend(spec.api_versions);
+        versions.extend(spec.versions.published);
     }
     for (key, (urls, mut versions)) in operation_urls {
         versions.sort_unstable();
@@ -90,7 +90,7 @@ pub(super) fn namespaces(registry: &Registry) -> BTreeMap<String, Namespace> {
         }
     }
     if let (Some(resources), Some(groups)) = (all.get_mut("microsoft.resources"), registry.get(RESOURCE_GROUPS)) {
-        let versions = groups.spec().api_versions;
+        let versions = groups.spec().versions.published;
         for name in ["resources", "subscriptions/resources", "subscriptions/resourceGroups/resources", "tags"] {
             resources.types.push(entry(name, versions, false, "SupportsExtension"));
         }

@@ -4,15 +4,11 @@ mod instance_view;
 mod scale_set_model;
 pub mod scale_set_vms;
 pub mod scale_sets;
+mod versions;
 mod vm_power;
 mod vm_update;
 
 pub const NAMESPACE: &str = "Microsoft.Compute";
-
-/// Published api-versions whose scale-set shapes match the seed's 2024-07-01: 2023-09-01 (which
-/// the Azure CLI sends for some scale-set calls) through 2026-04-01 (azure-mgmt-compute 39).
-pub const COMPUTE_API_VERSIONS: &[&str] =
-    &["2023-09-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-04-01", "2026-04-01"];
 
 /// Scale-set names: 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit
 /// and not ending in `.` or `-` (Compute's rule for resource names).

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::instance_view::{provisioning_state, vm_instance_view, ViewFacts, VmInstanceView, VmViewInput};
 use super::vm_power::{Power, VmAction, VmFailure, VmSim};
 use super::vm_update::updated_model;
-use super::{instance_id_rule, COMPUTE_API_VERSIONS, NAMESPACE};
+use super::{instance_id_rule, NAMESPACE};
 use crate::arm::envelope::{new_resource, revised};
 use crate::arm::{ArmError, Caller, TypeOwner};
 use crate::faults::Deferred;
@@ -44,7 +44,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     shown_type: Some("Microsoft.Compute/virtualMachines"),
     name_levels: 2,
     name_join: "_",
-    api_versions: COMPUTE_API_VERSIONS,
+    versions: &super::versions::COMPUTE,
     owner: TypeOwner::Provider,
     extension: false,
     name_rule: instance_id_rule,

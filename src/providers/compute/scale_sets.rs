@@ -18,7 +18,7 @@ use super::scale_set_vms::{
 };
 use super::vm_power::{VmAction, VmFailure};
 use super::vm_update::protected_from_scale_in;
-use super::{scale_set_name_rule, COMPUTE_API_VERSIONS, NAMESPACE};
+use super::{scale_set_name_rule, NAMESPACE};
 use crate::arm::envelope::revised;
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
@@ -51,7 +51,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     shown_type: None,
     name_levels: 1,
     name_join: "/",
-    api_versions: COMPUTE_API_VERSIONS,
+    versions: &super::versions::COMPUTE,
     owner: TypeOwner::Provider,
     extension: false,
     name_rule: scale_set_name_rule,

@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::clusters::CLUSTER_API_VERSIONS;
 use super::NAMESPACE;
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
@@ -35,7 +34,7 @@ pub const fn spec(
         shown_type: Some(shown_type),
         name_levels,
         name_join: "/",
-        api_versions: CLUSTER_API_VERSIONS,
+        versions: &super::versions::UPDATES,
         owner: TypeOwner::Provider,
         extension: false,
         name_rule,

@@ -21,19 +21,6 @@ use crate::providers::{
 };
 use crate::store::{OperationUrls, State, Txn};
 
-/// Published api-versions with clusters from the seed's 2024-04-01 on, through the one
-/// azure-mgmt-azurestackhci 8.2.0 sends.
-pub const CLUSTER_API_VERSIONS: &[&str] = &[
-    "2024-04-01",
-    "2024-09-01-preview",
-    "2024-12-01-preview",
-    "2025-02-01-preview",
-    "2025-09-15-preview",
-    "2025-10-01",
-    "2025-11-01-preview",
-    "2026-10-01",
-];
-
 /// The tag that sets how many nodes a cluster has (1 to 16; 2 without it).
 pub const NODE_COUNT_TAG: &str = "azemu-node-count";
 
@@ -47,7 +34,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     shown_type: None,
     name_levels: 1,
     name_join: "/",
-    api_versions: CLUSTER_API_VERSIONS,
+    versions: &super::versions::CLUSTERS,
     owner: TypeOwner::Provider,
     extension: false,
     name_rule,
@@ -154,6 +141,34 @@ struct ClusterInput {
 fn derived(id: &str, what: &str) -> String {
     const CLUSTERS: Uuid = Uuid::from_u128(0x6a7e_6d75_0000_4000_8000_636c_7573_0001);
     Uuid::new_v5(&CLUSTERS, format!("{}/{what}", id.to_ascii_lowercase()).as_bytes()).to_string()
+}
+
+/// The attestation service a cluster's isolated VMs (TVM, CVM) report to, in its region.
+fn attestation(id: &str, relying_party: &Value, location: &str) -> Value {
+    let provider = format!("hci{}", &derived(id, "attestation").replace('-', "")[..12]);
+    let region = location.replace(' ', "").to_ascii_lowercase();
+    json!({
+        "attestationResourceId": format!("{}/providers/Microsoft.Attestation/attestationProviders/{provider}", group_id(id)),
+        "relyingPartyServiceEndpoint": relying_party,
+        "attestationServiceEndpoint": format!("https://{provider}.{region}.attest.azure.net"),
+    })
+}
+
+/// `/subscriptions/{s}/resourceGroups/{g}` of a resource id.
+fn group_id(id: &str) -> &str {
+    let end = id.match_indices('/').nth(4).map_or(id.len(), |(i, _)| i);
+    &id[..end]
+}
+
+/// A read-only block: its defaults, under what the resource had, under what the body sends.
+fn reported_with(defaults: Value, kept: Option<Value>, sent: Option<BTreeMap<String, Value>>) -> Value {
+    let mut block = defaults;
+    for layer in [kept, sent.map(|m| json!(m))].into_iter().flatten() {
+        if let (Some(target), Some(source)) = (block.as_object_mut(), layer.as_object()) {
+            target.extend(source.clone());
+        }
+    }
+    block
 }
 
 fn node_count(tags: &BTreeMap<String, String>) -> Result<usize, ArmError> {
@@ -288,14 +303,26 @@ impl ResourceProvider for Clusters {
             "serviceEndpoint": format!("https://azurestackhci.azurefd.net/{}", location.replace(' ', "").to_ascii_lowercase()),
             "resourceProviderObjectId": derived(req.id, "resourceProvider"),
         });
+        properties["isolatedVmAttestationConfiguration"] =
+            attestation(req.id, &properties["serviceEndpoint"], &location);
+        // What a registered cluster reports before any log collection or remote support session;
+        // the writes that start those keep their own fields.
+        properties["logCollectionProperties"] = reported_with(
+            json!({ "logCollectionSessionDetails": [] }),
+            kept("logCollectionProperties"),
+            props.log_collection_properties,
+        );
+        properties["remoteSupportProperties"] = reported_with(
+            json!({ "remoteSupportNodeSettings": [], "remoteSupportSessionDetails": [] }),
+            kept("remoteSupportProperties"),
+            props.remote_support_properties,
+        );
         let writable = [
             ("cloudManagementEndpoint", props.cloud_management_endpoint.map(Value::from)),
             ("aadClientId", props.aad_client_id.map(Value::from)),
             ("aadTenantId", props.aad_tenant_id.map(Value::from)),
             ("aadApplicationObjectId", props.aad_application_object_id.map(Value::from)),
             ("aadServicePrincipalObjectId", props.aad_service_principal_object_id.map(Value::from)),
-            ("logCollectionProperties", props.log_collection_properties.map(|m| json!(m))),
-            ("remoteSupportProperties", props.remote_support_properties.map(|m| json!(m))),
         ];
         for (field, value) in writable {
             if let Some(v) = value {

@@ -13,7 +13,7 @@ use super::job_lifecycle::{
     close_session, is_event, path, progress_step, run_step, timeline, JobPlan, JobProgress, JobStep, PathStep, Phase,
 };
 use super::job_model::*;
-use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
+use super::{edge_name_rule, require_hci_kind, NAMESPACE};
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
     parse_body, parse_body_at, sim_state, Advance, AdvanceCtx, DeleteMissing, ListOrder, LroHeaders, OperationNames,
@@ -28,7 +28,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     shown_type: None,
     name_levels: 1,
     name_join: "/",
-    api_versions: EDGE_API_VERSIONS,
+    versions: &super::versions::EDGE_DEVICE_JOBS,
     owner: TypeOwner::Provider,
     extension: true,
     name_rule: edge_name_rule,

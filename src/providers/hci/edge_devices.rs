@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{edge_name_rule, require_hci_kind, EDGE_API_VERSIONS, NAMESPACE};
+use super::{edge_name_rule, require_hci_kind, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
     parse_body, sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListOrder,
@@ -22,7 +22,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     shown_type: None,
     name_levels: 1,
     name_join: "/",
-    api_versions: EDGE_API_VERSIONS,
+    versions: &super::versions::EDGE_DEVICES,
     owner: TypeOwner::Provider,
     extension: true,
     name_rule: edge_name_rule,

@@ -15,20 +15,9 @@ pub mod update_runs;
 mod update_shapes;
 pub mod update_summaries;
 pub mod updates;
+mod versions;
 
 pub const NAMESPACE: &str = "Microsoft.AzureStackHCI";
-
-/// Published api-versions whose edge-device and edge-device-job shapes match the seed's
-/// 2024-09-01-preview, plus 2026-10-01, which azure-mgmt-azurestackhci 8.2.0 sends.
-pub const EDGE_API_VERSIONS: &[&str] = &[
-    "2024-09-01-preview",
-    "2024-12-01-preview",
-    "2025-02-01-preview",
-    "2025-09-15-preview",
-    "2025-10-01",
-    "2025-11-01-preview",
-    "2026-10-01",
-];
 
 /// Edge device and job names: `^[a-zA-Z0-9-]{3,24}$`.
 /// 1 to `max` letters, digits, `-`, `_` or `.`, not ending in `.` (clusters, updates, runs).

@@ -10,43 +10,46 @@ use serde_json::json;
 
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, DeleteMissing, ListOrder, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
+    parse_body, ApiVersions, DeleteMissing, ListOrder, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
     ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::store::{OperationUrls, State, Txn};
 
 /// Every published Microsoft.Resources api-version, through the one azure-mgmt-resource sends.
-const API_VERSIONS: &[&str] = &[
-    "2014-04-01",
-    "2014-04-01-preview",
-    "2015-01-01",
-    "2015-11-01",
-    "2016-02-01",
-    "2016-06-01",
-    "2016-07-01",
-    "2016-09-01",
-    "2017-05-10",
-    "2018-02-01",
-    "2018-05-01",
-    "2019-03-01",
-    "2019-05-01",
-    "2019-05-10",
-    "2019-07-01",
-    "2019-08-01",
-    "2019-10-01",
-    "2020-06-01",
-    "2020-08-01",
-    "2020-10-01",
-    "2021-01-01",
-    "2021-04-01",
-    "2022-09-01",
-    "2023-07-01",
-    "2024-03-01",
-    "2024-07-01",
-    "2024-11-01",
-    "2025-03-01",
-    "2025-04-01",
-];
+static VERSIONS: ApiVersions = ApiVersions {
+    published: &[
+        "2014-04-01",
+        "2014-04-01-preview",
+        "2015-01-01",
+        "2015-11-01",
+        "2016-02-01",
+        "2016-06-01",
+        "2016-07-01",
+        "2016-09-01",
+        "2017-05-10",
+        "2018-02-01",
+        "2018-05-01",
+        "2019-03-01",
+        "2019-05-01",
+        "2019-05-10",
+        "2019-07-01",
+        "2019-08-01",
+        "2019-10-01",
+        "2020-06-01",
+        "2020-08-01",
+        "2020-10-01",
+        "2021-01-01",
+        "2021-04-01",
+        "2022-09-01",
+        "2023-07-01",
+        "2024-03-01",
+        "2024-07-01",
+        "2024-11-01",
+        "2025-03-01",
+        "2025-04-01",
+    ],
+    added: &[],
+};
 
 fn name_rule(name: &str) -> Result<(), &'static str> {
     let ok_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')');
@@ -64,7 +67,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     shown_type: None,
     name_levels: 1,
     name_join: "/",
-    api_versions: API_VERSIONS,
+    versions: &VERSIONS,
     owner: TypeOwner::Arm,
     extension: false,
     name_rule,

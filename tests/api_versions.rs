@@ -1,0 +1,102 @@
+//! Every published api-version is served, each in its own shape; versions that never existed are
+//! refused.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn cluster(name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.AzureStackHCI/clusters/{name}")
+}
+
+fn cluster_body() -> serde_json::Value {
+    json!({ "location": "eastus", "properties": { "aadTenantId": "7e589cc1-a8b6-4dff-91bd-5ec0fa18db94" }, "identity": { "type": "SystemAssigned" } })
+}
+
+#[tokio::test]
+async fn a_cluster_is_answered_in_the_shape_of_each_version() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    // What the only npm release of @azure/arm-azurestackhci sends.
+    let created = s.put(&with_version(&cluster("c1"), "2022-05-01"), cluster_body()).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let old = &created.body;
+    for absent in ["/identity", "/properties/softwareAssuranceProperties", "/properties/connectivityStatus"] {
+        assert!(old.pointer(absent).is_none(), "{absent} is not in 2022-05-01: {old}");
+    }
+    let node = &old["properties"]["reportedProperties"]["nodes"][0];
+    assert!(node.get("nodeType").is_none() && node.get("oemActivation").is_none(), "{node}");
+    assert_eq!(node["name"], "Node-1");
+    assert_eq!(old["properties"]["aadTenantId"], "7e589cc1-a8b6-4dff-91bd-5ec0fa18db94");
+
+    // The same resource at a later version has what that version defines, and no more.
+    let at_2023 = s.get(&with_version(&cluster("c1"), "2023-08-01")).await;
+    assert_eq!(at_2023.status, StatusCode::OK);
+    assert_eq!(at_2023.body["identity"]["type"], "SystemAssigned");
+    assert_eq!(at_2023.body["properties"]["connectivityStatus"], "Connected");
+    assert!(at_2023.body["properties"].get("logCollectionProperties").is_none());
+    let newest = s.get(&with_version(&cluster("c1"), HCI)).await;
+    assert_eq!(newest.body["properties"]["logCollectionProperties"]["logCollectionSessionDetails"], json!([]));
+    assert!(newest.body["properties"]["isolatedVmAttestationConfiguration"]["attestationServiceEndpoint"].is_string());
+
+    // Lists are shaped too.
+    let listed = s
+        .get(&with_version(&format!("/subscriptions/{SUB}/providers/Microsoft.AzureStackHCI/clusters"), "2022-05-01"))
+        .await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert!(listed.body["value"][0].get("identity").is_none());
+}
+
+#[tokio::test]
+async fn an_edge_device_before_kinds_existed_is_read_and_answered_without_one() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    let body = json!({ "properties": { "deviceConfiguration": { "nicDetails": [], "deviceMetadata": "" } } });
+    let created = s.put(&with_version(&device("dev-2024"), "2024-01-01"), body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(created.body.get("kind").is_none(), "{}", created.body);
+    s.advance(2.0).await;
+    let old = s.get(&with_version(&device("dev-2024"), "2024-01-01")).await;
+    assert_eq!(old.body["properties"]["provisioningState"], "Succeeded");
+    assert!(old.body["properties"].get("reportedProperties").is_none(), "{}", old.body);
+    // The same device at a later version is an HCI device with what it reports.
+    let newer = s.get(&with_version(&device("dev-2024"), SEED_HCI)).await;
+    assert_eq!(newer.body["kind"], "HCI");
+    assert_eq!(newer.body["properties"]["reportedProperties"]["deviceState"], "Connected");
+    let at_2024_04 = s.get(&with_version(&device("dev-2024"), "2024-04-01")).await;
+    let nic_free = &at_2024_04.body["properties"]["reportedProperties"];
+    assert_eq!(nic_free["osProfile"]["assemblyVersion"], "10.0.25398.1189");
+    assert!(nic_free.get("lastSyncTimestamp").is_none(), "{nic_free}");
+}
+
+#[tokio::test]
+async fn versions_a_type_never_had_are_refused() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    let never = s.put(&with_version(&cluster("c1"), "2024-05-01"), cluster_body()).await;
+    assert_eq!((never.status, never.error_code()), (StatusCode::BAD_REQUEST, "NoRegisteredProviderFound"));
+    // Jobs came with 2024-09-01-preview, updates with 2022-10-01.
+    s.create_device("dev-1").await;
+    let job = s.put(&with_version(&job("dev-1", "job1"), "2024-04-01"), collect_log_body()).await;
+    assert_eq!((job.status, job.error_code()), (StatusCode::BAD_REQUEST, "NoRegisteredProviderFound"));
+    let updates = s.get(&with_version(&format!("{}/updates", cluster("c1")), "2022-05-01")).await;
+    assert_eq!((updates.status, updates.error_code()), (StatusCode::BAD_REQUEST, "NoRegisteredProviderFound"));
+    assert!(updates.body["error"]["message"].as_str().unwrap().contains("2022-10-01"));
+}
+
+#[tokio::test]
+async fn the_provider_document_lists_every_published_version() {
+    let s = TestServer::start().await;
+    let hci = s.get(&with_version(&format!("/subscriptions/{SUB}/providers/Microsoft.AzureStackHCI"), RESOURCES)).await;
+    let versions_of = |name: &str| -> Vec<String> {
+        let types = hci.body["resourceTypes"].as_array().unwrap();
+        let entry = types.iter().find(|t| t["resourceType"] == name).unwrap_or_else(|| panic!("{name}"));
+        entry["apiVersions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    };
+    let clusters = versions_of("clusters");
+    assert!(clusters.contains(&"2022-05-01".to_string()) && clusters.contains(&"2026-05-01-preview".to_string()));
+    assert!(versions_of("edgeDevices").contains(&"2024-01-01".to_string()));
+    assert!(!versions_of("edgeDevices/jobs").contains(&"2024-04-01".to_string()));
+}
