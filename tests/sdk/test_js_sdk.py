@@ -1,8 +1,10 @@
-"""The official Azure SDKs for JavaScript (@azure/arm-compute, @azure/arm-resources and
-@azure/identity, installed by scripts/sdk-tests.sh into tests/js/node_modules) against azemu over
-HTTPS: tests/js/lro.test.mjs drives every long-running operation of a scale set and its VMs, a
-tag change, the resource list, a provider and the deletes down to the resource group through the
-SDKs' own pollers, which refuse a finished operation answered with 204."""
+"""The official Azure SDKs for JavaScript (@azure/arm-compute, @azure/arm-azurestackhci,
+@azure/arm-resources and @azure/identity, installed by scripts/sdk-tests.sh into
+tests/js/node_modules) against azemu over HTTPS: tests/js/lro.test.mjs drives every long-running
+operation of a scale set and its VMs, a tag change, the resource list, a provider and the deletes
+down to the resource group through the SDKs' own pollers, which refuse a finished operation
+answered with 204; tests/js/hci.test.mjs drives a cluster through the HCI SDK at its default
+api-version, 2022-05-01."""
 
 import os
 import shutil
@@ -24,7 +26,7 @@ def test_javascript_sdk_pollers_complete_every_lro(fast_emulator):
         "NODE_EXTRA_CA_CERTS": fast_emulator.ca_file,
     }
     done = subprocess.run(
-        [node, "--test", "--test-reporter=spec", str(JS / "lro.test.mjs")],
+        [node, "--test", "--test-reporter=spec", str(JS / "lro.test.mjs"), str(JS / "hci.test.mjs")],
         cwd=JS, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
