@@ -87,6 +87,10 @@ pub struct ResourceTypeSpec {
     /// An extension resource, living under any other resource's id (`{resourceUri}/providers/…`),
     /// or a child of one: no location or tags of its own, never in a `/resources` list.
     pub extension: bool,
+    /// Documents carry their ETag as an `etag` field too (Compute's resources do).
+    pub etag_in_body: bool,
+    /// Fields a read shows only when `$expand` names them: (the `$expand` value, a JSON pointer).
+    pub expand_only: &'static [(&'static str, &'static str)],
     /// Checks a name from the URL; `Err` carries the rule for the message.
     pub name_rule: fn(&str) -> Result<(), &'static str>,
     pub put: PutKind,

@@ -53,6 +53,18 @@ pub fn new_etag() -> String {
     format!("\"{}\"", uuid::Uuid::new_v4().simple())
 }
 
+/// A new version of a resource of type `spec` with `body`, under a new ETag, which the body
+/// carries too when the type's documents show it.
+pub fn stored(spec: &ResourceTypeSpec, id: String, mut body: Value) -> StoredResource {
+    let etag = new_etag();
+    if spec.etag_in_body {
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("etag".into(), json!(etag));
+        }
+    }
+    StoredResource::new(id, spec.type_key().to_string(), &body, etag)
+}
+
 /// systemData for a write now by `caller`, keeping the creation fields of an earlier version.
 pub fn system_data(previous: Option<&Value>, caller: &Caller, now: DateTime<Utc>) -> Value {
     let stamp = timestamp(now);
@@ -98,15 +110,23 @@ pub fn new_resource(
     now: DateTime<Utc>,
 ) -> StoredResource {
     let body = wrap(&id, &spec.shown_name(&id), spec.shown_type(), doc, system_data(None, caller, now));
-    StoredResource::new(id, spec.type_key().to_string(), &body, new_etag())
+    stored(spec, id, body)
 }
 
 /// A new version of `resource` with a body the service changed (an update's state, a summary's
 /// version): a new ETag, systemData untouched (it records what clients did).
 pub fn revised(resource: &StoredResource, body: &Value) -> StoredResource {
     let mut next = resource.clone();
-    next.set_body(body);
     next.etag = new_etag();
+    // A document that shows its ETag shows the new one.
+    match body.get("etag") {
+        Some(_) => {
+            let mut body = body.clone();
+            body["etag"] = json!(next.etag);
+            next.set_body(&body);
+        }
+        None => next.set_body(body),
+    }
     next
 }
 

@@ -18,6 +18,7 @@ pub mod regions;
 pub mod request;
 mod resolve;
 pub mod respond;
+pub mod shown;
 mod stamp;
 pub mod versions;
 mod writes;

@@ -60,7 +60,8 @@ fn presented(
     doc: Bytes,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Bytes {
-    provider.spec().versions.shaped(req.api_version(), expanded(provider, req, resource, doc, now))
+    let doc = expanded(provider, req, resource, doc, now);
+    super::shown::shown(provider.spec(), req.api_version(), req.query("$expand"), doc)
 }
 
 /// The document with what `$expand` asks for, when the provider has it.
@@ -265,7 +266,7 @@ pub(super) async fn operation_endpoint(
             let shown = resource.map(|r| {
                 let doc = document::current(&app.registry, r, now);
                 match app.registry.get(&r.type_key) {
-                    Some(provider) => provider.spec().versions.shaped(req.api_version(), doc),
+                    Some(provider) => super::shown::shown(provider.spec(), req.api_version(), None, doc),
                     None => doc,
                 }
             });

@@ -6,7 +6,7 @@ use axum::response::Response;
 use super::contract::{ActionName, ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest};
 use super::dispatch::{not_found, Provider};
 use super::document;
-use super::envelope::{check_preconditions, new_etag, system_data, wrap};
+use super::envelope::{check_preconditions, stored, system_data, wrap};
 use super::lro::{self, NewOperation};
 use super::merge_patch::merge_patch;
 use super::request::ArmRequest;
@@ -189,7 +189,10 @@ async fn write(
                 tracing::debug!(code = %error.code, "PUT fails by a fault rule");
             }
             let body = wrap(&stored_id, &spec.shown_name(&stored_id), spec.shown_type(), written.doc, system);
-            let mut resource = StoredResource::new(stored_id, spec.type_key().to_string(), &body, new_etag());
+            // Operation URLs are placed by the body's own location (see `operation_location`).
+            let placed =
+                (spec.put == PutKind::AsyncOperation).then(|| serde_json::json!({ "location": body.get("location") }));
+            let mut resource = stored(spec, stored_id, body);
             resource.sim = written.sim;
             resource.due = written.due;
             resource.failed = failed_now;
@@ -201,7 +204,7 @@ async fn write(
                 txn.put_operation(old);
             }
             let op = (spec.put == PutKind::AsyncOperation).then(|| {
-                let mut op = new_op(state, provider, req, OperationKind::Put, &resource.id, Some(&body), now);
+                let mut op = new_op(state, provider, req, OperationKind::Put, &resource.id, placed.as_ref(), now);
                 if status.is_terminal() {
                     let error = if status == OperationStatus::Failed { injected.clone() } else { None };
                     op.complete(status, now, error);
@@ -227,7 +230,8 @@ async fn write(
             (StatusCode::OK, resource, op)
         }
     };
-    let doc = spec.versions.shaped(req.api_version(), document::current(&app.registry, &resource, app.clock.now()));
+    let doc = document::current(&app.registry, &resource, app.clock.now());
+    let doc = super::shown::shown(spec, req.api_version(), None, doc);
     let mut response = json_with_etag(status, doc, &resource.etag);
     if let Some(op) = op {
         lro::add_headers(response.headers_mut(), &req.base(), &op, true, false);

@@ -13,16 +13,15 @@ use super::vm_power::{VmSim, VmState, AGENT_BOOT};
 use crate::arm::timestamp;
 use crate::sim::scaled;
 
-/// One entry of a `statuses` list.
+/// One entry of a `statuses` list; a message or time it lacks is an explicit `null`, as Compute
+/// writes it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status<'a> {
     code: Cow<'a, str>,
     level: &'static str,
     display_status: Cow<'a, str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     time: Option<String>,
 }
 
@@ -124,7 +123,8 @@ impl ViewFacts {
 struct Agent<'a> {
     vm_agent_version: &'static str,
     statuses: [Status<'a>; 1],
-    extension_handlers: [(); 0],
+    /// No extension handler reports to azemu: `null`, as the seed shows it.
+    extension_handlers: Option<[(); 0]>,
 }
 
 fn agent(facts: &ViewFacts, state: &VmState, now: DateTime<Utc>, speed: f64) -> Option<Agent<'static>> {
@@ -138,7 +138,7 @@ fn agent(facts: &ViewFacts, state: &VmState, now: DateTime<Utc>, speed: f64) -> 
             Some("VM status blob is found but not yet populated."),
             Some(since),
         );
-        return Some(Agent { vm_agent_version: "Unknown", statuses: [waiting], extension_handlers: [] });
+        return Some(Agent { vm_agent_version: "Unknown", statuses: [waiting], extension_handlers: None });
     }
     let ready = status(
         "ProvisioningState/succeeded",
@@ -147,12 +147,15 @@ fn agent(facts: &ViewFacts, state: &VmState, now: DateTime<Utc>, speed: f64) -> 
         Some("GuestAgent is running and processing the extensions."),
         Some(ready_at),
     );
-    Some(Agent { vm_agent_version: facts.os().2, statuses: [ready], extension_handlers: [] })
+    Some(Agent { vm_agent_version: facts.os().2, statuses: [ready], extension_handlers: None })
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Disk<'a> {
     name: &'a str,
+    /// Disks are not encrypted in azemu: `null`.
+    encryption_settings: Option<()>,
     statuses: [Status<'a>; 1],
 }
 
@@ -182,6 +185,9 @@ impl VmInstanceView<'_> {
 pub struct VmInstanceView<'a> {
     platform_update_domain: u64,
     platform_fault_domain: u64,
+    /// Compute's fields with no value here are explicit `null`s: an RDP thumbprint, the
+    /// extensions' views, boot diagnostics when they are off.
+    rdp_thumb_print: Option<&'static str>,
     computer_name: &'a str,
     os_name: &'static str,
     os_version: &'static str,
@@ -189,7 +195,7 @@ pub struct VmInstanceView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     vm_agent: Option<Agent<'a>>,
     disks: Vec<Disk<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    extensions: Option<()>,
     boot_diagnostics: Option<Empty>,
     #[serde(skip_serializing_if = "Option::is_none")]
     maintenance_redeploy_status: Option<Maintenance>,
@@ -220,6 +226,7 @@ pub fn vm_instance_view<'a>(input: &VmViewInput<'a>) -> VmInstanceView<'a> {
         .iter()
         .map(|name| Disk {
             name,
+            encryption_settings: None,
             statuses: [status("ProvisioningState/succeeded", "Info", "Provisioning succeeded", None, disk_time)],
         })
         .collect();
@@ -234,12 +241,14 @@ pub fn vm_instance_view<'a>(input: &VmViewInput<'a>) -> VmInstanceView<'a> {
         // Compute spreads a set's instances round-robin over five update domains and its fault domains.
         platform_update_domain: facts.instance % 5,
         platform_fault_domain: facts.instance % u64::from(input.fault_domains.max(1)),
+        rdp_thumb_print: None,
         computer_name: &facts.computer_name,
         os_name,
         os_version,
         hyper_v_generation: "V2",
         vm_agent: agent(facts, state, input.now, input.speed),
         disks,
+        extensions: None,
         boot_diagnostics: facts.boot_diagnostics.then_some(Empty {}),
         maintenance_redeploy_status: maintenance,
         placement_group_id: input.placement_group,
@@ -252,8 +261,16 @@ pub fn placement_group(set_id: &str, single: bool) -> Option<String> {
     single.then(|| derived(set_id, "placementGroup").to_string())
 }
 
-/// A scale set's instance view: its own statuses and how many of its VMs are in each state.
-pub fn scale_set_instance_view(set_provisioning: &str, set_time: &str, codes: impl Iterator<Item = String>) -> Value {
+/// A scale set's instance view: its own statuses, how many of its `instances` VMs are in each
+/// state, its model's extensions (provisioned on every instance) and its orchestration
+/// services (automatic repairs, when its model has a policy for them).
+pub fn scale_set_instance_view(
+    set: &Value,
+    set_provisioning: &str,
+    set_time: &str,
+    instances: usize,
+    codes: impl Iterator<Item = String>,
+) -> Value {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for code in codes {
         *counts.entry(code).or_default() += 1;
@@ -271,10 +288,28 @@ pub fn scale_set_instance_view(set_provisioning: &str, set_time: &str, codes: im
             json!({"code": format!("ProvisioningState/{lower}"), "level": "Info", "displayStatus": other})
         }
     };
+    let extensions: Vec<Value> = set
+        .pointer("/properties/virtualMachineProfile/extensionProfile/extensions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|ext| ext["name"].as_str())
+        .map(|name| {
+            json!({ "name": name, "statusesSummary": [{ "code": "ProvisioningState/succeeded", "count": instances }] })
+        })
+        .collect();
+    let services: Vec<Value> = set
+        .pointer("/properties/automaticRepairsPolicy")
+        .map(|policy| {
+            let running = policy.get("enabled") == Some(&json!(true));
+            json!({ "serviceName": "AutomaticRepairs", "serviceState": if running { "Running" } else { "NotRunning" } })
+        })
+        .into_iter()
+        .collect();
     json!({
         "virtualMachine": { "statusesSummary": summary },
-        "extensions": [],
+        "extensions": extensions,
         "statuses": [own],
-        "orchestrationServices": [],
+        "orchestrationServices": services,
     })
 }

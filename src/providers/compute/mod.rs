@@ -1,6 +1,7 @@
 //! Microsoft.Compute: virtual machine scale sets and their VMs.
 
 mod instance_view;
+mod model_upgrade;
 mod scale_set_model;
 pub mod scale_set_vms;
 pub mod scale_sets;

@@ -67,9 +67,16 @@ struct ManagedDiskInput {
 }
 
 #[derive(Deserialize)]
+struct VhdInput {
+    uri: Option<String>,
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct OsDiskInput {
     os_type: Option<OsType>,
+    /// An unmanaged image: the VHD the disk is made from.
+    image: Option<VhdInput>,
     #[serde(rename = "diskSizeGB")]
     disk_size_gb: Option<i64>,
     #[allow(dead_code)] // Checked, not read.
@@ -85,7 +92,7 @@ struct StorageProfileInput {
     data_disks: Option<Vec<Value>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct OsProfileInput {
     computer_name_prefix: Option<String>,
@@ -134,7 +141,9 @@ struct ScaleSetInput {
 pub struct Model {
     pub capacity: usize,
     pub os: OsType,
-    pub computer_name_prefix: String,
+    /// `None` for a specialized image, whose instances keep the name they were captured with
+    /// (azemu names them after the set).
+    pub computer_name_prefix: Option<String>,
     pub fault_domains: u32,
     pub single_placement_group: bool,
 }
@@ -173,22 +182,43 @@ pub fn check(body: &Value) -> Result<Model, ArmError> {
         ));
     }
     let profile = properties.virtual_machine_profile.ok_or_else(|| missing("properties.virtualMachineProfile"))?;
-    let os_profile = profile.os_profile.ok_or_else(|| missing("properties.virtualMachineProfile.osProfile"))?;
-    let prefix = os_profile
-        .computer_name_prefix
-        .ok_or_else(|| missing("properties.virtualMachineProfile.osProfile.computerNamePrefix"))?;
-    os_profile.admin_username.ok_or_else(|| missing("properties.virtualMachineProfile.osProfile.adminUsername"))?;
     let storage = profile.storage_profile.ok_or_else(|| missing("properties.virtualMachineProfile.storageProfile"))?;
-    let image = storage
-        .image_reference
-        .ok_or_else(|| missing("properties.virtualMachineProfile.storageProfile.imageReference"))?;
-    if image.id.is_none() && (image.publisher.is_none() || image.offer.is_none() || image.sku.is_none()) {
-        return Err(ArmError::invalid_parameter(
-            "properties.virtualMachineProfile.storageProfile.imageReference",
-            "An image reference needs an id, or a publisher, an offer and a sku.",
-        ));
+    let vhd = storage.os_disk.as_ref().and_then(|d| d.image.as_ref()).and_then(|i| i.uri.as_deref());
+    let image = match (storage.image_reference, vhd) {
+        (Some(image), _) => Some(image),
+        // An unmanaged image needs no image reference.
+        (None, Some(_)) => None,
+        (None, None) => return Err(missing("properties.virtualMachineProfile.storageProfile.imageReference")),
+    };
+    if let Some(image) = &image {
+        if image.id.is_none() && (image.publisher.is_none() || image.offer.is_none() || image.sku.is_none()) {
+            return Err(ArmError::invalid_parameter(
+                "properties.virtualMachineProfile.storageProfile.imageReference",
+                "An image reference needs an id, or a publisher, an offer and a sku.",
+            ));
+        }
     }
-    let windows_image = image.publisher.as_deref().is_some_and(|p| p.to_ascii_lowercase().contains("windows"));
+    // A gallery image definition or version may be specialized, which takes no OS profile.
+    let gallery_image = image.as_ref().and_then(|i| i.id.as_deref()).is_some_and(|id| {
+        let id = id.to_ascii_lowercase();
+        id.contains("/providers/microsoft.compute/galleries/") && id.contains("/images/")
+    });
+    let os_profile = match profile.os_profile {
+        Some(os_profile) => os_profile,
+        None if gallery_image => OsProfileInput::default(),
+        None => return Err(missing("properties.virtualMachineProfile.osProfile")),
+    };
+    let specialized = gallery_image && os_profile.computer_name_prefix.is_none() && os_profile.admin_username.is_none();
+    let prefix = match os_profile.computer_name_prefix.clone() {
+        Some(prefix) => Some(prefix),
+        None if specialized => None,
+        None => return Err(missing("properties.virtualMachineProfile.osProfile.computerNamePrefix")),
+    };
+    if !specialized && os_profile.admin_username.is_none() {
+        return Err(missing("properties.virtualMachineProfile.osProfile.adminUsername"));
+    }
+    let windows_image =
+        image.as_ref().and_then(|i| i.publisher.as_deref()).is_some_and(|p| p.to_ascii_lowercase().contains("windows"));
     let os = match (storage.os_disk.as_ref().and_then(|d| d.os_type), os_profile.windows_configuration.is_some()) {
         (Some(os), _) => os,
         (None, true) => OsType::Windows,
@@ -202,7 +232,7 @@ pub fn check(body: &Value) -> Result<Model, ArmError> {
         ));
     }
     let longest = if os == OsType::Windows { 9 } else { 58 };
-    if prefix.is_empty() || prefix.len() > longest {
+    if prefix.as_ref().is_some_and(|p| p.is_empty() || p.len() > longest) {
         return Err(ArmError::invalid_parameter(
             "properties.virtualMachineProfile.osProfile.computerNamePrefix",
             format!("The computer name prefix must be 1 to {longest} characters for a {os:?} scale set."),
@@ -257,11 +287,14 @@ pub fn computer_name(prefix: &str, instance: u64) -> String {
 }
 
 /// The set's document as stored: the body without secrets, with what Compute fills in.
-pub fn scale_set_doc(body: &Value, set_id: &str, created: &str, provisioning: &str) -> Value {
+pub fn scale_set_doc(body: &Value, set_id: &str, created: &str, provisioning: &str, os: OsType) -> Value {
     let mut doc = body.clone();
     if let Some(os) = doc.pointer_mut("/properties/virtualMachineProfile/osProfile").and_then(Value::as_object_mut) {
         os.remove("adminPassword");
         os.remove("customData");
+    }
+    if let Some(profile) = doc.pointer_mut("/properties/virtualMachineProfile") {
+        with_profile_defaults(profile, os, created);
     }
     let props = &mut doc["properties"];
     props["provisioningState"] = json!(provisioning);
@@ -289,12 +322,79 @@ pub fn scale_set_doc(body: &Value, set_id: &str, created: &str, provisioning: &s
     doc
 }
 
-/// The document of instance `instance` of the set `set_id` (named `set_name`).
-pub fn vm_doc(set: &Value, model: &Model, set_id: &str, set_name: &str, instance: u64) -> Value {
+/// Fills `value[field]` with `default` when the field is absent.
+fn default_field(value: &mut Value, field: &str, default: Value) {
+    if let Some(fields) = value.as_object_mut() {
+        fields.entry(field).or_insert(default);
+    }
+}
+
+/// What Compute fills into the VM profile it stores: the secrets list, the OS configuration's
+/// defaults, each NIC's DNS settings and IP version, and when the profile was made.
+fn with_profile_defaults(profile: &mut Value, os: OsType, created: &str) {
+    profile["timeCreated"] = json!(created);
+    if let Some(os_profile) = profile.get_mut("osProfile").filter(|p| p.is_object()) {
+        default_field(os_profile, "secrets", json!([]));
+        match os {
+            OsType::Linux => {
+                default_field(os_profile, "linuxConfiguration", json!({}));
+                let linux = &mut os_profile["linuxConfiguration"];
+                default_field(linux, "disablePasswordAuthentication", json!(false));
+                default_field(linux, "provisionVMAgent", json!(true));
+            }
+            OsType::Windows => {
+                default_field(os_profile, "windowsConfiguration", json!({}));
+                let windows = &mut os_profile["windowsConfiguration"];
+                default_field(windows, "provisionVMAgent", json!(true));
+                default_field(windows, "enableAutomaticUpdates", json!(true));
+            }
+        }
+    }
+    let nics = profile.pointer_mut("/networkProfile/networkInterfaceConfigurations").and_then(Value::as_array_mut);
+    for nic in nics.into_iter().flatten() {
+        default_field(nic, "properties", json!({}));
+        let props = &mut nic["properties"];
+        default_field(props, "dnsSettings", json!({ "dnsServers": [] }));
+        default_field(props, "enableAcceleratedNetworking", json!(false));
+        default_field(props, "enableIPForwarding", json!(false));
+        let configs = props.get_mut("ipConfigurations").and_then(Value::as_array_mut);
+        for config in configs.into_iter().flatten() {
+            default_field(config, "properties", json!({}));
+            default_field(&mut config["properties"], "privateIPAddressVersion", json!("IPv4"));
+        }
+    }
+}
+
+/// The extensions the model installs, as the resources of instance `vm_id`.
+fn extension_resources(profile: &Value, vm_id: &str, location: &Value) -> Option<Value> {
+    let extensions = profile.pointer("/extensionProfile/extensions")?.as_array()?;
+    let resources: Vec<Value> = extensions
+        .iter()
+        .filter_map(|ext| {
+            let name = ext["name"].as_str()?;
+            let mut properties = ext.get("properties").cloned().unwrap_or_else(|| json!({}));
+            if let Some(fields) = properties.as_object_mut() {
+                fields.remove("protectedSettings");
+                fields.insert("provisioningState".into(), json!("Succeeded"));
+            }
+            Some(json!({
+                "name": name,
+                "id": format!("{vm_id}/extensions/{name}"),
+                "type": "Microsoft.Compute/virtualMachines/extensions",
+                "location": location,
+                "properties": properties,
+            }))
+        })
+        .collect();
+    (!resources.is_empty()).then(|| json!(resources))
+}
+
+/// The document of instance `instance` of the set `set_id` (named `set_name`), made at `created`.
+pub fn vm_doc(set: &Value, model: &Model, set_id: &str, set_name: &str, instance: u64, created: &str) -> Value {
     let vm_id = format!("{set_id}/virtualMachines/{instance}");
     let profile = &set["properties"]["virtualMachineProfile"];
-    let mut image = profile.pointer("/storageProfile/imageReference").cloned().unwrap_or_else(|| json!({}));
-    if image.get("id").is_none() {
+    let mut image = profile.pointer("/storageProfile/imageReference").cloned();
+    if let Some(image) = image.as_mut().filter(|i| i.get("id").is_none()) {
         let version = image["version"].as_str().unwrap_or("latest");
         let exact = if version == "latest" { "1.0.20260301" } else { version };
         image["exactVersion"] = json!(exact);
@@ -308,26 +408,39 @@ pub fn vm_doc(set: &Value, model: &Model, set_id: &str, set_name: &str, instance
     let disk_name = format!("{set_name}_{set_name}_{instance}_OsDisk_1_{disk_hex}");
     let group_prefix = set_id.split("/providers/").next().unwrap_or_default();
     let default_size = if model.os == OsType::Windows { 127 } else { 30 };
-    let os_disk = json!({
+    let mut os_disk = json!({
         "osType": os_type,
         "name": disk_name,
         "createOption": "FromImage",
         "caching": os_disk_model.get("caching").cloned().unwrap_or(json!("ReadWrite")),
-        "managedDisk": {
-            "storageAccountType": os_disk_model.pointer("/managedDisk/storageAccountType").cloned().unwrap_or(json!("Standard_LRS")),
-            "id": format!("{group_prefix}/providers/Microsoft.Compute/disks/{disk_name}"),
-        },
         "diskSizeGB": os_disk_model.get("diskSizeGB").cloned().unwrap_or(json!(default_size)),
     });
+    match os_disk_model.get("image") {
+        // An unmanaged disk made from a VHD image is a VHD too.
+        Some(vhd) => os_disk["image"] = vhd.clone(),
+        None => {
+            os_disk["managedDisk"] = json!({
+                "storageAccountType": os_disk_model.pointer("/managedDisk/storageAccountType").cloned().unwrap_or(json!("Standard_LRS")),
+                "id": format!("{group_prefix}/providers/Microsoft.Compute/disks/{disk_name}"),
+            });
+        }
+    }
     let os_model = &profile["osProfile"];
+    // A specialized image's instances are named after the set (the image's own name is not known).
+    let prefix = model.computer_name_prefix.clone().unwrap_or_else(|| set_name.chars().take(9).collect());
     let mut os_profile = json!({
-        "computerName": computer_name(&model.computer_name_prefix, instance),
+        "computerName": computer_name(&prefix, instance),
         "adminUsername": os_model["adminUsername"],
         "secrets": os_model.get("secrets").cloned().unwrap_or(json!([])),
         "allowExtensionOperations": os_model.get("allowExtensionOperations").cloned().unwrap_or(json!(true)),
         "requireGuestProvisionSignal": true,
     });
+    if model.computer_name_prefix.is_none() {
+        // A specialized image brings its own OS settings; only the name is the instance's.
+        os_profile = json!({ "computerName": os_profile["computerName"] });
+    }
     match model.os {
+        _ if model.computer_name_prefix.is_none() => {}
         OsType::Linux => {
             let linux = os_model.get("linuxConfiguration").cloned().unwrap_or(json!({}));
             let mut linux = linux;
@@ -363,7 +476,6 @@ pub fn vm_doc(set: &Value, model: &Model, set_id: &str, set_name: &str, instance
         "vmId": derived(&vm_id, "vmId").to_string(),
         "hardwareProfile": {},
         "storageProfile": {
-            "imageReference": image,
             "osDisk": os_disk,
             "dataDisks": profile.pointer("/storageProfile/dataDisks").cloned().unwrap_or(json!([])),
         },
@@ -371,9 +483,15 @@ pub fn vm_doc(set: &Value, model: &Model, set_id: &str, set_name: &str, instance
         "networkProfile": { "networkInterfaces": nics },
         "networkProfileConfiguration": { "networkInterfaceConfigurations": nic_configs },
         "provisioningState": "Creating",
+        "timeCreated": created,
     });
-    if let Some(diagnostics) = profile.get("diagnosticsProfile") {
-        properties["diagnosticsProfile"] = diagnostics.clone();
+    if let Some(image) = image {
+        properties["storageProfile"]["imageReference"] = image;
+    }
+    for field in ["diagnosticsProfile", "userData", "licenseType", "securityProfile"] {
+        if let Some(value) = profile.get(field) {
+            properties[field] = value.clone();
+        }
     }
     let mut doc = json!({
         "location": set["location"],
@@ -386,6 +504,9 @@ pub fn vm_doc(set: &Value, model: &Model, set_id: &str, set_name: &str, instance
     }
     if let Some(zones) = set.get("zones").and_then(Value::as_array).filter(|z| !z.is_empty()) {
         doc["zones"] = json!([zones[instance as usize % zones.len()]]);
+    }
+    if let Some(resources) = extension_resources(profile, &vm_id, &set["location"]) {
+        doc["resources"] = resources;
     }
     doc
 }
@@ -414,6 +535,7 @@ mod tests {
             "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/v",
             "t",
             "Creating",
+            model.os,
         );
         assert!(set.pointer("/properties/virtualMachineProfile/osProfile/adminPassword").is_none());
         let vm = vm_doc(
@@ -422,6 +544,7 @@ mod tests {
             "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/v",
             "v",
             1,
+            "t",
         );
         assert_eq!(vm["properties"]["osProfile"]["computerName"], "myvmss000001");
         assert_eq!(vm["properties"]["storageProfile"]["osDisk"]["osType"], "Linux");

@@ -44,9 +44,11 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     shown_type: Some("Microsoft.Compute/virtualMachines"),
     name_levels: 2,
     name_join: "_",
-    versions: &super::versions::COMPUTE,
+    versions: &super::versions::SCALE_SET_VMS,
     owner: TypeOwner::Provider,
     extension: false,
+    etag_in_body: true,
+    expand_only: &[("userData", "/properties/userData")],
     name_rule: instance_id_rule,
     put: PutKind::AsyncOperation,
     patch: false,
@@ -118,6 +120,16 @@ pub fn new_vm(
     vm.due = Some(power.transition.end);
     vm.sim = sim_state(&VmRecord { power, placement, facts });
     vm
+}
+
+/// A new version of the VM with `body`, its instance view following what the body now says
+/// (computer name, disks); its power state and lifecycle are untouched.
+pub fn with_body(vm: &StoredResource, body: &Value) -> Result<StoredResource, ArmError> {
+    let mut record = record_of(vm)?;
+    record.facts = ViewFacts::of(body);
+    let mut next = revised(vm, body);
+    next.sim = sim_state(&record);
+    Ok(next)
 }
 
 /// The VM with `action` started on it at `now`, or why Compute refuses it.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::instance_view::{placement_group, scale_set_instance_view};
+use super::model_upgrade::{model_changed, out_of_date, upgraded, upgrades_itself};
 use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
 use super::scale_set_vms::{
     instance_failure, instance_of, new_vm, operation_failure, start_action, with_instance_view, Placement, ScaleSetVms,
@@ -38,6 +39,7 @@ const ACTIONS: &[ActionName] = &[
     POWER_ACTIONS[6],
     POWER_ACTIONS[7],
     ActionName { path: "delete", operation: "DeleteInstances" },
+    ActionName { path: "manualupgrade", operation: "UpdateInstances" },
 ];
 
 /// How long removing an instance takes (as a VM's DELETE).
@@ -51,9 +53,11 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     shown_type: None,
     name_levels: 1,
     name_join: "/",
-    versions: &super::versions::COMPUTE,
+    versions: &super::versions::SCALE_SETS,
     owner: TypeOwner::Provider,
     extension: false,
+    etag_in_body: true,
+    expand_only: &[("userData", "/properties/virtualMachineProfile/userData")],
     name_rule: scale_set_name_rule,
     put: PutKind::AsyncOperation,
     patch: true,
@@ -88,8 +92,9 @@ struct SetSim {
 }
 
 /// A PUT to an existing set is an update: Compute keeps what the body leaves out (`az vmss scale`
-/// sends only `location` and `sku`). The body merges over the set's model as it stands, without
-/// what Compute itself sets.
+/// sends only `location` and `sku`; `az vmss update` sends the model without its image
+/// reference). The body merges over the set's model as it stands, without what Compute itself
+/// sets; a `null` in it means "not given", as everywhere in Compute's models.
 fn updated_model(existing: &StoredResource, body: &Value) -> Value {
     let mut model = existing.body_value();
     if let Some(fields) = model.as_object_mut() {
@@ -102,8 +107,17 @@ fn updated_model(existing: &StoredResource, body: &Value) -> Value {
             properties.remove(field);
         }
     }
-    crate::arm::merge_patch::merge_patch(&mut model, body);
+    crate::arm::merge_patch::merge_patch(&mut model, &without_nulls(body));
     model
+}
+
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 pub struct ScaleSets;
@@ -194,7 +208,7 @@ impl ResourceProvider for ScaleSets {
             .and_then(|p| p.pointer("/properties/timeCreated").and_then(Value::as_str).map(str::to_string))
             .unwrap_or_else(|| timestamp(req.now));
         let provisioning = if req.existing.is_some() { "Updating" } else { "Creating" };
-        let doc = scale_set_doc(body, req.id, &created, provisioning);
+        let doc = scale_set_doc(body, req.id, &created, provisioning, model.os);
         let mut sim: SetSim = req.existing.and_then(|e| e.sim_as()).unwrap_or(SetSim {
             next_instance: 0,
             speed: req.clock.speed(),
@@ -205,12 +219,20 @@ impl ResourceProvider for ScaleSets {
         let mut also = Txn::default();
         let mut takes = UPDATE;
         let set_name = req.name;
+        // The instances there are learn of a new model as the upgrade policy says.
+        if previous.as_ref().is_some_and(|p| model_changed(p, &doc)) {
+            let upgrade = upgrades_itself(&doc);
+            for (_, vm) in &live {
+                let next = if upgrade { upgraded(vm, &doc, &model, req.id, set_name)? } else { out_of_date(vm)? };
+                also.put(next);
+            }
+        }
         if model.capacity > live.len() {
             for _ in live.len()..model.capacity {
                 let instance = sim.next_instance;
                 sim.next_instance += 1;
                 let vm_id = format!("{}/virtualMachines/{instance}", req.id);
-                let vm = vm_doc(&doc, &model, req.id, set_name, instance);
+                let vm = vm_doc(&doc, &model, req.id, set_name, instance, &timestamp(req.now));
                 let failure = instance_failure(req.faults, instance);
                 if sim.failure.is_none() {
                     sim.failure.clone_from(&failure);
@@ -250,6 +272,15 @@ impl ResourceProvider for ScaleSets {
         let key = req.resource.key();
         let live = instances(state, &key);
         let mut also = Txn::default();
+        if req.action == "manualupgrade" {
+            let set = req.resource.body_value();
+            let model = check(&set)?;
+            let name = req.resource.id.rsplit('/').next().unwrap_or_default();
+            for vm in targets(req, &live, true)? {
+                also.put(upgraded(vm, &set, &model, &req.resource.id, name)?);
+            }
+            return Ok(ActionOutcome { also, ..ActionOutcome::timed(UPDATE, None) });
+        }
         if req.action == "delete" {
             let doomed = targets(req, &live, true)?;
             for vm in &doomed {
@@ -294,14 +325,15 @@ impl ResourceProvider for ScaleSets {
         let doc = resource.body_value();
         let key = resource.key();
         let vm_type = ScaleSetVms.spec().type_key();
-        let codes = state
-            .children(&key, "/virtualmachines/", vm_type)
-            .filter_map(|vm| with_instance_view(vm, now, |view, _| view.codes()).ok())
-            .flatten();
+        let vms: Vec<_> = state.children(&key, "/virtualmachines/", vm_type).collect();
+        let codes = vms.iter().filter_map(|vm| with_instance_view(vm, now, |view, _| view.codes()).ok()).flatten();
         let provisioning = doc.pointer("/properties/provisioningState").and_then(Value::as_str).unwrap_or("Succeeded");
         let time = doc.pointer("/systemData/lastModifiedAt").and_then(Value::as_str).unwrap_or_default();
         // Its VMs change it without a new version of the set.
-        Ok(Rendered { doc: to_bytes(&scale_set_instance_view(provisioning, time, codes)), settled: false })
+        Ok(Rendered {
+            doc: to_bytes(&scale_set_instance_view(&doc, provisioning, time, vms.len(), codes)),
+            settled: false,
+        })
     }
 
     fn failure_steps(&self) -> Vec<String> {

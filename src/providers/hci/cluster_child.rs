@@ -37,6 +37,8 @@ pub const fn spec(
         versions: &super::versions::UPDATES,
         owner: TypeOwner::Provider,
         extension: false,
+        etag_in_body: false,
+        expand_only: &[],
         name_rule,
         put: PutKind::SyncOk,
         patch: false,

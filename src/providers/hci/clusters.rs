@@ -37,6 +37,8 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     versions: &super::versions::CLUSTERS,
     owner: TypeOwner::Provider,
     extension: false,
+    etag_in_body: false,
+    expand_only: &[],
     name_rule,
     put: PutKind::SyncOk,
     patch: true,

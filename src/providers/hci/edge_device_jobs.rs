@@ -31,6 +31,8 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     versions: &super::versions::EDGE_DEVICE_JOBS,
     owner: TypeOwner::Provider,
     extension: true,
+    etag_in_body: false,
+    expand_only: &[],
     name_rule: edge_name_rule,
     put: PutKind::AsyncOperation,
     patch: false,

@@ -25,6 +25,8 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     versions: &super::versions::EDGE_DEVICES,
     owner: TypeOwner::Provider,
     extension: true,
+    etag_in_body: false,
+    expand_only: &[],
     name_rule: edge_name_rule,
     put: PutKind::AsyncOperation,
     patch: false,

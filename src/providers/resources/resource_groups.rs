@@ -70,6 +70,8 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     versions: &VERSIONS,
     owner: TypeOwner::Arm,
     extension: false,
+    etag_in_body: false,
+    expand_only: &[],
     name_rule,
     put: PutKind::Sync,
     // `ResourceGroups_Update`: `az group update --tags`.
