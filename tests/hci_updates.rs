@@ -144,3 +144,41 @@ async fn bodies_are_checked_against_the_spec_and_parents_are_required() {
         s.put(&with_version(&format!("{}/updateSummaries/latest", cluster()), SEED), json!({"properties": {}})).await;
     assert_eq!((other.status, other.error_code()), (StatusCode::BAD_REQUEST, "InvalidResourceName"));
 }
+
+#[tokio::test]
+async fn installed_updates_are_the_summarys_package_versions() {
+    let s = TestServer::start().await;
+    setup(&s).await;
+    let summary_url = with_version(&format!("{}/updateSummaries/default", cluster()), SEED);
+    let summary = || s.get(&summary_url);
+    let packages = |doc: &Value| -> Vec<(String, String)> {
+        doc["properties"]["packageVersions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["packageType"].as_str().unwrap().to_string(), p["version"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let before = summary().await.body;
+    let solution = before["properties"]["currentVersion"].as_str().unwrap().to_string();
+
+    // The seed's update is an installed Infrastructure package.
+    s.put(&with_version(&update(UPDATE), SEED), update_body()).await;
+    let mut installed = update_body();
+    installed["properties"]["packageType"] = json!("Solution");
+    installed["properties"]["version"] = json!("99.2411.1.10");
+    s.put(&with_version(&update("Solution99.2411.1.10"), SEED), installed.clone()).await;
+    let after = summary().await.body;
+    let listed = packages(&after);
+    assert!(listed.contains(&("Infrastructure".into(), "4.2203.2.32".into())), "{listed:?}");
+    assert!(listed.contains(&("Solution".into(), "99.2411.1.10".into())), "{listed:?}");
+    assert_eq!(after["properties"]["currentVersion"], "99.2411.1.10");
+    assert_ne!(solution, "99.2411.1.10");
+
+    // An older installed update reported later does not take the version back.
+    installed["properties"]["version"] = json!("99.2408.0.1");
+    s.put(&with_version(&update("Solution99.2408.0.1"), SEED), installed).await;
+    let later = summary().await.body;
+    assert!(packages(&later).contains(&("Solution".into(), "99.2411.1.10".into())));
+    assert_eq!(later["properties"]["currentVersion"], "99.2411.1.10");
+}

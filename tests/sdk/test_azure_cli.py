@@ -102,6 +102,16 @@ def test_az_drives_scale_set_vms(az, tmp_path):
     assert scaled["virtualMachineProfile"]["osProfile"]["computerNamePrefix"] == "web"
     assert sorted(i["instanceId"] for i in az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "web")) == ["0", "1", "2"]
 
+    # `az vmss update --set` sends the model back without its image reference; the change marks
+    # the instances out of date (the policy is Manual) until `az vmss update-instances`.
+    updated = az.json("vmss", "update", "-g", "cli-rg", "-n", "web", "--set", "virtualMachineProfile.userData=dXBkYXRlZA==")
+    assert updated["virtualMachineProfile"]["storageProfile"]["imageReference"]["offer"] == "ubuntu-24_04-lts"
+    instances = az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "web")
+    assert [i["latestModelApplied"] for i in instances] == [False, False, False]
+    az.run("vmss", "update-instances", "-g", "cli-rg", "-n", "web", "--instance-ids", "0", "2")
+    instances = az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "web")
+    assert [i["latestModelApplied"] for i in instances] == [True, False, True]
+
 
 CLUSTER_BODY = {
     "location": "East US",

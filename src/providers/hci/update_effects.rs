@@ -78,18 +78,56 @@ fn is_available(state: Option<&str>) -> bool {
 }
 
 /// A client (or the cluster's update service) published an update: the summary now has one
-/// available and says when it last checked.
-pub fn on_update_published(state: &State, update_key: &str, update_state: Option<&str>, at: DateTime<Utc>) -> Txn {
+/// available and says when it last checked; an update reported `Installed` is among the
+/// package versions the summary lists.
+pub fn on_update_published(state: &State, update_key: &str, update: &Value, at: DateTime<Utc>) -> Txn {
     let mut txn = Txn::default();
     let Some(summary) = state.resource(&summary_key(cluster_key_of(update_key))) else { return txn };
+    let update_state = update.pointer("/properties/state").and_then(Value::as_str);
+    let installed = update_state == Some("Installed");
+    let version = update.pointer("/properties/version").and_then(Value::as_str);
+    let package_type = update.pointer("/properties/packageType").and_then(Value::as_str).unwrap_or("Solution");
     txn.put(with_properties(summary, |p| {
         p.insert("lastChecked".into(), json!(timestamp(at)));
         let current = p.get("state").and_then(Value::as_str);
         if is_available(update_state) && matches!(current, None | Some("AppliedSuccessfully" | "Unknown")) {
             p.insert("state".into(), json!("UpdateAvailable"));
         }
+        if let (true, Some(version)) = (installed, version) {
+            let when = update.pointer("/properties/installedDate").cloned().unwrap_or_else(|| json!(timestamp(at)));
+            record_installed(p, package_type, version, when, false);
+        }
     }));
     txn
+}
+
+/// Dotted versions in numeric order (`10.2408.0.29` before `10.2411.1.10`).
+fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |v: &str| v.split('.').map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+    parts(a).cmp(&parts(b))
+}
+
+/// Lists `version` as the installed version of `package_type` (the cluster's current version for
+/// `Solution`); a report of an older one than listed changes nothing unless `newest` says it is.
+fn record_installed(
+    p: &mut serde_json::Map<String, Value>,
+    package_type: &str,
+    version: &str,
+    when: Value,
+    newest: bool,
+) {
+    let mut packages: Vec<Value> = p.get("packageVersions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let listed = packages.iter().find(|v| v.get("packageType").and_then(Value::as_str) == Some(package_type));
+    let listed_version = listed.and_then(|v| v.get("version")).and_then(Value::as_str);
+    if !newest && listed_version.is_some_and(|old| version_order(old, version).is_ge()) {
+        return;
+    }
+    packages.retain(|v| v.get("packageType").and_then(Value::as_str) != Some(package_type));
+    packages.insert(0, json!({ "packageType": package_type, "version": version, "lastUpdated": when }));
+    p.insert("packageVersions".into(), Value::Array(packages));
+    if package_type == "Solution" {
+        p.insert("currentVersion".into(), json!(version));
+    }
 }
 
 /// A run was accepted: the update is Installing (or Preparing), the summary in progress.
@@ -231,11 +269,7 @@ pub fn on_run_finished(state: &State, run_key: &str, sim: &RunSim, walk: &[LeafR
         if failed.is_none() && sim.kind == RunKind::Apply {
             p.insert("currentVersion".into(), json!(version));
             p.insert("lastUpdated".into(), stamp.clone());
-            let mut packages: Vec<Value> =
-                p.get("packageVersions").and_then(Value::as_array).cloned().unwrap_or_default();
-            packages.retain(|v| v.get("packageType").and_then(Value::as_str) != Some(package_type));
-            packages.insert(0, json!({ "packageType": package_type, "version": version, "lastUpdated": stamp }));
-            p.insert("packageVersions".into(), Value::Array(packages));
+            record_installed(p, package_type, &version, stamp.clone(), true);
         }
     }));
     txn

@@ -2,8 +2,6 @@
 //! update service) writes them; publishing one tells the cluster's summary an update is
 //! available. `apply` (`Updates_Post`) and `prepare` start update runs (see `update_actions`).
 
-use serde_json::Value;
-
 use super::cluster_child::{put_checked, spec};
 use super::dotted_name;
 use super::update_actions::start_run;
@@ -40,8 +38,7 @@ impl ResourceProvider for Updates {
     fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError> {
         let mut outcome = put_checked::<UpdateProperties>(req, state)?;
         if let PutOutcome::Write(written) = &mut outcome {
-            let update_state = written.doc.pointer("/properties/state").and_then(Value::as_str);
-            written.also = on_update_published(state, &req.id.to_ascii_lowercase(), update_state, req.now);
+            written.also = on_update_published(state, &req.id.to_ascii_lowercase(), &written.doc, req.now);
         }
         Ok(outcome)
     }
