@@ -108,6 +108,12 @@ async fn bad_cluster_input_is_a_precise_400_and_nothing_is_stored() {
             "InvalidRequestContent",
             Some("identity.type"),
         ),
+        (json!({"location": "eastus", "identity": {"type": null}}), "InvalidRequestContent", Some("identity.type")),
+        (
+            json!({"location": "eastus", "properties": {"aadTenantId": "contoso.onmicrosoft.com"}}),
+            "InvalidRequestContent",
+            Some("properties.aadTenantId"),
+        ),
         (
             json!({"location": "eastus", "tags": {"azemu-node-count": "99"}}),
             "InvalidParameter",

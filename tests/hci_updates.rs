@@ -121,6 +121,11 @@ async fn bodies_are_checked_against_the_spec_and_parents_are_required() {
         (update("u2"), json!({"properties": {"state": "Bogus"}}), "properties.state"),
         (update("u2"), json!({"properties": {"packageSizeInMb": "big"}}), "properties.packageSizeInMb"),
         (
+            update("u2"),
+            json!({"properties": {"healthCheckResult": [{"name": "a", "status": "Succeeded"}, {"name": "b", "status": "Maybe"}]}}),
+            "properties.healthCheckResult[1].status",
+        ),
+        (
             format!("{}/updateSummaries/default", cluster()),
             json!({"properties": {"healthState": "Fine"}}),
             "properties.healthState",

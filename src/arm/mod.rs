@@ -7,6 +7,7 @@ pub mod document;
 pub mod envelope;
 pub mod error;
 mod fault_response;
+pub mod formats;
 pub mod lro;
 pub mod merge_patch;
 pub mod operation_id;

@@ -14,6 +14,7 @@ use super::update_effects::initial_summary;
 use super::update_summaries::UpdateSummaries;
 use super::{dotted_name, NAMESPACE};
 use crate::arm::envelope::new_resource;
+use crate::arm::formats::Guid;
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
     parse_body, parse_body_at, DeleteMissing, ListOrder, LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest,
@@ -118,8 +119,8 @@ struct SoftwareAssuranceInput {
 #[serde(rename_all = "camelCase")]
 struct PropertiesInput {
     cloud_management_endpoint: Option<String>,
-    aad_client_id: Option<String>,
-    aad_tenant_id: Option<String>,
+    aad_client_id: Option<Guid>,
+    aad_tenant_id: Option<Guid>,
     aad_application_object_id: Option<String>,
     aad_service_principal_object_id: Option<String>,
     software_assurance_properties: Option<SoftwareAssuranceInput>,
@@ -265,7 +266,7 @@ impl ResourceProvider for Clusters {
         let kept = |field: &str| previous.as_ref().and_then(|p| p["properties"].get(field).cloned());
         let now = timestamp(req.now);
         let registered = kept("registrationTimestamp").unwrap_or_else(|| json!(now));
-        let tenant = props.aad_tenant_id.clone().unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into());
+        let tenant = props.aad_tenant_id.clone().map_or_else(|| "00000000-0000-0000-0000-000000000000".into(), |g| g.0);
         let desired = props.desired_properties.clone().unwrap_or(DesiredProperties {
             windows_server_subscription: Some(EnabledState::Disabled),
             diagnostic_level: Some(DiagnosticLevel::Basic),
@@ -321,8 +322,8 @@ impl ResourceProvider for Clusters {
         );
         let writable = [
             ("cloudManagementEndpoint", props.cloud_management_endpoint.map(Value::from)),
-            ("aadClientId", props.aad_client_id.map(Value::from)),
-            ("aadTenantId", props.aad_tenant_id.map(Value::from)),
+            ("aadClientId", props.aad_client_id.map(|g| Value::from(g.0))),
+            ("aadTenantId", props.aad_tenant_id.map(|g| Value::from(g.0))),
             ("aadApplicationObjectId", props.aad_application_object_id.map(Value::from)),
             ("aadServicePrincipalObjectId", props.aad_service_principal_object_id.map(Value::from)),
         ];

@@ -4,23 +4,10 @@
 
 #![allow(dead_code)] // Fields exist to be checked, not read.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 
-/// An RFC 3339 timestamp kept as written (or empty, for a step not started yet).
-#[derive(Debug, Clone)]
-pub struct Timestamp(pub String);
-
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        if text.is_empty() || chrono::DateTime::parse_from_rfc3339(&text).is_ok() {
-            Ok(Timestamp(text))
-        } else {
-            Err(serde::de::Error::custom(format!("'{text}' is not an ISO 8601 date-time")))
-        }
-    }
-}
+pub use crate::arm::formats::Timestamp;
 
 #[derive(Debug, Deserialize)]
 pub enum StepStatus {
@@ -86,14 +73,27 @@ pub enum Severity {
 }
 
 #[derive(Debug, Deserialize)]
+pub enum CheckStatus {
+    Succeeded,
+    Failed,
+    InProgress,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CheckTags {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrecheckResult {
     pub name: Option<String>,
     pub display_name: Option<String>,
-    pub tags: Option<Value>,
+    pub tags: Option<CheckTags>,
     pub health_check_tags: Option<Value>,
     pub title: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<CheckStatus>,
     pub severity: Option<Severity>,
     pub description: Option<String>,
     pub remediation: Option<String>,
