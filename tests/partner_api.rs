@@ -104,9 +104,19 @@ async fn offers_are_stored_whole_versioned_and_guarded_by_their_etag() {
         s.get(&format!("/api/publishers/contoso/offers/ubuntu-hardened/versions/9?{V}")).await.status,
         StatusCode::NOT_FOUND
     );
+    // `If-Match: *` overwrites whatever the stored version; a body's version is not the client's.
+    let forced = s.send(Method::PUT, &path, Some(offer_body(Some(0))), &[("if-match", "*")]).await;
+    assert_eq!((forced.status, forced.body["version"].as_u64()), (StatusCode::OK, Some(3)), "{}", forced.body);
     let listed = s.get(&format!("/api/publishers/contoso/offers?{V}")).await.body;
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert!(listed[0].get("definition").is_none() && listed[0]["version"] == 2, "{listed}");
+    let summary = &listed[0];
+    assert_eq!(summary["definition"], json!({ "displayText": "Hardened Ubuntu" }), "{listed}");
+    assert_eq!(summary["status"], "neverPublished");
+    assert_eq!(
+        (&summary["offerTypeId"], &summary["publisherId"], &summary["id"], &summary["version"]),
+        (&json!("microsoft-azure-virtualmachines"), &json!("contoso"), &json!("ubuntu-hardened"), &json!(3))
+    );
+    assert!(summary["changedTime"].is_string());
 
     // Bodies that disagree with the path, malformed ones, unknown publishers and offers.
     let mut other = offer_body(None);
@@ -119,7 +129,7 @@ async fn offers_are_stored_whole_versioned_and_guarded_by_their_etag() {
     let nobody = s.get(&format!("/api/publishers/nobody/offers/ubuntu-hardened?{V}")).await;
     assert_eq!(nobody.status, StatusCode::NOT_FOUND);
     assert_eq!(s.get(&format!("/api/publishers/contoso/offers/missing?{V}")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(s.get(&path).await.body["version"], 2, "nothing changed");
+    assert_eq!(s.get(&path).await.body["version"], 3, "nothing changed");
 }
 
 async fn publishing_server() -> TestServer {
@@ -193,6 +203,8 @@ async fn a_publish_walks_the_pipeline_to_sign_off_and_go_live_makes_it_live() {
     assert!(!done["previewLinks"].as_array().unwrap().is_empty() && done["liveLinks"].as_array().unwrap().is_empty());
     let status = s.get(&format!("{OFFER}/status?{V}")).await.body;
     assert_eq!(status["status"], "waitingForPublisherReview");
+    let listed = s.get(&format!("/api/publishers/contoso/offers?{V}")).await.body;
+    assert_eq!(listed[0]["status"], "waitingForPublisherReview", "the offer list shows it too");
     assert_eq!(s.get(&format!("{OFFER}/slot/preview?{V}")).await.body["version"], 1);
     assert_eq!(s.get(&format!("{OFFER}/slot/production?{V}")).await.status, StatusCode::NOT_FOUND, "not live yet");
     assert_eq!(s.get(&format!("{OFFER}/slot/staging2?{V}")).await.status, StatusCode::BAD_REQUEST);

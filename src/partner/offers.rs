@@ -35,6 +35,8 @@ struct OfferInput {
     offer_type_id: String,
     publisher_id: Option<String>,
     id: Option<String>,
+    /// Checked as a number, never used: the portal sets versions.
+    #[allow(dead_code)]
     version: Option<u64>,
     definition: Map<String, Value>,
 }
@@ -113,14 +115,9 @@ pub async fn put(
                 ));
             }
             let previous = current.map(|c| c.body_value());
+            // The portal numbers versions itself: a body's `version` is read back from a GET and
+            // says nothing; concurrency is the ETag's (`If-Match`).
             let last = previous.as_ref().and_then(|p| p["version"].as_u64()).unwrap_or(0);
-            if let Some(sent) = input.version.filter(|v| *v != last && last > 0) {
-                return Err(PartnerError::new(
-                    StatusCode::CONFLICT,
-                    "VersionConflict",
-                    format!("The offer is at version {last}, not {sent}: read it again and retry."),
-                ));
-            }
             let version = last + 1;
             let doc = json!({
                 "offerTypeId": input.offer_type_id,
@@ -186,9 +183,11 @@ pub async fn get_version(app: &App, publisher: &str, offer: &str, version: &str)
     Ok((StatusCode::OK, axum::Json(found)).into_response())
 }
 
-/// The publisher's offers: each without its definition.
+/// The publisher's offers as the portal summarizes them: type, publisher, publishing status,
+/// id, version, the definition's `displayText` and when it last changed.
 pub async fn list(app: &App, publisher: &str) -> Result<Response, PartnerError> {
     let prefix = format!("{}/offers/", publishers::key(publisher));
+    let now = app.clock.now();
     let offers = app
         .store
         .read_durable(|state, latest| {
@@ -197,11 +196,17 @@ pub async fn list(app: &App, publisher: &str) -> Result<Response, PartnerError> 
                     .with_prefix(&prefix)
                     .filter(|r| r.type_key == TYPE_KEY)
                     .map(|r| {
-                        let mut doc = r.body_value();
-                        if let Some(map) = doc.as_object_mut() {
-                            map.remove("definition");
-                        }
-                        doc
+                        let doc = r.body_value();
+                        let display = doc.pointer("/definition/displayText").cloned().unwrap_or(Value::Null);
+                        json!({
+                            "offerTypeId": doc["offerTypeId"],
+                            "publisherId": doc["publisherId"],
+                            "status": super::operations::status_of(state, &r.key(), now),
+                            "id": doc["id"],
+                            "version": doc["version"],
+                            "definition": { "displayText": display },
+                            "changedTime": doc["changedTime"],
+                        })
                     })
                     .collect::<Vec<_>>()
             });

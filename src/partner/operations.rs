@@ -307,20 +307,31 @@ pub async fn slot(app: &App, publisher: &str, offer: &str, slot: &str) -> Result
     .await
 }
 
+/// An offer's publishing status as its latest operation leaves it at `now`.
+fn offer_status(latest: Option<&OperationSim>, now: DateTime<Utc>) -> &'static str {
+    let Some(sim) = latest else { return "neverPublished" };
+    match (sim.submission, sim.status_at(now)) {
+        (_, "running") => "running",
+        (Submission::Publish, "completed") => "waitingForPublisherReview",
+        (Submission::GoLive, "completed") => "succeeded",
+        (_, other) => other,
+    }
+}
+
+/// The publishing status of the offer at `offer_key` (its lower-cased id).
+pub fn status_of(state: &State, offer_key: &str, now: DateTime<Utc>) -> &'static str {
+    let latest = operations_of(state, offer_key).first().and_then(|r| sim_of(r));
+    offer_status(latest.as_ref(), now)
+}
+
 /// The offer's publishing status, from its latest operation.
 pub async fn status(app: &App, publisher: &str, offer: &str) -> Result<Response, PartnerError> {
     from_operations(app, publisher, offer, |_, _, plans, now| {
         let Some((sim, base)) = plans.first() else {
-            return Ok(json!({ "status": "neverPublished", "messages": [], "steps": [], "previewLinks": [], "liveLinks": [], "notificationEmails": null }));
+            return Ok(json!({ "status": offer_status(None, now), "messages": [], "steps": [], "previewLinks": [], "liveLinks": [], "notificationEmails": null }));
         };
         let mut doc = detail(sim, base, now);
-        let offer_status = match (sim.submission, sim.status_at(now)) {
-            (_, "running") => "running",
-            (Submission::Publish, "completed") => "waitingForPublisherReview",
-            (Submission::GoLive, "completed") => "succeeded",
-            (_, other) => other,
-        };
-        doc["status"] = json!(offer_status);
+        doc["status"] = json!(offer_status(Some(sim), now));
         doc["notificationEmails"] = base["definition"]["metadata"]["emails"].clone();
         Ok(doc)
     })
