@@ -12,4 +12,7 @@ fi
 
 cargo build --release --locked
 cargo test --release --locked
+# The fidelity figures (the test itself ran above): how many of the specs' examples each family
+# answers in shape.
+cargo test --release --locked --test conformance -- --nocapture 2>&1 | grep -A3 "^conformance" || true
 bash scripts/sdk-tests.sh

@@ -307,7 +307,7 @@ async fn a_device_is_followed_to_provisioned_and_a_deletion_to_its_end() {
     };
     let (code, out) = tokio::task::spawn_blocking(move || read_rest(child, reader)).await.unwrap();
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("deviceState: - -> Connected") && out.contains("done: Succeeded"), "{out}");
+    assert!(out.contains("deviceState: Processing -> Connected") && out.contains("done: Succeeded"), "{out}");
 
     s.delete(&with_version(&device("dev-1"), HCI)).await;
     let mut child = watch(&s, &device("dev-1"));

@@ -278,14 +278,14 @@ pub fn scale_set_instance_view(
     let summary: Vec<Value> = counts.into_iter().map(|(code, count)| json!({ "code": code, "count": count })).collect();
     let own = match set_provisioning {
         "Succeeded" => {
-            json!({"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "time": set_time})
+            json!({"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "message": null, "time": set_time})
         }
         "Failed" => {
-            json!({"code": "ProvisioningState/failed", "level": "Error", "displayStatus": "Provisioning failed", "time": set_time})
+            json!({"code": "ProvisioningState/failed", "level": "Error", "displayStatus": "Provisioning failed", "message": null, "time": set_time})
         }
         other => {
             let lower = other.to_ascii_lowercase();
-            json!({"code": format!("ProvisioningState/{lower}"), "level": "Info", "displayStatus": other})
+            json!({"code": format!("ProvisioningState/{lower}"), "level": "Info", "displayStatus": other, "message": null, "time": null})
         }
     };
     let extensions: Vec<Value> = set

@@ -295,6 +295,10 @@ pub fn scale_set_doc(body: &Value, set_id: &str, created: &str, provisioning: &s
     }
     if let Some(profile) = doc.pointer_mut("/properties/virtualMachineProfile") {
         with_profile_defaults(profile, os, created);
+        // Compute records the OS of a disk made from a VHD image, which says nothing of it itself.
+        if let Some(os_disk) = profile.pointer_mut("/storageProfile/osDisk").filter(|d| d.get("image").is_some()) {
+            default_field(os_disk, "osType", json!(if os == OsType::Windows { "Windows" } else { "Linux" }));
+        }
     }
     let props = &mut doc["properties"];
     props["provisioningState"] = json!(provisioning);
@@ -363,6 +367,29 @@ fn with_profile_defaults(profile: &mut Value, os: OsType, created: &str) {
             default_field(&mut config["properties"], "privateIPAddressVersion", json!("IPv4"));
         }
     }
+}
+
+/// The model's data disks as one instance has them: each its own managed disk, named as Compute
+/// names them (`{set}_{set}_{instance}_disk{lun + 2}_{id}`).
+fn data_disks(profile: &Value, vm_id: &str, set_name: &str, instance: u64, group_prefix: &str) -> Value {
+    let disks = profile.pointer("/storageProfile/dataDisks").and_then(Value::as_array).cloned().unwrap_or_default();
+    let made: Vec<Value> = disks
+        .into_iter()
+        .map(|mut disk| {
+            let lun = disk.get("lun").and_then(Value::as_u64).unwrap_or(0);
+            let hex = derived(vm_id, &format!("dataDisk/{lun}")).simple().to_string();
+            let name = format!("{set_name}_{set_name}_{instance}_disk{}_{hex}", lun + 2);
+            default_field(&mut disk, "caching", json!("None"));
+            default_field(&mut disk, "managedDisk", json!({ "storageAccountType": "Standard_LRS" }));
+            if let Some(fields) = disk.as_object_mut() {
+                fields.insert("name".into(), json!(name));
+                fields.insert("toBeDetached".into(), json!(false));
+            }
+            disk["managedDisk"]["id"] = json!(format!("{group_prefix}/providers/Microsoft.Compute/disks/{name}"));
+            disk
+        })
+        .collect();
+    json!(made)
 }
 
 /// The extensions the model installs, as the resources of instance `vm_id`.
@@ -474,10 +501,10 @@ pub fn vm_doc(set: &Value, model: &Model, set_id: &str, set_name: &str, instance
         "latestModelApplied": true,
         "modelDefinitionApplied": "VirtualMachineScaleSet",
         "vmId": derived(&vm_id, "vmId").to_string(),
-        "hardwareProfile": {},
+        "hardwareProfile": profile.get("hardwareProfile").cloned().unwrap_or_else(|| json!({})),
         "storageProfile": {
             "osDisk": os_disk,
-            "dataDisks": profile.pointer("/storageProfile/dataDisks").cloned().unwrap_or(json!([])),
+            "dataDisks": data_disks(profile, &vm_id, set_name, instance, group_prefix),
         },
         "osProfile": os_profile,
         "networkProfile": { "networkInterfaces": nics },

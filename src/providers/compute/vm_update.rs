@@ -79,9 +79,11 @@ pub fn updated_model(stored: &Value, body: &Value) -> Result<Value, ArmError> {
                     return Err(invalid("properties.userData", "The user data must be a base64-encoded string."));
                 }
             }
+            // A string such as `Windows_Server` or `RHEL_BYOS`.
             "licenseType" if !value.is_string() && !value.is_null() => {
                 return Err(invalid("properties.licenseType", "The license type must be a string."));
             }
+            "licenseType" => {}
             _ if !value.is_object() && !value.is_null() => {
                 return Err(invalid(&format!("properties.{name}"), format!("'{name}' must be an object.")));
             }
@@ -110,8 +112,10 @@ mod tests {
     #[test]
     fn writable_fields_change_and_the_rest_is_kept() {
         let body = json!({"location": "West US", "tags": {"team": "ci"},
-            "properties": {"protectionPolicy": {"protectFromScaleIn": true}, "userData": "aGVsbG8=", "vmId": "other"}});
+            "properties": {"protectionPolicy": {"protectFromScaleIn": true}, "userData": "aGVsbG8=", "vmId": "other",
+                "licenseType": "Windows_Server"}});
         let doc = updated_model(&stored(), &body).unwrap();
+        assert_eq!(doc["properties"]["licenseType"], "Windows_Server");
         assert_eq!(doc["tags"], json!({"team": "ci"}));
         assert!(protected_from_scale_in(&doc));
         assert_eq!(doc["properties"]["userData"], "aGVsbG8=");
@@ -129,6 +133,7 @@ mod tests {
             Some("properties.protectionPolicy.protectFromScaleIn")
         );
         assert_eq!(target(json!({"properties": {"userData": "not base64!"}})).as_deref(), Some("properties.userData"));
+        assert_eq!(target(json!({"properties": {"licenseType": 5}})).as_deref(), Some("properties.licenseType"));
         assert!(updated_model(&stored(), &json!([1])).is_err());
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::device_network::{network_profile, Adapter};
 use super::{edge_name_rule, require_hci_kind, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
@@ -121,45 +122,32 @@ fn provisioning() -> Timeline<DeviceStep> {
     Timeline::new(PROVISIONING.to_vec())
 }
 
-/// A stable, locally administered MAC address per device and adapter.
-fn mac_address(seed: &str) -> String {
-    let hash = seed.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
-    let b = hash.to_be_bytes();
-    format!("02-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}", b[1], b[2], b[3], b[4], b[5])
-}
-
-/// What the device reports once its agent has checked in.
-fn reported_properties(resource: &StoredResource, body: &Value, at: &str) -> Value {
+/// What the device reports: `Processing` while its resource is provisioned, then `Connected`
+/// with its last sync time.
+fn reported_properties(id: &str, body: &Value, at: &str, connected: bool) -> Value {
     let config: DeviceConfiguration =
         serde_json::from_value(body["properties"]["deviceConfiguration"].clone()).unwrap_or_default();
-    let scope = resource.id.rsplit_once("/providers/").map_or(resource.id.as_str(), |(s, _)| s);
-    let nics: Vec<Value> = config
+    let scope = id.rsplit_once("/providers/").map_or(id, |(s, _)| s);
+    let machine = scope.rsplit('/').next().unwrap_or_default();
+    let configured: Vec<Adapter> = config
         .nic_details
         .unwrap_or_default()
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(i, nic)| {
-            let name = nic.adapter_name.clone().unwrap_or_else(|| format!("ethernet{}", i + 1));
-            json!({
-                "adapterName": name,
-                "interfaceDescription": nic.interface_description.clone().unwrap_or_default(),
-                "componentId": nic.component_id.clone().unwrap_or_default(),
-                "driverVersion": nic.driver_version.clone().unwrap_or_default(),
-                "ip4Address": nic.ip4_address.clone().unwrap_or_default(),
-                "subnetMask": nic.subnet_mask.clone().unwrap_or_default(),
-                "defaultGateway": nic.default_gateway.clone().unwrap_or_default(),
-                "dnsServers": nic.dns_servers.clone().unwrap_or_default(),
-                "defaultIsolationId": nic.default_isolation_id.clone().unwrap_or_else(|| "0".into()),
-                "macAddress": mac_address(&format!("{}/{name}", resource.key())),
-                "slot": format!("Slot {}", i + 1),
-                "switchName": "",
-                "nicType": "Physical",
-                "vlanId": "0",
-                "nicStatus": "Up",
-                "rdmaCapability": "Enabled",
-            })
+        .map(|(i, nic)| Adapter {
+            name: nic.adapter_name.unwrap_or_else(|| format!("ethernet{}", i + 1)),
+            description: nic.interface_description.unwrap_or_default(),
+            component_id: nic.component_id.unwrap_or_default(),
+            driver_version: nic.driver_version.unwrap_or_default(),
+            ip4_address: nic.ip4_address.unwrap_or_default(),
+            subnet_mask: nic.subnet_mask.unwrap_or_default(),
+            default_gateway: nic.default_gateway.unwrap_or_default(),
+            dns_servers: nic.dns_servers.unwrap_or_default(),
+            isolation_id: nic.default_isolation_id.unwrap_or_else(|| "0".into()),
         })
         .collect();
+    let adapters = if configured.is_empty() { Adapter::defaults() } else { configured };
+    let network = network_profile(&adapters, &id.to_ascii_lowercase(), machine);
     let extension = |name: &str, version: &str| {
         json!({
             "extensionName": name,
@@ -170,18 +158,21 @@ fn reported_properties(resource: &StoredResource, body: &Value, at: &str) -> Val
             "managedBy": "Azure",
         })
     };
-    json!({
-        "deviceState": "Connected",
-        "lastSyncTimestamp": at,
+    let mut reported = json!({
+        "deviceState": if connected { "Connected" } else { "Processing" },
         "extensionProfile": { "extensions": [
             extension("AzureEdgeDeviceManagement", "1.8.0"),
             extension("AzureEdgeLifecycleManager", "30.2411.2.789"),
             extension("AzureEdgeRemoteSupport", "1.0.2410.1"),
         ]},
-        "networkProfile": { "nicDetails": nics, "switchDetails": [], "hostNetwork": { "intents": [], "storageNetworks": [], "storageConnectivitySwitchless": false, "enableStorageAutoIp": true } },
+        "networkProfile": network,
         "osProfile": { "bootType": "UEFI", "assemblyVersion": "10.0.25398.1189" },
         "sbeDeploymentPackageInfo": { "code": "", "message": "", "sbeManifest": "" },
-    })
+    });
+    if connected {
+        reported["lastSyncTimestamp"] = json!(at);
+    }
+    reported
 }
 
 pub struct EdgeDevices;
@@ -210,6 +201,10 @@ impl ResourceProvider for EdgeDevices {
             if let Some(reported) = existing["properties"].get("reportedProperties") {
                 properties["reportedProperties"] = reported.clone();
             }
+        } else {
+            // The machine's agent reports from the start; the device is connected once provisioned.
+            let body = json!({ "properties": properties });
+            properties["reportedProperties"] = reported_properties(req.id, &body, &timestamp(req.now), false);
         }
         let cursor = Cursor::start(req.clock);
         let due = provisioning().due(0, req.now, cursor.speed);
@@ -258,7 +253,7 @@ impl ResourceProvider for EdgeDevices {
         let mut cursor: Cursor = resource.sim_as().unwrap_or_else(|| Cursor::start(ctx.clock));
         let at = timestamp(ctx.at);
         let mut body = resource.body_value();
-        let reported = reported_properties(resource, &body, &at);
+        let reported = reported_properties(&resource.id, &body, &at, true);
         let mut advance = Advance::default();
         if let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut) {
             match line.get(cursor.next) {

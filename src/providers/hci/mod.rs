@@ -2,6 +2,7 @@
 
 mod cluster_child;
 pub mod clusters;
+mod device_network;
 pub mod edge_device_jobs;
 pub mod edge_devices;
 mod job_faults;

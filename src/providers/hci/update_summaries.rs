@@ -30,7 +30,19 @@ impl ResourceProvider for UpdateSummaries {
         &SPEC
     }
 
+    /// A summary a client writes keeps what the cluster computes and the body leaves out: the
+    /// installed package versions and the current version.
     fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError> {
-        put_checked::<UpdateSummaryProperties>(req, state)
+        let mut outcome = put_checked::<UpdateSummaryProperties>(req, state)?;
+        if let (PutOutcome::Write(written), Some(existing)) = (&mut outcome, req.existing) {
+            let existing = existing.body_value();
+            for field in ["packageVersions", "currentVersion"] {
+                let kept = existing["properties"].get(field).filter(|_| written.doc["properties"].get(field).is_none());
+                if let Some(value) = kept {
+                    written.doc["properties"][field] = value.clone();
+                }
+            }
+        }
+        Ok(outcome)
     }
 }
