@@ -100,3 +100,38 @@ async fn the_provider_document_lists_every_published_version() {
     assert!(versions_of("edgeDevices").contains(&"2024-01-01".to_string()));
     assert!(!versions_of("edgeDevices/jobs").contains(&"2024-04-01".to_string()));
 }
+
+#[tokio::test]
+async fn newer_versions_show_the_fields_they_added() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    let mut body = cluster_body();
+    body["properties"]["ring"] = json!("Insider");
+    body["properties"]["identityProvider"] = json!("LocalIdentity");
+    let created = s.put(&with_version(&cluster("c2026"), "2026-02-01"), body).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let props = &created.body["properties"];
+    assert_eq!((props["ring"].as_str(), props["supportStatus"].as_str()), (Some("Insider"), Some("InSupport")));
+    assert_eq!(props["identityProvider"], "LocalIdentity");
+    assert_eq!(props["reportedProperties"]["hardwareClass"], "Medium");
+    let at_2025 = s.get(&with_version(&cluster("c2026"), "2025-10-01")).await.body;
+    for absent in ["ring", "supportStatus", "identityProvider"] {
+        assert!(at_2025["properties"].get(absent).is_none(), "{absent}: {at_2025}");
+    }
+    assert!(at_2025["properties"]["reportedProperties"].get("hardwareClass").is_none());
+
+    s.create_device("dev-1").await;
+    s.advance(2.0).await;
+    let preview = s.get(&with_version(&device("dev-1"), "2026-05-01-preview")).await.body;
+    let reported = &preview["properties"]["reportedProperties"];
+    assert_eq!(reported["storageProfile"]["poolableDisksCount"], 4);
+    assert_eq!(reported["confidentialVmProfile"]["igvmStatus"], "Enabled");
+    assert_eq!(reported["networkProfile"]["sdnProperties"]["sdnStatus"], "Disabled");
+    let seed = s.get(&with_version(&device("dev-1"), SEED_HCI)).await.body;
+    assert!(seed["properties"]["reportedProperties"].get("storageProfile").is_none());
+    assert!(seed["properties"]["reportedProperties"]["networkProfile"].get("sdnProperties").is_none());
+    let network = &seed["properties"]["reportedProperties"]["networkProfile"];
+    assert_eq!(network["switchDetails"][0]["switchType"], "External");
+    assert_eq!(network["hostNetwork"]["intents"][0]["intentAdapters"], json!(["ethernet"]));
+    assert_eq!(network["hostNetwork"]["storageNetworks"][0]["networkAdapterName"], "ethernet");
+}

@@ -125,6 +125,10 @@ struct PropertiesInput {
     aad_service_principal_object_id: Option<String>,
     software_assurance_properties: Option<SoftwareAssuranceInput>,
     log_collection_properties: Option<BTreeMap<String, Value>>,
+    /// How the cluster's machines sign in: `ActiveDirectory` or `LocalIdentity`.
+    identity_provider: Option<String>,
+    /// The release ring the cluster takes updates from.
+    ring: Option<String>,
     remote_support_properties: Option<BTreeMap<String, Value>>,
     desired_properties: Option<DesiredProperties>,
 }
@@ -297,8 +301,10 @@ impl ResourceProvider for Clusters {
                 "clusterType": "FirstParty",
                 "manufacturer": "Contoso",
                 "oemActivation": "Disabled",
+                "hardwareClass": "Medium",
             },
             "trialDaysRemaining": 60,
+            "supportStatus": "InSupport",
             "billingModel": "Trial",
             "registrationTimestamp": registered,
             "lastSyncTimestamp": now,
@@ -326,6 +332,11 @@ impl ResourceProvider for Clusters {
             ("aadTenantId", props.aad_tenant_id.map(|g| Value::from(g.0))),
             ("aadApplicationObjectId", props.aad_application_object_id.map(Value::from)),
             ("aadServicePrincipalObjectId", props.aad_service_principal_object_id.map(Value::from)),
+            (
+                "identityProvider",
+                Some(Value::from(props.identity_provider.unwrap_or_else(|| "ActiveDirectory".into()))),
+            ),
+            ("ring", props.ring.map(Value::from)),
         ];
         for (field, value) in writable {
             if let Some(v) = value {

@@ -5,6 +5,23 @@
 
 use serde_json::{json, Value};
 
+/// The device's disks (four poolable NVMe drives of 1.92 TB, named from the device's key) and
+/// its confidential-VM readiness.
+pub fn storage_and_cvm(device_key: &str) -> (Value, Value) {
+    let disks: Vec<Value> = (0..4)
+        .map(|i| {
+            let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{device_key}/disk/{i}").as_bytes());
+            json!({ "id": format!("eui.{}", &id.simple().to_string()[..16]), "sizeInBytes": "1920383410176", "type": "S2D" })
+        })
+        .collect();
+    let storage = json!({ "poolableDisksCount": disks.len(), "disks": disks });
+    let cvm = json!({ "igvmStatus": "Enabled", "statusDetails": [
+        { "code": "IgvmAgentDeployed", "message": "IgvmAgent is deployed" },
+        { "code": "ConfidentialVmHardwareCapabilityFound", "message": "Confidential VM supported hardware detected" },
+    ]});
+    (storage, cvm)
+}
+
 /// One adapter as the device reports it.
 pub struct Adapter {
     pub name: String,
@@ -96,6 +113,8 @@ pub fn network_profile(adapters: &[Adapter], device_key: &str, machine: &str) ->
             "switchType": "External",
             "extensions": [{ "switchId": switch_id.to_string(), "extensionName": "Microsoft Azure VFP Switch Filter Extension", "extensionEnabled": true }],
         }],
+        // Software-defined networking is off until a cluster's SDN integration turns it on.
+        "sdnProperties": { "sdnStatus": "Disabled" },
         "hostNetwork": {
             "intents": [{
                 "scope": 0,

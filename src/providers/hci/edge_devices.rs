@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::device_network::{network_profile, Adapter};
+use super::device_network::{network_profile, storage_and_cvm, Adapter};
 use super::{edge_name_rule, require_hci_kind, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
@@ -169,6 +169,9 @@ fn reported_properties(id: &str, body: &Value, at: &str, connected: bool) -> Val
         "osProfile": { "bootType": "UEFI", "assemblyVersion": "10.0.25398.1189" },
         "sbeDeploymentPackageInfo": { "code": "", "message": "", "sbeManifest": "" },
     });
+    let (storage, cvm) = storage_and_cvm(&id.to_ascii_lowercase());
+    reported["storageProfile"] = storage;
+    reported["confidentialVmProfile"] = cvm;
     if connected {
         reported["lastSyncTimestamp"] = json!(at);
     }

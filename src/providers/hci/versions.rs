@@ -78,6 +78,10 @@ pub static CLUSTERS: ApiVersions = ApiVersions {
         Added::since("/properties/isolatedVmAttestationConfiguration", "2023-08-01"),
         Added::since("/properties/logCollectionProperties", "2024-02-15-preview"),
         Added::since("/properties/remoteSupportProperties", "2024-02-15-preview"),
+        Added::since("/properties/identityProvider", "2025-11-01-preview"),
+        Added::since("/properties/reportedProperties/hardwareClass", "2025-11-01-preview"),
+        Added::since("/properties/ring", "2026-02-01"),
+        Added::since("/properties/supportStatus", "2026-02-01"),
     ],
 };
 
@@ -99,6 +103,9 @@ pub static EDGE_DEVICES: ApiVersions = ApiVersions {
         Added::since("/properties/reportedProperties/osProfile/assemblyVersion", "2024-04-01"),
         Added::since("/properties/reportedProperties/networkProfile/nicDetails/*/rdmaCapability", "2024-09-01-preview"),
         Added::since("/properties/reportedProperties/lastSyncTimestamp", "2025-09-15-preview"),
+        Added::since("/properties/reportedProperties/networkProfile/sdnProperties", "2026-05-01-preview"),
+        Added::since("/properties/reportedProperties/storageProfile", "2026-05-01-preview"),
+        Added::since("/properties/reportedProperties/confidentialVmProfile", "2026-05-01-preview"),
     ],
 };
 
