@@ -114,6 +114,10 @@ async fn newer_versions_show_the_fields_they_added() {
     assert_eq!((props["ring"].as_str(), props["supportStatus"].as_str()), (Some("Insider"), Some("InSupport")));
     assert_eq!(props["identityProvider"], "LocalIdentity");
     assert_eq!(props["reportedProperties"]["hardwareClass"], "Medium");
+    assert!(props.get("billingProperties").is_none(), "billing properties came with 2026-05-01-preview");
+    let preview = s.get(&with_version(&cluster("c2026"), "2026-05-01-preview")).await.body;
+    assert_eq!(preview["properties"]["billingProperties"]["nextBillingModel"]["trialDaysRemaining"], 60);
+    assert_eq!(preview["properties"]["storageType"], "S2D");
     let at_2025 = s.get(&with_version(&cluster("c2026"), "2025-10-01")).await.body;
     for absent in ["ring", "supportStatus", "identityProvider"] {
         assert!(at_2025["properties"].get(absent).is_none(), "{absent}: {at_2025}");

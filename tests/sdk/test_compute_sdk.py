@@ -139,6 +139,39 @@ def test_a_vm_update_changes_its_own_model_and_protects_it_from_scale_in(fast_em
     assert [vm.instance_id for vm in vms.list(GROUP, SET)] == ["0", "2"]
 
 
+def test_the_model_as_compute_returns_it_and_changes_reaching_instances(fast_emulator):
+    """azure-mgmt-compute at its default api-version: Compute's defaults, ETags, userData only when
+    expanded, a licenseType string, and a model change marking Manual instances until upgraded."""
+    resource_client(fast_emulator).resource_groups.create_or_update(GROUP, {"location": "westus"})
+    compute = compute_client(fast_emulator)
+    sets = compute.virtual_machine_scale_sets
+    body = scale_set(2)
+    body["properties"]["virtualMachineProfile"]["userData"] = "aGVsbG8="
+    body["properties"]["virtualMachineProfile"]["licenseType"] = "RHEL_BYOS"
+    created = sets.begin_create_or_update(GROUP, SET, body, **POLL).result()
+    assert created.etag and created.virtual_machine_profile.os_profile.secrets == []
+    assert created.virtual_machine_profile.os_profile.linux_configuration.disable_password_authentication is False
+    nic = created.virtual_machine_profile.network_profile.network_interface_configurations[0]
+    assert nic.dns_settings.dns_servers == [] and nic.enable_accelerated_networking is False
+    assert created.virtual_machine_profile.time_created is not None
+    assert sets.get(GROUP, SET).virtual_machine_profile.user_data is None
+    assert sets.get(GROUP, SET, expand="userData").virtual_machine_profile.user_data == "aGVsbG8="
+    vms = compute.virtual_machine_scale_set_vms
+    vm = vms.get(GROUP, SET, "0")
+    assert vm.etag and vm.time_created is not None and vm.license_type == "RHEL_BYOS" and vm.user_data is None
+    assert vms.get(GROUP, SET, "0", expand="UserData").user_data == "aGVsbG8="
+
+    changed = sets.get(GROUP, SET)
+    changed.virtual_machine_profile.storage_profile.image_reference.sku = "minimal"
+    sets.begin_create_or_update(GROUP, SET, changed, **POLL).result()
+    assert [v.latest_model_applied for v in vms.list(GROUP, SET)] == [False, False]
+    sets.begin_update_instances(GROUP, SET, {"instanceIds": ["1"]}, **POLL).result()
+    upgraded = vms.get(GROUP, SET, "1")
+    assert upgraded.latest_model_applied is True
+    assert upgraded.storage_profile.image_reference.sku == "minimal"
+    assert vms.get(GROUP, SET, "0").latest_model_applied is False
+
+
 def test_an_injected_failure_surfaces_through_the_poller(fast_emulator):
     compute = create(fast_emulator, capacity=1)
     rule = {

@@ -56,6 +56,12 @@ def test_resource_group_and_edge_device(emulator):
     assert device.system_data.created_by == "sdk-tester@contoso.com"
     fetched = hci.edge_devices.get(MACHINE, "default")
     assert fetched.id == f"{MACHINE}/providers/Microsoft.AzureStackHCI/edgeDevices/default"
+    # The network a real device reports, through the SDK's models at its default api-version.
+    network = fetched.properties.reported_properties.network_profile
+    assert network.switch_details[0].switch_type == "External"
+    intent = network.host_network.intents[0]
+    assert intent.is_management_intent_set and intent.intent_adapters == [n.adapter_name for n in network.nic_details]
+    assert network.host_network.storage_networks[0].storage_adapter_ip_info[0].physical_node == "Node-1"
     assert [d.name for d in hci.edge_devices.list(MACHINE)] == ["default"]
     group = resource_client(emulator).resource_groups.get(GROUP)
     assert group.location == "eastus"

@@ -305,6 +305,9 @@ impl ResourceProvider for Clusters {
             },
             "trialDaysRemaining": 60,
             "supportStatus": "InSupport",
+            // What the cluster is billed as once its trial ends.
+            "billingProperties": { "nextBillingModel": { "billingModel": "L2", "capabilitiesEnabled": [], "trialDaysRemaining": 60 } },
+            "storageType": "S2D",
             "billingModel": "Trial",
             "registrationTimestamp": registered,
             "lastSyncTimestamp": now,

@@ -82,6 +82,8 @@ pub static CLUSTERS: ApiVersions = ApiVersions {
         Added::since("/properties/reportedProperties/hardwareClass", "2025-11-01-preview"),
         Added::since("/properties/ring", "2026-02-01"),
         Added::since("/properties/supportStatus", "2026-02-01"),
+        Added::since("/properties/billingProperties", "2026-05-01-preview"),
+        Added::since("/properties/storageType", "2026-05-01-preview"),
     ],
 };
 
