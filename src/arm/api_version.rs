@@ -44,7 +44,9 @@ pub fn check(
             format!("The api-version '{version}' is invalid. The supported versions are '{list}'."),
         ));
     }
-    if mode == ApiVersionCheck::Lenient || supported.iter().any(|s| s.eq_ignore_ascii_case(version)) {
+    // Newest last in the tables, and the most asked for: searched from the end, lengths first.
+    let published = || supported.iter().rev().any(|s| s.len() == version.len() && s.eq_ignore_ascii_case(version));
+    if mode == ApiVersionCheck::Lenient || published() {
         return Ok(());
     }
     let list = list();

@@ -60,25 +60,24 @@ fn presented(
     doc: Bytes,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Bytes {
-    let doc = expanded(provider, req, resource, doc, now);
-    super::shown::shown(provider.spec(), req.api_version(), req.query("$expand"), doc)
+    let expand = req.query("$expand");
+    let doc = expanded(provider, expand, req.query("$select"), resource, doc, now);
+    super::shown::shown(provider.spec(), req.api_version(), expand, doc)
 }
 
-/// The document with what `$expand` asks for, when the provider has it.
+/// The document with what `$expand` (or `$select`) asks for, when the provider has it.
 fn expanded(
     provider: &Provider,
-    req: &ArmRequest,
+    expand: Option<&str>,
+    select: Option<&str>,
     resource: &StoredResource,
     doc: Bytes,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Bytes {
-    let query = ReadQuery {
-        expand: req.query("$expand").map(str::to_string),
-        select: req.query("$select").map(str::to_string),
-    };
-    if query.expand.is_none() && query.select.is_none() {
+    if expand.is_none() && select.is_none() {
         return doc;
     }
+    let query = ReadQuery { expand: expand.map(str::to_string), select: select.map(str::to_string) };
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&doc) else { return doc };
     match provider.expanded(&value, &query, resource, now) {
         Some(more) => crate::store::to_bytes(&more),
