@@ -205,3 +205,101 @@ async fn instance_views_carry_compute_s_explicit_nulls_and_the_set_s_summaries()
     );
     assert_eq!(set_view["orchestrationServices"], json!([]));
 }
+
+#[tokio::test]
+async fn a_vm_s_own_actions_boot_diagnostics_eviction_disks_and_an_approved_upgrade() {
+    let s = TestServer::start().await;
+    let mut spot = body(3, "Manual");
+    let profile = &mut spot["properties"]["virtualMachineProfile"];
+    profile["priority"] = json!("Spot");
+    profile["evictionPolicy"] = json!("Deallocate");
+    profile["diagnosticsProfile"] = json!({ "bootDiagnostics": { "enabled": true } });
+    create(&s, "web", spot).await;
+    let action = |instance: &str, name: &str| v(&format!("{}/{name}", vm("web", instance)));
+
+    // Boot diagnostics: SAS URIs valid for the minutes asked.
+    let diag =
+        s.post(&format!("{}&sasUriExpirationTimeInMinutes=60", action("0", "retrieveBootDiagnosticsData")), None).await;
+    assert_eq!(diag.status, StatusCode::OK, "{}", diag.body);
+    assert!(diag.body["consoleScreenshotBlobUri"].as_str().unwrap().contains(".screenshot.bmp?"));
+    assert!(diag.body["serialConsoleLogBlobUri"].as_str().unwrap().contains("se="));
+    let bad =
+        s.post(&format!("{}&sasUriExpirationTimeInMinutes=0", action("0", "retrieveBootDiagnosticsData")), None).await;
+    assert_eq!((bad.status, bad.error_code()), (StatusCode::BAD_REQUEST, "InvalidParameter"));
+
+    // A Spot VM evicted with the Deallocate policy is deallocated.
+    let evicted = s.post(&action("1", "simulateEviction"), None).await;
+    assert_eq!(evicted.status, StatusCode::NO_CONTENT, "{}", evicted.body);
+    s.advance(30.0).await;
+    let view = s.get(&v(&format!("{}/instanceView", vm("web", "1")))).await.body;
+    assert_eq!(view["statuses"][1]["code"], "PowerState/deallocated");
+
+    // Disks attached (next free LUN) and detached; the result is the storage profile.
+    let disk = |n: &str| format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/disks/{n}");
+    let attach = s
+        .post(
+            &action("2", "attachDetachDataDisks"),
+            Some(
+                json!({ "dataDisksToAttach": [{ "diskId": disk("data-a") }, { "diskId": disk("data-b"), "lun": 5 }] }),
+            ),
+        )
+        .await;
+    assert_eq!(attach.status, StatusCode::ACCEPTED, "{}", attach.body);
+    s.advance(10.0).await;
+    let result = s.get(&attach.header("location").unwrap()).await;
+    let luns: Vec<u64> =
+        result.body["dataDisks"].as_array().unwrap().iter().map(|d| d["lun"].as_u64().unwrap()).collect();
+    assert_eq!(luns, [0, 5], "{}", result.body);
+    let detach = s
+        .post(
+            &action("2", "attachDetachDataDisks"),
+            Some(json!({ "dataDisksToDetach": [{ "diskId": disk("data-a") }] })),
+        )
+        .await;
+    assert_eq!(detach.status, StatusCode::ACCEPTED);
+    s.advance(10.0).await;
+    let disks = s.get(&v(&vm("web", "2"))).await.body["properties"]["storageProfile"]["dataDisks"].clone();
+    assert_eq!(disks.as_array().unwrap().len(), 1);
+    assert_eq!(disks[0]["name"], "data-b");
+    let view = s.get(&v(&format!("{}/instanceView", vm("web", "2")))).await.body;
+    assert!(view["disks"].as_array().unwrap().iter().any(|d| d["name"] == "data-b"), "{view}");
+    let unknown = s
+        .post(&action("2", "attachDetachDataDisks"), Some(json!({ "dataDisksToDetach": [{ "diskId": disk("nope") }] })))
+        .await;
+    assert_eq!((unknown.status, unknown.error_code()), (StatusCode::BAD_REQUEST, "InvalidParameter"));
+    let empty = s.post(&action("2", "attachDetachDataDisks"), Some(json!({}))).await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+
+    // A model change leaves the instances behind until an upgrade is approved on one.
+    let patched = s.send(Method::PATCH, &v(&set("web")), Some(json!({ "properties": { "virtualMachineProfile": { "storageProfile": { "imageReference": { "sku": "minimal" } } } } })), &[]).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    s.advance(10.0).await;
+    assert_eq!(s.get(&v(&vm("web", "0"))).await.body["properties"]["latestModelApplied"], false);
+    let approved = s.post(&action("0", "approveRollingUpgrade"), None).await;
+    assert_eq!(approved.status, StatusCode::ACCEPTED);
+    s.advance(15.0).await;
+    let upgraded = s.get(&v(&vm("web", "0"))).await.body;
+    assert_eq!(upgraded["properties"]["latestModelApplied"], true);
+    assert_eq!(upgraded["properties"]["storageProfile"]["imageReference"]["sku"], "minimal");
+}
+
+#[tokio::test]
+async fn only_spot_vms_are_evicted_and_only_with_boot_diagnostics_are_they_read() {
+    let s = TestServer::start().await;
+    create(&s, "web", body(1, "Manual")).await;
+    let refused = s.post(&v(&format!("{}/simulateEviction", vm("web", "0"))), None).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::CONFLICT, "OperationNotAllowed"));
+    let no_diag = s.post(&v(&format!("{}/retrieveBootDiagnosticsData", vm("web", "0"))), None).await;
+    assert_eq!((no_diag.status, no_diag.error_code()), (StatusCode::CONFLICT, "OperationNotAllowed"));
+
+    // With the Delete policy an evicted Spot VM is deleted and its set made smaller.
+    let mut spot = body(2, "Manual");
+    spot["properties"]["virtualMachineProfile"]["priority"] = json!("Spot");
+    spot["properties"]["virtualMachineProfile"]["evictionPolicy"] = json!("Delete");
+    create(&s, "spot", spot).await;
+    let evicted = s.post(&v(&format!("{}/virtualMachines/1/simulateEviction", set("spot"))), None).await;
+    assert_eq!(evicted.status, StatusCode::NO_CONTENT);
+    s.advance(10.0).await;
+    assert_eq!(s.get(&v(&format!("{}/virtualMachines/1", set("spot")))).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(s.get(&v(&set("spot"))).await.body["sku"]["capacity"], 1);
+}

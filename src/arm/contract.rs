@@ -220,12 +220,20 @@ pub struct ActionOutcome {
     pub ends_with: Option<String>,
     /// The error the operation ends with (a fault rule the provider took for its lifecycle).
     pub planned_failure: Option<OperationError>,
+    /// An action the spec answers at once (200 with a body, or 204), not as a long-running
+    /// operation: its status and body; `also` is written all the same.
+    pub answered: Option<(u16, Option<Value>)>,
 }
 
 impl ActionOutcome {
     /// Simulated work that only takes time.
     pub fn timed(duration: Duration, result: Option<Value>) -> ActionOutcome {
-        ActionOutcome { result, duration, also: Txn::default(), ends_with: None, planned_failure: None }
+        ActionOutcome { result, duration, also: Txn::default(), ends_with: None, planned_failure: None, answered: None }
+    }
+
+    /// An action answered at once with `status` (and `body`), writing `also`.
+    pub fn at_once(status: u16, body: Option<Value>, also: Txn) -> ActionOutcome {
+        ActionOutcome { also, answered: Some((status, body)), ..ActionOutcome::timed(Duration::ZERO, None) }
     }
 }
 

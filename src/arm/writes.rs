@@ -316,7 +316,12 @@ pub(super) async fn action_endpoint(
     let body = req.json_body()?;
     let key = id.to_ascii_lowercase();
     let name = id.rsplit('/').next().unwrap_or_default().to_string();
-    let op = app
+    /// What the action leads to: a long-running operation, or an answer at once.
+    enum Started {
+        Operation(Box<OperationRecord>),
+        Answered(u16, Option<serde_json::Value>),
+    }
+    let started = app
         .store
         .write(|state| {
             let resource =
@@ -334,6 +339,9 @@ pub(super) async fn action_endpoint(
                 faults,
             };
             let outcome = provider.action(&request, state)?;
+            if let Some((status, body)) = outcome.answered {
+                return Ok((outcome.also, Started::Answered(status, body)));
+            }
             let mut op =
                 new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body_value()), now);
             op.result = outcome.result.map(Box::new);
@@ -347,9 +355,19 @@ pub(super) async fn action_endpoint(
                 None => op.due = Some(now + app.clock.scaled(outcome.duration)),
             }
             txn.put_operation(op.clone());
-            Ok::<_, ArmError>((txn, op))
+            Ok::<_, ArmError>((txn, Started::Operation(Box::new(op))))
         })
         .await?;
+    let op = match started {
+        Started::Operation(op) => op,
+        Started::Answered(status, body) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return Ok(match body {
+                Some(body) => super::respond::json_response(status, &body),
+                None => no_content(status),
+            });
+        }
+    };
     let mut response = no_content(StatusCode::ACCEPTED);
     let both = provider.spec().action_headers == LroHeaders::LocationAndAsyncOperation;
     lro::add_headers(response.headers_mut(), &req.base(), &op, both, true);

@@ -3,6 +3,8 @@ its VMs listed, an instance view checked field by field against the seed's shape
 start, deallocate, restart and reimage, scaling to 3 and back to 2, one VM deleted, a 404 for a
 missing instance, and an injected failure surfacing through the poller."""
 
+import time
+
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
@@ -170,6 +172,31 @@ def test_the_model_as_compute_returns_it_and_changes_reaching_instances(fast_emu
     assert upgraded.latest_model_applied is True
     assert upgraded.storage_profile.image_reference.sku == "minimal"
     assert vms.get(GROUP, SET, "0").latest_model_applied is False
+
+
+def test_a_vm_s_own_actions_through_the_sdk(fast_emulator):
+    """Boot diagnostics (answered at once), disks attached through the SDK's poller (its result
+    the storage profile), and a Spot VM's simulated eviction (204)."""
+    resource_client(fast_emulator).resource_groups.create_or_update(GROUP, {"location": "westus"})
+    compute = compute_client(fast_emulator)
+    body = scale_set(1)
+    profile = body["properties"]["virtualMachineProfile"]
+    profile.update({"priority": "Spot", "evictionPolicy": "Deallocate", "diagnosticsProfile": {"bootDiagnostics": {"enabled": True}}})
+    compute.virtual_machine_scale_sets.begin_create_or_update(GROUP, SET, body, **POLL).result()
+    vms = compute.virtual_machine_scale_set_vms
+    diag = vms.retrieve_boot_diagnostics_data(GROUP, SET, "0", sas_uri_expiration_time_in_minutes=30)
+    assert ".screenshot.bmp?" in diag.console_screenshot_blob_uri and "serialconsole.log" in diag.serial_console_log_blob_uri
+    disk = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.Compute/disks/data-a"
+    storage = vms.begin_attach_detach_data_disks(GROUP, SET, "0", {"dataDisksToAttach": [{"diskId": disk}]}, **POLL).result()
+    assert [(d.lun, d.managed_disk.id) for d in storage.data_disks] == [(0, disk)]
+    vms.simulate_eviction(GROUP, SET, "0")
+    view = None
+    for _ in range(60):
+        view = vms.get_instance_view(GROUP, SET, "0")
+        if power(view) == "PowerState/deallocated":
+            break
+        time.sleep(0.2)
+    assert power(view) == "PowerState/deallocated"
 
 
 def test_an_injected_failure_surfaces_through_the_poller(fast_emulator):

@@ -6,6 +6,7 @@ mod scale_set_model;
 pub mod scale_set_vms;
 pub mod scale_sets;
 mod versions;
+mod vm_actions;
 mod vm_power;
 mod vm_update;
 

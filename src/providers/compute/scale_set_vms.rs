@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::instance_view::{provisioning_state, vm_instance_view, ViewFacts, VmInstanceView, VmViewInput};
+use super::vm_actions::VM_ONLY_ACTIONS;
 use super::vm_power::{Power, VmAction, VmFailure, VmSim};
 use super::vm_update::updated_model;
 use super::{instance_id_rule, NAMESPACE};
@@ -38,6 +39,22 @@ pub const POWER_ACTIONS: [ActionName; 8] = [
     action("performMaintenance", "PerformMaintenance"),
 ];
 
+/// What a VM takes: the power actions and its own.
+const VM_ACTIONS: [ActionName; 12] = [
+    POWER_ACTIONS[0],
+    POWER_ACTIONS[1],
+    POWER_ACTIONS[2],
+    POWER_ACTIONS[3],
+    POWER_ACTIONS[4],
+    POWER_ACTIONS[5],
+    POWER_ACTIONS[6],
+    POWER_ACTIONS[7],
+    VM_ONLY_ACTIONS[0],
+    VM_ONLY_ACTIONS[1],
+    VM_ONLY_ACTIONS[2],
+    VM_ONLY_ACTIONS[3],
+];
+
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: NAMESPACE,
     type_names: &["virtualMachineScaleSets", "virtualMachines"],
@@ -55,7 +72,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete: LroHeaders::LocationAndAsyncOperation,
     delete_missing: DeleteMissing::NoContent,
     delete_duration: Duration::from_secs(5),
-    actions: &POWER_ACTIONS,
+    actions: &VM_ACTIONS,
     action_headers: LroHeaders::LocationAndAsyncOperation,
     tracked: &["/properties/provisioningState"],
     operation_urls: OperationUrls::Compute,
@@ -262,7 +279,10 @@ impl ResourceProvider for ScaleSetVms {
         Ok(PutOutcome::Write(Box::new(Written { doc, sim: vm.sim, due: vm.due, also: Txn::default() })))
     }
 
-    fn action(&self, req: &ActionRequest, _state: &State) -> Result<ActionOutcome, ArmError> {
+    fn action(&self, req: &ActionRequest, state: &State) -> Result<ActionOutcome, ArmError> {
+        if let Some(outcome) = super::vm_actions::run(req, state) {
+            return outcome;
+        }
         let action = VmAction::from_path(req.action).ok_or_else(|| {
             ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action))
         })?;
