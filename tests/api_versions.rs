@@ -139,3 +139,21 @@ async fn newer_versions_show_the_fields_they_added() {
     assert_eq!(network["hostNetwork"]["intents"][0]["intentAdapters"], json!(["ethernet"]));
     assert_eq!(network["hostNetwork"]["storageNetworks"][0]["networkAdapterName"], "ethernet");
 }
+
+#[tokio::test]
+async fn updates_before_2022_12_01_have_no_health_checks() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    s.put(&with_version(&cluster("c1"), "2024-04-01"), cluster_body()).await;
+    let update = format!("{}/updates/Solution10.2411.0.1", cluster("c1"));
+    let body = json!({ "properties": { "state": "Ready", "version": "10.2411.0.1", "healthState": "Success",
+        "healthCheckResult": [{ "name": "a", "status": "Succeeded" }], "rebootRequired": "True" } });
+    assert_eq!(s.put(&with_version(&update, "2024-04-01"), body).await.status, StatusCode::OK);
+    let old = s.get(&with_version(&update, "2022-10-01")).await.body;
+    for absent in ["healthState", "healthCheckResult", "rebootRequired"] {
+        assert!(old["properties"].get(absent).is_none(), "{absent}: {old}");
+    }
+    assert_eq!(old["properties"]["version"], "10.2411.0.1");
+    let newer = s.get(&with_version(&update, "2022-12-01")).await.body;
+    assert_eq!(newer["properties"]["healthState"], "Success");
+}

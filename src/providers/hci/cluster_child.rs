@@ -34,7 +34,7 @@ pub const fn spec(
         shown_type: Some(shown_type),
         name_levels,
         name_join: "/",
-        versions: &super::versions::UPDATES,
+        versions: &super::versions::UPDATE_CHILDREN,
         owner: TypeOwner::Provider,
         extension: false,
         etag_in_body: false,
@@ -55,6 +55,15 @@ pub const fn spec(
         list_order: ListOrder::Id,
         names: OnceLock::new(),
     }
+}
+
+/// `spec` with its own version table.
+pub const fn versioned(
+    mut spec: ResourceTypeSpec,
+    versions: &'static crate::providers::ApiVersions,
+) -> ResourceTypeSpec {
+    spec.versions = versions;
+    spec
 }
 
 /// `spec` with other tracked properties.

@@ -87,8 +87,20 @@ pub static CLUSTERS: ApiVersions = ApiVersions {
     ],
 };
 
-/// Updates, update runs and update summaries.
-pub static UPDATES: ApiVersions = ApiVersions { published: updates_through_today!(), added: &[] };
+/// Update runs and update summaries.
+pub static UPDATE_CHILDREN: ApiVersions = ApiVersions { published: updates_through_today!(), added: &[] };
+
+/// Updates: from 2022-12-01 they report their components, reboot requirement and health checks.
+pub static UPDATES: ApiVersions = ApiVersions {
+    published: updates_through_today!(),
+    added: &[
+        Added::since("/properties/componentVersions", "2022-12-01"),
+        Added::since("/properties/rebootRequired", "2022-12-01"),
+        Added::since("/properties/healthState", "2022-12-01"),
+        Added::since("/properties/healthCheckResult", "2022-12-01"),
+        Added::since("/properties/healthCheckDate", "2022-12-01"),
+    ],
+};
 
 pub static EDGE_DEVICES: ApiVersions = ApiVersions {
     published: through_today!(
@@ -120,7 +132,7 @@ mod tests {
 
     #[test]
     fn each_type_lists_its_versions_once() {
-        for versions in [&CLUSTERS, &UPDATES, &EDGE_DEVICES, &EDGE_DEVICE_JOBS] {
+        for versions in [&CLUSTERS, &UPDATES, &UPDATE_CHILDREN, &EDGE_DEVICES, &EDGE_DEVICE_JOBS] {
             assert_eq!(newest_first(versions.published).len(), versions.published.len());
         }
         assert_eq!(CLUSTERS.published.len(), 35);
@@ -131,7 +143,7 @@ mod tests {
 
     #[test]
     fn every_added_field_names_a_published_version() {
-        for versions in [&CLUSTERS, &EDGE_DEVICES] {
+        for versions in [&CLUSTERS, &UPDATES, &EDGE_DEVICES] {
             for added in versions.added {
                 assert!(versions.published.contains(&added.since), "{}", added.since);
             }
