@@ -292,13 +292,15 @@ async fn run(ex: &Example) -> Outcome {
     let Some(path) = request_path(ex) else {
         return Outcome { status_ok: false, missing: vec![], detail: "a path parameter is missing".into() };
     };
-    // A scale-set VM that an example reads (or lists) comes from a set modelled on it.
-    let shown_vm = match ex.template.rsplit('/').next() {
-        Some("{instanceId}") => Some(&ex.responses["200"]["body"]),
-        Some("virtualMachines") => ex.responses["200"]["body"]["value"].get(0),
+    // A scale-set VM that an example reads, lists or updates comes from a set modelled on it.
+    let sent = ex.body.as_ref().and_then(|name| ex.parameters.get(name));
+    let shown_vm = match (ex.template.rsplit('/').next(), &ex.method) {
+        (Some("{instanceId}"), &Method::PUT) => sent,
+        (Some("{instanceId}"), _) => Some(&ex.responses["200"]["body"]),
+        (Some("virtualMachines"), _) => ex.responses["200"]["body"]["value"].get(0),
         _ => None,
     };
-    let reads_vm = ex.method == Method::GET && ex.template.contains("/virtualMachineScaleSets/");
+    let reads_vm = matches!(ex.method, Method::GET | Method::PUT) && ex.template.contains("/virtualMachineScaleSets/");
     if let (true, Some(set)) = (reads_vm, shown_vm.and_then(set_like)) {
         let set_id = &path[..path.find("/virtualMachines").unwrap_or(path.len())];
         let group = &set_id[..set_id.find("/providers/").unwrap_or(set_id.len())];
