@@ -66,9 +66,9 @@ async fn an_edge_device_before_kinds_existed_is_read_and_answered_without_one() 
     assert_eq!(newer.body["kind"], "HCI");
     assert_eq!(newer.body["properties"]["reportedProperties"]["deviceState"], "Connected");
     let at_2024_04 = s.get(&with_version(&device("dev-2024"), "2024-04-01")).await;
-    let nic_free = &at_2024_04.body["properties"]["reportedProperties"];
-    assert_eq!(nic_free["osProfile"]["assemblyVersion"], "10.0.25398.1189");
-    assert!(nic_free.get("lastSyncTimestamp").is_none(), "{nic_free}");
+    let reported = &at_2024_04.body["properties"]["reportedProperties"];
+    assert_eq!(reported["osProfile"]["assemblyVersion"], "10.0.25398.1189");
+    assert!(reported.get("lastSyncTimestamp").is_none(), "{reported}");
 }
 
 #[tokio::test]

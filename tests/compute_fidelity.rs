@@ -9,20 +9,6 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-const API: &str = "2024-07-01";
-
-fn set(name: &str) -> String {
-    format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}")
-}
-
-fn vm(set_name: &str, instance: &str) -> String {
-    format!("{}/virtualMachines/{instance}", set(set_name))
-}
-
-fn v(path: &str) -> String {
-    with_version(path, API)
-}
-
 fn body(capacity: u64, mode: &str) -> Value {
     json!({"location": "westus", "sku": {"name": "Standard_D2s_v3", "tier": "Standard", "capacity": capacity},
         "properties": {"upgradePolicy": {"mode": mode}, "virtualMachineProfile": {

@@ -30,6 +30,6 @@ pub fn shown(spec: &ResourceTypeSpec, api_version: Option<&str>, expand: Option<
 
 /// Whether the document has a field named `key` anywhere (a cheap test before parsing it).
 fn mentions(doc: &[u8], key: &str) -> bool {
-    let quoted = format!("\"{key}\"");
-    doc.windows(quoted.len()).any(|w| w == quoted.as_bytes())
+    let key = key.as_bytes();
+    doc.windows(key.len() + 2).any(|w| w[0] == b'"' && w[w.len() - 1] == b'"' && &w[1..w.len() - 1] == key)
 }

@@ -28,6 +28,24 @@ pub fn job(device_name: &str, name: &str) -> String {
     format!("{}/jobs/{name}", device(device_name))
 }
 
+/// The api-version the Compute tests speak (the seed's).
+pub const COMPUTE: &str = "2024-07-01";
+
+/// A scale set of the test group.
+pub fn set(name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}")
+}
+
+/// Instance `instance` of scale set `set_name`.
+pub fn vm(set_name: &str, instance: &str) -> String {
+    format!("{}/virtualMachines/{instance}", set(set_name))
+}
+
+/// `path` at the Compute tests' api-version.
+pub fn v(path: &str) -> String {
+    with_version(path, COMPUTE)
+}
+
 pub fn group_path(name: &str) -> String {
     format!("/subscriptions/{SUB}/resourcegroups/{name}")
 }

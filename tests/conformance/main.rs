@@ -156,10 +156,10 @@ async fn prepare(s: &TestServer, ex: &Example, path: &str) {
         None
     };
     let example_body = ex.responses["200"]["body"].clone();
-    for (i, segment) in segments.iter().enumerate() {
-        let collection = segment.to_string();
-        let Some(name_at) = Some(i + 1).filter(|n| *n <= last) else { continue };
-        if default_body(&collection, instances, false).is_none() {
+    // Each served collection segment followed by a name is a resource to make.
+    for (i, collection) in segments.iter().enumerate().take(last) {
+        let name_at = i + 1;
+        if default_body(collection, instances, false).is_none() {
             continue;
         }
         let id = segments[..=name_at].join("/");
@@ -172,7 +172,7 @@ async fn prepare(s: &TestServer, ex: &Example, path: &str) {
             .then_some(&example_body)
             .filter(|b| b.is_object());
         let spot = ex.template.ends_with("/simulateEviction");
-        ensure(s, &id, &collection, body.map(|b| (b, ex.version.as_str())), instances, spot).await;
+        ensure(s, &id, collection, body.map(|b| (b, ex.version.as_str())), instances, spot).await;
     }
     // A list shows one item made from the example's first.
     if !template_ends_in_name && ex.method == Method::GET {

@@ -39,21 +39,20 @@ pub const POWER_ACTIONS: [ActionName; 8] = [
     action("performMaintenance", "PerformMaintenance"),
 ];
 
+/// The power actions followed by `own`: what a VM or a set takes (`N` is their sum).
+pub const fn with_power_actions<const N: usize>(own: &[ActionName]) -> [ActionName; N] {
+    assert!(N == POWER_ACTIONS.len() + own.len(), "N counts the power actions and the type's own");
+    let mut all = [POWER_ACTIONS[0]; N];
+    let mut i = 0;
+    while i < N {
+        all[i] = if i < POWER_ACTIONS.len() { POWER_ACTIONS[i] } else { own[i - POWER_ACTIONS.len()] };
+        i += 1;
+    }
+    all
+}
+
 /// What a VM takes: the power actions and its own.
-const VM_ACTIONS: [ActionName; 12] = [
-    POWER_ACTIONS[0],
-    POWER_ACTIONS[1],
-    POWER_ACTIONS[2],
-    POWER_ACTIONS[3],
-    POWER_ACTIONS[4],
-    POWER_ACTIONS[5],
-    POWER_ACTIONS[6],
-    POWER_ACTIONS[7],
-    VM_ONLY_ACTIONS[0],
-    VM_ONLY_ACTIONS[1],
-    VM_ONLY_ACTIONS[2],
-    VM_ONLY_ACTIONS[3],
-];
+const VM_ACTIONS: [ActionName; 12] = with_power_actions(&VM_ONLY_ACTIONS);
 
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: NAMESPACE,

@@ -14,8 +14,8 @@ use super::instance_view::{placement_group, scale_set_instance_view};
 use super::model_upgrade::{model_changed, out_of_date, upgraded, upgrades_itself};
 use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
 use super::scale_set_vms::{
-    instance_failure, instance_of, new_vm, operation_failure, start_action, with_instance_view, Placement, ScaleSetVms,
-    INSTANCE_STEPS, POWER_ACTIONS,
+    instance_failure, instance_of, new_vm, operation_failure, start_action, with_instance_view, with_power_actions,
+    Placement, ScaleSetVms, INSTANCE_STEPS,
 };
 use super::vm_power::{VmAction, VmFailure};
 use super::vm_update::protected_from_scale_in;
@@ -29,18 +29,10 @@ use crate::providers::{
 use crate::sim::{scaled, Clock};
 use crate::store::{to_bytes, OperationStatus, OperationUrls, State, StoredResource, Txn};
 
-const ACTIONS: &[ActionName] = &[
-    POWER_ACTIONS[0],
-    POWER_ACTIONS[1],
-    POWER_ACTIONS[2],
-    POWER_ACTIONS[3],
-    POWER_ACTIONS[4],
-    POWER_ACTIONS[5],
-    POWER_ACTIONS[6],
-    POWER_ACTIONS[7],
+const ACTIONS: [ActionName; 10] = with_power_actions(&[
     ActionName { path: "delete", operation: "DeleteInstances" },
     ActionName { path: "manualupgrade", operation: "UpdateInstances" },
-];
+]);
 
 /// How long removing an instance takes (as a VM's DELETE).
 const REMOVAL: Duration = Duration::from_secs(5);
@@ -64,7 +56,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     delete: LroHeaders::LocationAndAsyncOperation,
     delete_missing: DeleteMissing::NoContent,
     delete_duration: Duration::from_secs(5),
-    actions: ACTIONS,
+    actions: &ACTIONS,
     action_headers: LroHeaders::LocationAndAsyncOperation,
     tracked: &["/sku/capacity", "/properties/provisioningState"],
     operation_urls: OperationUrls::Compute,
