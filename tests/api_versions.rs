@@ -157,3 +157,55 @@ async fn updates_before_2022_12_01_have_no_health_checks() {
     let newer = s.get(&with_version(&update, "2022-12-01")).await.body;
     assert_eq!(newer["properties"]["healthState"], "Success");
 }
+
+#[tokio::test]
+async fn update_runs_and_summaries_are_answered_in_each_versions_shape() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    s.put(&with_version(&cluster("c1"), "2024-04-01"), cluster_body()).await;
+    let update = format!("{}/updates/Solution10.2411.0.1", cluster("c1"));
+    s.put(&with_version(&update, "2024-04-01"), json!({ "properties": { "state": "Installed" } })).await;
+    let run = format!("{update}/updateRuns/r1");
+    let step = |name: &str, steps: serde_json::Value| json!({ "name": name, "status": "Success", "expectedExecutionTime": "00:10:00", "steps": steps });
+    let body = json!({ "properties": { "state": "Succeeded", "timeStarted": "2024-05-01T10:00:00Z",
+        "lastUpdatedTime": "2024-05-01T11:00:00Z",
+        "progress": step("Unnamed step", json!([step("Prepare", json!([step("Download", json!([]))]))])) } });
+    assert_eq!(s.put(&with_version(&run, "2024-04-01"), body).await.status, StatusCode::OK);
+    let text = |v: &serde_json::Value| v.to_string();
+    let oldest = s.get(&with_version(&run, "2022-10-01")).await.body;
+    assert!(oldest["properties"].get("timeStarted").is_none(), "{oldest}");
+    assert!(!text(&oldest).contains("expectedExecutionTime"), "{oldest}");
+    assert_eq!(oldest["properties"]["progress"]["steps"][0]["steps"][0]["name"], "Download");
+    let middle = s.get(&with_version(&run, "2024-02-15-preview")).await.body;
+    assert_eq!(middle["properties"]["timeStarted"], "2024-05-01T10:00:00Z");
+    assert!(!text(&middle).contains("expectedExecutionTime"), "{middle}");
+    let newest = s.get(&with_version(&run, "2024-04-01")).await.body;
+    assert_eq!(newest["properties"]["progress"]["steps"][0]["steps"][0]["expectedExecutionTime"], "00:10:00");
+
+    let summary = format!("{}/updateSummaries/default", cluster("c1"));
+    let body = json!({ "properties": { "state": "AppliedSuccessfully", "currentOemVersion": "2.1", "currentSbeVersion": "4.1",
+        "healthState": "Success", "lastChecked": "2024-05-01T10:00:00Z",
+        "healthCheckResult": [{ "name": "a", "displayName": "A", "status": "Succeeded", "targetResourceType": "Cluster" }] } });
+    assert_eq!(s.put(&with_version(&summary, "2024-04-01"), body).await.status, StatusCode::OK);
+    let oldest = s.get(&with_version(&summary, "2022-10-01")).await.body["properties"].clone();
+    for absent in ["healthState", "lastChecked", "healthCheckResult", "currentOemVersion"] {
+        assert!(oldest.get(absent).is_none(), "{absent}: {oldest}");
+    }
+    assert_eq!(oldest["state"], "AppliedSuccessfully");
+    let ga_2024 = s.get(&with_version(&summary, "2024-01-01")).await.body["properties"].clone();
+    assert_eq!(
+        (ga_2024["healthState"].as_str(), ga_2024["healthCheckResult"][0]["displayName"].as_str()),
+        (Some("Success"), Some("A"))
+    );
+    assert!(
+        ga_2024.get("currentSbeVersion").is_none()
+            && ga_2024["healthCheckResult"][0].get("targetResourceType").is_none()
+    );
+    let mid_2023 = s.get(&with_version(&summary, "2023-06-01")).await.body["properties"].clone();
+    assert!(mid_2023["healthCheckResult"][0].get("displayName").is_none(), "{mid_2023}");
+    let newest = s.get(&with_version(&summary, "2024-09-01-preview")).await.body["properties"].clone();
+    assert_eq!(
+        (newest["currentOemVersion"].as_str(), newest["healthCheckResult"][0]["targetResourceType"].as_str()),
+        (Some("2.1"), Some("Cluster"))
+    );
+}

@@ -12,7 +12,8 @@ pub struct ApiVersions {
 
 /// A field that exists from one api-version on.
 pub struct Added {
-    /// A JSON pointer into the document; `*` stands for every element of an array.
+    /// A JSON pointer into the document; `*` stands for every element of an array, `**` for the
+    /// value there and everything nested in it (a tree of steps).
     pub pointer: &'static str,
     /// The first api-version that defines it.
     pub since: &'static str,
@@ -58,7 +59,8 @@ impl ApiVersions {
     }
 }
 
-/// Removes what `pointer` names; `*` stands for every element of an array.
+/// Removes what `pointer` names; `*` stands for every element of an array, `**` for the value
+/// and everything nested in it.
 pub(super) fn remove(value: &mut Value, pointer: &str) {
     let segments: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
     remove_at(value, &segments);
@@ -70,6 +72,14 @@ fn remove_at(value: &mut Value, segments: &[&str]) {
         [last] => {
             if let Some(object) = value.as_object_mut() {
                 object.remove(*last);
+            }
+        }
+        ["**", rest @ ..] => {
+            remove_at(value, rest);
+            match value {
+                Value::Object(object) => object.values_mut().for_each(|inner| remove_at(inner, segments)),
+                Value::Array(items) => items.iter_mut().for_each(|inner| remove_at(inner, segments)),
+                _ => {}
             }
         }
         ["*", rest @ ..] => {
@@ -126,6 +136,14 @@ mod tests {
             json!({ "properties": { "nodes": [{ "name": "a" }, { "name": "b" }] } })
         );
         assert_eq!(VERSIONS.lacked_by("2024-04-01").count(), 0, "the newest shape is passed through as it is");
+    }
+
+    #[test]
+    fn a_double_star_reaches_every_depth() {
+        let mut tree =
+            json!({ "progress": { "eta": 1, "steps": [{ "eta": 2, "steps": [{ "eta": 3, "name": "c" }] }] } });
+        remove(&mut tree, "/progress/**/eta");
+        assert_eq!(tree, json!({ "progress": { "steps": [{ "steps": [{ "name": "c" }] }] } }));
     }
 
     #[test]

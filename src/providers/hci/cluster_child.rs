@@ -12,15 +12,16 @@ use std::time::Duration;
 use super::NAMESPACE;
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
-    parse_body, parse_body_at, ActionName, DeleteMissing, ListOrder, LroHeaders, OperationNames, PutKind, PutOutcome,
-    PutRequest, ResourceTypeSpec, Written,
+    parse_body, parse_body_at, ActionName, ApiVersions, DeleteMissing, ListOrder, LroHeaders, OperationNames, PutKind,
+    PutOutcome, PutRequest, ResourceTypeSpec, Written,
 };
 use crate::store::{OperationUrls, State, Txn};
 
 /// The spec these types share: PUT answers 200, DELETE is an LRO answered through
 /// `Azure-AsyncOperation` (as do actions), the state they track is `properties.state`. `group`
-/// names their operationIds (`{group}_Put`, `{group}_List`, …).
+/// names their operationIds (`{group}_Put`, `{group}_List`, …); `versions` is the type's table.
 pub const fn spec(
+    versions: &'static ApiVersions,
     type_names: &'static [&'static str],
     shown_type: &'static str,
     name_levels: usize,
@@ -34,7 +35,7 @@ pub const fn spec(
         shown_type: Some(shown_type),
         name_levels,
         name_join: "/",
-        versions: &super::versions::UPDATE_CHILDREN,
+        versions,
         owner: TypeOwner::Provider,
         extension: false,
         etag_in_body: false,
@@ -55,15 +56,6 @@ pub const fn spec(
         list_order: ListOrder::Id,
         names: OnceLock::new(),
     }
-}
-
-/// `spec` with its own version table.
-pub const fn versioned(
-    mut spec: ResourceTypeSpec,
-    versions: &'static crate::providers::ApiVersions,
-) -> ResourceTypeSpec {
-    spec.versions = versions;
-    spec
 }
 
 /// `spec` with other tracked properties.

@@ -24,6 +24,7 @@ use crate::store::{to_bytes, OperationError, OperationStatus, State, StoredResou
 // records each finished step through `lastUpdatedTime` (before `state`, which a watch stops at).
 static SPEC: ResourceTypeSpec = tracking(
     spec(
+        &super::versions::UPDATE_RUNS,
         &["clusters", "updates", "updateRuns"],
         "Microsoft.AzureStackHCI/updates/updateRuns",
         2,

@@ -15,6 +15,7 @@ fn name_rule(name: &str) -> Result<(), &'static str> {
 }
 
 static SPEC: ResourceTypeSpec = spec(
+    &super::versions::UPDATE_SUMMARIES,
     &["clusters", "updateSummaries"],
     "Microsoft.AzureStackHCI/updateSummaries",
     1,

@@ -2,7 +2,7 @@
 //! update service) writes them; publishing one tells the cluster's summary an update is
 //! available. `apply` (`Updates_Post`) and `prepare` start update runs (see `update_actions`).
 
-use super::cluster_child::{put_checked, spec, versioned};
+use super::cluster_child::{put_checked, spec};
 use super::dotted_name;
 use super::update_actions::start_run;
 use super::update_effects::on_update_published;
@@ -19,16 +19,14 @@ pub fn update_name_rule(name: &str) -> Result<(), &'static str> {
     dotted_name(name, 128).then_some(()).ok_or("^[a-zA-Z0-9-_.]{1,128}$, not ending in '.'")
 }
 
-static SPEC: ResourceTypeSpec = versioned(
-    spec(
-        &["clusters", "updates"],
-        "Microsoft.AzureStackHCI/updates",
-        1,
-        update_name_rule,
-        "Updates",
-        &[ActionName { path: "apply", operation: "Post" }, ActionName { path: "prepare", operation: "Prepare" }],
-    ),
+static SPEC: ResourceTypeSpec = spec(
     &super::versions::UPDATES,
+    &["clusters", "updates"],
+    "Microsoft.AzureStackHCI/updates",
+    1,
+    update_name_rule,
+    "Updates",
+    &[ActionName { path: "apply", operation: "Post" }, ActionName { path: "prepare", operation: "Prepare" }],
 );
 
 pub struct Updates;

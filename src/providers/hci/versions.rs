@@ -87,8 +87,34 @@ pub static CLUSTERS: ApiVersions = ApiVersions {
     ],
 };
 
-/// Update runs and update summaries.
-pub static UPDATE_CHILDREN: ApiVersions = ApiVersions { published: updates_through_today!(), added: &[] };
+/// Update runs: their start and last-update times from 2022-12-01, each step's expected
+/// execution time from 2024-04-01.
+pub static UPDATE_RUNS: ApiVersions = ApiVersions {
+    published: updates_through_today!(),
+    added: &[
+        Added::since("/properties/timeStarted", "2022-12-01"),
+        Added::since("/properties/lastUpdatedTime", "2022-12-01"),
+        Added::since("/properties/progress/**/expectedExecutionTime", "2024-04-01"),
+    ],
+};
+
+/// Update summaries: update times and health checks from 2022-12-01, the OEM and SBE versions
+/// from 2024-04-01.
+pub static UPDATE_SUMMARIES: ApiVersions = ApiVersions {
+    published: updates_through_today!(),
+    added: &[
+        Added::since("/properties/lastUpdated", "2022-12-01"),
+        Added::since("/properties/lastChecked", "2022-12-01"),
+        Added::since("/properties/healthState", "2022-12-01"),
+        Added::since("/properties/healthCheckResult", "2022-12-01"),
+        Added::since("/properties/healthCheckDate", "2022-12-01"),
+        Added::since("/properties/healthCheckResult/*/displayName", "2023-11-01-preview"),
+        Added::since("/properties/currentOemVersion", "2024-04-01"),
+        Added::since("/properties/currentSbeVersion", "2024-04-01"),
+        Added::since("/properties/healthCheckResult/*/healthCheckTags", "2024-09-01-preview"),
+        Added::since("/properties/healthCheckResult/*/targetResourceType", "2024-09-01-preview"),
+    ],
+};
 
 /// Updates: from 2022-12-01 they report their components, reboot requirement and health checks.
 pub static UPDATES: ApiVersions = ApiVersions {
@@ -99,6 +125,9 @@ pub static UPDATES: ApiVersions = ApiVersions {
         Added::since("/properties/healthState", "2022-12-01"),
         Added::since("/properties/healthCheckResult", "2022-12-01"),
         Added::since("/properties/healthCheckDate", "2022-12-01"),
+        Added::since("/properties/healthCheckResult/*/displayName", "2023-11-01-preview"),
+        Added::since("/properties/healthCheckResult/*/healthCheckTags", "2024-09-01-preview"),
+        Added::since("/properties/healthCheckResult/*/targetResourceType", "2024-09-01-preview"),
     ],
 };
 
@@ -132,7 +161,7 @@ mod tests {
 
     #[test]
     fn each_type_lists_its_versions_once() {
-        for versions in [&CLUSTERS, &UPDATES, &UPDATE_CHILDREN, &EDGE_DEVICES, &EDGE_DEVICE_JOBS] {
+        for versions in [&CLUSTERS, &UPDATES, &UPDATE_RUNS, &UPDATE_SUMMARIES, &EDGE_DEVICES, &EDGE_DEVICE_JOBS] {
             assert_eq!(newest_first(versions.published).len(), versions.published.len());
         }
         assert_eq!(CLUSTERS.published.len(), 35);
@@ -143,7 +172,7 @@ mod tests {
 
     #[test]
     fn every_added_field_names_a_published_version() {
-        for versions in [&CLUSTERS, &UPDATES, &EDGE_DEVICES] {
+        for versions in [&CLUSTERS, &UPDATES, &UPDATE_RUNS, &UPDATE_SUMMARIES, &EDGE_DEVICES] {
             for added in versions.added {
                 assert!(versions.published.contains(&added.since), "{}", added.since);
             }
