@@ -238,7 +238,7 @@ async fn certification_blocked_by_a_fault_rule_fails_the_operation_with_the_mess
     let accepted = submit(&s, "publish").await;
     s.advance(5.0).await;
     let failed = s.get(&accepted.header("operation-location").unwrap()).await.body;
-    assert_eq!(failed["status"], "failed");
+    assert_eq!((failed["status"].as_str(), failed["error"].as_str()), (Some("failed"), Some(message)), "{failed}");
     assert_eq!(failed["steps"][1]["status"], "blocked");
     assert_eq!(
         (

@@ -204,7 +204,7 @@ pub fn detail(sim: &OperationSim, base: &Value, now: DateTime<Utc>) -> Value {
         (false, true) => "canCancel",
         (false, false) => "cannotCancel",
     };
-    json!({
+    let mut doc = json!({
         "status": status,
         "messages": [],
         "publishingVersion": base["publishingVersion"],
@@ -213,7 +213,12 @@ pub fn detail(sim: &OperationSim, base: &Value, now: DateTime<Utc>) -> Value {
         "steps": steps,
         "previewLinks": if preview { json!([{ "displayText": "Preview", "uri": format!("https://azuremarketplace.example/preview/{offer}") }]) } else { json!([]) },
         "liveLinks": if live { json!([{ "displayText": "Live", "uri": format!("https://azuremarketplace.example/marketplace/apps/{offer}") }]) } else { json!([]) },
-    })
+    });
+    // A failed operation says why, as the list entry does.
+    if status == "failed" {
+        doc["error"] = json!(sim.blocked.as_ref().map(|b| b.message.clone()));
+    }
+    doc
 }
 
 /// The operation as lists show it at `now`.
