@@ -104,6 +104,7 @@ async fn setup() -> Arc<App> {
         journal_size: journal_size(),
         publishers: Vec::new(),
         subscriptions: Vec::new(),
+        connections: Default::default(),
     })
     .await
     .expect("azemu starts");

@@ -27,18 +27,24 @@ pub struct App {
     pub registrations: crate::arm::platform::Registrations,
     /// `https` or `http`, for the absolute URLs the emulator hands out.
     pub scheme: &'static str,
+    /// How long a request's body may take to arrive once its headers are in.
+    pub body_timeout: std::time::Duration,
+}
+
+/// What `azemu serve` sets for an [`App`] beyond its parts.
+pub struct AppSettings {
+    /// Partner API publishers made at start (`--publisher`).
+    pub startup_publishers: Vec<String>,
+    pub api_check: ApiVersionCheck,
+    pub scheme: &'static str,
+    /// Events the journal keeps; 0 turns it off.
+    pub journal_size: usize,
+    pub body_timeout: std::time::Duration,
 }
 
 impl App {
-    pub fn new(
-        store: Store,
-        clock: Clock,
-        identity: Identity,
-        startup_publishers: Vec<String>,
-        api_check: ApiVersionCheck,
-        scheme: &'static str,
-        journal_size: usize,
-    ) -> Arc<App> {
+    pub fn new(store: Store, clock: Clock, identity: Identity, settings: AppSettings) -> Arc<App> {
+        let AppSettings { startup_publishers, api_check, scheme, journal_size, body_timeout } = settings;
         let store = Arc::new(store);
         let clock = Arc::new(clock);
         let registry = Arc::new(crate::providers::standard_registry());
@@ -71,6 +77,7 @@ impl App {
             api_check,
             registrations,
             scheme,
+            body_timeout,
         })
     }
 }

@@ -26,6 +26,7 @@ fn config(
         journal_size: 10_000,
         publishers: Vec::new(),
         subscriptions: Vec::new(),
+        connections: Default::default(),
     }
 }
 
@@ -65,4 +66,18 @@ async fn own_certificate_is_served() {
     assert_eq!(client.get(format!("{}/_azemu/health", own.base_url)).send().await.unwrap().status(), 200);
     let missing = server::start(config(None, Some(tls.join("nope.pem")), Some(tls.join("key.pem")))).await;
     assert!(missing.is_err());
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_handshake_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let limits =
+        server::ConnectionLimits { header_timeout: std::time::Duration::from_millis(300), ..Default::default() };
+    let running = server::start(ServeConfig { connections: limits, ..config(None, None, None) }).await.unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    // The start of a ClientHello record, then silence.
+    stalled.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).await.unwrap();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stalled.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "closed, not left open: {read:?}");
 }

@@ -113,7 +113,7 @@ fn too_large() -> ArmError {
     )
 }
 
-pub async fn read_body<B>(headers: &HeaderMap, body: B) -> Result<Bytes, ArmError>
+pub async fn read_body<B>(headers: &HeaderMap, body: B, timeout: std::time::Duration) -> Result<Bytes, ArmError>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<axum::BoxError>,
@@ -127,7 +127,14 @@ where
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await.map_err(|_| too_large())
+    match tokio::time::timeout(timeout, axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => Err(ArmError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeout",
+            format!("The request body did not arrive within {} seconds.", timeout.as_secs()),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -105,6 +105,23 @@ struct ServeArgs {
     /// Log filter (overrides RUST_LOG), e.g. `info` or `azemu=debug`.
     #[arg(long)]
     log_level: Option<String>,
+    /// Connections served at once; more are closed as soon as they are accepted (default: the
+    /// descriptor limit, raised to its hard maximum at start, less 64, at most 16384).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// How long a client may take to send a request's headers (the TLS handshake included
+    /// for its first request), e.g. `30s`.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    header_timeout: std::time::Duration,
+    /// How long a request's body may take to arrive; after it the answer is 408.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    body_timeout: std::time::Duration,
+    /// A connection with no request in flight is closed after this.
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+    idle_timeout: std::time::Duration,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    shutdown_timeout: std::time::Duration,
 }
 
 fn init_logging(level: Option<&str>) {
@@ -150,6 +167,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         journal_size: args.journal_size,
         publishers: args.publishers,
         subscriptions: args.subscriptions,
+        connections: server::ConnectionLimits {
+            max_connections: args.max_connections,
+            header_timeout: args.header_timeout,
+            body_timeout: args.body_timeout,
+            idle_timeout: args.idle_timeout,
+            shutdown_timeout: args.shutdown_timeout,
+        },
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -163,8 +187,29 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("azemu listening on {}", running.base_url);
         use std::io::Write;
         std::io::stdout().flush()?;
-        tokio::signal::ctrl_c().await?;
-        tracing::info!("shutting down");
-        Ok(())
+        stop_signal().await?;
+        tracing::info!("shutting down: finishing the requests in flight (a second signal stops at once)");
+        tokio::select! {
+            open = running.shut_down() => {
+                if open > 0 {
+                    tracing::warn!(connections = open, "shut down with requests still in flight");
+                }
+                tracing::info!("stopped");
+                Ok(())
+            }
+            _ = stop_signal() => {
+                tracing::warn!("second signal: stopping at once");
+                std::process::exit(130)
+            }
+        }
     })
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted,
+        _ = terminate.recv() => Ok(()),
+    }
 }

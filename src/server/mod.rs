@@ -1,7 +1,10 @@
 //! The listener: TLS (or plain HTTP), HTTP/1.1 and HTTP/2, and the route table.
 
+mod connection;
 mod control;
 mod headers;
+pub mod limits;
+mod listener;
 mod tls;
 
 use std::net::SocketAddr;
@@ -14,18 +17,17 @@ use axum::body::Bytes;
 use axum::http::request::Parts;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 pub use crate::identity::AuthMode;
 pub use headers::IDENTITY;
+pub use limits::ConnectionLimits;
 
 use crate::app::App;
 use crate::arm::request::{parse_query, read_body, ArmRequest, Query};
-use crate::arm::{dispatch, ApiVersionCheck, ArmPath, DropConnection, RequestNames};
+use crate::arm::{dispatch, ApiVersionCheck, ArmPath, RequestNames};
 use crate::faults::{check, parse_rules};
 use crate::identity::{Audience, Identity};
 use crate::journal::{EventBody, RequestEvent};
@@ -62,6 +64,7 @@ pub struct ServeConfig {
     pub publishers: Vec<String>,
     /// Subscriptions to list from the start (`--subscription`); one default when empty.
     pub subscriptions: Vec<crate::identity::DeclaredSubscription>,
+    pub connections: ConnectionLimits,
 }
 
 pub struct Running {
@@ -70,6 +73,29 @@ pub struct Running {
     pub app: Arc<App>,
     /// The CA certificate clients should trust, when azemu generated one.
     pub ca_file: Option<PathBuf>,
+    /// Connections served at once at most.
+    pub max_connections: usize,
+    permits: Arc<Semaphore>,
+    shutdown: watch::Sender<bool>,
+    shutdown_timeout: std::time::Duration,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish (for `--shutdown-timeout` at most),
+    /// then writes what the store still holds in memory. Returns how many connections were
+    /// still open when the time ran out.
+    pub async fn shut_down(self) -> usize {
+        let _ = self.shutdown.send(true);
+        let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
+        let open = match tokio::time::timeout(self.shutdown_timeout, self.permits.acquire_many(all)).await {
+            Ok(_) => 0,
+            Err(_) => self.max_connections - self.permits.available_permits(),
+        };
+        if let Err(e) = self.app.store.flush().await {
+            tracing::error!(error = %e, "store flush at shutdown failed");
+        }
+        open
+    }
 }
 
 /// One request: the control API under `/_azemu/`, everything else through the ARM layer; then
@@ -98,7 +124,7 @@ where
     let measured = !control;
     let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let unnamed = RequestNames::default;
-    let (mut response, names) = match read_body(&parts.headers, body).await {
+    let (mut response, names) = match read_body(&parts.headers, body, app.body_timeout).await {
         Err(e) => (e.into_response(), unnamed()),
         Ok(body) if control => (control::handle(&app, &parts, body).await, unnamed()),
         Ok(body) if parts.uri.path().starts_with(crate::partner::PREFIX) => {
@@ -196,7 +222,7 @@ fn spawn_journal_ticker(app: &Arc<App>) -> std::io::Result<()> {
 
 /// The error that makes hyper close a connection without answering.
 #[derive(Debug)]
-struct DroppedByFaultRule;
+pub(crate) struct DroppedByFaultRule;
 
 impl std::fmt::Display for DroppedByFaultRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -273,15 +299,14 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     };
     let clock_settings = clock_settings_to_save(&clock, clock_floor(&store));
     let identity = Identity::new(config.auth, config.data_dir.as_deref(), config.subscriptions.clone())?;
-    let app = App::new(
-        store,
-        clock,
-        identity,
-        config.publishers.clone(),
-        config.api_version_check,
+    let settings = crate::app::AppSettings {
+        startup_publishers: config.publishers.clone(),
+        api_check: config.api_version_check,
         scheme,
-        config.journal_size,
-    );
+        journal_size: config.journal_size,
+        body_timeout: config.connections.body_timeout,
+    };
+    let app = App::new(store, clock, identity, settings);
     if let Some(file) = &config.faults {
         load_fault_rules(&app, file)?;
     }
@@ -298,48 +323,24 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     }
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(accept_loop(listener, acceptor, app.clone()));
-    Ok(Running { addr, base_url: format!("{scheme}://{addr}"), app, ca_file })
-}
-
-async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: Arc<App>) {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = service_fn(move |request| {
-            let app = app.clone();
-            async move {
-                let response = serve_request(app, request).await;
-                // A fault rule asked for no answer: failing the service closes the connection.
-                match response.extensions().get::<DropConnection>() {
-                    Some(_) => Err(DroppedByFaultRule),
-                    None => Ok(response),
-                }
-            }
-        });
-        let acceptor = acceptor.clone();
-        tokio::spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let served = match acceptor {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => builder.serve_connection(TokioIo::new(tls), service).await,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "TLS handshake failed");
-                        return;
-                    }
-                },
-                None => builder.serve_connection(TokioIo::new(stream), service).await,
-            };
-            if let Err(e) = served {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
-    }
+    let descriptors = limits::raise_descriptor_limit();
+    let max_connections = config.connections.max_connections.unwrap_or(limits::default_max_connections(descriptors));
+    tracing::debug!(descriptors, max_connections, "connection bound");
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let (shutdown, stop) = watch::channel(false);
+    let shutdown_timeout = config.connections.shutdown_timeout;
+    let limits = Arc::new(config.connections);
+    let listener =
+        listener::Listener { listener, acceptor, app: app.clone(), limits, permits: permits.clone(), shutdown: stop };
+    tokio::spawn(listener.run());
+    Ok(Running {
+        addr,
+        base_url: format!("{scheme}://{addr}"),
+        app,
+        ca_file,
+        max_connections,
+        permits,
+        shutdown,
+        shutdown_timeout,
+    })
 }

@@ -257,6 +257,12 @@ impl Store {
         PendingAck(ack).durable().await
     }
 
+    /// Writes what the store has deferred (lifecycle progress a restart would otherwise
+    /// replay), and waits until it is on disk.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        PendingAck(self.enqueue(WriteRequest::Flush)).durable().await
+    }
+
     /// Reads like [`Store::read`], then waits until what was read is on disk. `f` returns its
     /// answer and the newest write it depends on: a record's `seq`, or [`State::latest`] when
     /// the answer depends on something being absent.

@@ -31,6 +31,8 @@ pub enum WriteRequest {
     Changes(AppliedChanges, Option<oneshot::Sender<Result<(), String>>>),
     Setting(String, String, oneshot::Sender<Result<(), String>>),
     Clear(oneshot::Sender<Result<(), String>>),
+    /// Writes every deferred checkpoint now (at shutdown).
+    Flush(oneshot::Sender<Result<(), String>>),
 }
 
 /// What the checkpointer and the writer share about the WAL.

@@ -158,7 +158,7 @@ pub fn writer_loop(
         for request in batch {
             let ack = match request {
                 WriteRequest::Changes(_, ack) => ack,
-                WriteRequest::Setting(_, _, ack) | WriteRequest::Clear(ack) => Some(ack),
+                WriteRequest::Setting(_, _, ack) | WriteRequest::Clear(ack) | WriteRequest::Flush(ack) => Some(ack),
             };
             if let Some(ack) = ack {
                 let _ = ack.send(outcome.clone());
@@ -176,6 +176,11 @@ fn commit(conn: &mut Connection, pending: &mut Pending, batch: &[WriteRequest]) 
     let tx = conn.transaction()?;
     for request in batch {
         match request {
+            WriteRequest::Flush(_) => {
+                for write in &pending.take_chunk(usize::MAX) {
+                    write_resource(&tx, write)?;
+                }
+            }
             WriteRequest::Clear(_) => {
                 *pending = Pending::default();
                 tx.execute_batch("DELETE FROM resources; DELETE FROM operations;")?;

@@ -95,6 +95,7 @@ pub struct Options {
     pub publishers: Vec<String>,
     pub auth: AuthMode,
     pub subscriptions: Vec<azemu::identity::DeclaredSubscription>,
+    pub connections: azemu::server::ConnectionLimits,
 }
 
 impl Default for Options {
@@ -110,6 +111,7 @@ impl Default for Options {
             publishers: Vec::new(),
             auth: AuthMode::Any,
             subscriptions: Vec::new(),
+            connections: Default::default(),
         }
     }
 }
@@ -132,6 +134,7 @@ pub fn serve_config(options: Options) -> ServeConfig {
         journal_size: options.journal_size,
         publishers: options.publishers,
         subscriptions: options.subscriptions,
+        connections: options.connections,
     }
 }
 
