@@ -161,6 +161,13 @@ impl State {
         self.resources.values()
     }
 
+    /// The resources whose key (lower-case id) sorts after `after`, in key order.
+    pub fn resources_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a Arc<StoredResource>> + 'a {
+        use std::ops::Bound;
+        let start = after.map_or(Bound::Unbounded, |key| Bound::Excluded(key.to_ascii_lowercase()));
+        self.resources.range::<String, _>((start, Bound::Unbounded)).map(|(_, r)| r)
+    }
+
     /// Every operation still kept, in no particular order.
     pub fn operations(&self) -> impl Iterator<Item = &Arc<OperationRecord>> {
         self.operations.values()

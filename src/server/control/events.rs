@@ -1,21 +1,17 @@
-//! `/_azemu/events`: the journal as JSON, or followed live as server-sent events; and
-//! `/_azemu/state`, everything stored, for debugging and snapshots.
+//! `/_azemu/events`: the journal as JSON, or followed live as server-sent events.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::arm::document;
-use crate::arm::lro::status_body;
-use crate::arm::respond::json_response;
 use crate::arm::ArmError;
-use crate::journal::Filter;
+use crate::journal::{Event, Filter};
 
 fn filter_from(parts: &Parts) -> Result<Filter, ArmError> {
     let mut filter = Filter::default();
@@ -66,8 +62,40 @@ pub fn events(app: &Arc<App>, parts: &Parts) -> Response {
         return stream(app, filter);
     }
     let kept = app.journal.query(&filter, app.clock.now());
-    let events: Vec<&crate::journal::Event> = kept.iter().map(|e| &**e).collect();
-    json_response(StatusCode::OK, &json!({ "value": events, "lastSeq": app.journal.last_seq() }))
+    let tail = format!("],\"lastSeq\":{}}}", app.journal.last_seq());
+    streamed_array("{\"value\":[".into(), kept, tail)
+}
+
+/// Events serialized into this many per chunk.
+const EVENTS_PER_CHUNK: usize = 256;
+
+/// `head`, the events as a JSON array's elements, then `tail`: serialized a chunk at a time as
+/// the answer is sent, so that a large journal is never held as one text.
+fn streamed_array(head: String, events: Vec<Arc<Event>>, tail: String) -> Response {
+    let start = (Some(head), events.into_iter(), Some(tail), true);
+    let chunks = futures_util::stream::unfold(start, |(mut head, mut events, mut tail, mut first)| async move {
+        let chunk = match head.take() {
+            Some(head) => head.into_bytes(),
+            None => {
+                let mut out = Vec::new();
+                for event in events.by_ref().take(EVENTS_PER_CHUNK) {
+                    if !std::mem::take(&mut first) {
+                        out.push(b',');
+                    }
+                    serde_json::to_writer(&mut out, &*event).expect("an event serializes");
+                }
+                if out.is_empty() {
+                    tail.take()?.into_bytes()
+                } else {
+                    out
+                }
+            }
+        };
+        Some((Ok::<_, std::convert::Infallible>(Bytes::from(chunk)), (head, events, tail, first)))
+    });
+    let mut response = (StatusCode::OK, Body::from_stream(chunks)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    response
 }
 
 fn stream(app: &Arc<App>, filter: Filter) -> Response {
@@ -80,43 +108,4 @@ fn stream(app: &Arc<App>, filter: Filter) -> Response {
         Some((Ok::<_, std::convert::Infallible>(sse), follower))
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(10))).into_response()
-}
-
-/// Every resource (its current document and the emulator's state for it) and operation.
-pub fn state(app: &App) -> Response {
-    let now = app.clock.now();
-    let dump = app.store.read(|s| {
-        let resources: Vec<Value> = s
-            .resources()
-            .map(|r| {
-                let doc = document::current_unkept(&app.registry, r, now);
-                json!({
-                    "id": r.id,
-                    "type": r.type_key,
-                    "etag": r.etag,
-                    "document": serde_json::from_slice::<Value>(&doc).unwrap_or(Value::Null),
-                    "pendingOperation": r.pending_op,
-                    "due": r.due.map(crate::arm::timestamp),
-                    "deleting": r.deleting,
-                    "failed": r.failed,
-                    "lifecycle": r.sim.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()),
-                })
-            })
-            .collect();
-        let mut operations: Vec<(chrono::DateTime<chrono::Utc>, Value)> = s
-            .operations()
-            .map(|o| {
-                let mut body = status_body(o);
-                body["kind"] = json!(o.kind);
-                (o.start_time, body)
-            })
-            .collect();
-        operations.sort_by_key(|(start, _)| *start);
-        json!({
-            "clock": { "mode": app.clock.mode(), "now": crate::arm::timestamp(now), "speed": app.clock.speed() },
-            "resources": resources,
-            "operations": operations.into_iter().map(|(_, o)| o).collect::<Vec<_>>(),
-        })
-    });
-    json_response(StatusCode::OK, &dump)
 }

@@ -4,6 +4,7 @@ mod events;
 mod faults;
 mod lookup;
 mod publishers;
+mod state;
 
 use axum::body::Bytes;
 use std::sync::Arc;
@@ -33,7 +34,7 @@ pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
     match (method, rest) {
         (&Method::GET, "health") => health(app),
         (&Method::GET, "events") => events::events(app, parts),
-        (&Method::GET, "state") => events::state(app),
+        (&Method::GET, "state") => state::state(app, parts),
         (&Method::GET, "resource") => lookup::resource(app, parts),
         (&Method::POST, "reset") => reset(app).await,
         (&Method::GET, "clock") => json_response(StatusCode::OK, &clock_body(app)),
