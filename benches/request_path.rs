@@ -105,6 +105,8 @@ async fn setup() -> Arc<App> {
         publishers: Vec::new(),
         subscriptions: Vec::new(),
         connections: Default::default(),
+        control_api: azemu::server::ControlApi::Auto,
+        control_token: None,
     })
     .await
     .expect("azemu starts");

@@ -29,6 +29,8 @@ pub struct App {
     pub scheme: &'static str,
     /// How long a request's body may take to arrive once its headers are in.
     pub body_timeout: std::time::Duration,
+    /// Who may use the control API and `/metrics`.
+    pub control: crate::identity::ControlAccess,
 }
 
 /// What `azemu serve` sets for an [`App`] beyond its parts.
@@ -40,11 +42,12 @@ pub struct AppSettings {
     /// Events the journal keeps; 0 turns it off.
     pub journal_size: usize,
     pub body_timeout: std::time::Duration,
+    pub control: crate::identity::ControlAccess,
 }
 
 impl App {
     pub fn new(store: Store, clock: Clock, identity: Identity, settings: AppSettings) -> Arc<App> {
-        let AppSettings { startup_publishers, api_check, scheme, journal_size, body_timeout } = settings;
+        let AppSettings { startup_publishers, api_check, scheme, journal_size, body_timeout, control } = settings;
         let store = Arc::new(store);
         let clock = Arc::new(clock);
         let registry = Arc::new(crate::providers::standard_registry());
@@ -78,6 +81,7 @@ impl App {
             registrations,
             scheme,
             body_timeout,
+            control,
         })
     }
 }

@@ -27,6 +27,8 @@ fn config(
         publishers: Vec::new(),
         subscriptions: Vec::new(),
         connections: Default::default(),
+        control_api: azemu::server::ControlApi::Auto,
+        control_token: None,
     }
 }
 

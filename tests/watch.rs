@@ -159,6 +159,27 @@ async fn a_missing_resource_exits_2_and_a_bad_id_too() {
     assert!(err.contains("not a resource id"), "{err}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guarded_control_api_is_watched_with_a_token() {
+    let options = Options {
+        control_api: azemu::server::ControlApi::Token,
+        control_token: Some("team-secret".into()),
+        ..Options::default()
+    };
+    let s = TestServer::start_with(options).await;
+    let (code, _, err) = finish(watch(&s, &job("dev-1", "nowhere"))).await;
+    assert!(code == 2 && err.contains("--token"), "{code}: {err}");
+    let with_token = Command::new(BIN)
+        .args(["watch", &job("dev-1", "nowhere"), "--endpoint", &s.base, "--token", "team-secret"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, _, err) = finish(with_token).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("there is no resource"), "{err}");
+}
+
 /// A real azemu process over HTTPS, for the tests that need one.
 struct Served {
     child: Child,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::arm::ApiVersionCheck;
-use crate::server::{self, AuthMode, ServeConfig, TlsMode};
+use crate::server::{self, AuthMode, ControlApi, ServeConfig, TlsMode};
 use crate::sim::ClockMode;
 
 #[derive(Parser)]
@@ -46,6 +46,10 @@ struct WatchCommand {
     /// One line per change even on a terminal.
     #[arg(long)]
     plain: bool,
+    /// A bearer token for an azemu whose control API asks for one (an admin token or its
+    /// --control-token).
+    #[arg(long, env = "AZEMU_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[derive(Args)]
@@ -119,6 +123,13 @@ struct ServeArgs {
     /// A connection with no request in flight is closed after this.
     #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
     idle_timeout: std::time::Duration,
+    /// Who may use the control API (`/_azemu/*` but health) and `/metrics`: `auto` leaves them
+    /// open on a loopback address and asks for a token elsewhere; `open`; `token`.
+    #[arg(long, value_enum, default_value_t = ControlApi::Auto)]
+    control_api: ControlApi,
+    /// A shared secret the control API takes as a bearer token, besides admin tokens.
+    #[arg(long, env = "AZEMU_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     shutdown_timeout: std::time::Duration,
@@ -143,6 +154,7 @@ pub fn run() -> anyhow::Result<()> {
             ca_file: args.ca_file,
             insecure: args.insecure,
             plain: args.plain,
+            token: args.token,
         })),
         Command::Token(args) => token::run(args),
     }
@@ -174,6 +186,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             idle_timeout: args.idle_timeout,
             shutdown_timeout: args.shutdown_timeout,
         },
+        control_api: args.control_api,
+        control_token: args.control_token,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

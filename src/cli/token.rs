@@ -19,7 +19,8 @@ pub struct TokenCommand {
     /// A partner API publisher the token reaches (repeat for more).
     #[arg(long = "publisher", value_name = "ID")]
     publishers: Vec<String>,
-    /// `reader` can only read; `contributor` (the default) can also write.
+    /// `reader` can only read; `contributor` (the default) can also write; `admin` can also use
+    /// the control API where azemu asks for a token there (`serve --control-api token`).
     #[arg(long, value_enum)]
     role: Option<Role>,
     /// The token's audience (default: ARM's, or the partner API's when only publishers are named).

@@ -4,7 +4,6 @@
 
 use axum::http::Method;
 
-use super::token::Role;
 use super::verify::Principal;
 use crate::arm::{ArmError, ArmPath};
 
@@ -65,7 +64,7 @@ impl Principal {
     }
 
     fn may(&self, method: &Method, reaches: impl Fn(&super::token::Access) -> bool) -> bool {
-        self.access.as_ref().is_none_or(|access| reaches(access) && (access.role == Role::Contributor || reads(method)))
+        self.access.as_ref().is_none_or(|access| reaches(access) && (access.role.writes() || reads(method)))
     }
 
     pub fn reaches_subscription(&self, id: &str) -> bool {
@@ -103,6 +102,7 @@ mod tests {
     use super::*;
     use crate::arm::Caller;
     use crate::identity::token::Access;
+    use crate::identity::token::Role;
 
     fn principal(subscriptions: &[&str], publishers: &[&str], role: Role) -> Principal {
         Principal {

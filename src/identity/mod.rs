@@ -4,6 +4,7 @@
 //! every ARM and partner API request.
 
 pub mod authorize;
+mod control;
 mod directory;
 mod discovery;
 mod managed;
@@ -21,6 +22,7 @@ use axum::http::request::Parts;
 use axum::http::Method;
 use axum::response::Response;
 
+pub use control::{ControlAccess, ControlApi};
 pub use directory::{handle as directory_request, is_directory_path, DeclaredSubscription};
 pub use verify::{Audience, Principal};
 

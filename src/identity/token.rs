@@ -26,6 +26,15 @@ pub struct Access {
 pub enum Role {
     Reader,
     Contributor,
+    /// A contributor that may also use the control API (`/_azemu/*`, `/metrics`) of an azemu
+    /// that asks for a token there.
+    Admin,
+}
+
+impl Role {
+    pub fn writes(self) -> bool {
+        matches!(self, Role::Contributor | Role::Admin)
+    }
 }
 
 impl Access {

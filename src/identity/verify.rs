@@ -87,7 +87,7 @@ fn unchecked_header(token: &str) -> Option<serde_json::Map<String, serde_json::V
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
-fn bearer_token(headers: &HeaderMap) -> Result<&str, ArmError> {
+pub(super) fn bearer_token(headers: &HeaderMap) -> Result<&str, ArmError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ArmError::unauthorized(
             "AuthenticationFailed",
@@ -143,7 +143,7 @@ impl Identity {
     }
 
     /// Decodes a token azemu signed, checking its signature and nothing else.
-    fn check_signature(&self, token: &str) -> Result<Claims, ArmError> {
+    pub(super) fn check_signature(&self, token: &str) -> Result<Claims, ArmError> {
         let unsigned = || rejected("The access token signature is invalid: the token was not issued by this azemu.");
         let header = jsonwebtoken::decode_header(token).map_err(|_| match unchecked_header(token) {
             // A JWT of an algorithm azemu does not sign with (`none` among them).

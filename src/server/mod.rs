@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
-pub use crate::identity::AuthMode;
+pub use crate::identity::{AuthMode, ControlAccess, ControlApi};
 pub use headers::IDENTITY;
 pub use limits::ConnectionLimits;
 
@@ -65,6 +65,10 @@ pub struct ServeConfig {
     /// Subscriptions to list from the start (`--subscription`); one default when empty.
     pub subscriptions: Vec<crate::identity::DeclaredSubscription>,
     pub connections: ConnectionLimits,
+    /// Who may use the control API and `/metrics` (`auto`: anyone on loopback).
+    pub control_api: ControlApi,
+    /// A shared secret the control API takes as a bearer token, besides admin tokens.
+    pub control_token: Option<String>,
 }
 
 pub struct Running {
@@ -109,7 +113,15 @@ where
     let (parts, body) = request.into_parts();
     let echo = headers::Echo::from_request(&parts.headers);
     let started = std::time::Instant::now();
-    if parts.uri.path() == "/metrics" && parts.method == axum::http::Method::GET {
+    let control = parts.uri.path().starts_with(control::PREFIX);
+    let metrics = parts.uri.path() == "/metrics";
+    // Health stays open: it is what liveness probes and load balancers ask.
+    if (control && parts.uri.path() != control::HEALTH) || metrics {
+        if let Err(e) = app.identity.authorize_control(&app.control, &parts.headers) {
+            return e.into_response();
+        }
+    }
+    if metrics && parts.method == axum::http::Method::GET {
         let text = app.metrics.render(&app);
         let mut response = (axum::http::StatusCode::OK, text).into_response();
         response.headers_mut().insert(
@@ -118,7 +130,6 @@ where
         );
         return response;
     }
-    let control = parts.uri.path().starts_with(control::PREFIX);
     let journaled =
         (!control && app.journal.enabled()).then(|| (parts.method.clone(), Box::<str>::from(parts.uri.path())));
     let measured = !control;
@@ -299,12 +310,22 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     };
     let clock_settings = clock_settings_to_save(&clock, clock_floor(&store));
     let identity = Identity::new(config.auth, config.data_dir.as_deref(), config.subscriptions.clone())?;
+    // Bound first: who may use the control API depends on where azemu listens.
+    let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let control = ControlAccess::resolve(config.control_api, addr.ip(), config.control_token.clone());
+    if control != ControlAccess::Open {
+        tracing::info!(
+            "the control API and /metrics ask for an admin token ('azemu token --role admin') or --control-token"
+        );
+    }
     let settings = crate::app::AppSettings {
         startup_publishers: config.publishers.clone(),
         api_check: config.api_version_check,
         scheme,
         journal_size: config.journal_size,
         body_timeout: config.connections.body_timeout,
+        control,
     };
     let app = App::new(store, clock, identity, settings);
     if let Some(file) = &config.faults {
@@ -321,8 +342,6 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         app.store.read(|s| app.journal.changes.seed(s.resources(), app.clock.now()));
         spawn_journal_ticker(&app)?;
     }
-    let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
-    let addr = listener.local_addr()?;
     let descriptors = limits::raise_descriptor_limit();
     let max_connections = config.connections.max_connections.unwrap_or(limits::default_max_connections(descriptors));
     tracing::debug!(descriptors, max_connections, "connection bound");

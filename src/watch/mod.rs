@@ -22,6 +22,8 @@ pub struct WatchArgs {
     pub insecure: bool,
     /// Plain lines even on a terminal.
     pub plain: bool,
+    /// Sent as a bearer token, for an azemu whose control API asks for one.
+    pub token: Option<String>,
 }
 
 #[derive(Debug)]
@@ -71,6 +73,13 @@ fn client(args: &WatchArgs) -> Result<reqwest::Client, WatchError> {
     if args.insecure {
         builder = builder.danger_accept_invalid_certs(true);
     }
+    if let Some(token) = &args.token {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| WatchError::Usage("the token is not a valid header value".into()))?;
+        value.set_sensitive(true);
+        let headers = reqwest::header::HeaderMap::from_iter([(reqwest::header::AUTHORIZATION, value)]);
+        builder = builder.default_headers(headers);
+    }
     let ca = args.ca_file.clone().or_else(|| {
         let default = PathBuf::from("azemu-data/tls/ca.pem");
         (args.endpoint.starts_with("https:") && default.exists()).then_some(default)
@@ -95,6 +104,10 @@ async fn lookup(client: &reqwest::Client, endpoint: &str, id: &str) -> Result<Va
     match status.as_u16() {
         200 => Ok(body),
         404 => Err(WatchError::NotFound(format!("there is no resource '{id}'"))),
+        401 | 403 => Err(WatchError::Usage(format!(
+            "{} (this azemu's control API asks for a token: pass --token or set AZEMU_TOKEN)",
+            body["error"]["message"].as_str().unwrap_or("refused")
+        ))),
         _ => Err(WatchError::Usage(body["error"]["message"].as_str().unwrap_or("unexpected answer").to_string())),
     }
 }

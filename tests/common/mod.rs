@@ -96,6 +96,8 @@ pub struct Options {
     pub auth: AuthMode,
     pub subscriptions: Vec<azemu::identity::DeclaredSubscription>,
     pub connections: azemu::server::ConnectionLimits,
+    pub control_api: azemu::server::ControlApi,
+    pub control_token: Option<String>,
 }
 
 impl Default for Options {
@@ -112,6 +114,8 @@ impl Default for Options {
             auth: AuthMode::Any,
             subscriptions: Vec::new(),
             connections: Default::default(),
+            control_api: azemu::server::ControlApi::Auto,
+            control_token: None,
         }
     }
 }
@@ -135,6 +139,8 @@ pub fn serve_config(options: Options) -> ServeConfig {
         publishers: options.publishers,
         subscriptions: options.subscriptions,
         connections: options.connections,
+        control_api: options.control_api,
+        control_token: options.control_token,
     }
 }
 

@@ -21,6 +21,7 @@ use crate::arm::{timestamp, ArmError};
 use crate::sim::ClockMode;
 
 pub const PREFIX: &str = "/_azemu/";
+pub const HEALTH: &str = "/_azemu/health";
 
 pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
     let (method, path) = (&parts.method, parts.uri.path());
