@@ -6,6 +6,7 @@
 mod body;
 mod hot;
 mod interned;
+mod migrate;
 mod record;
 mod rows;
 mod sqlite;

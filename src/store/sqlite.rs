@@ -12,6 +12,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::migrate;
 use super::record::{OperationRecord, StoredResource};
 use super::rows::{operation_from, resource_from, RESOURCE_COLUMNS};
 use super::state::AppliedChanges;
@@ -51,27 +52,39 @@ pub struct Loaded {
 }
 
 fn open(path: &Path) -> anyhow::Result<Connection> {
-    let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: a commit is on disk before it is acknowledged, even across power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;
-    let format: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let numbered: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let has_tables: i64 =
         conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))?;
-    if format != FORMAT && has_tables > 0 {
+    // Stores from before layouts were numbered are format 1.
+    let format = if numbered == 0 && has_tables > 0 { 1 } else { numbered };
+    if format > FORMAT {
         anyhow::bail!(
-            "{} was written by another azemu version (store format {format}; this one reads format {FORMAT}). \
-             Move it away, or start with another --data directory.",
+            "{} was written by a newer azemu (store format {format}); this one reads formats 1 to {FORMAT}. \
+             Run the newer azemu, or start with another --data directory.",
             path.display()
         );
     }
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS resources (
-             rid INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, state TEXT NOT NULL, sim TEXT,
-             body BLOB NOT NULL);
-         CREATE TABLE IF NOT EXISTS operations (oid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
-         CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
-    )?;
+    if has_tables > 0 && format < FORMAT {
+        let backup = migrate::back_up(&conn, path, format)?;
+        let migrated = migrate::from_format_one(&mut conn).with_context(|| {
+            format!("migrating {} from store format {format} (a copy is in {})", path.display(), backup.display())
+        })?;
+        tracing::warn!(
+            from = format,
+            to = FORMAT,
+            backup = %backup.display(),
+            resources = migrated.resources,
+            interrupted = migrated.interrupted,
+            deleted = migrated.deleted,
+            operations_dropped = migrated.operations_dropped,
+            "store migrated"
+        );
+    }
+    conn.execute_batch(migrate::TABLES)?;
     conn.pragma_update(None, "user_version", FORMAT)?;
     Ok(conn)
 }
