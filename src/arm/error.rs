@@ -91,9 +91,21 @@ impl ArmError {
 
 impl From<StoreError> for ArmError {
     fn from(e: StoreError) -> ArmError {
-        ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e.to_string())
+        match e {
+            StoreError::Unavailable(reason) => ArmError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                format!(
+                    "azemu cannot write its store ({reason}). The request changed nothing; retry once the disk takes writes again."
+                ),
+            ),
+            StoreError::Failed(_) => ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e.to_string()),
+        }
     }
 }
+
+/// How long a client is asked to wait before retrying a 503 azemu answers itself.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u32 = 5;
 
 #[derive(Serialize)]
 struct Envelope<'a> {
@@ -106,6 +118,9 @@ impl IntoResponse for ArmError {
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECONDS));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -226,7 +226,7 @@ async fn write(
         }
         PutAnswer::Unchanged { resource, op } => {
             // Nothing was written: answer only with what is already on disk.
-            app.store.until_durable(resource.seq.max(op.as_ref().map_or(0, |o| o.seq))).await;
+            app.store.until_durable(resource.seq.max(op.as_ref().map_or(0, |o| o.seq))).await?;
             (StatusCode::OK, resource, op)
         }
     };
@@ -291,7 +291,7 @@ pub(super) async fn delete(
             }
         }
         Some(op) => {
-            app.store.until_durable(op.seq).await;
+            app.store.until_durable(op.seq).await?;
             let mut response = no_content(StatusCode::ACCEPTED);
             lro::add_headers(
                 response.headers_mut(),

@@ -39,7 +39,7 @@ impl PartnerError {
 
 impl From<crate::store::StoreError> for PartnerError {
     fn from(e: crate::store::StoreError) -> PartnerError {
-        PartnerError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e.to_string())
+        ArmError::from(e).into()
     }
 }
 
@@ -54,6 +54,10 @@ impl IntoResponse for PartnerError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code, "message": self.message } });
         let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            let seconds = crate::arm::error::UNAVAILABLE_RETRY_AFTER_SECONDS;
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

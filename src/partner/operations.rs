@@ -229,7 +229,7 @@ async fn from_operations(
     app: &App,
     publisher: &str,
     offer: &str,
-    view: impl FnOnce(&State, &str, Vec<(OperationSim, Value)>, DateTime<Utc>) -> Result<Value, PartnerError>,
+    view: impl Fn(&State, &str, Vec<(OperationSim, Value)>, DateTime<Utc>) -> Result<Value, PartnerError>,
 ) -> Result<Response, PartnerError> {
     let now = app.clock.now();
     let offer_key = offer_id(publisher, offer).to_ascii_lowercase();

@@ -39,6 +39,11 @@ impl Engine {
         tokio::spawn(async move {
             loop {
                 engine.run_due().await;
+                // Lifecycles pause while the disk takes no writes, and go on once it does.
+                if engine.store.unavailable().is_some() {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
                 let next = engine.store.read(State::next_due);
                 let wait = match (engine.clock.mode(), next) {
                     (ClockMode::Real, Some(at)) => (at - engine.clock.now()).to_std().unwrap_or(Duration::ZERO),
@@ -81,6 +86,9 @@ impl Engine {
 
     async fn run_due_locked(&self) {
         loop {
+            if self.store.unavailable().is_some() {
+                return;
+            }
             let now = self.clock.now();
             let due = self.store.read(|s| s.due_timers(now, MAX_STEPS_PER_ROUND));
             if due.is_empty() {

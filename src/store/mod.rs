@@ -4,6 +4,7 @@
 //! nobody observes a state a crash could take back.
 
 mod body;
+mod durability;
 mod hot;
 mod interned;
 mod migrate;
@@ -32,33 +33,18 @@ pub use state::{Persist, State, TimerTarget, Txn, VersionChange};
 use sqlite::WriteRequest;
 
 #[derive(Debug, thiserror::Error)]
-#[error("store write failed: {0}")]
-pub struct StoreError(pub String);
-
-/// The newest store write known to be on disk, shared with the writer thread.
-#[derive(Default)]
-pub struct Durability {
-    durable_seq: AtomicU64,
-    changed: Notify,
-    /// Told how long each commit took (metrics).
-    commit_observer: OnceLock<Box<dyn Fn(std::time::Duration) + Send + Sync>>,
+pub enum StoreError {
+    #[error("store write failed: {0}")]
+    Failed(String),
+    /// The disk does not take writes (full, read-only, gone): the write changed nothing.
+    #[error("the store cannot be written: {0}")]
+    Unavailable(String),
 }
 
-impl Durability {
-    fn observe_commit(&self, took: std::time::Duration) {
-        if let Some(observe) = self.commit_observer.get() {
-            observe(took);
-        }
-    }
-
-    fn advance(&self, seq: u64) {
-        self.durable_seq.fetch_max(seq, Ordering::AcqRel);
-        self.changed.notify_waiters();
-    }
-}
+pub use durability::Durability;
 
 pub struct Store {
-    state: RwLock<State>,
+    state: Arc<RwLock<State>>,
     /// Numbers store writes; only touched under the state's write lock.
     last_seq: AtomicU64,
     durability: Arc<Durability>,
@@ -70,7 +56,7 @@ pub struct Store {
     /// Settings found on disk at start (e.g. the manual clock's time).
     settings: HashMap<String, String>,
     /// Told of every resource version change, in commit order (see [`Store::observe`]).
-    observer: OnceLock<Observer>,
+    observer: Arc<OnceLock<Observer>>,
 }
 
 /// Called under the store's write lock with each commit's version changes: it must be quick.
@@ -92,16 +78,35 @@ impl Store {
     }
 
     fn with(state: State, writer: Option<mpsc::Sender<WriteRequest>>, durability: Arc<Durability>) -> Store {
+        let state = Arc::new(RwLock::new(state));
+        let observer: Arc<OnceLock<Observer>> = Arc::default();
+        let (restored, told) = (state.clone(), observer.clone());
+        // A commit that fails takes back every write not yet on disk, so that nobody sees what
+        // the disk does not hold.
+        durability.install_roll_back(Box::new(move |durability: &Durability| {
+            let mut state = restored.write().unwrap_or_else(|e| e.into_inner());
+            for undo in durability.take_back_all() {
+                let versions = state.restore(undo);
+                if let Some(observe) = told.get() {
+                    observe(versions);
+                }
+            }
+        }));
         Store {
-            state: RwLock::new(state),
+            state,
             last_seq: AtomicU64::new(0),
             durability,
             writer,
             timers_changed: Notify::new(),
             path: None,
-            observer: OnceLock::new(),
+            observer,
             settings: HashMap::new(),
         }
+    }
+
+    /// Why writes are refused, while the disk does not take them.
+    pub fn unavailable(&self) -> Option<String> {
+        self.durability.unavailable()
     }
 
     /// Opens `dir/azemu.db`, creating it if needed, and loads everything it holds.
@@ -125,7 +130,7 @@ impl Store {
 
     /// Writes a setting; returns once it is durable.
     pub async fn save_setting(&self, name: &str, value: String) -> Result<(), StoreError> {
-        PendingAck(self.enqueue(|ack| WriteRequest::Setting(name.to_string(), value, ack))).durable().await
+        PendingAck::from(self.enqueue(|ack| WriteRequest::Setting(name.to_string(), value, ack))).durable().await
     }
 
     /// Installs the observer of commit durations; the first wins.
@@ -219,15 +224,23 @@ impl Store {
 
     fn commit_observed(&self, state: &mut State, txn: Txn, observed: bool) -> PendingAck {
         if txn.is_empty() {
-            return PendingAck(None);
+            return PendingAck::Done;
+        }
+        let persist = txn.persist;
+        if persist != Persist::MemoryOnly && self.writer.is_some() {
+            if let Some(reason) = self.durability.unavailable() {
+                return PendingAck::Refused(reason);
+            }
         }
         let earliest = state.next_due();
-        let persist = txn.persist;
         let seq = match persist {
             Persist::Durable => self.last_seq.fetch_add(1, Ordering::AcqRel) + 1,
             Persist::Checkpoint | Persist::MemoryOnly => 0,
         };
         let mut applied = state.apply(txn, seq);
+        if let (Some(undo), Some(_)) = (applied.undo.take(), &self.writer) {
+            self.durability.remember(seq, undo);
+        }
         let versions = std::mem::take(&mut applied.versions);
         if let Some(observe) = self.observer.get().filter(|_| observed) {
             observe(versions);
@@ -236,14 +249,14 @@ impl Store {
             self.timers_changed.notify_one();
         }
         match persist {
-            Persist::Durable => PendingAck(self.enqueue(|ack| WriteRequest::Changes(applied, Some(ack)))),
+            Persist::Durable => PendingAck::from(self.enqueue(|ack| WriteRequest::Changes(applied, Some(ack)))),
             Persist::Checkpoint => {
                 if let Some(writer) = &self.writer {
                     let _ = writer.send(WriteRequest::Changes(applied, None));
                 }
-                PendingAck(None)
+                PendingAck::Done
             }
-            Persist::MemoryOnly => PendingAck(None),
+            Persist::MemoryOnly => PendingAck::Done,
         }
     }
 
@@ -255,41 +268,54 @@ impl Store {
             self.enqueue(WriteRequest::Clear)
         };
         self.timers_changed.notify_one();
-        PendingAck(ack).durable().await
+        PendingAck::from(ack).durable().await
     }
 
     /// Writes what the store has deferred (lifecycle progress a restart would otherwise
     /// replay), and waits until it is on disk.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        PendingAck(self.enqueue(WriteRequest::Flush)).durable().await
+        PendingAck::from(self.enqueue(WriteRequest::Flush)).durable().await
     }
 
     /// Reads like [`Store::read`], then waits until what was read is on disk. `f` returns its
     /// answer and the newest write it depends on: a record's `seq`, or [`State::latest`] when
-    /// the answer depends on something being absent.
-    pub async fn read_durable<T>(&self, f: impl FnOnce(&State, u64) -> (T, u64)) -> T {
-        let (out, seq) = {
-            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-            f(&state, self.last_seq.load(Ordering::Acquire))
-        };
-        self.until_durable(seq).await;
-        out
+    /// the answer depends on something being absent. Should that write be taken back (its
+    /// commit failed), it reads again.
+    pub async fn read_durable<T>(&self, mut f: impl FnMut(&State, u64) -> (T, u64)) -> T {
+        loop {
+            let (out, seq, epoch) = {
+                let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+                let (out, seq) = f(&state, self.last_seq.load(Ordering::Acquire));
+                (out, seq, self.durability.epoch())
+            };
+            // Durable, or taken back: either way, unless a roll-back came after the read, what
+            // was read is what the disk holds.
+            let _ = self.until_durable(seq).await;
+            if self.durability.epoch() == epoch {
+                return out;
+            }
+        }
     }
 
-    /// Waits until the write that made version `seq` is on disk (at once in memory).
-    pub async fn until_durable(&self, seq: u64) {
+    /// Waits until the write that made version `seq` is on disk (at once in memory); an error
+    /// if it was taken back instead.
+    pub async fn until_durable(&self, seq: u64) -> Result<(), StoreError> {
         // Most reads find their write long done: no waiter registration (a lock) for them.
         if self.writer.is_none() || self.durability.durable_seq.load(Ordering::Acquire) >= seq {
-            return;
+            return Ok(());
         }
         loop {
             let changed = self.durability.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            if self.durability.durable_seq.load(Ordering::Acquire) >= seq {
-                return;
+            match self.durability.fate(seq) {
+                Some(true) => return Ok(()),
+                Some(false) => {
+                    let reason = self.durability.unavailable().unwrap_or_else(|| "the write was taken back".into());
+                    return Err(StoreError::Unavailable(reason));
+                }
+                None => changed.await,
             }
-            changed.await;
         }
     }
 
@@ -313,15 +339,27 @@ impl Store {
 }
 
 /// Resolves once a write is on disk (at once for an in-memory store).
-pub struct PendingAck(Option<oneshot::Receiver<Result<(), String>>>);
+pub enum PendingAck {
+    Done,
+    Waiting(oneshot::Receiver<Result<(), String>>),
+    /// Not applied: the disk does not take writes.
+    Refused(String),
+}
+
+impl From<Option<oneshot::Receiver<Result<(), String>>>> for PendingAck {
+    fn from(receiver: Option<oneshot::Receiver<Result<(), String>>>) -> PendingAck {
+        receiver.map_or(PendingAck::Done, PendingAck::Waiting)
+    }
+}
 
 impl PendingAck {
     pub async fn durable(self) -> Result<(), StoreError> {
-        match self.0 {
-            None => Ok(()),
-            Some(rx) => match rx.await {
-                Ok(result) => result.map_err(StoreError),
-                Err(_) => Err(StoreError("store writer stopped".into())),
+        match self {
+            PendingAck::Done => Ok(()),
+            PendingAck::Refused(reason) => Err(StoreError::Unavailable(reason)),
+            PendingAck::Waiting(rx) => match rx.await {
+                Ok(result) => result.map_err(StoreError::Unavailable),
+                Err(_) => Err(StoreError::Failed("store writer stopped".into())),
             },
         }
     }

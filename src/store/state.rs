@@ -115,6 +115,16 @@ pub struct AppliedChanges {
     /// Each resource's version before and after, for the store's observer; taken out before
     /// the changes go to the writer.
     pub versions: Vec<VersionChange>,
+    /// What a durable write replaced, to put back if it cannot be committed; taken out before
+    /// the changes go to the writer.
+    pub undo: Option<Undo>,
+}
+
+/// The records a durable write replaced (`None`: absent before), in the order it wrote them.
+#[derive(Debug, Default)]
+pub struct Undo {
+    resources: Vec<(String, Option<Arc<StoredResource>>)>,
+    operations: Vec<(Arc<str>, Option<Arc<OperationRecord>>)>,
 }
 
 /// One resource's version before and after a commit (`None`: absent).
@@ -235,8 +245,12 @@ impl State {
     pub fn apply(&mut self, txn: Txn, seq: u64) -> AppliedChanges {
         let durable = txn.persist == Persist::Durable;
         let mut applied = AppliedChanges { seq: if durable { seq } else { 0 }, ..AppliedChanges::default() };
+        let mut undo = durable.then(Undo::default);
         for key in txn.delete_resources {
             if let Some(old) = self.resources.remove(&key) {
+                if let Some(undo) = &mut undo {
+                    undo.resources.push((key.clone(), Some(old.clone())));
+                }
                 self.unschedule_resource(&old);
                 applied.resources.push(ResourceWrite::Delete(old.rid));
                 applied.versions.push(VersionChange { old: Some(old), new: None });
@@ -261,6 +275,9 @@ impl State {
             if let Some(due) = resource.due {
                 self.timers.insert((due, TimerTarget::Resource(key.clone())));
             }
+            if let Some(undo) = &mut undo {
+                undo.resources.push((key.clone(), old.clone()));
+            }
             let same_body = old.as_ref().is_some_and(|o| o.body.same(&resource.body));
             let resource = Arc::new(resource);
             self.resources.insert(key, resource.clone());
@@ -275,7 +292,11 @@ impl State {
             if durable {
                 op.seq = seq;
             }
-            op.oid = match self.operations.get(&op.id).cloned() {
+            let previous = self.operations.get(&op.id).cloned();
+            if let Some(undo) = &mut undo {
+                undo.operations.push((op.id.clone(), previous.clone()));
+            }
+            op.oid = match previous {
                 Some(old) => {
                     self.unschedule_operation(&old);
                     old.oid
@@ -297,11 +318,49 @@ impl State {
         }
         for id in txn.delete_operations {
             if let Some(old) = self.operations.remove(&id) {
+                if let Some(undo) = &mut undo {
+                    undo.operations.push((id.clone(), Some(old.clone())));
+                }
                 self.unschedule_operation(&old);
                 applied.operations.push(OperationWrite::Delete(old.oid));
             }
         }
+        applied.undo = undo;
         applied
+    }
+
+    /// Puts back what a durable write replaced, newest change first; returns the resource
+    /// version changes this makes, for the store's observer.
+    pub fn restore(&mut self, undo: Undo) -> Vec<VersionChange> {
+        let mut versions = Vec::new();
+        for (key, previous) in undo.resources.into_iter().rev() {
+            let current = self.resources.remove(&key);
+            if let Some(current) = &current {
+                self.unschedule_resource(current);
+            }
+            if let Some(previous) = &previous {
+                if let Some(due) = previous.due {
+                    self.timers.insert((due, TimerTarget::Resource(key.clone())));
+                }
+                self.resources.insert(key, previous.clone());
+            }
+            versions.push(VersionChange { old: current, new: previous });
+        }
+        for (id, previous) in undo.operations.into_iter().rev() {
+            if let Some(current) = self.operations.remove(&id) {
+                self.unschedule_operation(&current);
+            }
+            if let Some(previous) = previous {
+                if let Some(due) = previous.due {
+                    self.timers.insert((due, TimerTarget::Operation(id.clone())));
+                }
+                if let Some(expiry) = self.expiry_of(&previous) {
+                    self.timers.insert((expiry, TimerTarget::OperationExpiry(id.clone())));
+                }
+                self.operations.insert(id, previous);
+            }
+        }
+        versions
     }
 
     /// Puts loaded rows in place as they are (row ids included).

@@ -141,30 +141,84 @@ pub fn writer_loop(
         let took = started.elapsed();
         tracing::trace!(requests = batch.len(), ms = took.as_secs_f64() * 1000.0, "store commit");
         durability.observe_commit(took);
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, "store commit failed");
+        match &outcome {
+            Ok(()) => {
+                let newest = batch
+                    .iter()
+                    .filter_map(|r| match r {
+                        WriteRequest::Changes(changes, _) => Some(changes.seq),
+                        _ => None,
+                    })
+                    .max();
+                if let Some(seq) = newest {
+                    durability.advance(seq);
+                }
+            }
+            Err(reason) => {
+                tracing::error!(error = %reason, "store commit failed: writes are refused until the disk takes them again");
+                // What was not committed is taken back from memory; checkpoints not yet written
+                // are dropped, as a crash would drop them (a restart replays them).
+                durability.fail(reason.clone());
+                pending = Pending::default();
+            }
         }
-        // Also after a failed commit: readers must not wait forever for it.
-        let newest = batch
-            .iter()
-            .filter_map(|r| match r {
-                WriteRequest::Changes(changes, _) => Some(changes.seq),
-                _ => None,
-            })
-            .max();
-        if let Some(seq) = newest {
-            durability.advance(seq);
-        }
-        for request in batch {
-            let ack = match request {
-                WriteRequest::Changes(_, ack) => ack,
-                WriteRequest::Setting(_, _, ack) | WriteRequest::Clear(ack) | WriteRequest::Flush(ack) => Some(ack),
-            };
-            if let Some(ack) = ack {
-                let _ = ack.send(outcome.clone());
+        acknowledge(batch, &outcome);
+        if let Err(reason) = outcome {
+            if !refuse_until_writable(&conn, &rx, &durability, reason) {
+                return;
             }
         }
     }
+}
+
+fn acknowledge(batch: Vec<WriteRequest>, outcome: &Result<(), String>) {
+    for request in batch {
+        let ack = match request {
+            WriteRequest::Changes(_, ack) => ack,
+            WriteRequest::Setting(_, _, ack) | WriteRequest::Clear(ack) | WriteRequest::Flush(ack) => Some(ack),
+        };
+        if let Some(ack) = ack {
+            let _ = ack.send(outcome.clone());
+        }
+    }
+}
+
+/// How often a store that cannot be written tries again.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// After a failed commit: refuses what reaches the writer (it was taken back, or was applied
+/// before the failure and is taken back with it) and tries a small write every second until
+/// the disk takes it. Returns false if the store is gone meanwhile.
+fn refuse_until_writable(
+    conn: &Connection,
+    rx: &mpsc::Receiver<WriteRequest>,
+    durability: &Durability,
+    mut reason: String,
+) -> bool {
+    loop {
+        match rx.recv_timeout(PROBE_INTERVAL) {
+            Ok(request) => acknowledge(vec![request], &Err(reason.clone())),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+            Err(mpsc::RecvTimeoutError::Timeout) => match probe(conn) {
+                Ok(()) => {
+                    tracing::warn!("the store takes writes again");
+                    durability.recover();
+                    return true;
+                }
+                Err(e) => reason = e.to_string(),
+            },
+        }
+    }
+}
+
+/// A write that needs the disk to take a page: it changes nothing azemu reads.
+fn probe(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO settings (name, value) VALUES ('azemu.probe', ?1)
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        params![chrono::Utc::now().to_rfc3339()],
+    )?;
+    Ok(())
 }
 
 /// One transaction, the requests in queue order. Durable changes are written as they come

@@ -49,16 +49,20 @@ pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
 
 fn health(app: &App) -> Response {
     let size = app.store.size();
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "status": "ok",
-            "version": env!("CARGO_PKG_VERSION"),
-            "resources": size.resources,
-            "operations": size.operations,
-            "databaseBytes": size.database_bytes,
-        }),
-    )
+    let unavailable = app.store.unavailable();
+    let mut body = json!({
+        // Reads are served while the disk takes no writes; writes are refused with 503.
+        "status": if unavailable.is_some() { "degraded" } else { "ok" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "resources": size.resources,
+        "operations": size.operations,
+        "databaseBytes": size.database_bytes,
+        "storeWritable": unavailable.is_none(),
+    });
+    if let Some(reason) = unavailable {
+        body["storeError"] = json!(reason);
+    }
+    json_response(StatusCode::OK, &body)
 }
 
 async fn reset(app: &App) -> Response {
