@@ -12,4 +12,5 @@ pub mod providers;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod templates;
 pub mod watch;

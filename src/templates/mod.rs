@@ -1,0 +1,7 @@
+//! ARM templates, as a pure layer: parsing and evaluating their expressions (and, as it grows,
+//! the template itself and the plan of what a deployment writes). Nothing here does I/O; the
+//! deployments provider sends what it plans through the ARM layer like any client's request.
+
+mod builtins;
+pub mod evaluate;
+pub mod expression;
