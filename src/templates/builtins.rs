@@ -405,6 +405,15 @@ pub(super) fn call(lower: &str, name: &str, args: Vec<Value>) -> Result<Value, E
             let missing = width.saturating_sub(s.chars().count());
             Value::String(std::iter::repeat_n(pad, missing).chain(s.chars()).collect())
         }
+        "uniquestring" | "guid" => {
+            arity(name, a, 1, usize::MAX)?;
+            let parts = a.iter().map(|v| text(name, v)).collect::<Result<Vec<_>, _>>()?;
+            Value::String(if lower == "guid" {
+                super::hashes::guid(&parts)
+            } else {
+                super::hashes::unique_string(&parts)
+            })
+        }
         _ => return fail(format!("The template function '{name}' is not valid.")),
     })
 }
@@ -436,6 +445,8 @@ mod tests {
         assert_eq!(eval("indexOf('abcabc', 'C')"), json!(2));
         assert_eq!(eval("base64ToString(base64('azemu'))"), json!("azemu"));
         assert_eq!(eval("string(true())"), json!("True"));
+        assert_eq!(eval("uniqueString('hello', 'world')"), json!("a7wkljktk6wne"));
+        assert_eq!(eval("guid('a', 'b', 'c')"), json!("a98fa280-e03f-5afa-8d8e-92d0a9c201e8"));
         assert_eq!(eval("string(createObject('a', 1))"), json!("{\"a\":1}"));
     }
 

@@ -5,3 +5,4 @@
 mod builtins;
 pub mod evaluate;
 pub mod expression;
+pub mod hashes;
