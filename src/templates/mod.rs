@@ -6,3 +6,4 @@ mod builtins;
 pub mod evaluate;
 pub mod expression;
 pub mod hashes;
+pub mod parameters;
