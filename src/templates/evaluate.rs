@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::builtins;
 use super::expression::Expr;
+use super::lambdas;
 
 /// Why an expression could not be evaluated (ARM reports it as `InvalidTemplate`).
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +56,9 @@ pub fn evaluate(expr: &Expr, scope: &dyn Scope) -> Result<Value, EvalError> {
                     Value::Bool(false) => evaluate(no, scope),
                     other => fail(format!("The template function 'if' expects a boolean condition, not {other}.")),
                 };
+            }
+            if lambdas::TAKING_LAMBDAS.contains(&lower.as_str()) {
+                return lambdas::call(&lower, name, args, scope);
             }
             let values = args.iter().map(|a| evaluate(a, scope)).collect::<Result<Vec<_>, _>>()?;
             if let Some(result) = scope.call(&lower, &values) {

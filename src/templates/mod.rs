@@ -6,4 +6,5 @@ mod builtins;
 pub mod evaluate;
 pub mod expression;
 pub mod hashes;
+mod lambdas;
 pub mod parameters;
