@@ -6,5 +6,6 @@ mod builtins;
 pub mod evaluate;
 pub mod expression;
 pub mod hashes;
+pub mod ids;
 mod lambdas;
 pub mod parameters;
