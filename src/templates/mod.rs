@@ -3,6 +3,7 @@
 //! deployments provider sends what it plans through the ARM layer like any client's request.
 
 mod builtins;
+pub mod context;
 pub mod evaluate;
 pub mod expression;
 pub mod hashes;

@@ -1,0 +1,278 @@
+//! What a template's expressions can read of their deployment: its parameters and variables,
+//! where it runs (`resourceGroup()`, `subscription()`, `tenant()`, `deployment()`,
+//! `environment()`), the ids it builds and the index of the copy loop being expanded.
+
+use serde_json::{json, Map, Value};
+
+use super::evaluate::{evaluate, fail, EvalError, Scope};
+use super::expression::{template_string, TemplateString};
+use super::ids::{self, Place};
+
+pub struct Context {
+    pub place: Place,
+    /// `resourceGroup()`: id, name, type, location, tags, properties.
+    pub resource_group: Option<Value>,
+    /// `subscription()`: id, subscriptionId, tenantId, displayName.
+    pub subscription: Value,
+    pub tenant_id: String,
+    /// `deployment()`: name and properties.
+    pub deployment: Value,
+    pub parameters: Map<String, Value>,
+    pub variables: Map<String, Value>,
+    /// The copy loops being expanded, innermost last: their names (if any) and indexes.
+    pub copies: Vec<(Option<String>, i64)>,
+}
+
+/// Marks a `variables()` call on one not evaluated yet (see [`Context::resolve_variables`]).
+const PENDING: &str = "\u{0}pending variable";
+
+fn text_args<'a>(function: &str, args: &'a [Value]) -> Result<Vec<&'a str>, EvalError> {
+    args.iter()
+        .map(|a| a.as_str().ok_or_else(|| EvalError(format!("The template function '{function}' takes strings."))))
+        .collect()
+}
+
+fn named<'a>(what: &str, map: &'a Map<String, Value>, args: &[Value]) -> Result<&'a Value, EvalError> {
+    let Some(name) = args.first().and_then(Value::as_str) else {
+        return fail(format!("The template function '{what}' takes a name."));
+    };
+    map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v).ok_or_else(|| {
+        EvalError(format!(
+            "The template {} '{name}' is not found.",
+            if what == "parameters" { "parameter" } else { "variable" }
+        ))
+    })
+}
+
+/// What `environment()` answers: Azure's public cloud, whose names templates build URIs from.
+fn environment() -> Value {
+    json!({
+        "name": "AzureCloud",
+        "gallery": "https://gallery.azure.com/",
+        "graph": "https://graph.windows.net/",
+        "portal": "https://portal.azure.com",
+        "resourceManager": "https://management.azure.com/",
+        "authentication": {
+            "loginEndpoint": "https://login.microsoftonline.com/",
+            "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
+            "tenant": "common",
+            "identityProvider": "AAD"
+        },
+        "suffixes": {
+            "acrLoginServer": ".azurecr.io",
+            "azureDatalakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net",
+            "azureDatalakeStoreFileSystem": "azuredatalakestore.net",
+            "keyvaultDns": ".vault.azure.net",
+            "sqlServerHostname": ".database.windows.net",
+            "storage": "core.windows.net"
+        }
+    })
+}
+
+impl Scope for Context {
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, EvalError>> {
+        let result = match name {
+            "parameters" => named("parameters", &self.parameters, args).cloned(),
+            "variables" => match named("variables", &self.variables, args) {
+                Ok(Value::String(s)) if s == PENDING => fail(PENDING),
+                found => found.cloned(),
+            },
+            "resourcegroup" => self.resource_group.clone().ok_or_else(|| {
+                EvalError("The template function 'resourceGroup' is not expected at subscription scope.".into())
+            }),
+            "subscription" => Ok(self.subscription.clone()),
+            "tenant" => Ok(json!({ "tenantId": self.tenant_id, "countryCode": "US", "displayName": "azemu" })),
+            "deployment" => Ok(self.deployment.clone()),
+            "environment" => Ok(environment()),
+            "resourceid" => {
+                text_args("resourceId", args).and_then(|a| ids::resource_id(&self.place, &a)).map(Value::String)
+            }
+            "subscriptionresourceid" => text_args("subscriptionResourceId", args)
+                .and_then(|a| ids::subscription_resource_id(&self.place, &a))
+                .map(Value::String),
+            "tenantresourceid" => {
+                text_args("tenantResourceId", args).and_then(|a| ids::tenant_resource_id(&a)).map(Value::String)
+            }
+            "extensionresourceid" => {
+                text_args("extensionResourceId", args).and_then(|a| ids::extension_resource_id(&a)).map(Value::String)
+            }
+            "copyindex" => self.copy_index(args),
+            _ => return None,
+        };
+        Some(result)
+    }
+}
+
+impl Context {
+    /// `copyIndex([loopName], [offset])`.
+    fn copy_index(&self, args: &[Value]) -> Result<Value, EvalError> {
+        let (loop_name, offset) = match args {
+            [] => (None, 0),
+            [Value::String(name)] => (Some(name.as_str()), 0),
+            [Value::Number(n)] => (None, n.as_i64().unwrap_or(0)),
+            [Value::String(name), Value::Number(n)] => (Some(name.as_str()), n.as_i64().unwrap_or(0)),
+            _ => return fail("The template function 'copyIndex' takes an optional loop name and an optional offset."),
+        };
+        let found = match loop_name {
+            None => self.copies.last(),
+            Some(wanted) => {
+                self.copies.iter().rev().find(|(n, _)| n.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(wanted)))
+            }
+        };
+        match found {
+            Some((_, index)) => Ok(Value::from(index + offset)),
+            None => fail(match loop_name {
+                Some(wanted) => {
+                    format!("The template function 'copyIndex' names the loop '{wanted}', which is not being expanded.")
+                }
+                None => "The template function 'copyIndex' is not expected outside a copy loop.".into(),
+            }),
+        }
+    }
+
+    /// Evaluates a template value: expressions in its strings, at any depth.
+    pub fn value(&self, value: &Value) -> Result<Value, EvalError> {
+        match value {
+            Value::String(s) => match template_string(s).map_err(|e| EvalError(format!("{e} in '{s}'")))? {
+                TemplateString::Literal(text) => Ok(Value::String(text)),
+                TemplateString::Expression(expr) => evaluate(&expr, self),
+            },
+            Value::Array(items) => items.iter().map(|i| self.value(i)).collect::<Result<Vec<_>, _>>().map(Value::Array),
+            Value::Object(object) => object
+                .iter()
+                .map(|(k, v)| self.value(v).map(|v| (k.clone(), v)))
+                .collect::<Result<Map<_, _>, _>>()
+                .map(Value::Object),
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// Evaluates the template's `variables` (and their `copy` loops), each once, in whatever
+    /// order their references need; a variable that refers to itself, directly or not, is an
+    /// error naming the ones left.
+    pub fn resolve_variables(&mut self, declared: &Map<String, Value>) -> Result<(), EvalError> {
+        let mut pending: Vec<(&String, &Value)> =
+            declared.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("copy")).collect();
+        let copies: Vec<&Value> = declared
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("copy"))
+            .flat_map(|(_, v)| v.as_array().into_iter().flatten())
+            .collect();
+        for copy in &copies {
+            let name = copy.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            self.variables.insert(name, Value::String(PENDING.into()));
+        }
+        for (name, _) in &pending {
+            self.variables.insert((*name).clone(), Value::String(PENDING.into()));
+        }
+        let mut copies_left = copies;
+        loop {
+            let before = pending.len() + copies_left.len();
+            let mut still = Vec::new();
+            for (name, value) in pending {
+                match self.value(value) {
+                    Ok(v) => {
+                        self.variables.insert(name.clone(), v);
+                    }
+                    Err(e) if e.0 == PENDING => still.push((name, value)),
+                    Err(e) => return fail(format!("The variable '{name}' cannot be evaluated: {}", e.0)),
+                }
+            }
+            pending = still;
+            let mut copies_still = Vec::new();
+            for copy in copies_left {
+                match self.copied_variable(copy) {
+                    Ok((name, v)) => {
+                        self.variables.insert(name, v);
+                    }
+                    Err(e) if e.0 == PENDING => copies_still.push(copy),
+                    Err(e) => return Err(e),
+                }
+            }
+            copies_left = copies_still;
+            let after = pending.len() + copies_left.len();
+            if after == 0 {
+                return Ok(());
+            }
+            if after == before {
+                let names: Vec<&str> = pending.iter().map(|(n, _)| n.as_str()).collect();
+                return fail(format!("The variables '{}' refer to each other in a circle.", names.join(", ")));
+            }
+        }
+    }
+
+    /// One `copy` entry of `variables`: `count` evaluations of `input`, `copyIndex(name)` bound.
+    fn copied_variable(&mut self, copy: &Value) -> Result<(String, Value), EvalError> {
+        let name = copy.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let count = match self.value(copy.get("count").unwrap_or(&Value::Null))? {
+            Value::Number(n) if n.as_i64().is_some_and(|n| (0..=800).contains(&n)) => n.as_i64().unwrap_or(0),
+            other => return fail(format!("The copy loop '{name}' needs a count from 0 to 800, not {other}.")),
+        };
+        let input = copy.get("input").cloned().unwrap_or(Value::Null);
+        let mut items = Vec::new();
+        for i in 0..count {
+            self.copies.push((Some(name.clone()), i));
+            let item = self.value(&input);
+            self.copies.pop();
+            items.push(item?);
+        }
+        Ok((name, Value::Array(items)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> Context {
+        Context {
+            place: Place { subscription: "sub-1".into(), resource_group: Some("rg".into()) },
+            resource_group: Some(
+                json!({ "id": "/subscriptions/sub-1/resourceGroups/rg", "name": "rg", "location": "westus" }),
+            ),
+            subscription: json!({ "id": "/subscriptions/sub-1", "subscriptionId": "sub-1" }),
+            tenant_id: "t-1".into(),
+            deployment: json!({ "name": "main" }),
+            parameters: json!({ "prefix": "web", "count": 2 }).as_object().unwrap().clone(),
+            variables: Map::new(),
+            copies: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn expressions_read_the_deployment() {
+        let c = context();
+        assert_eq!(c.value(&json!("[resourceGroup().location]")).unwrap(), json!("westus"));
+        assert_eq!(
+            c.value(&json!("[resourceId('Microsoft.Compute/virtualMachineScaleSets', parameters('prefix'))]")).unwrap(),
+            json!("/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web")
+        );
+        assert_eq!(c.value(&json!("[uniqueString(resourceGroup().id)]")).unwrap().as_str().unwrap().len(), 13);
+        assert_eq!(c.value(&json!("[environment().suffixes.storage]")).unwrap(), json!("core.windows.net"));
+        assert_eq!(c.value(&json!({ "a": ["[deployment().name]", 1] })).unwrap(), json!({ "a": ["main", 1] }));
+        assert!(c.value(&json!("[parameters('missing')]")).unwrap_err().0.contains("parameter 'missing' is not found"));
+        assert!(c.value(&json!("[copyIndex()]")).unwrap_err().0.contains("outside a copy loop"));
+    }
+
+    #[test]
+    fn variables_resolve_in_the_order_their_references_need() {
+        let mut c = context();
+        let declared = json!({
+            "full": "[concat(variables('base'), '-', variables('suffix'))]",
+            "base": "[parameters('prefix')]",
+            "suffix": "[string(length(variables('disks')))]",
+            "copy": [{ "name": "disks", "count": "[parameters('count')]", "input": { "lun": "[copyIndex('disks')]" } }]
+        });
+        c.resolve_variables(declared.as_object().unwrap()).unwrap();
+        assert_eq!(c.variables["full"], json!("web-2"));
+        assert_eq!(c.variables["disks"], json!([{ "lun": 0 }, { "lun": 1 }]));
+    }
+
+    #[test]
+    fn circular_variables_are_named() {
+        let mut c = context();
+        let declared = json!({ "a": "[variables('b')]", "b": "[variables('a')]", "c": "fine" });
+        let error = c.resolve_variables(declared.as_object().unwrap()).unwrap_err();
+        assert!(error.0.contains("'a, b' refer to each other"), "{}", error.0);
+    }
+}
