@@ -10,3 +10,4 @@ pub mod hashes;
 pub mod ids;
 mod lambdas;
 pub mod parameters;
+pub mod plan;
