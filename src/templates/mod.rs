@@ -9,5 +9,6 @@ pub mod expression;
 pub mod hashes;
 pub mod ids;
 mod lambdas;
+pub mod outputs;
 pub mod parameters;
 pub mod plan;
