@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
@@ -59,15 +59,11 @@ async fn health(s: &TestServer) -> serde_json::Value {
     s.get("/_azemu/health").await.body
 }
 
-fn data_dir(disk: &SmallDisk) -> &Path {
-    &disk.0
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_writes_with_503_changes_nothing_and_recovers() {
     let Some(disk) = SmallDisk::mount(4) else { return };
     let options = Options {
-        data_dir: Some(data_dir(&disk).to_path_buf()),
+        data_dir: Some(disk.0.clone()),
         clock: azemu::sim::ClockMode::Real,
         speed: 20.0,
         publishers: vec!["contoso".into()],

@@ -187,12 +187,11 @@ pub fn plan(template: &Value, ctx: &mut Context) -> Result<Vec<Planned>, PlanErr
         let parent_index = queue[next].parent.as_ref().and_then(|(t, n)| {
             planned.iter().position(|p| p.resource_type.eq_ignore_ascii_case(t) && p.name.eq_ignore_ascii_case(n))
         });
-        for (k, mut instance) in instances.into_iter().enumerate() {
-            let mut copies_pushed = false;
-            if let Some((loop_name, i)) = &instance.copy {
-                ctx.copies.push((Some(loop_name.clone()), *i));
-                copies_pushed = true;
-            }
+        for (k, instance) in instances.into_iter().enumerate() {
+            // A copied instance's dependsOn may use copyIndex().
+            let in_loop = instance.copy.clone().map(|(loop_name, i)| (Some(loop_name), i));
+            let looped = in_loop.is_some();
+            ctx.copies.extend(in_loop);
             let depends = field(&instance.declaration, "dependsOn")
                 .and_then(Value::as_array)
                 .into_iter()
@@ -202,7 +201,7 @@ pub fn plan(template: &Value, ctx: &mut Context) -> Result<Vec<Planned>, PlanErr
                     other => Err(PlanError(format!("A dependsOn entry must be a string, not {other}."))),
                 })
                 .collect::<Result<Vec<_>, PlanError>>();
-            if copies_pushed {
+            if looped {
                 ctx.copies.pop();
             }
             let mut implicit: Vec<usize> = parent_index.into_iter().collect();
@@ -212,7 +211,6 @@ pub fn plan(template: &Value, ctx: &mut Context) -> Result<Vec<Planned>, PlanErr
                     implicit.extend((batch_start - size)..batch_start);
                 }
             }
-            instance.depends_on = Vec::new();
             planned.push(instance);
             waits.push((depends?, implicit));
         }
