@@ -107,6 +107,7 @@ async fn setup() -> Arc<App> {
         connections: Default::default(),
         control_api: azemu::server::ControlApi::Auto,
         control_token: None,
+        generic_resources: true,
     })
     .await
     .expect("azemu starts");

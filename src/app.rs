@@ -43,14 +43,24 @@ pub struct AppSettings {
     pub journal_size: usize,
     pub body_timeout: std::time::Duration,
     pub control: crate::identity::ControlAccess,
+    /// Types azemu does not emulate are stored as generic resources.
+    pub generic_resources: bool,
 }
 
 impl App {
     pub fn new(store: Store, clock: Clock, identity: Identity, settings: AppSettings) -> Arc<App> {
-        let AppSettings { startup_publishers, api_check, scheme, journal_size, body_timeout, control } = settings;
+        let AppSettings {
+            startup_publishers,
+            api_check,
+            scheme,
+            journal_size,
+            body_timeout,
+            control,
+            generic_resources,
+        } = settings;
         let store = Arc::new(store);
         let clock = Arc::new(clock);
-        let registry = Arc::new(crate::providers::standard_registry());
+        let registry = Arc::new(crate::providers::standard_registry(generic_resources));
         let mut lifecycles = Lifecycles::default();
         registry.add_lifecycles(&mut lifecycles);
         crate::partner::add_lifecycles(&mut lifecycles);

@@ -103,7 +103,8 @@ async fn segments_match_case_insensitively_and_keep_creation_casing() {
 
 #[tokio::test]
 async fn unknown_routes_and_methods_get_arm_errors() {
-    let s = TestServer::start().await;
+    // Without generic resources, a type azemu does not emulate is unknown.
+    let s = TestServer::start_with(Options { generic_resources: false, ..Options::default() }).await;
     s.create_group(RG).await;
     let cases = [
         (Method::GET, "/not/arm".to_string(), StatusCode::NOT_FOUND, "InvalidResourceType"),

@@ -29,6 +29,7 @@ fn config(
         connections: Default::default(),
         control_api: azemu::server::ControlApi::Auto,
         control_token: None,
+        generic_resources: true,
     }
 }
 

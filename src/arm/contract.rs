@@ -352,16 +352,84 @@ pub trait ResourceProvider: Send + Sync {
 pub struct Registry {
     /// Fx-hashed: the keys are the fixed type names, and this is looked up on every request.
     by_key: FxHashMap<String, Arc<dyn ResourceProvider>>,
+    /// Types azemu does not emulate, stored as sent (`--generic-resources on`).
+    generic: Option<GenericTypes>,
+}
+
+/// Makes the provider of a type azemu does not emulate, from its namespace and type names as
+/// first spelled.
+pub type GenericFactory = fn(namespace: &str, type_names: &[&str]) -> Arc<dyn ResourceProvider>;
+
+/// At most this many distinct generic types: each one's spec lives as long as the process.
+const MAX_GENERIC_TYPES: usize = 4096;
+
+struct GenericTypes {
+    make: GenericFactory,
+    made: std::sync::RwLock<FxHashMap<String, &'static Arc<dyn ResourceProvider>>>,
 }
 
 impl Registry {
     pub fn new(providers: Vec<Arc<dyn ResourceProvider>>) -> Registry {
         let by_key = providers.into_iter().map(|p| (p.spec().type_key().to_string(), p)).collect();
-        Registry { by_key }
+        Registry { by_key, generic: None }
     }
 
+    /// Serves every type it does not know through `make`'s providers.
+    pub fn with_generic(mut self, make: GenericFactory) -> Registry {
+        self.generic = Some(GenericTypes { make, made: Default::default() });
+        self
+    }
+
+    /// The provider of a stored type key (a generic one made with the key's own spelling).
     pub fn get(&self, type_key: &str) -> Option<&Arc<dyn ResourceProvider>> {
-        self.by_key.get(type_key)
+        match self.by_key.get(type_key) {
+            Some(provider) => Some(provider),
+            None => self.generic_type(type_key, type_key),
+        }
+    }
+
+    /// The provider of a type a request names: its lower-case key, and the type as the request
+    /// spells it (`Microsoft.Network/virtualNetworks`), the spelling a generic type keeps.
+    pub fn for_request(&self, type_key: &str, spelled: &str) -> Option<&Arc<dyn ResourceProvider>> {
+        match self.by_key.get(type_key) {
+            Some(provider) => Some(provider),
+            None => self.generic_type(type_key, spelled),
+        }
+    }
+
+    /// Whether a type is served by an emulated provider (not as a generic resource).
+    pub fn emulates(&self, type_key: &str) -> bool {
+        self.by_key.contains_key(type_key)
+    }
+
+    /// A generic provider for a type no emulated one serves, nor the parent type it sits under:
+    /// the children of an emulated type are the ones it defines.
+    fn generic_type(&self, key: &str, spelled: &str) -> Option<&Arc<dyn ResourceProvider>> {
+        let generic = self.generic.as_ref()?;
+        if let Some(made) = generic.made.read().ok()?.get(key) {
+            return Some(made);
+        }
+        let mut parts = spelled.split('/');
+        let namespace = parts.next()?;
+        let type_names: Vec<&str> = parts.collect();
+        if type_names.is_empty() || type_names.iter().any(|t| t.is_empty()) {
+            return None;
+        }
+        let mut prefix = namespace.to_ascii_lowercase();
+        for t in &type_names[..type_names.len() - 1] {
+            prefix.push('/');
+            prefix.push_str(&t.to_ascii_lowercase());
+            if self.by_key.contains_key(&prefix) {
+                return None;
+            }
+        }
+        let mut made = generic.made.write().ok()?;
+        if made.len() >= MAX_GENERIC_TYPES && !made.contains_key(key) {
+            return None;
+        }
+        let provider =
+            *made.entry(key.to_string()).or_insert_with(|| Box::leak(Box::new((generic.make)(namespace, &type_names))));
+        Some(provider)
     }
 
     /// A stored type key as responses spell the type (the key itself for an unknown type).
@@ -383,8 +451,10 @@ impl Registry {
         }
     }
 
+    /// Whether requests in `namespace` may name types: one azemu emulates, or any namespace
+    /// when generic resources are on.
     pub fn knows_namespace(&self, namespace: &str) -> bool {
-        self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(namespace))
+        self.generic.is_some() || self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(namespace))
     }
 }
 

@@ -13,7 +13,7 @@ use super::reads::{get, head, list, operation_endpoint, view};
 use super::request::ArmRequest;
 use super::resolve::{resolve, Target};
 use super::writes::{action_endpoint, delete, patch, put};
-use super::{api_version, fault_response, ArmError};
+use super::{api_version, fault_response, ApiVersionCheck, ArmError};
 use crate::app::App;
 use crate::faults::{Deferred, RequestFacts};
 
@@ -72,7 +72,9 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
         Target::Operation { .. } | Target::Platform(_) => unreachable!("handled above"),
     };
     let spec = provider.spec();
-    api_version::check(req.api_version(), spec.versions.published, spec.full_type(), spec.owner, app.api_check)?;
+    // A type without published versions (a generic one) takes any well-formed api-version.
+    let check = if spec.versions.published.is_empty() { ApiVersionCheck::Lenient } else { app.api_check };
+    api_version::check(req.api_version(), spec.versions.published, spec.full_type(), spec.owner, check)?;
     let is_group_itself =
         matches!(&target, Target::Item { provider, .. } if provider.spec().type_key() == RESOURCE_GROUPS);
     // The target's store key, made once: the keys of its group and parent are its prefixes.

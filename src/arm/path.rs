@@ -328,6 +328,13 @@ impl ArmPath {
 
     /// Lower-case `namespace/type/childType…` of the target (plus a trailing collection type).
     pub fn type_key(&self, include_trailing: bool) -> Option<String> {
+        let mut key = self.full_type(include_trailing)?;
+        key.make_ascii_lowercase();
+        Some(key)
+    }
+
+    /// [`ArmPath::type_key`] as the path spells it.
+    pub fn full_type(&self, include_trailing: bool) -> Option<String> {
         let target = self.target()?;
         let mut key = String::with_capacity(96);
         key.push_str(target.namespace());
@@ -341,7 +348,6 @@ impl ArmPath {
                 key.push_str(t);
             }
         }
-        key.make_ascii_lowercase();
         Some(key)
     }
 

@@ -142,7 +142,8 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
             if let (Some(provider), Some(view)) = (item, view) {
                 return Ok(Target::View { provider, id: path.resource_id(depth), view });
             }
-            if let Some(provider) = registry.get(&path.type_key(true).unwrap_or_default()) {
+            let spelled = path.full_type(true).unwrap_or_default();
+            if let Some(provider) = registry.for_request(&spelled.to_ascii_lowercase(), &spelled) {
                 let segment = if depth == 0 {
                     format!("/providers/{}/{}/", section.namespace(), trailing)
                 } else {
@@ -237,12 +238,23 @@ fn section_providers<'r>(
     key.push_str(section.namespace());
     key.make_ascii_lowercase();
     let mut levels = Vec::with_capacity(section.len());
-    for (t, name) in section.pairs() {
+    for (level, (t, name)) in section.pairs().enumerate() {
         key.push('/');
         let start = key.len();
         key.push_str(t);
         key[start..].make_ascii_lowercase();
-        let provider = registry.get(&key);
+        let provider = match registry.emulates(&key) {
+            true => registry.get(&key),
+            // Spelled as the request does only for a type no emulated provider serves.
+            false => {
+                let mut spelled = section.namespace().to_string();
+                section.pairs().take(level + 1).for_each(|(t, _)| {
+                    spelled.push('/');
+                    spelled.push_str(t);
+                });
+                registry.for_request(&key, &spelled)
+            }
+        };
         if let Some(provider) = provider {
             (provider.spec().name_rule)(name).map_err(|rule| {
                 ArmError::bad_request(

@@ -130,6 +130,11 @@ struct ServeArgs {
     /// A shared secret the control API takes as a bearer token, besides admin tokens.
     #[arg(long, env = "AZEMU_CONTROL_TOKEN", hide_env_values = true)]
     control_token: Option<String>,
+    /// Types azemu does not emulate (virtual networks, public IPs, storage accounts, …): `on`
+    /// stores them as sent, with ARM's envelope and `provisioningState: Succeeded`; `off`
+    /// answers `InvalidResourceType`.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    generic_resources: Switch,
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     shutdown_timeout: std::time::Duration,
@@ -187,6 +192,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             shutdown_timeout: args.shutdown_timeout,
         },
         control_api: args.control_api,
+        generic_resources: args.generic_resources == Switch::On,
         control_token: args.control_token,
     };
     let runtime = tokio::runtime::Runtime::new()?;
@@ -226,4 +232,11 @@ async fn stop_signal() -> std::io::Result<()> {
         interrupted = tokio::signal::ctrl_c() => interrupted,
         _ = terminate.recv() => Ok(()),
     }
+}
+
+/// A feature turned `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }

@@ -3,6 +3,7 @@
 //! the ARM layer (`crate::arm::contract`), which does the rest.
 
 pub mod compute;
+pub mod generic;
 pub mod hci;
 pub mod resources;
 
@@ -10,8 +11,8 @@ use std::sync::Arc;
 
 pub use crate::arm::contract::*;
 
-/// Every provider azemu serves.
-pub fn standard_registry() -> Registry {
+/// Every provider azemu serves; with `generic`, any other type as a generic resource.
+pub fn standard_registry(generic: bool) -> Registry {
     let providers: Vec<Arc<dyn ResourceProvider>> = vec![
         Arc::new(resources::resource_groups::ResourceGroups),
         Arc::new(hci::clusters::Clusters),
@@ -23,5 +24,9 @@ pub fn standard_registry() -> Registry {
         Arc::new(compute::scale_sets::ScaleSets),
         Arc::new(compute::scale_set_vms::ScaleSetVms),
     ];
-    Registry::new(providers)
+    let registry = Registry::new(providers);
+    match generic {
+        true => registry.with_generic(generic::provider),
+        false => registry,
+    }
 }

@@ -69,6 +69,8 @@ pub struct ServeConfig {
     pub control_api: ControlApi,
     /// A shared secret the control API takes as a bearer token, besides admin tokens.
     pub control_token: Option<String>,
+    /// Types azemu does not emulate are stored as generic resources.
+    pub generic_resources: bool,
 }
 
 pub struct Running {
@@ -325,6 +327,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         scheme,
         journal_size: config.journal_size,
         body_timeout: config.connections.body_timeout,
+        generic_resources: config.generic_resources,
         control,
     };
     let app = App::new(store, clock, identity, settings);

@@ -98,6 +98,7 @@ pub struct Options {
     pub connections: azemu::server::ConnectionLimits,
     pub control_api: azemu::server::ControlApi,
     pub control_token: Option<String>,
+    pub generic_resources: bool,
 }
 
 impl Default for Options {
@@ -116,6 +117,7 @@ impl Default for Options {
             connections: Default::default(),
             control_api: azemu::server::ControlApi::Auto,
             control_token: None,
+            generic_resources: true,
         }
     }
 }
@@ -141,6 +143,7 @@ pub fn serve_config(options: Options) -> ServeConfig {
         connections: options.connections,
         control_api: options.control_api,
         control_token: options.control_token,
+        generic_resources: options.generic_resources,
     }
 }
 
