@@ -8,6 +8,7 @@ use crate::faults::FaultRules;
 use crate::identity::Identity;
 use crate::journal::{ChangeTracker, Journal};
 use crate::metrics::Metrics;
+use crate::providers::resources::deployments::queue::DeploymentQueue;
 use crate::sim::{Clock, Engine, Lifecycles};
 use crate::store::Store;
 
@@ -31,6 +32,8 @@ pub struct App {
     pub body_timeout: std::time::Duration,
     /// Who may use the control API and `/metrics`.
     pub control: crate::identity::ControlAccess,
+    /// Deployments the orchestrator has yet to take up.
+    pub deployments: Arc<DeploymentQueue>,
 }
 
 /// What `azemu serve` sets for an [`App`] beyond its parts.
@@ -60,7 +63,8 @@ impl App {
         } = settings;
         let store = Arc::new(store);
         let clock = Arc::new(clock);
-        let registry = Arc::new(crate::providers::standard_registry(generic_resources));
+        let deployments = Arc::new(DeploymentQueue::default());
+        let registry = Arc::new(crate::providers::standard_registry(generic_resources, deployments.clone()));
         let mut lifecycles = Lifecycles::default();
         registry.add_lifecycles(&mut lifecycles);
         crate::partner::add_lifecycles(&mut lifecycles);
@@ -92,6 +96,7 @@ impl App {
             scheme,
             body_timeout,
             control,
+            deployments,
         })
     }
 }

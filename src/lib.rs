@@ -3,6 +3,7 @@
 pub mod app;
 pub mod arm;
 pub mod cli;
+pub mod deployments;
 pub mod faults;
 pub mod identity;
 pub mod journal;

@@ -208,6 +208,19 @@ impl ActionRequest<'_> {
     }
 }
 
+/// A POST action on a name that need not exist yet (see [`ResourceProvider::checks`]).
+pub struct CheckRequest<'a> {
+    pub path: &'a ArmPath,
+    pub action: &'static str,
+    pub id: &'a str,
+    pub name: &'a str,
+    pub existing: Option<&'a StoredResource>,
+    pub body: Option<Value>,
+    pub now: DateTime<Utc>,
+    pub clock: &'a Clock,
+    pub caller: &'a Caller,
+}
+
 pub struct ActionOutcome {
     /// What the operation-result URL answers once the action is done.
     pub result: Option<Value>,
@@ -282,6 +295,16 @@ pub trait ResourceProvider: Send + Sync {
     fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError>;
 
     fn action(&self, req: &ActionRequest, _state: &State) -> Result<ActionOutcome, ArmError> {
+        Err(ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action)))
+    }
+
+    /// Which of `spec().actions` act on a name that need not exist yet (a deployment's
+    /// `validate` and `whatIf`): they are answered by [`ResourceProvider::check`].
+    fn checks(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn check(&self, req: &CheckRequest, _state: &State) -> Result<ActionOutcome, ArmError> {
         Err(ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action)))
     }
 

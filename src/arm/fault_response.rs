@@ -40,5 +40,5 @@ pub(super) fn injected(error: &InjectedError, method: &Method) -> Response {
 
 /// An injected failure as a long-running operation keeps it.
 pub fn operation_error(error: InjectedError) -> OperationError {
-    OperationError { code: error.code, message: error.message, http_status: error.status }
+    OperationError { code: error.code, message: error.message, http_status: error.status, details: Vec::new() }
 }

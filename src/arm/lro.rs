@@ -121,6 +121,9 @@ pub fn status_body(op: &OperationRecord) -> Value {
     }
     if let Some(err) = &op.error {
         body["error"] = json!({ "code": err.code, "message": err.message });
+        if !err.details.is_empty() {
+            body["error"]["details"] = json!(err.details);
+        }
     }
     body
 }

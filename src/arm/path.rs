@@ -360,6 +360,24 @@ impl ArmPath {
     }
 }
 
+/// `/subscriptions/{s}[/resourcegroups/{g}]/deployments/…`, the short form the Azure CLI uses
+/// for deployment operations, written in full (`…/providers/Microsoft.Resources/deployments/…`);
+/// `None` for any other path.
+pub fn with_deployments_provider(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let at = match segments.get(2) {
+        Some(s) if s.eq_ignore_ascii_case("resourcegroups") => 4,
+        _ => 2,
+    };
+    let starts = segments.first().is_some_and(|s| s.eq_ignore_ascii_case("subscriptions"));
+    let named = segments.get(at).is_some_and(|s| s.eq_ignore_ascii_case("deployments")) && segments.len() > at + 1;
+    if !(starts && named) {
+        return None;
+    }
+    let (scope, rest) = segments.split_at(at);
+    Some(format!("/{}/providers/Microsoft.Resources/{}", scope.join("/"), rest.join("/")))
+}
+
 fn push_section(id: &mut String, section: ProviderSection, depth: usize) {
     id.push_str("/providers/");
     id.push_str(section.namespace());
@@ -376,6 +394,20 @@ mod tests {
     use super::*;
 
     const JOB: &str = "/subscriptions/sub1/resourceGroups/ArcInstance-rg/providers/Microsoft.HybridCompute/machines/Node-1/providers/Microsoft.AzureStackHCI/edgeDevices/default/jobs/collect1";
+
+    #[test]
+    fn the_short_form_of_deployment_paths_is_written_in_full() {
+        assert_eq!(
+            with_deployments_provider("/subscriptions/s/resourcegroups/g/deployments/d/operations").as_deref(),
+            Some("/subscriptions/s/resourcegroups/g/providers/Microsoft.Resources/deployments/d/operations")
+        );
+        assert_eq!(
+            with_deployments_provider("/subscriptions/s/deployments/d").as_deref(),
+            Some("/subscriptions/s/providers/Microsoft.Resources/deployments/d")
+        );
+        assert_eq!(with_deployments_provider("/subscriptions/s/resourcegroups/g/things/d"), None);
+        assert_eq!(with_deployments_provider("/subscriptions/s/resourcegroups/g/deployments"), None);
+    }
 
     #[test]
     fn parses_extension_resource_under_arc_machine() {

@@ -3,7 +3,9 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::contract::{ActionName, ActionRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest};
+use super::contract::{
+    ActionName, ActionRequest, CheckRequest, DeleteMissing, LroHeaders, PutKind, PutOutcome, PutRequest,
+};
 use super::dispatch::{not_found, Provider};
 use super::document;
 use super::envelope::{check_preconditions, stored, system_data, wrap};
@@ -305,6 +307,42 @@ pub(super) async fn delete(
     }
 }
 
+/// What an action leads to: a long-running operation, or an answer at once.
+enum Started {
+    Operation(Box<OperationRecord>),
+    Answered(u16, Option<serde_json::Value>),
+}
+
+/// The operation an action's outcome starts on the resource `id` (or its answer at once).
+#[allow(clippy::too_many_arguments)]
+fn started_by(
+    app: &App,
+    state: &State,
+    provider: &Provider,
+    req: &ArmRequest,
+    outcome: super::contract::ActionOutcome,
+    (id, placed): (&str, Option<&serde_json::Value>),
+    now: chrono::DateTime<chrono::Utc>,
+    faults: &Deferred,
+) -> Result<(Txn, Started), ArmError> {
+    if let Some((status, body)) = outcome.answered {
+        return Ok((outcome.also, Started::Answered(status, body)));
+    }
+    let mut op = new_op(state, provider, req, OperationKind::Action, id, placed, now);
+    op.result = outcome.result.map(Box::new);
+    op.planned_failure =
+        outcome.planned_failure.or_else(|| faults.take_operation_failure().map(operation_error)).map(Box::new);
+    let mut txn = outcome.also;
+    let follows = outcome.ends_with.and_then(|k| txn.put_resources.iter_mut().find(|r| r.key() == k));
+    match follows {
+        // The lifecycle's completion ends the operation (see `Engine::step`).
+        Some(followed) => followed.pending_op = Some(op.id.clone()),
+        None => op.due = Some(now + app.clock.scaled(outcome.duration)),
+    }
+    txn.put_operation(op.clone());
+    Ok((txn, Started::Operation(Box::new(op))))
+}
+
 pub(super) async fn action_endpoint(
     app: &App,
     provider: &Provider,
@@ -316,17 +354,27 @@ pub(super) async fn action_endpoint(
     let body = req.json_body()?;
     let key = id.to_ascii_lowercase();
     let name = id.rsplit('/').next().unwrap_or_default().to_string();
-    /// What the action leads to: a long-running operation, or an answer at once.
-    enum Started {
-        Operation(Box<OperationRecord>),
-        Answered(u16, Option<serde_json::Value>),
-    }
     let started = app
         .store
         .write(|state| {
+            let now = app.clock.now();
+            if provider.checks().contains(&action.path) {
+                let request = CheckRequest {
+                    path: &req.path,
+                    action: action.path,
+                    id,
+                    name: &name,
+                    existing: state.resource(&key).map(|r| &**r),
+                    body,
+                    now,
+                    clock: &app.clock,
+                    caller: &req.caller,
+                };
+                let outcome = provider.check(&request, state)?;
+                return started_by(app, state, provider, req, outcome, (id, None), now, faults);
+            }
             let resource =
                 state.resource(&key).filter(|r| !r.deleting).ok_or_else(|| not_found(provider, &name, req))?;
-            let now = app.clock.now();
             let request = ActionRequest {
                 path: &req.path,
                 action: action.path,
@@ -339,23 +387,8 @@ pub(super) async fn action_endpoint(
                 faults,
             };
             let outcome = provider.action(&request, state)?;
-            if let Some((status, body)) = outcome.answered {
-                return Ok((outcome.also, Started::Answered(status, body)));
-            }
-            let mut op =
-                new_op(state, provider, req, OperationKind::Action, &resource.id, Some(&resource.body_value()), now);
-            op.result = outcome.result.map(Box::new);
-            op.planned_failure =
-                outcome.planned_failure.or_else(|| faults.take_operation_failure().map(operation_error)).map(Box::new);
-            let mut txn = outcome.also;
-            let follows = outcome.ends_with.and_then(|k| txn.put_resources.iter_mut().find(|r| r.key() == k));
-            match follows {
-                // The lifecycle's completion ends the operation (see `Engine::step`).
-                Some(followed) => followed.pending_op = Some(op.id.clone()),
-                None => op.due = Some(now + app.clock.scaled(outcome.duration)),
-            }
-            txn.put_operation(op.clone());
-            Ok::<_, ArmError>((txn, Started::Operation(Box::new(op))))
+            let placed = resource.body_value();
+            started_by(app, state, provider, req, outcome, (&resource.id, Some(&placed)), now, faults)
         })
         .await?;
     let op = match started {

@@ -24,7 +24,7 @@ use axum::response::Response;
 
 pub use control::{ControlAccess, ControlApi};
 pub use directory::{handle as directory_request, is_directory_path, DeclaredSubscription};
-pub use verify::{Audience, Principal};
+pub use verify::{Audience, OnBehalfOf, Principal};
 
 use crate::app::App;
 use signing::SigningKey;

@@ -40,6 +40,11 @@ pub struct Principal {
     pub access: Option<Access>,
 }
 
+/// A request azemu makes itself on a principal's behalf (a deployment writing its resources).
+/// Carried as a request extension, which no client can send, it stands in for a token.
+#[derive(Debug, Clone)]
+pub struct OnBehalfOf(pub Principal);
+
 #[derive(Deserialize, Default)]
 struct LooseClaims {
     upn: Option<String>,

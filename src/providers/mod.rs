@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 pub use crate::arm::contract::*;
 
-/// Every provider azemu serves; with `generic`, any other type as a generic resource.
-pub fn standard_registry(generic: bool) -> Registry {
-    let providers: Vec<Arc<dyn ResourceProvider>> = vec![
+/// Every provider azemu serves; with `generic`, any other type as a generic resource. New
+/// deployments are handed to the orchestrator through `deployments`.
+pub fn standard_registry(generic: bool, deployments: Arc<resources::deployments::queue::DeploymentQueue>) -> Registry {
+    let mut providers: Vec<Arc<dyn ResourceProvider>> = vec![
         Arc::new(resources::resource_groups::ResourceGroups),
         Arc::new(hci::clusters::Clusters),
         Arc::new(hci::updates::Updates),
@@ -24,6 +25,9 @@ pub fn standard_registry(generic: bool) -> Registry {
         Arc::new(compute::scale_sets::ScaleSets),
         Arc::new(compute::scale_set_vms::ScaleSetVms),
     ];
+    let catalog = Arc::new(resources::deployments::lookups::Catalog::of(&providers));
+    providers.push(Arc::new(resources::deployments::Deployments::new(deployments, catalog)));
+    providers.push(Arc::new(resources::deployments::DeploymentOperations));
     let registry = Registry::new(providers);
     match generic {
         true => registry.with_generic(generic::provider),

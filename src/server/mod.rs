@@ -183,9 +183,12 @@ fn method_name(method: &axum::http::Method) -> std::borrow::Cow<'static, str> {
 async fn arm_entry(app: &Arc<App>, parts: Parts, body: Bytes) -> (Response, RequestNames) {
     let unnamed = RequestNames::default;
     let origin = || crate::identity::origin(app.scheme, &parts);
-    let principal = match app.identity.authenticate(&parts.headers, Audience::Arm, origin) {
-        Ok(p) => p,
-        Err(e) => return (e.into_response(), unnamed()),
+    let principal = match parts.extensions.get::<crate::identity::OnBehalfOf>() {
+        Some(on_behalf) => on_behalf.0.clone(),
+        None => match app.identity.authenticate(&parts.headers, Audience::Arm, origin) {
+            Ok(p) => p,
+            Err(e) => return (e.into_response(), unnamed()),
+        },
     };
     if crate::identity::is_directory_path(parts.uri.path()) {
         let query = parse_query(parts.uri.query());
@@ -199,7 +202,11 @@ async fn arm_entry(app: &Arc<App>, parts: Parts, body: Bytes) -> (Response, Requ
     }
     let path = match ArmPath::parse(parts.uri.path()) {
         Ok(p) => p,
-        Err(e) => return (e.into_response(), unnamed()),
+        // The short form of deployment paths some clients send.
+        Err(e) => match crate::arm::path::with_deployments_provider(parts.uri.path()).map(|p| ArmPath::parse(&p)) {
+            Some(Ok(p)) => p,
+            _ => return (e.into_response(), unnamed()),
+        },
     };
     if let Err(e) = principal.authorize_arm(&parts.method, &path) {
         return (e.into_response(), unnamed());
@@ -218,6 +225,26 @@ async fn arm_entry(app: &Arc<App>, parts: Parts, body: Bytes) -> (Response, Requ
     };
     let (response, operation) = dispatch::handle(app, request).await;
     (response, RequestNames { operation, caller: Some(caller_name) })
+}
+
+/// The entry azemu's own requests take (a deployment writing its resources): the one every
+/// client's request takes. Ends with the emulator.
+fn internal_entry(app: &Arc<App>) -> crate::deployments::Entry {
+    let app = Arc::downgrade(app);
+    Arc::new(move |request| {
+        let app = app.clone();
+        Box::pin(async move {
+            match app.upgrade() {
+                Some(app) => serve_request(app, request).await,
+                None => crate::arm::ArmError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "azemu is shutting down.",
+                )
+                .into_response(),
+            }
+        })
+    })
 }
 
 /// Records lifecycle changes as the clock passes them, so that live followers see them. On its
@@ -341,6 +368,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     // Lifecycle steps are replayed, not stored one by one: catch up before anyone reads.
     app.engine.run_due().await;
     app.engine.spawn();
+    crate::deployments::spawn(&app, internal_entry(&app));
     if app.journal.enabled() {
         app.store.read(|s| app.journal.changes.seed(s.resources(), app.clock.now()));
         spawn_journal_ticker(&app)?;

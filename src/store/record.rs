@@ -163,12 +163,15 @@ impl OperationStatus {
 }
 
 /// An ARM error kept on a failed operation.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct OperationError {
     pub code: String,
     pub message: String,
     /// HTTP status the operation-result URL answers with once failed.
     pub http_status: u16,
+    /// The errors it is made of (a deployment's failed resources), as ARM error objects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Value>,
 }
 
 /// Which family of URLs an operation is served at; the protocol layer knows what each means.

@@ -21,6 +21,18 @@ pub struct Context {
     pub variables: Map<String, Value>,
     /// The copy loops being expanded, innermost last: their names (if any) and indexes.
     pub copies: Vec<(Option<String>, i64)>,
+    /// The template's resources by symbolic name and by name, for `reference('name')`.
+    pub symbols: Vec<(String, String)>,
+    /// What lies outside the template, for `reference()` and `providers()`.
+    pub lookups: Option<std::sync::Arc<dyn Lookups + Send + Sync>>,
+}
+
+/// What expressions may read outside the template, supplied by whoever deploys it.
+pub trait Lookups {
+    /// The document of a resource as a GET answers it; `None` when there is none.
+    fn resource(&self, id: &str) -> Option<Value>;
+    /// `providers(namespace, [resourceType])`; `None` for a namespace not registered.
+    fn provider(&self, namespace: &str, resource_type: Option<&str>) -> Option<Value>;
 }
 
 /// Marks a `variables()` call on one not evaluated yet (see [`Context::resolve_variables`]).
@@ -97,6 +109,15 @@ impl Scope for Context {
                 text_args("extensionResourceId", args).and_then(|a| ids::extension_resource_id(&a)).map(Value::String)
             }
             "copyindex" => self.copy_index(args),
+            "reference" => self.reference(args),
+            "providers" => self.providers(args),
+            // `listKeys`, `listSecrets`, …: what only a real service holds.
+            list if list.starts_with("list") => {
+                let target = args.first().and_then(Value::as_str).unwrap_or_default();
+                fail(format!(
+                    "The template function '{name}' is not supported: azemu holds no keys or secrets for '{target}'."
+                ))
+            }
             _ => return None,
         };
         Some(result)
@@ -104,6 +125,45 @@ impl Scope for Context {
 }
 
 impl Context {
+    /// `reference(resourceIdOrName, [apiVersion], ['Full'])`: the properties of a resource
+    /// deployed before (or existing), or with `'Full'` its whole document.
+    fn reference(&self, args: &[Value]) -> Result<Value, EvalError> {
+        let Some(target) = args.first().and_then(Value::as_str) else {
+            return fail("The template function 'reference' takes a resource id or name.");
+        };
+        let full = args.get(2).and_then(Value::as_str).is_some_and(|f| f.eq_ignore_ascii_case("full"));
+        let id = match target.starts_with('/') {
+            true => target.to_string(),
+            false => match self.symbols.iter().find(|(name, _)| name.eq_ignore_ascii_case(target)) {
+                Some((_, id)) => id.clone(),
+                None => return fail(format!("The resource '{target}' is not defined in the template.")),
+            },
+        };
+        let doc = self.lookups.as_ref().and_then(|l| l.resource(&id)).ok_or_else(|| {
+            EvalError(format!("The resource '{id}' referenced by the template function 'reference' was not found."))
+        })?;
+        if !full {
+            return Ok(doc.get("properties").cloned().unwrap_or_else(|| json!({})));
+        }
+        let mut doc = doc;
+        if let (Some(fields), Some(version)) = (doc.as_object_mut(), args.get(1).and_then(Value::as_str)) {
+            fields.insert("apiVersion".into(), version.into());
+        }
+        Ok(doc)
+    }
+
+    /// `providers(namespace, [resourceType])`.
+    fn providers(&self, args: &[Value]) -> Result<Value, EvalError> {
+        let Some(namespace) = args.first().and_then(Value::as_str) else {
+            return fail("The template function 'providers' takes a namespace and an optional resource type.");
+        };
+        let resource_type = args.get(1).and_then(Value::as_str);
+        self.lookups
+            .as_ref()
+            .and_then(|l| l.provider(namespace, resource_type))
+            .ok_or_else(|| EvalError(format!("The resource provider '{namespace}' is not registered.")))
+    }
+
     /// `copyIndex([loopName], [offset])`.
     fn copy_index(&self, args: &[Value]) -> Result<Value, EvalError> {
         let (loop_name, offset) = match args {
@@ -236,6 +296,8 @@ mod tests {
             parameters: json!({ "prefix": "web", "count": 2 }).as_object().unwrap().clone(),
             variables: Map::new(),
             copies: Vec::new(),
+            symbols: vec![("store".into(), "/subscriptions/sub-1/resourceGroups/rg/providers/A.B/c/store".into())],
+            lookups: Some(std::sync::Arc::new(Deployed)),
         }
     }
 
@@ -252,6 +314,34 @@ mod tests {
         assert_eq!(c.value(&json!({ "a": ["[deployment().name]", 1] })).unwrap(), json!({ "a": ["main", 1] }));
         assert!(c.value(&json!("[parameters('missing')]")).unwrap_err().0.contains("parameter 'missing' is not found"));
         assert!(c.value(&json!("[copyIndex()]")).unwrap_err().0.contains("outside a copy loop"));
+    }
+
+    struct Deployed;
+
+    impl Lookups for Deployed {
+        fn resource(&self, id: &str) -> Option<Value> {
+            id.ends_with("/store").then(|| json!({ "id": id, "location": "westus", "properties": { "endpoint": "e" } }))
+        }
+
+        fn provider(&self, namespace: &str, resource_type: Option<&str>) -> Option<Value> {
+            Some(json!({ "namespace": namespace, "resourceType": resource_type, "apiVersions": ["2024-01-01"] }))
+        }
+    }
+
+    #[test]
+    fn references_and_providers_read_what_the_deployer_supplies() {
+        let c = context();
+        assert_eq!(c.value(&json!("[reference('store').endpoint]")).unwrap(), json!("e"));
+        let id = "/subscriptions/sub-1/resourceGroups/rg/providers/A.B/c/store";
+        assert_eq!(
+            c.value(&json!(format!("[reference('{id}', '2024-01-01', 'Full').location]"))).unwrap(),
+            json!("westus")
+        );
+        assert!(c.value(&json!("[reference('nothing')]")).unwrap_err().0.contains("not defined in the template"));
+        assert!(c.value(&json!("[reference('/subscriptions/x/gone')]")).unwrap_err().0.contains("was not found"));
+        assert_eq!(c.value(&json!("[providers('A.B', 'c').apiVersions[0]]")).unwrap(), json!("2024-01-01"));
+        let keys = c.value(&json!("[listKeys('/x/y', '2023-01-01').keys[0].value]")).unwrap_err();
+        assert!(keys.0.to_lowercase().contains("'listkeys' is not supported"), "{}", keys.0);
     }
 
     #[test]

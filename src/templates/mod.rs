@@ -4,6 +4,7 @@
 
 mod builtins;
 pub mod context;
+pub mod dates;
 pub mod evaluate;
 pub mod expression;
 pub mod hashes;

@@ -12,7 +12,7 @@ fn field<'a>(declaration: &'a Map<String, Value>, key: &str) -> Option<&'a Value
 }
 
 /// The type as ARM answers it (`String`, `Int`, `Bool`, `Object`, `Array`, `SecureString`, …).
-fn answered_type(declared: &str) -> String {
+pub fn answered_type(declared: &str) -> String {
     match declared.to_ascii_lowercase().as_str() {
         "string" => "String".into(),
         "int" => "Int".into(),
@@ -91,6 +91,8 @@ mod tests {
             parameters: json!({ "count": 2 }).as_object().unwrap().clone(),
             variables: Map::new(),
             copies: Vec::new(),
+            symbols: Vec::new(),
+            lookups: None,
         }
     }
 

@@ -85,9 +85,19 @@ fn instance(ctx: &Context, declared: &Declared, copy: Option<(String, i64)>) -> 
         Some(_) => text(ctx, d, "apiVersion")?,
         None => String::new(),
     };
+    // A nested deployment (or an existing resource) may live in another resource group or
+    // subscription.
+    let mut place = ctx.place.clone();
+    if let Some(Value::String(subscription)) = field(d, "subscriptionId").map(|v| ctx.value(v)).transpose()? {
+        place.subscription = subscription;
+        place.resource_group = None;
+    }
+    if let Some(Value::String(group)) = field(d, "resourceGroup").map(|v| ctx.value(v)).transpose()? {
+        place.resource_group = Some(group);
+    }
     let id = match field(d, "scope").map(|s| ctx.value(s)).transpose()? {
         Some(Value::String(scope)) => ids::extension_resource_id(&[&scope, &resource_type, &name])?,
-        _ => ids::resource_id(&ctx.place, &[&resource_type, &name])?,
+        _ => ids::resource_id(&place, &[&resource_type, &name])?,
     };
     let existing = field(d, "existing").and_then(Value::as_bool).unwrap_or(false);
     Ok(Planned {
@@ -297,6 +307,8 @@ mod tests {
             parameters: parameters.as_object().cloned().unwrap_or_default(),
             variables: Map::new(),
             copies: Vec::new(),
+            symbols: Vec::new(),
+            lookups: None,
         }
     }
 

@@ -6,6 +6,7 @@ drive scale-set VMs (`az vmss list-instances`, `get-instance-view`, `stop`, `sta
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,41 @@ def test_az_reads_the_arm_platform(az, tmp_path):
 
     az.run("resource", "delete", "--ids", cluster)
     assert [r["name"] for r in az.json("resource", "list", "-g", "cli-rg")] == ["web"]
+
+
+def test_az_deploys_templates(az, tmp_path):
+    """`az deployment group create/validate/what-if/list/show/export` and `az deployment operation
+    group list` (which reads operations at the path without `/providers/Microsoft.Resources`)."""
+    from test_deployments_sdk import scale_sets_template
+
+    az.run("group", "create", "-n", "cli-rg", "-l", "westus")
+    template = tmp_path / "main.json"
+    template.write_text(json.dumps(scale_sets_template()))
+    params = tmp_path / "main.parameters.json"
+    params.write_text(json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"adminPassword": {"value": "Secret-123!"}},
+    }))
+
+    bad = az.run("deployment", "group", "validate", "-g", "cli-rg", "--template-file", str(template),
+                 "--parameters", f"@{params}", "count=9", check=False)
+    assert bad.returncode != 0 and "InvalidTemplateDeployment" in bad.stderr, bad.stderr
+    changes = az.json("deployment", "group", "what-if", "-g", "cli-rg", "--template-file", str(template),
+                      "--parameters", f"@{params}", "count=1", "--no-pretty-print")
+    assert sorted(c["changeType"] for c in changes["changes"]) == ["Create", "Create"]
+
+    started = time.time()
+    done = az.json("deployment", "group", "create", "-g", "cli-rg", "-n", "main", "--template-file", str(template),
+                   "--parameters", f"@{params}", "count=2")
+    assert time.time() - started < 60, "running deployments answer with Retry-After"
+    assert done["properties"]["provisioningState"] == "Succeeded"
+    assert len(done["properties"]["outputs"]["sets"]["value"]) == 2
+    assert [d["name"] for d in az.json("deployment", "group", "list", "-g", "cli-rg")] == ["main"]
+    assert az.json("deployment", "group", "show", "-g", "cli-rg", "-n", "main")["properties"]["mode"] == "Incremental"
+    exported = az.json("deployment", "group", "export", "-g", "cli-rg", "-n", "main")
+    assert exported["resources"][0]["type"] == "Microsoft.Network/virtualNetworks"
+    operations = az.json("deployment", "operation", "group", "list", "-g", "cli-rg", "-n", "main")
+    assert len(operations) == 4 and {o["properties"]["provisioningState"] for o in operations} == {"Succeeded"}
+    names = sorted(r["type"] for r in az.json("resource", "list", "-g", "cli-rg"))
+    assert names == ["Microsoft.Compute/virtualMachineScaleSets"] * 2 + ["Microsoft.Network/virtualNetworks"] * 2

@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn every_served_type_is_listed_with_its_versions() {
-        let registry = crate::providers::standard_registry(false);
+        let registry = crate::providers::standard_registry(false, Default::default());
         let all = namespaces(&registry);
         let compute = document(find(&all, "microsoft.compute").unwrap(), Some(("s", "Registered")), false);
         assert_eq!(compute["namespace"], "Microsoft.Compute");

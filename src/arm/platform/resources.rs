@@ -7,7 +7,6 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::super::dispatch::RESOURCE_GROUPS;
 use super::super::document;
 use super::super::paging::{page, PageRequest};
 use super::super::request::ArmRequest;
@@ -59,7 +58,8 @@ impl Expand {
 /// Whether a stored resource is one ARM lists: a registered top-level type of a provider (not
 /// a resource group, not an extension), right under a resource group.
 fn listed(app: &App, resource: &StoredResource) -> bool {
-    if resource.type_key == RESOURCE_GROUPS || resource.type_key.matches('/').count() != 1 {
+    // ARM's own types (groups, deployments) are not resources it lists.
+    if resource.type_key.starts_with("microsoft.resources/") || resource.type_key.matches('/').count() != 1 {
         return false;
     }
     let registered = app.registry.get(&resource.type_key).is_some_and(|p| !p.spec().extension);

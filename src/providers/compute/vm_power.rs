@@ -152,7 +152,7 @@ impl From<InjectedError> for VmFailure {
 
 impl From<VmFailure> for OperationError {
     fn from(f: VmFailure) -> OperationError {
-        OperationError { code: f.code, message: f.message, http_status: f.status }
+        OperationError { code: f.code, message: f.message, http_status: f.status, details: Vec::new() }
     }
 }
 

@@ -360,8 +360,12 @@ impl ResourceProvider for EdgeDeviceJobs {
                 let failure = path.iter().find_map(|p| p.failure.clone());
                 advance.completes =
                     Some(if failure.is_some() { OperationStatus::Failed } else { OperationStatus::Succeeded });
-                advance.failure =
-                    failure.map(|f| OperationError { code: f.code, message: f.message, http_status: f.status });
+                advance.failure = failure.map(|f| OperationError {
+                    code: f.code,
+                    message: f.message,
+                    http_status: f.status,
+                    details: Vec::new(),
+                });
                 sim.cursor.next = timeline(&sim.plan).len();
             }
             Some(event) => {

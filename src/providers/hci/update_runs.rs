@@ -77,6 +77,7 @@ impl ResourceProvider for UpdateRuns {
                     code: f.code.clone(),
                     message: f.message.clone(),
                     http_status: f.status,
+                    details: Vec::new(),
                 });
             }
             None => {}

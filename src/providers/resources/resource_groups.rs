@@ -16,7 +16,7 @@ use crate::providers::{
 use crate::store::{OperationUrls, State, Txn};
 
 /// Every published Microsoft.Resources api-version, through the one azure-mgmt-resource sends.
-static VERSIONS: ApiVersions = ApiVersions {
+pub(crate) static VERSIONS: ApiVersions = ApiVersions {
     published: &[
         "2014-04-01",
         "2014-04-01-preview",

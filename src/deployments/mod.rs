@@ -1,0 +1,61 @@
+//! The deployment orchestrator: takes each deployment the engine hands over (a new one, or one
+//! found unfinished at start) and runs it, sending each planned resource through the ARM entry
+//! a client's request takes and waiting on it as a client would (`client`), in dependency
+//! order, independent ones in parallel (`run`). Every step of a run is written to the store
+//! (`record`), so a restart resumes it.
+
+mod client;
+mod lookups;
+mod record;
+mod run;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+pub use client::Entry;
+
+use crate::app::App;
+use crate::providers::resources::deployments::document::is_live;
+use crate::providers::resources::deployments::{run_of, TYPE_KEY};
+
+fn live(app: &App, key: &str) -> bool {
+    app.store.read(|s| s.resource(key).filter(|r| !r.deleting).and_then(|r| run_of(r)).is_some_and(|r| is_live(&r)))
+}
+
+/// Starts the orchestrator; unfinished deployments in the store are resumed.
+pub fn spawn(app: &Arc<App>, entry: Entry) {
+    let unfinished: Vec<String> = app.store.read(|s| {
+        s.resources()
+            .filter(|r| r.type_key == TYPE_KEY && !r.deleting)
+            .filter(|r| run_of(r).is_some_and(|run| is_live(&run)))
+            .map(|r| r.key())
+            .collect()
+    });
+    for key in unfinished {
+        app.deployments.push(key);
+    }
+    let weak = Arc::downgrade(app);
+    let queue = app.deployments.clone();
+    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
+    tokio::spawn(async move {
+        loop {
+            let keys = queue.take().await;
+            let Some(app) = weak.upgrade() else { return };
+            for key in keys {
+                // A run already going sees a cancel when it next reads the store.
+                if !running.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone()) {
+                    continue;
+                }
+                let (app, entry, running) = (app.clone(), entry.clone(), running.clone());
+                tokio::spawn(async move {
+                    run::run(app.clone(), entry, &key).await;
+                    running.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+                    // A new run PUT while this one was ending was not taken up: take it now.
+                    if live(&app, &key) {
+                        app.deployments.push(key);
+                    }
+                });
+            }
+        }
+    });
+}
