@@ -50,9 +50,16 @@ impl ArmRequest {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let value: Value = serde_json::from_slice(&self.body).map_err(|e| {
-            ArmError::invalid_content(format!("The request content was invalid and could not be deserialized: {e}."))
-        })?;
+        let value: Value = match serde_json::from_slice(&self.body) {
+            Ok(value) => value,
+            // ARM reads JSON as leniently as its parser does: comments, unquoted names, trailing
+            // commas (the Azure CLI sends a template file's text as it is, under `template:`).
+            Err(e) => lenient_json(&self.body).ok_or_else(|| {
+                ArmError::invalid_content(format!(
+                    "The request content was invalid and could not be deserialized: {e}."
+                ))
+            })?,
+        };
         if !value.is_object() {
             return Err(ArmError::invalid_content("The request content must be a JSON object."));
         }
@@ -94,6 +101,12 @@ impl Query {
             Query::Decoded(pairs) => pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()),
         }
     }
+}
+
+/// JSON with what ARM's parser also takes: comments, unquoted property names, single quotes,
+/// trailing commas.
+fn lenient_json(body: &[u8]) -> Option<Value> {
+    json5::from_str(std::str::from_utf8(body).ok()?).ok()
 }
 
 pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
@@ -140,6 +153,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_are_read_as_leniently_as_arm_reads_them() {
+        let body = br#"{"properties": {"mode": "Incremental"}, template:{
+            // a comment
+            "resources": [ /* none */ ], 'contentVersion': '1.0.0.0',
+        }}"#;
+        let value = lenient_json(body).unwrap();
+        assert_eq!(value["template"]["contentVersion"], "1.0.0.0");
+        assert_eq!(value["properties"]["mode"], "Incremental");
+        assert!(lenient_json(b"{not json").is_none());
+    }
 
     #[test]
     fn a_query_reads_the_same_with_or_without_escapes() {
