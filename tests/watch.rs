@@ -340,3 +340,42 @@ async fn a_device_is_followed_to_provisioned_and_a_deletion_to_its_end() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("resource: present -> absent") && out.contains("done: deleted"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_is_followed_resource_by_resource() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    let id = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Resources/deployments/main");
+    let template = json!({
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2022-01-01", "name": "net", "location": "westus",
+             "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}},
+            {"type": "Microsoft.Compute/virtualMachineScaleSets", "apiVersion": "2024-07-01", "name": "web", "location": "westus",
+             "dependsOn": ["net"], "sku": {"name": "Standard_D2s_v3", "capacity": 1},
+             "properties": {"upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
+                "osProfile": {"computerNamePrefix": "web", "adminUsername": "azureuser", "adminPassword": "Secret-123!"},
+                "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}},
+                "networkProfile": {"networkInterfaceConfigurations": []}}}}
+        ]
+    });
+    let put = s
+        .put(&with_version(&id, RESOURCES), json!({"properties": {"template": template, "mode": "Incremental"}}))
+        .await;
+    assert_eq!(put.status, reqwest::StatusCode::CREATED, "{}", put.body);
+    let mut child = watch(&s, &id);
+    let (first, reader) = first_line(&mut child);
+    assert!(first.starts_with("watching "), "{first}");
+    let rest = tokio::spawn(rest_of(child, reader));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !rest.is_finished() && Instant::now() < deadline {
+        s.advance(5.0).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (code, out) = rest.await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    // The network was deployed before the watch began (it counts); the scale set, after.
+    let set = "Microsoft.Compute/virtualMachineScaleSets/web:";
+    assert!(out.lines().any(|l| l.contains(set) && l.ends_with("Running -> Succeeded")), "{out}");
+    assert!(out.trim_end().ends_with("done: Succeeded: 2 of 2 resources deployed"), "{out}");
+}

@@ -95,8 +95,15 @@ fn client(args: &WatchArgs) -> Result<reqwest::Client, WatchError> {
 }
 
 async fn lookup(client: &reqwest::Client, endpoint: &str, id: &str) -> Result<Value, WatchError> {
-    let url = reqwest::Url::parse_with_params(&format!("{endpoint}/_azemu/resource"), [("id", id)])
-        .map_err(|e| WatchError::Usage(format!("bad endpoint {endpoint}: {e}")))?;
+    lookup_with(client, endpoint, id, false).await
+}
+
+/// The resource's document (and with `children`, the resources nested below it).
+async fn lookup_with(client: &reqwest::Client, endpoint: &str, id: &str, children: bool) -> Result<Value, WatchError> {
+    let children = if children { "true" } else { "false" };
+    let url =
+        reqwest::Url::parse_with_params(&format!("{endpoint}/_azemu/resource"), [("id", id), ("children", children)])
+            .map_err(|e| WatchError::Usage(format!("bad endpoint {endpoint}: {e}")))?;
     let response =
         client.get(url).send().await.map_err(|e| WatchError::Lost(format!("cannot reach azemu at {endpoint}: {e}")))?;
     let status = response.status();
@@ -125,6 +132,17 @@ async fn watch(args: WatchArgs) -> Result<Outcome, WatchError> {
         found["type"].as_str().unwrap_or_default().to_string(),
         &found["document"],
     );
+    if subject.is_deployment() {
+        // The resources it deployed before the watch began, from its operations.
+        let with_operations = lookup_with(&client, &endpoint, &id, true).await?;
+        for child in with_operations["children"].as_array().into_iter().flatten() {
+            let (child_id, doc) = (child["id"].as_str().unwrap_or_default(), &child["document"]);
+            if subject.is_operation(child_id) {
+                let state = doc["properties"]["provisioningState"].as_str().unwrap_or_default();
+                subject.deployed(child_id, operation_label(doc, child_id), state);
+            }
+        }
+    }
     let since = found["lastSeq"].as_u64().unwrap_or(0);
     let mut display: Box<dyn Display> = if std::io::stdout().is_terminal() && !args.plain {
         Box::new(TerminalDisplay::new(&subject))
@@ -156,8 +174,19 @@ async fn watch(args: WatchArgs) -> Result<Outcome, WatchError> {
             Err(e) => return Err(WatchError::Lost(format!("event stream broke: {e}"))),
         };
         let Ok(event) = serde_json::from_str::<Value>(&message.data) else { continue };
+        let resource = event["resourceId"].as_str().unwrap_or_default();
+        // A deployment is followed resource by resource, through its operations.
+        if subject.is_operation(resource) && event["property"] == "properties.provisioningState" {
+            let label = match lookup(&client, &endpoint, resource).await {
+                Ok(found) => operation_label(&found["document"], resource),
+                Err(_) => resource.rsplit('/').next().unwrap_or_default().to_string(),
+            };
+            subject.deployed(resource, label.clone(), event["to"].as_str().unwrap_or_default());
+            display.change(&subject, event["time"].as_str().unwrap_or_default(), &label, &event["from"], &event["to"]);
+            continue;
+        }
         // The prefix filter also passes resources nested below the watched one.
-        if !event["resourceId"].as_str().is_some_and(|r| r.eq_ignore_ascii_case(&subject.id)) {
+        if !resource.eq_ignore_ascii_case(&subject.id) {
             continue;
         }
         let property = event["property"].as_str().unwrap_or_default();
@@ -179,6 +208,15 @@ async fn watch(args: WatchArgs) -> Result<Outcome, WatchError> {
             display.finish(&subject, &outcome);
             return Ok(outcome);
         }
+    }
+}
+
+/// What a deployment operation deploys, as `type/name`.
+fn operation_label(doc: &Value, id: &str) -> String {
+    let target = &doc["properties"]["targetResource"];
+    match (target["resourceType"].as_str(), target["resourceName"].as_str()) {
+        (Some(t), Some(n)) => format!("{t}/{n}"),
+        _ => id.rsplit('/').next().unwrap_or_default().to_string(),
     }
 }
 

@@ -91,6 +91,9 @@ pub struct Subject {
     pub deleted: bool,
     /// For an update run: its steps, read from its document.
     pub steps: Option<StepProgress>,
+    /// For a deployment: each resource it has started (by its operation's id), as
+    /// `type/name` and its provisioning state.
+    pub resources: BTreeMap<String, (String, String)>,
 }
 
 fn flatten_into(out: &mut BTreeMap<String, Value>, doc: &Value, paths: &[&str]) {
@@ -105,7 +108,8 @@ fn flatten_into(out: &mut BTreeMap<String, Value>, doc: &Value, paths: &[&str]) 
 impl Subject {
     pub fn new(id: String, resource_type: String, doc: &Value) -> Subject {
         let properties = BTreeMap::new();
-        let mut subject = Subject { id, resource_type, properties, deleted: false, steps: None };
+        let mut subject =
+            Subject { id, resource_type, properties, deleted: false, steps: None, resources: BTreeMap::new() };
         let mut paths = vec![PROVISIONING, STATUS, PERCENT];
         if subject.is_run() {
             paths.extend([RUN_STATE, RUN_UPDATED]);
@@ -117,6 +121,24 @@ impl Subject {
 
     pub fn is_job(&self) -> bool {
         self.resource_type.to_ascii_lowercase().ends_with("/edgedevices/jobs")
+    }
+
+    pub fn is_deployment(&self) -> bool {
+        self.resource_type.eq_ignore_ascii_case("Microsoft.Resources/deployments")
+    }
+
+    /// An event about one of the watched deployment's operations: the resource it deploys
+    /// (`type/name`, from the operation's document) reached `state`.
+    pub fn deployed(&mut self, operation: &str, label: String, state: &str) {
+        self.resources.insert(operation.to_string(), (label, state.to_string()));
+    }
+
+    /// Whether `id` is one of the watched deployment's operations.
+    pub fn is_operation(&self, id: &str) -> bool {
+        self.is_deployment()
+            && id.len() > self.id.len() + "/operations/".len()
+            && id[..self.id.len()].eq_ignore_ascii_case(&self.id)
+            && id[self.id.len()..].to_ascii_lowercase().starts_with("/operations/")
     }
 
     pub fn is_run(&self) -> bool {
@@ -169,6 +191,19 @@ impl Subject {
             };
         }
         let provisioning = self.text(PROVISIONING).unwrap_or("unknown");
+        if self.is_deployment() && !self.resources.is_empty() {
+            let done = self.resources.values().filter(|(_, state)| state == "Succeeded").count();
+            let failed = self.resources.values().filter(|(_, state)| state == "Failed").count();
+            let running = self.resources.values().find(|(_, state)| state == "Running").map(|(label, _)| label);
+            let mut summary = format!("{provisioning}: {done} of {} resources deployed", self.resources.len());
+            if failed > 0 {
+                summary += &format!(", {failed} failed");
+            }
+            if let Some(label) = running.filter(|_| provisioning == "Running") {
+                summary += &format!(" ({label} …)");
+            }
+            return summary;
+        }
         match self.text(STATUS) {
             Some(status) if status != provisioning => format!("{status} ({provisioning})"),
             _ => provisioning.to_string(),
@@ -198,6 +233,15 @@ impl Subject {
 /// What failed, from a document: the deepest step in error with its message (a job's
 /// `exception`, an update run's `errorMessage`).
 pub fn failure_detail(doc: &Value) -> Option<String> {
+    // An ARM error (a deployment's): the innermost one, with its code.
+    if let Some(error) = doc.pointer("/properties/error").filter(|e| e.is_object()) {
+        let mut error = error;
+        while let Some(inner) = error.pointer("/details/0") {
+            error = inner;
+        }
+        let text = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or_default();
+        return Some(format!("{}: {}", text("code"), text("message")));
+    }
     match doc {
         Value::Object(map) => {
             if map.get("status").and_then(Value::as_str) == Some("Error") {
