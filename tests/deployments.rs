@@ -245,3 +245,98 @@ async fn a_failed_resource_fails_the_deployment_with_its_own_error() {
     assert_eq!(status.body["status"], "Failed");
     assert_eq!(status.body["error"]["code"], "DeploymentFailed");
 }
+
+#[tokio::test]
+async fn a_subscription_deployment_makes_a_group_and_deploys_into_it() {
+    let s = TestServer::start().await;
+    let id = format!("/subscriptions/{SUB}/providers/Microsoft.Resources/deployments/landing");
+    let template = json!({
+        "contentVersion": "1.0.0.0",
+        "parameters": { "group": { "type": "string" } },
+        "resources": [
+            { "type": "Microsoft.Resources/resourceGroups", "apiVersion": "2024-11-01", "name": "[parameters('group')]",
+              "location": "[deployment().location]" },
+            { "type": "Microsoft.Resources/deployments", "apiVersion": "2024-11-01", "name": "inside",
+              "resourceGroup": "[parameters('group')]",
+              "dependsOn": ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('group'))]"],
+              "properties": { "mode": "Incremental", "expressionEvaluationOptions": { "scope": "inner" }, "template": {
+                  "contentVersion": "1.0.0.0",
+                  "resources": [{ "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2022-01-01", "name": "net",
+                                  "location": "[resourceGroup().location]", "properties": {} }] } } }
+        ]
+    });
+    let no_location =
+        s.put(&with_version(&id, RESOURCES), body(template.clone(), json!({ "group": { "value": "landed" } }))).await;
+    assert_eq!((no_location.status, no_location.error_code()), (StatusCode::BAD_REQUEST, "LocationRequired"));
+    let mut with_location = body(template, json!({ "group": { "value": "landed" } }));
+    with_location["location"] = json!("eastus");
+    let put = s.put(&with_version(&id, RESOURCES), with_location).await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
+    assert_eq!(put.body["location"], "eastus");
+    let mut done = put;
+    for _ in 0..200 {
+        done = s.get(&with_version(&id, RESOURCES)).await;
+        if done.body["properties"]["provisioningState"] != "Accepted"
+            && done.body["properties"]["provisioningState"] != "Running"
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(done.body["properties"]["provisioningState"], "Succeeded", "{}", done.body);
+    let group = s.get(&with_version(&group_path("landed"), RESOURCES)).await;
+    assert_eq!(group.body["location"], "eastus");
+    let net = format!("/subscriptions/{SUB}/resourceGroups/landed/providers/Microsoft.Network/virtualNetworks/net");
+    assert_eq!(s.get(&with_version(&net, "2022-01-01")).await.body["location"], "eastus");
+    let listed = s
+        .get(&with_version(&format!("/subscriptions/{SUB}/providers/Microsoft.Resources/deployments"), RESOURCES))
+        .await;
+    let names: Vec<&str> =
+        listed.body["value"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["landing"], "only the subscription's own deployments");
+}
+
+#[tokio::test]
+async fn a_canceled_deployment_starts_nothing_more_and_ends_canceled() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    let parameters = json!({ "count": { "value": 1 }, "password": { "value": "x" } });
+    let mut chained = template();
+    // A network that waits for the scale set, which waits for the clock.
+    chained["resources"].as_array_mut().unwrap().push(json!({
+        "type": "Microsoft.Network/publicIPAddresses", "apiVersion": "2022-01-01", "name": "after",
+        "location": "westus", "dependsOn": ["[variables('setName')]"], "properties": {}
+    }));
+    s.put(&with_version(&deployment("stop"), RESOURCES), body(chained, parameters)).await;
+    let mut running = false;
+    for _ in 0..200 {
+        let r = s.get(&with_version(&format!("{}/operations", deployment("stop")), RESOURCES)).await;
+        if r.body["value"]
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|o| o["properties"]["targetResource"]["resourceName"] == "web-vmss"))
+        {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(running, "the scale set started");
+    let cancel = s.post(&with_version(&format!("{}/cancel", deployment("stop")), RESOURCES), None).await;
+    assert_eq!(cancel.status, StatusCode::NO_CONTENT, "{}", cancel.body);
+    let done = settle(&s, "stop").await;
+    assert_eq!(done.body["properties"]["provisioningState"], "Canceled", "{}", done.body);
+    let after = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/publicIPAddresses/after");
+    assert_eq!(
+        s.get(&with_version(&after, "2022-01-01")).await.status,
+        StatusCode::NOT_FOUND,
+        "nothing started after the cancel"
+    );
+    let again = s.post(&with_version(&format!("{}/cancel", deployment("stop")), RESOURCES), None).await;
+    assert_eq!((again.status, again.error_code()), (StatusCode::CONFLICT, "DeploymentCannotBeCanceled"));
+    let deleted = s.delete(&with_version(&deployment("stop"), RESOURCES)).await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED);
+    s.advance(2.0).await;
+    assert_eq!(s.get(&with_version(&deployment("stop"), RESOURCES)).await.error_code(), "DeploymentNotFound");
+    let ops = s.get(&with_version(&format!("{}/operations", deployment("stop")), RESOURCES)).await;
+    assert_eq!(ops.status, StatusCode::NOT_FOUND, "its operations went with it: {}", ops.body);
+}

@@ -80,6 +80,10 @@ fn compare(name: &str, a: &Value, b: &Value) -> Result<std::cmp::Ordering, EvalE
     }
 }
 
+/// What `uriComponent` escapes: everything but RFC 3986's unreserved characters.
+const URI_COMPONENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 pub(super) fn call(lower: &str, name: &str, args: Vec<Value>) -> Result<Value, EvalError> {
     use std::cmp::Ordering::{Greater, Less};
     let a = &args;
@@ -405,6 +409,25 @@ pub(super) fn call(lower: &str, name: &str, args: Vec<Value>) -> Result<Value, E
             let missing = width.saturating_sub(s.chars().count());
             Value::String(std::iter::repeat_n(pad, missing).chain(s.chars()).collect())
         }
+        "uri" => {
+            // RFC 3986 resolution, as .NET's `Uri` combines them.
+            arity(name, a, 2, 2)?;
+            let (base, relative) = (text(name, &a[0])?, text(name, &a[1])?);
+            let base = url::Url::parse(base).map_err(|_| EvalError(format!("'{base}' is not an absolute URI.")))?;
+            let joined = base.join(relative).map_err(|_| EvalError(format!("'{relative}' is not a relative URI.")))?;
+            Value::String(joined.to_string())
+        }
+        "uricomponent" => {
+            arity(name, a, 1, 1)?;
+            let s = text(name, &a[0])?;
+            Value::String(percent_encoding::utf8_percent_encode(s, URI_COMPONENT).to_string())
+        }
+        "uricomponenttostring" => {
+            arity(name, a, 1, 1)?;
+            let s = text(name, &a[0])?;
+            let decoded = percent_encoding::percent_decode_str(s).decode_utf8();
+            Value::String(decoded.map_err(|_| EvalError("The decoded text is not UTF-8.".into()))?.into_owned())
+        }
         "uniquestring" | "guid" => {
             arity(name, a, 1, usize::MAX)?;
             let parts = a.iter().map(|v| text(name, v)).collect::<Result<Vec<_>, _>>()?;
@@ -448,6 +471,16 @@ mod tests {
         assert_eq!(eval("uniqueString('hello', 'world')"), json!("a7wkljktk6wne"));
         assert_eq!(eval("guid('a', 'b', 'c')"), json!("a98fa280-e03f-5afa-8d8e-92d0a9c201e8"));
         assert_eq!(eval("string(createObject('a', 1))"), json!("{\"a\":1}"));
+        assert_eq!(
+            eval("uri('http://contoso.com/resources/', 'nested/azuredeploy.json')"),
+            json!("http://contoso.com/resources/nested/azuredeploy.json")
+        );
+        assert_eq!(
+            eval("uri('http://contoso.com/resources/azuredeploy.json', 'nested/x.json')"),
+            json!("http://contoso.com/resources/nested/x.json")
+        );
+        assert_eq!(eval("uriComponent('a b/c?d')"), json!("a%20b%2Fc%3Fd"));
+        assert_eq!(eval("uriComponentToString('a%20b%2Fc')"), json!("a b/c"));
     }
 
     #[test]

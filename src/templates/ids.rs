@@ -56,7 +56,7 @@ pub fn resource_id(place: &Place, args: &[&str]) -> Result<String, EvalError> {
     Ok(match group {
         Some(group) => format!("/subscriptions/{subscription}/resourceGroups/{group}/providers/{path}"),
         // At subscription scope, a type with no group is a subscription-level resource.
-        None => format!("/subscriptions/{subscription}/providers/{path}"),
+        None => subscription_level(subscription, &path),
     })
 }
 
@@ -71,7 +71,23 @@ pub fn subscription_resource_id(place: &Place, args: &[&str]) -> Result<String, 
             return fail("The template function 'subscriptionResourceId' takes at most a subscription before the type.")
         }
     };
-    Ok(format!("/subscriptions/{subscription}/providers/{path}"))
+    Ok(subscription_level(subscription, &path))
+}
+
+/// A subscription-level resource's id; a resource group's is ARM's own
+/// (`/subscriptions/{s}/resourceGroups/{g}`), not under a provider.
+fn subscription_level(subscription: &str, path: &str) -> String {
+    let group = path
+        .split_once('/')
+        .filter(|(namespace, rest)| {
+            namespace.eq_ignore_ascii_case("Microsoft.Resources") && rest.matches('/').count() == 1
+        })
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .filter(|(t, _)| t.eq_ignore_ascii_case("resourceGroups"));
+    match group {
+        Some((_, name)) => format!("/subscriptions/{subscription}/resourceGroups/{name}"),
+        None => format!("/subscriptions/{subscription}/providers/{path}"),
+    }
 }
 
 /// `tenantResourceId(resourceType, name…)`.
@@ -122,7 +138,12 @@ mod tests {
         let at_subscription = Place { resource_group: None, ..place() };
         assert_eq!(
             resource_id(&at_subscription, &["Microsoft.Resources/resourceGroups", "rg-9"]).unwrap(),
-            "/subscriptions/sub-1/providers/Microsoft.Resources/resourceGroups/rg-9"
+            "/subscriptions/sub-1/resourceGroups/rg-9",
+            "a resource group's id is ARM's own"
+        );
+        assert_eq!(
+            resource_id(&at_subscription, &["Microsoft.Authorization/roleAssignments", "a1"]).unwrap(),
+            "/subscriptions/sub-1/providers/Microsoft.Authorization/roleAssignments/a1"
         );
     }
 
