@@ -420,9 +420,9 @@ impl Registry {
         }
     }
 
-    /// Whether a type is served by an emulated provider (not as a generic resource).
-    pub fn emulates(&self, type_key: &str) -> bool {
-        self.by_key.contains_key(type_key)
+    /// The provider of a type azemu emulates (not a generic one).
+    pub fn emulated(&self, type_key: &str) -> Option<&Arc<dyn ResourceProvider>> {
+        self.by_key.get(type_key)
     }
 
     /// A generic provider for a type no emulated one serves, nor the parent type it sits under:

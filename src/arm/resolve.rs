@@ -243,10 +243,10 @@ fn section_providers<'r>(
         let start = key.len();
         key.push_str(t);
         key[start..].make_ascii_lowercase();
-        let provider = match registry.emulates(&key) {
-            true => registry.get(&key),
+        let provider = match registry.emulated(&key) {
+            Some(provider) => Some(provider),
             // Spelled as the request does only for a type no emulated provider serves.
-            false => {
+            None => {
                 let mut spelled = section.namespace().to_string();
                 section.pairs().take(level + 1).for_each(|(t, _)| {
                     spelled.push('/');
