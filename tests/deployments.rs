@@ -21,7 +21,10 @@ fn template() -> Value {
             "count": { "type": "int", "allowedValues": [1, 2, 3] },
             "password": { "type": "secureString" }
         },
-        "variables": { "setName": "[concat(parameters('prefix'), '-vmss')]" },
+        "functions": [{ "namespace": "azemu", "members": { "setName": {
+            "parameters": [{ "name": "prefix", "type": "string" }],
+            "output": { "type": "string", "value": "[concat(parameters('prefix'), '-vmss')]" } } } }],
+        "variables": { "setName": "[azemu.setName(parameters('prefix'))]" },
         "resources": [
             {
                 "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2022-01-01",
@@ -195,6 +198,8 @@ async fn bad_templates_and_parameters_are_refused_before_anything_is_written() {
         )
         .await;
     assert_eq!(put.error_code(), "InvalidTemplate", "{}", put.body);
+    let message = put.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("'[concat(parameters('prefix')]' at line '1' and column '"), "{message}");
     assert_eq!(s.get(&with_version(&deployment("bad"), RESOURCES)).await.error_code(), "DeploymentNotFound");
 
     let ok = s

@@ -161,6 +161,8 @@ pub struct PutRequest<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub body: Value,
+    /// The body as sent, to point at where in it something is wrong (a template's line).
+    pub raw_body: &'a [u8],
     pub existing: Option<&'a StoredResource>,
     pub now: DateTime<Utc>,
     pub clock: &'a Clock,
@@ -216,6 +218,8 @@ pub struct CheckRequest<'a> {
     pub name: &'a str,
     pub existing: Option<&'a StoredResource>,
     pub body: Option<Value>,
+    /// The body as sent (see [`PutRequest::raw_body`]).
+    pub raw_body: &'a [u8],
     pub now: DateTime<Utc>,
     pub clock: &'a Clock,
     pub caller: &'a Caller,

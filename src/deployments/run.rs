@@ -50,6 +50,7 @@ fn rebuild(app: &Arc<App>, id: &str, body: &Value, run: &DeploymentRun) -> Resul
         tenant_id: crate::identity::token::DEFAULT_TENANT,
         now: run.started,
         lookups: Some(Arc::new(LiveResources::new(app.clone()))),
+        raw_body: &[],
     };
     let supplied: Map<String, Value> = run.parameters.iter().map(|(k, v)| (k.clone(), json!({ "value": v }))).collect();
     let prepared = prepare(&target, &run.template, &supplied).map_err(|e| json!(e.detail))?;
@@ -242,6 +243,8 @@ pub async fn run(app: Arc<App>, entry: Entry, key: &str) {
         copies: Vec::new(),
         symbols: Vec::new(),
         lookups: None,
+        functions: Default::default(),
+        failed: Default::default(),
     };
     let (plan, context, error) = match rebuilt {
         Ok(prepared) => (prepared.plan, prepared.context, None),

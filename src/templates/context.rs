@@ -25,6 +25,10 @@ pub struct Context {
     pub symbols: Vec<(String, String)>,
     /// What lies outside the template, for `reference()` and `providers()`.
     pub lookups: Option<std::sync::Arc<dyn Lookups + Send + Sync>>,
+    /// The template's user-defined functions.
+    pub functions: std::sync::Arc<super::functions::UserFunctions>,
+    /// The first template string whose expression failed, to say where (see [`Context::failed`]).
+    pub failed: std::sync::Mutex<Option<String>>,
 }
 
 /// What expressions may read outside the template, supplied by whoever deploys it.
@@ -83,6 +87,11 @@ fn environment() -> Value {
 
 impl Scope for Context {
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, EvalError>> {
+        if name.contains('.') {
+            return Some(self.functions.call(name, args).unwrap_or_else(|| {
+                fail(format!("The user-defined function '{name}' is not defined in the template."))
+            }));
+        }
         let result = match name {
             "parameters" => named("parameters", &self.parameters, args).cloned(),
             "variables" => match named("variables", &self.variables, args) {
@@ -190,13 +199,28 @@ impl Context {
         }
     }
 
+    /// The template string whose expression failed first, if one did.
+    pub fn failed(&self) -> Option<String> {
+        self.failed.lock().ok()?.clone()
+    }
+
+    fn remember_failure(&self, text: &str) {
+        if let Ok(mut failed) = self.failed.lock() {
+            failed.get_or_insert_with(|| text.to_string());
+        }
+    }
+
     /// Evaluates a template value: expressions in its strings, at any depth.
     pub fn value(&self, value: &Value) -> Result<Value, EvalError> {
         match value {
-            Value::String(s) => match template_string(s).map_err(|e| EvalError(format!("{e} in '{s}'")))? {
-                TemplateString::Literal(text) => Ok(Value::String(text)),
-                TemplateString::Expression(expr) => evaluate(&expr, self),
-            },
+            Value::String(s) => {
+                let evaluated = match template_string(s) {
+                    Ok(TemplateString::Literal(text)) => return Ok(Value::String(text)),
+                    Ok(TemplateString::Expression(expr)) => evaluate(&expr, self),
+                    Err(e) => Err(EvalError(format!("{e} in '{s}'"))),
+                };
+                evaluated.inspect_err(|_| self.remember_failure(s))
+            }
             Value::Array(items) => items.iter().map(|i| self.value(i)).collect::<Result<Vec<_>, _>>().map(Value::Array),
             Value::Object(object) => object
                 .iter()
@@ -298,6 +322,8 @@ mod tests {
             copies: Vec::new(),
             symbols: vec![("store".into(), "/subscriptions/sub-1/resourceGroups/rg/providers/A.B/c/store".into())],
             lookups: Some(std::sync::Arc::new(Deployed)),
+            functions: Default::default(),
+            failed: Default::default(),
         }
     }
 

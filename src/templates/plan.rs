@@ -309,6 +309,8 @@ mod tests {
             copies: Vec::new(),
             symbols: Vec::new(),
             lookups: None,
+            functions: Default::default(),
+            failed: Default::default(),
         }
     }
 

@@ -137,7 +137,7 @@ pub fn run_of(resource: &StoredResource) -> Option<DeploymentRun> {
 fn prepared(
     catalog: &Arc<Catalog>,
     req_path: &crate::arm::ArmPath,
-    name: &str,
+    (name, raw_body): (&str, &[u8]),
     input: &DeploymentInput,
     state: &State,
     now: chrono::DateTime<chrono::Utc>,
@@ -161,6 +161,7 @@ fn prepared(
         tenant_id: crate::identity::token::DEFAULT_TENANT,
         now,
         lookups: Some(Arc::new(KnownResources { catalog: catalog.clone(), docs: HashMap::new() })),
+        raw_body,
     };
     let mut prepared = prepare(&target, &input.template, &input.parameters)?;
     let docs = prepared
@@ -248,7 +249,7 @@ impl ResourceProvider for Deployments {
             ));
         }
         let input = DeploymentInput::read(&req.body)?;
-        let prepared = prepared(&self.catalog, req.path, req.name, &input, state, req.now)?;
+        let prepared = prepared(&self.catalog, req.path, (req.name, req.raw_body), &input, state, req.now)?;
         let on_behalf = OnBehalf { name: req.caller.name.to_string(), kind: req.caller.kind.to_string() };
         let run = new_run(req.id, &input, &prepared, on_behalf, req.now);
         let location = req.path.resource_group().is_none().then_some(input.location.as_deref()).flatten();
@@ -300,8 +301,9 @@ impl ResourceProvider for Deployments {
 
     fn check(&self, req: &CheckRequest, state: &State) -> Result<ActionOutcome, ArmError> {
         let body = req.body.clone().unwrap_or(Value::Null);
-        let checked = DeploymentInput::read(&body)
-            .and_then(|input| prepared(&self.catalog, req.path, req.name, &input, state, req.now).map(|p| (input, p)));
+        let checked = DeploymentInput::read(&body).and_then(|input| {
+            prepared(&self.catalog, req.path, (req.name, req.raw_body), &input, state, req.now).map(|p| (input, p))
+        });
         match req.action {
             "validate" => Ok(match checked {
                 Ok((input, prepared)) => {

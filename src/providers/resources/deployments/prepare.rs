@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::arm::ArmError;
 use crate::templates::context::{Context, Lookups};
 use crate::templates::evaluate::{EvalError, Scope};
+use crate::templates::functions::UserFunctions;
 use crate::templates::ids::Place;
 use crate::templates::parameters::{self, Resolved};
 use crate::templates::plan::{self, Planned};
@@ -24,6 +25,8 @@ pub struct Target<'a> {
     pub tenant_id: &'a str,
     pub now: DateTime<Utc>,
     pub lookups: Option<Arc<dyn Lookups + Send + Sync>>,
+    /// The request body as sent, to say where in its template an expression failed.
+    pub raw_body: &'a [u8],
 }
 
 pub struct Prepared {
@@ -41,6 +44,34 @@ pub fn invalid_template(message: &str) -> ArmError {
     ArmError::bad_request("InvalidTemplate", format!("Deployment template validation failed: '{message}'."))
 }
 
+/// Where `text` (a template string) stands in the template of `raw` (a request body): its line
+/// and column counted from the template's opening brace, as ARM counts them.
+pub fn position(raw: &[u8], text: &str) -> Option<(usize, usize)> {
+    let raw = std::str::from_utf8(raw).ok()?;
+    // `"template": {…}`, or `template:{…}` as the Azure CLI writes it.
+    let key = raw.find("\"template\"").or_else(|| raw.find("template:"))?;
+    let start = key + raw[key..].find('{')?;
+    let quoted = serde_json::to_string(text).ok()?;
+    let at = start + raw[start..].find(&quoted)?;
+    let before = &raw[start..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some((line, column))
+}
+
+/// `InvalidTemplate` for an expression that failed in `context`, naming it and where it is.
+fn failed_in(context: &Context, raw: &[u8], message: &str) -> ArmError {
+    match context.failed() {
+        Some(text) => {
+            let at = position(raw, &text)
+                .map(|(line, column)| format!(" at line '{line}' and column '{column}'"))
+                .unwrap_or_default();
+            invalid_template(&format!("The template expression '{text}'{at} is not valid: {message}"))
+        }
+        None => invalid_template(message),
+    }
+}
+
 fn object_of(template: &Value, key: &str) -> Result<Map<String, Value>, ArmError> {
     match field(template, key) {
         None | Some(Value::Null) => Ok(Map::new()),
@@ -49,7 +80,12 @@ fn object_of(template: &Value, key: &str) -> Result<Map<String, Value>, ArmError
     }
 }
 
-fn context(target: &Target, template: &Value, parameters: Map<String, Value>) -> Context {
+fn context(
+    target: &Target,
+    template: &Value,
+    parameters: Map<String, Value>,
+    functions: &Arc<UserFunctions>,
+) -> Context {
     let resource_group = target.group.map(|g| {
         let mut group = json!({
             "id": g.get("id"), "name": g.get("name"), "type": "Microsoft.Resources/resourceGroups",
@@ -87,6 +123,8 @@ fn context(target: &Target, template: &Value, parameters: Map<String, Value>) ->
         copies: Vec::new(),
         symbols: Vec::new(),
         lookups: target.lookups.clone(),
+        functions: functions.clone(),
+        failed: Default::default(),
     }
 }
 
@@ -117,26 +155,30 @@ pub fn prepare(target: &Target, template: &Value, supplied: &Map<String, Value>)
             return Err(invalid_template(&format!("The template languageVersion '{version}' is not supported.")));
         }
     }
-    if field(template, "functions").and_then(Value::as_array).is_some_and(|f| !f.is_empty()) {
-        return Err(invalid_template("User-defined template functions ('functions') are not supported by azemu yet."));
-    }
+    let functions = Arc::new(UserFunctions::read(field(template, "functions")).map_err(|e| invalid_template(&e.0))?);
     let declared = object_of(template, "parameters")?;
     let resolved = parameters::resolve(&declared, supplied, &|so_far: &Resolved| {
-        Box::new(Defaults { context: context(target, template, so_far.values.clone()), now: target.now })
+        Box::new(Defaults { context: context(target, template, so_far.values.clone(), &functions), now: target.now })
     })
     .map_err(|e| match e.code {
         "InvalidTemplate" => invalid_template(&e.message),
         code => ArmError::bad_request(code, e.message),
     })?;
-    let mut context = context(target, template, resolved.values.clone());
-    context.resolve_variables(&object_of(template, "variables")?).map_err(|e| invalid_template(&e.0))?;
-    let plan = plan::plan(template, &mut context).map_err(|e| match e.0.starts_with("Circular dependency") {
-        true => ArmError::bad_request(
-            "InvalidTemplateDeployment",
-            format!("The template deployment failed because of a circular dependency: '{}'.", e.0),
-        ),
-        false => invalid_template(&e.0),
-    })?;
+    let mut context = context(target, template, resolved.values.clone(), &functions);
+    let variables = object_of(template, "variables")?;
+    if let Err(e) = context.resolve_variables(&variables) {
+        return Err(failed_in(&context, target.raw_body, &e.0));
+    }
+    let plan = match plan::plan(template, &mut context) {
+        Ok(plan) => plan,
+        Err(e) if e.0.starts_with("Circular dependency") => {
+            return Err(ArmError::bad_request(
+                "InvalidTemplateDeployment",
+                format!("The template deployment failed because of a circular dependency: '{}'.", e.0),
+            ))
+        }
+        Err(e) => return Err(failed_in(&context, target.raw_body, &e.0)),
+    };
     for planned in &plan {
         if let Some(symbolic) = &planned.symbolic {
             context.symbols.push((symbolic.clone(), planned.id.clone()));
@@ -212,4 +254,22 @@ pub fn template_hash(template: &Value) -> String {
     let digest = crate::templates::hashes::unique_string(&[&text]);
     let number = digest.bytes().fold(0u64, |acc, b| acc.wrapping_mul(131).wrapping_add(u64::from(b)));
     number.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_expression_is_found_in_the_template_as_sent() {
+        let sdk = br#"{"properties": {"mode": "Incremental", "template": {
+  "variables": {
+    "name": "[concat(parameters('x')]"
+  }
+}}}"#;
+        assert_eq!(position(sdk, "[concat(parameters('x')]"), Some((3, 13)));
+        let cli = b"{\"properties\": {\"mode\": \"Incremental\", template:{\"v\": \"[bad(]\"}}}";
+        assert_eq!(position(cli, "[bad(]"), Some((1, 7)));
+        assert_eq!(position(cli, "[absent]"), None);
+    }
 }
