@@ -345,3 +345,44 @@ async fn a_canceled_deployment_starts_nothing_more_and_ends_canceled() {
     let ops = s.get(&with_version(&format!("{}/operations", deployment("stop")), RESOURCES)).await;
     assert_eq!(ops.status, StatusCode::NOT_FOUND, "its operations went with it: {}", ops.body);
 }
+
+#[tokio::test]
+async fn an_existing_resource_is_read_and_must_be_there() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    let template = json!({
+        "languageVersion": "2.0",
+        "contentVersion": "1.0.0.0",
+        "resources": {
+            "net": { "existing": true, "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2022-01-01", "name": "shared" },
+            "ip": { "type": "Microsoft.Network/publicIPAddresses", "apiVersion": "2022-01-01", "name": "ip",
+                    "location": "[reference('net', '2022-01-01', 'Full').location]", "properties": {} }
+        }
+    });
+    s.put(&with_version(&deployment("missing"), RESOURCES), body(template.clone(), json!({}))).await;
+    let failed = settle(&s, "missing").await;
+    assert_eq!(failed.body["properties"]["provisioningState"], "Failed", "{}", failed.body);
+    assert_eq!(failed.body["properties"]["error"]["details"][0]["code"], "ResourceNotFound");
+
+    let net = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/shared");
+    s.put(&with_version(&net, "2022-01-01"), json!({ "location": "eastus", "properties": {} })).await;
+    s.put(&with_version(&deployment("found"), RESOURCES), body(template, json!({}))).await;
+    let done = settle(&s, "found").await;
+    assert_eq!(done.body["properties"]["provisioningState"], "Succeeded", "{}", done.body);
+    assert_eq!(
+        done.body["properties"]["outputResources"].as_array().unwrap().len(),
+        1,
+        "an existing resource is not an output"
+    );
+    let ops = s.get(&with_version(&format!("{}/operations", deployment("found")), RESOURCES)).await;
+    let read: Vec<&Value> = ops.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["properties"]["provisioningOperation"] == "Read")
+        .collect();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0]["properties"]["targetResource"]["symbolicName"], "net");
+    let ip = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/publicIPAddresses/ip");
+    assert_eq!(s.get(&with_version(&ip, "2022-01-01")).await.body["location"], "eastus", "reference() read it");
+}

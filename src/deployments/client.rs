@@ -86,6 +86,13 @@ impl Client {
         self.settled(answer, &path).await
     }
 
+    /// GETs `id`: an `existing` resource must be there.
+    pub async fn read(&self, id: &str, api_version: &str) -> Outcome {
+        let answer = self.send(Method::GET, &format!("{id}?api-version={api_version}"), None).await;
+        let error = (answer.status.as_u16() >= 400).then(|| error_of(&answer.body, answer.status));
+        Outcome { status: answer.status.as_u16(), error }
+    }
+
     /// DELETEs `id` and waits for it to be gone.
     pub async fn delete(&self, id: &str, api_version: &str) -> Outcome {
         let path = format!("{id}?api-version={api_version}");

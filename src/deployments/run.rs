@@ -93,10 +93,18 @@ impl Running {
         }
     }
 
+    /// Writes step `i`'s resource (reads it, for an `existing` one).
     fn send(&mut self, i: usize, body: Value) {
         let client = self.client.clone();
-        let (id, version) = (self.run.steps[i].id.clone(), self.run.steps[i].api_version.clone());
-        self.in_flight.spawn(async move { (i, client.put(&id, &version, &body).await) });
+        let step = &self.run.steps[i];
+        let (id, version, existing) = (step.id.clone(), step.api_version.clone(), step.existing);
+        self.in_flight.spawn(async move {
+            let outcome = match existing {
+                true => client.read(&id, &version).await,
+                false => client.put(&id, &version, &body).await,
+            };
+            (i, outcome)
+        });
     }
 
     /// Starts what may start now; the indexes of the steps it changed.

@@ -49,7 +49,7 @@ fn type_parts(resource_type: &str) -> (&str, &str) {
 /// `providers`: the namespaces and types the template deploys, with their locations.
 fn providers(run: &DeploymentRun, location: Option<&str>) -> Value {
     let mut namespaces: Vec<(String, Vec<String>)> = Vec::new();
-    for step in run.steps.iter().filter(|s| s.state != StepState::Existing) {
+    for step in run.steps.iter().filter(|s| !s.existing) {
         let (namespace, resource_type) = type_parts(&step.resource_type);
         let at = match namespaces.iter().position(|(n, _)| n.eq_ignore_ascii_case(namespace)) {
             Some(at) => at,
@@ -111,8 +111,12 @@ pub fn deployment_doc(run: &DeploymentRun, location: Option<&str>, tags: Option<
     for (key, value) in &run.echoed {
         properties[key] = value.clone();
     }
-    let deployed: Vec<Value> =
-        run.steps.iter().filter(|s| s.state == StepState::Succeeded).map(|s| json!({ "id": s.id })).collect();
+    let deployed: Vec<Value> = run
+        .steps
+        .iter()
+        .filter(|s| s.state == StepState::Succeeded && !s.existing)
+        .map(|s| json!({ "id": s.id }))
+        .collect();
     if run.state.is_terminal() {
         properties["outputResources"] = Value::Array(deployed);
         properties["outputs"] = run.outputs.clone().unwrap_or_else(|| json!({}));
@@ -144,7 +148,7 @@ pub fn deployment_failed(run: &DeploymentRun) -> Value {
 pub fn operation_doc(deployment_id: &str, step: &Step, now: DateTime<Utc>) -> Value {
     let state = match step.state {
         StepState::Running | StepState::Waiting => "Running",
-        StepState::Succeeded | StepState::Existing => "Succeeded",
+        StepState::Succeeded => "Succeeded",
         StepState::Failed => "Failed",
         StepState::Skipped => "Canceled",
     };
@@ -155,7 +159,7 @@ pub fn operation_doc(deployment_id: &str, step: &Step, now: DateTime<Utc>) -> Va
         target["symbolicName"] = json!(symbolic);
     }
     let mut properties = json!({
-        "provisioningOperation": if step.state == StepState::Existing { "Read" } else { "Create" },
+        "provisioningOperation": if step.existing { "Read" } else { "Create" },
         "provisioningState": state,
         "timestamp": timestamp(step.ended.unwrap_or(now)),
         "duration": iso_duration(step.ended.unwrap_or(now) - started),

@@ -187,8 +187,8 @@ fn declared_types(template: &Value) -> serde_json::Map<String, Value> {
         .collect()
 }
 
-/// The run a new deployment starts with: every planned resource waiting (existing ones only
-/// referred to).
+/// The run a new deployment starts with: every planned resource waiting (existing ones to be
+/// read, not written).
 fn new_run(
     id: &str,
     input: &DeploymentInput,
@@ -206,9 +206,10 @@ fn new_run(
             name: p.name.clone(),
             api_version: p.api_version.clone(),
             symbolic: p.symbolic.clone(),
+            existing: p.existing,
             depends_on: p.depends_on.clone(),
             operation_id: run_state::operation_id(id, i),
-            state: if p.existing { StepState::Existing } else { StepState::Waiting },
+            state: StepState::Waiting,
             started: None,
             ended: None,
             status_code: None,
@@ -318,11 +319,7 @@ impl ResourceProvider for Deployments {
                         p.remove("outputResources");
                         p.insert(
                             "validatedResources".into(),
-                            run.steps
-                                .iter()
-                                .filter(|s| s.state != StepState::Existing)
-                                .map(|s| json!({ "id": s.id }))
-                                .collect(),
+                            run.steps.iter().filter(|s| !s.existing).map(|s| json!({ "id": s.id })).collect(),
                         )
                     });
                     doc["id"] = json!(req.id);

@@ -42,8 +42,6 @@ pub enum StepState {
     Failed,
     /// Not deployed: something it depends on failed, or the deployment was canceled.
     Skipped,
-    /// An `existing` resource: only referred to, never written.
-    Existing,
 }
 
 /// Who the deployment acts for: its resources are written in their name.
@@ -63,6 +61,9 @@ pub struct Step {
     pub api_version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symbolic: Option<String>,
+    /// An `existing` resource: read (and required to be there), never written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
     /// Indexes of the steps it waits for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<usize>,
@@ -115,7 +116,7 @@ pub struct DeploymentRun {
 impl DeploymentRun {
     /// The steps that may start now: waiting, with everything they depend on deployed.
     pub fn ready(&self) -> Vec<usize> {
-        let done = |i: usize| matches!(self.steps[i].state, StepState::Succeeded | StepState::Existing);
+        let done = |i: usize| self.steps[i].state == StepState::Succeeded;
         (0..self.steps.len())
             .filter(|&i| self.steps[i].state == StepState::Waiting && self.steps[i].depends_on.iter().all(|&d| done(d)))
             .collect()
@@ -174,6 +175,7 @@ mod tests {
             name: String::new(),
             api_version: String::new(),
             symbolic: None,
+            existing: false,
             depends_on,
             operation_id: String::new(),
             state,
@@ -206,7 +208,7 @@ mod tests {
                 step(vec![], StepState::Failed),
                 step(vec![2], StepState::Waiting),
                 step(vec![3], StepState::Waiting),
-                step(vec![], StepState::Existing),
+                step(vec![], StepState::Succeeded),
                 step(vec![5], StepState::Waiting),
             ],
             outputs: None,
