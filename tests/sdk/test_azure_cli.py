@@ -166,10 +166,10 @@ def test_az_reads_the_arm_platform(az, tmp_path):
     assert [r["name"] for r in az.json("resource", "list", "-g", "cli-rg")] == ["web"]
 
 
-def test_az_deploys_templates(az, tmp_path):
+def test_az_deploys_templates(az, strict_emulator, tmp_path):
     """`az deployment group create/validate/what-if/list/show/export` and `az deployment operation
     group list` (which reads operations at the path without `/providers/Microsoft.Resources`)."""
-    from test_deployments_sdk import scale_sets_template
+    from test_deployments_sdk import control, scale_sets_template
 
     az.run("group", "create", "-n", "cli-rg", "-l", "westus")
     template = tmp_path / "main.json"
@@ -202,3 +202,17 @@ def test_az_deploys_templates(az, tmp_path):
     assert len(operations) == 4 and {o["properties"]["provisioningState"] for o in operations} == {"Succeeded"}
     names = sorted(r["type"] for r in az.json("resource", "list", "-g", "cli-rg"))
     assert names == ["Microsoft.Compute/virtualMachineScaleSets"] * 2 + ["Microsoft.Network/virtualNetworks"] * 2
+
+    # A fault rule fails the scale set: the deployment fails with its error.
+    rule = {"match": {"operation": "VirtualMachineScaleSets_CreateOrUpdate"},
+            "action": {"failOperation": {"code": "AllocationFailed", "message": "No capacity."}}, "times": 1}
+    control(strict_emulator, "POST", "/_azemu/faults", rule)
+    failed = az.run("deployment", "group", "create", "-g", "cli-rg", "-n", "faulty", "--template-file", str(template),
+                    "--parameters", f"@{params}", "count=1", check=False)
+    assert failed.returncode != 0 and "DeploymentFailed" in failed.stderr and "AllocationFailed" in failed.stderr, failed.stderr
+
+    # Mode Complete: what the template does not name goes.
+    one = az.json("deployment", "group", "create", "-g", "cli-rg", "-n", "complete", "--template-file", str(template),
+                  "--parameters", f"@{params}", "count=1", "--mode", "Complete")
+    assert one["properties"]["mode"] == "Complete"
+    assert len(az.json("resource", "list", "-g", "cli-rg")) == 2
