@@ -132,8 +132,16 @@ async fn a_template_deploys_its_resources_in_order_and_reports_them() {
             assert!(op["properties"]["statusCode"] == "Created" || op["properties"]["statusCode"] == "OK");
             assert!(op["properties"]["targetResource"]["id"].is_string());
         }
-        let one = s.get(&with_version(&format!("{path}/{}", ops[0]["operationId"].as_str().unwrap()), RESOURCES)).await;
-        assert_eq!(one.status, StatusCode::OK);
+        let one_path = with_version(&format!("{path}/{}", ops[0]["operationId"].as_str().unwrap()), RESOURCES);
+        assert_eq!(s.get(&one_path).await.status, StatusCode::OK);
+        for method in [Method::PUT, Method::DELETE, Method::PATCH] {
+            let refused = s.send(method.clone(), &one_path, Some(json!({})), &[]).await;
+            assert_eq!(
+                (refused.status, refused.error_code()),
+                (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+                "{method}"
+            );
+        }
     }
 
     let exported = s.post(&with_version(&format!("{}/exportTemplate", deployment("main")), RESOURCES), None).await;

@@ -302,6 +302,12 @@ pub trait ResourceProvider: Send + Sync {
         Err(ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action)))
     }
 
+    /// Whether clients may write it (PUT and DELETE); `false` for records the service keeps
+    /// (a deployment's operations), answered 405.
+    fn writable(&self) -> bool {
+        true
+    }
+
     /// Which of `spec().actions` act on a name that need not exist yet (a deployment's
     /// `validate` and `whatIf`): they are answered by [`ResourceProvider::check`].
     fn checks(&self) -> &'static [&'static str] {

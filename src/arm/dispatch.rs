@@ -81,6 +81,9 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
     let key = target.resource_id().map(str::to_ascii_lowercase);
     require_scope(app, req, &target, key.as_deref(), is_group_itself)?;
     match target {
+        Target::Item { provider, .. } if !provider.writable() && !matches!(req.method, Method::GET | Method::HEAD) => {
+            Err(ArmError::method_not_allowed(req.method.as_str(), req.raw_path()))
+        }
         Target::Item { provider, id, name, .. } => {
             let key = key.unwrap_or_else(|| id.to_ascii_lowercase());
             match req.method {

@@ -56,4 +56,8 @@ impl ResourceProvider for DeploymentOperations {
     fn put(&self, req: &PutRequest, _state: &State) -> Result<PutOutcome, ArmError> {
         Err(ArmError::method_not_allowed("PUT", req.path.raw()))
     }
+
+    fn writable(&self) -> bool {
+        false
+    }
 }
