@@ -216,3 +216,17 @@ def test_az_deploys_templates(az, strict_emulator, tmp_path):
                   "--parameters", f"@{params}", "count=1", "--mode", "Complete")
     assert one["properties"]["mode"] == "Complete"
     assert len(az.json("resource", "list", "-g", "cli-rg")) == 2
+
+    # At subscription scope: a template that makes a resource group.
+    groups = tmp_path / "groups.json"
+    groups.write_text(json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"name": {"type": "string"}},
+        "resources": [{"type": "Microsoft.Resources/resourceGroups", "apiVersion": "2024-11-01",
+                       "name": "[parameters('name')]", "location": "[deployment().location]"}],
+    }))
+    sub = az.json("deployment", "sub", "create", "-l", "eastus", "-n", "landing", "--template-file", str(groups),
+                  "--parameters", "name=landed-rg")
+    assert sub["properties"]["provisioningState"] == "Succeeded"
+    assert az.json("group", "show", "-n", "landed-rg")["location"] == "eastus"
