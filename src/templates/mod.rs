@@ -14,3 +14,4 @@ mod lambdas;
 pub mod outputs;
 pub mod parameters;
 pub mod plan;
+mod references;

@@ -180,8 +180,9 @@ pub fn plan(template: &Value, ctx: &mut Context) -> Result<Vec<Planned>, PlanErr
         .map(|(symbolic, value)| Declared { symbolic, value, parent: None })
         .collect();
     let mut planned: Vec<Planned> = Vec::new();
-    // Each instance's own dependsOn, and the instances it waits for implicitly (parent, batch).
-    let mut waits: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
+    // Each instance's own dependsOn, the instances it waits for implicitly (parent, batch), and
+    // what its expressions `reference()`.
+    let mut waits: Vec<(Vec<String>, Vec<usize>, Vec<String>)> = Vec::new();
     let mut next = 0;
     while next < queue.len() {
         let (instances, batch) = expand(ctx, &queue[next])?;
@@ -211,6 +212,7 @@ pub fn plan(template: &Value, ctx: &mut Context) -> Result<Vec<Planned>, PlanErr
                     other => Err(PlanError(format!("A dependsOn entry must be a string, not {other}."))),
                 })
                 .collect::<Result<Vec<_>, PlanError>>();
+            let referenced = super::references::referenced(&instance.declaration, ctx);
             if looped {
                 ctx.copies.pop();
             }
@@ -222,7 +224,7 @@ pub fn plan(template: &Value, ctx: &mut Context) -> Result<Vec<Planned>, PlanErr
                 }
             }
             planned.push(instance);
-            waits.push((depends?, implicit));
+            waits.push((depends?, implicit, referenced));
         }
         if let Some(parent) = planned.get(first).filter(|_| !children.is_empty()) {
             let parent = (parent.resource_type.clone(), parent.name.clone());
@@ -232,8 +234,12 @@ pub fn plan(template: &Value, ctx: &mut Context) -> Result<Vec<Planned>, PlanErr
         }
         next += 1;
     }
-    for (i, (named, implicit)) in waits.into_iter().enumerate() {
+    for (i, (named, implicit, referenced)) in waits.into_iter().enumerate() {
         let mut depends = implicit;
+        // A reference to something the template does not deploy is no dependency.
+        for reference in referenced {
+            depends.extend(matching(&planned, &reference).into_iter().filter(|j| *j != i));
+        }
         for reference in named {
             let found = matching(&planned, &reference);
             if found.is_empty() {
@@ -367,6 +373,29 @@ mod tests {
         assert!(plan[by_name("d1")].depends_on.is_empty());
         assert_eq!(plan[by_name("app")].depends_on.len(), 5);
         assert_eq!(plan[by_name("app")].symbolic.as_deref(), Some("app"));
+    }
+
+    #[test]
+    fn a_reference_to_a_resource_of_the_template_is_a_dependency() {
+        let template = json!({ "resources": [
+            { "type": "Microsoft.Web/sites", "name": "site",
+              "properties": { "ip": "[reference(resourceId('Microsoft.Network/publicIPAddresses', 'ip')).ipAddress]",
+                              "key": "[listKeys('store', '2023-01-01').keys[0].value]",
+                              "outside": "[reference('/subscriptions/x/resourceGroups/y/providers/A.B/c/d').v]" } },
+            { "type": "Microsoft.Network/publicIPAddresses", "name": "ip" },
+            { "type": "Microsoft.Storage/storageAccounts", "name": "store" },
+            { "type": "Microsoft.Resources/deployments", "name": "nested",
+              "properties": { "template": { "outputs": { "o": { "value": "[reference('ip').x]" } } } } }
+        ]});
+        let plan = plan(&template, &mut context(json!({}))).unwrap();
+        let index = |name: &str| plan.iter().position(|p| p.name == name).unwrap();
+        let mut site = plan[index("site")].depends_on.clone();
+        site.sort_unstable();
+        let mut wanted = vec![index("ip"), index("store")];
+        wanted.sort_unstable();
+        assert_eq!(site, wanted, "implicit dependencies; one outside the template is none");
+        assert!(index("site") > index("ip") && index("site") > index("store"));
+        assert!(plan[index("nested")].depends_on.is_empty(), "a nested template's own references are its own");
     }
 
     #[test]
