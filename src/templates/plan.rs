@@ -128,7 +128,8 @@ fn expand(ctx: &mut Context, declared: &Declared) -> Result<(Vec<Planned>, Optio
     let count = match field(copy, "count").map(|c| ctx.value(c)).transpose()? {
         Some(Value::Number(n)) if n.as_i64().is_some_and(|n| (0..=800).contains(&n)) => n.as_i64().unwrap_or(0),
         other => {
-            return Err(PlanError(format!("The copy loop '{loop_name}' needs a count from 0 to 800, not {other:?}.")))
+            let other = other.unwrap_or(Value::Null);
+            return Err(PlanError(format!("The copy loop '{loop_name}' needs a count from 0 to 800, not {other}.")));
         }
     };
     let serial = field(copy, "mode").and_then(Value::as_str).is_some_and(|m| m.eq_ignore_ascii_case("serial"));
