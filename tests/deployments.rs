@@ -106,6 +106,19 @@ async fn a_template_deploys_its_resources_in_order_and_reports_them() {
     assert!(props["duration"].as_str().unwrap().starts_with("PT"));
     assert!(props["correlationId"].is_string());
 
+    // Each resource went through the ARM entry (journaled with the deployment's correlation id),
+    // the scale set only after both networks.
+    let journal = s.get("/_azemu/events?kind=request").await;
+    let puts: Vec<String> = journal.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["method"] == "PUT" && e["correlationId"] == props["correlationId"])
+        .map(|e| e["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(puts.len(), 3, "{puts:?}");
+    assert_eq!(puts[2], "web-vmss", "{puts:?}");
+
     // The scale set is a real one: its instances exist.
     let vms = s.get(&with_version(&format!("{set_id}/virtualMachines"), COMPUTE)).await;
     assert_eq!(vms.body["value"].as_array().unwrap().len(), 2, "{}", vms.body);

@@ -87,6 +87,11 @@ impl ArmError {
     pub fn code(&self) -> &str {
         &self.detail.code
     }
+
+    /// The envelope as JSON (`{"error": …}`), for an answer that carries it as its body.
+    pub fn envelope(&self) -> serde_json::Value {
+        serde_json::to_value(Envelope { error: &self.detail }).unwrap_or_default()
+    }
 }
 
 impl From<StoreError> for ArmError {

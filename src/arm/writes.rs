@@ -322,14 +322,15 @@ fn started_by(
     provider: &Provider,
     req: &ArmRequest,
     outcome: super::contract::ActionOutcome,
-    (id, placed): (&str, Option<&serde_json::Value>),
+    (id, placed): (&str, Option<&StoredResource>),
     now: chrono::DateTime<chrono::Utc>,
     faults: &Deferred,
 ) -> Result<(Txn, Started), ArmError> {
     if let Some((status, body)) = outcome.answered {
         return Ok((outcome.also, Started::Answered(status, body)));
     }
-    let mut op = new_op(state, provider, req, OperationKind::Action, id, placed, now);
+    let placed = placed.map(StoredResource::body_value);
+    let mut op = new_op(state, provider, req, OperationKind::Action, id, placed.as_ref(), now);
     op.result = outcome.result.map(Box::new);
     op.planned_failure =
         outcome.planned_failure.or_else(|| faults.take_operation_failure().map(operation_error)).map(Box::new);
@@ -389,8 +390,7 @@ pub(super) async fn action_endpoint(
                 faults,
             };
             let outcome = provider.action(&request, state)?;
-            let placed = resource.body_value();
-            started_by(app, state, provider, req, outcome, (&resource.id, Some(&placed)), now, faults)
+            started_by(app, state, provider, req, outcome, (&resource.id, Some(resource)), now, faults)
         })
         .await?;
     let op = match started {

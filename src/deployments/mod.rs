@@ -15,11 +15,10 @@ use std::sync::{Arc, Mutex};
 pub use client::Entry;
 
 use crate::app::App;
-use crate::providers::resources::deployments::document::is_live;
 use crate::providers::resources::deployments::{run_of, TYPE_KEY};
 
 fn live(app: &App, key: &str) -> bool {
-    app.store.read(|s| s.resource(key).filter(|r| !r.deleting).and_then(|r| run_of(r)).is_some_and(|r| is_live(&r)))
+    app.store.read(|s| s.resource(key).filter(|r| !r.deleting).and_then(|r| run_of(r)).is_some_and(|r| r.is_live()))
 }
 
 /// Starts the orchestrator; unfinished deployments in the store are resumed.
@@ -27,7 +26,7 @@ pub fn spawn(app: &Arc<App>, entry: Entry) {
     let unfinished: Vec<String> = app.store.read(|s| {
         s.resources()
             .filter(|r| r.type_key == TYPE_KEY && !r.deleting)
-            .filter(|r| run_of(r).is_some_and(|run| is_live(&run)))
+            .filter(|r| run_of(r).is_some_and(|run| run.is_live()))
             .map(|r| r.key())
             .collect()
     });

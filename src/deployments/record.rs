@@ -2,10 +2,10 @@
 //! made from the run, the run as its lifecycle state), the documents of the deployment
 //! operations whose steps changed, and, once the run is over, the end of the PUT's operation.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::app::App;
-use crate::arm::envelope::{new_resource, revised};
+use crate::arm::envelope::{new_resource, revised, wrap};
 use crate::arm::Caller;
 use crate::providers::resources::deployments::document::{deployment_doc, operation_doc};
 use crate::providers::resources::deployments::operations;
@@ -14,22 +14,12 @@ use crate::providers::resources::deployments::run_state::{DeploymentRun, RunStat
 use crate::providers::sim_state;
 use crate::store::{OperationError, OperationStatus, StoreError, Txn};
 
-/// `fields` in place of a document's own fields; the envelope (id, name, type, systemData) kept.
+/// `fields` in place of a document's own fields, in the envelope (id, name, type, systemData)
+/// it already has.
 fn merged(current: Value, fields: Value) -> Value {
-    let mut out = Map::new();
-    let current = current.as_object().cloned().unwrap_or_default();
-    for key in ["id", "name", "type"] {
-        if let Some(v) = current.get(key) {
-            out.insert(key.into(), v.clone());
-        }
-    }
-    if let Value::Object(fields) = fields {
-        out.extend(fields);
-    }
-    if let Some(system) = current.get("systemData") {
-        out.insert("systemData".into(), system.clone());
-    }
-    Value::Object(out)
+    let text = |key: &str| current.get(key).and_then(Value::as_str).unwrap_or_default();
+    let system = current.get("systemData").cloned().unwrap_or(Value::Null);
+    wrap(text("id"), text("name"), text("type"), fields, system)
 }
 
 /// How the run went, as the PUT's operation ends.

@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::arm::{ArmPath, Caller};
 use crate::identity::token::{Access, Role};
 use crate::identity::Principal;
-use crate::providers::resources::deployments::document::{deployment_failed, is_live};
+use crate::providers::resources::deployments::document::deployment_failed;
 use crate::providers::resources::deployments::input::Mode;
 use crate::providers::resources::deployments::prepare::{body_of, prepare, Prepared, Target};
 use crate::providers::resources::deployments::run_of;
@@ -229,7 +229,7 @@ pub async fn run(app: Arc<App>, entry: Entry, key: &str) {
         let r = s.resource(key).filter(|r| !r.deleting)?;
         Some((r.id.clone(), r.body_value(), run_of(r)?))
     });
-    let Some((id, body, run)) = loaded.filter(|(_, _, run)| is_live(run)) else { return };
+    let Some((id, body, run)) = loaded.filter(|(_, _, run)| run.is_live()) else { return };
     let caller = Caller { name: run.on_behalf.name.as_str().into(), kind: caller_kind(&run.on_behalf.kind) };
     let subscription = ArmPath::parse(&id).map(|p| p.subscription().to_string()).unwrap_or_default();
     // Its resources are written with the caller's name, within the deployment's subscription.
@@ -240,23 +240,9 @@ pub async fn run(app: Arc<App>, entry: Entry, key: &str) {
     };
     let client = Arc::new(Client { entry, principal, correlation_id: run.correlation_id.clone() });
     let rebuilt = rebuild(&app, &id, &body, &run);
-    let empty = Context {
-        place: crate::templates::ids::Place { subscription: String::new(), resource_group: None },
-        resource_group: None,
-        subscription: Value::Null,
-        tenant_id: String::new(),
-        deployment: Value::Null,
-        parameters: Map::new(),
-        variables: Map::new(),
-        copies: Vec::new(),
-        symbols: Vec::new(),
-        lookups: None,
-        functions: Default::default(),
-        failed: Default::default(),
-    };
     let (plan, context, error) = match rebuilt {
         Ok(prepared) => (prepared.plan, prepared.context, None),
-        Err(error) => (Vec::new(), empty, Some(error)),
+        Err(error) => (Vec::new(), Context::default(), Some(error)),
     };
     let mut running =
         Running { app, key: key.to_string(), id, caller, client, plan, context, run, in_flight: JoinSet::new() };

@@ -4,10 +4,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::evaluate::{evaluate, fail, EvalError, Scope};
-use super::expression::{template_string, TemplateString};
+use super::evaluate::{evaluate_value, fail, EvalError, Scope};
 use super::ids::{self, Place};
 
+#[derive(Default)]
 pub struct Context {
     pub place: Place,
     /// `resourceGroup()`: id, name, type, location, tags, properties.
@@ -212,23 +212,7 @@ impl Context {
 
     /// Evaluates a template value: expressions in its strings, at any depth.
     pub fn value(&self, value: &Value) -> Result<Value, EvalError> {
-        match value {
-            Value::String(s) => {
-                let evaluated = match template_string(s) {
-                    Ok(TemplateString::Literal(text)) => return Ok(Value::String(text)),
-                    Ok(TemplateString::Expression(expr)) => evaluate(&expr, self),
-                    Err(e) => Err(EvalError(format!("{e} in '{s}'"))),
-                };
-                evaluated.inspect_err(|_| self.remember_failure(s))
-            }
-            Value::Array(items) => items.iter().map(|i| self.value(i)).collect::<Result<Vec<_>, _>>().map(Value::Array),
-            Value::Object(object) => object
-                .iter()
-                .map(|(k, v)| self.value(v).map(|v| (k.clone(), v)))
-                .collect::<Result<Map<_, _>, _>>()
-                .map(Value::Object),
-            other => Ok(other.clone()),
-        }
+        evaluate_value(value, self, &|failed| self.remember_failure(failed))
     }
 
     /// Evaluates the template's `variables` (and their `copy` loops), each once, in whatever
@@ -318,12 +302,9 @@ mod tests {
             tenant_id: "t-1".into(),
             deployment: json!({ "name": "main" }),
             parameters: json!({ "prefix": "web", "count": 2 }).as_object().unwrap().clone(),
-            variables: Map::new(),
-            copies: Vec::new(),
             symbols: vec![("store".into(), "/subscriptions/sub-1/resourceGroups/rg/providers/A.B/c/store".into())],
             lookups: Some(std::sync::Arc::new(Deployed)),
-            functions: Default::default(),
-            failed: Default::default(),
+            ..Context::default()
         }
     }
 

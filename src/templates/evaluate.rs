@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::builtins;
-use super::expression::Expr;
+use super::expression::{template_string, Expr, TemplateString};
 use super::lambdas;
 
 /// Why an expression could not be evaluated (ARM reports it as `InvalidTemplate`).
@@ -66,6 +66,30 @@ pub fn evaluate(expr: &Expr, scope: &dyn Scope) -> Result<Value, EvalError> {
             }
             builtins::call(&lower, name, values)
         }
+    }
+}
+
+/// Evaluates a template value in `scope`: the expressions in its strings, at any depth;
+/// `failed` hears of each string whose expression failed.
+pub fn evaluate_value(value: &Value, scope: &dyn Scope, failed: &dyn Fn(&str)) -> Result<Value, EvalError> {
+    match value {
+        Value::String(s) => {
+            let evaluated = match template_string(s) {
+                Ok(TemplateString::Literal(text)) => return Ok(Value::String(text)),
+                Ok(TemplateString::Expression(expr)) => evaluate(&expr, scope),
+                Err(e) => Err(EvalError(format!("{e} in '{s}'"))),
+            };
+            evaluated.inspect_err(|_| failed(s))
+        }
+        Value::Array(items) => {
+            items.iter().map(|i| evaluate_value(i, scope, failed)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+        }
+        Value::Object(object) => object
+            .iter()
+            .map(|(k, v)| evaluate_value(v, scope, failed).map(|v| (k.clone(), v)))
+            .collect::<Result<serde_json::Map<_, _>, _>>()
+            .map(Value::Object),
+        other => Ok(other.clone()),
     }
 }
 

@@ -4,8 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use super::evaluate::{evaluate, fail, EvalError, Scope};
-use super::expression::{template_string, TemplateString};
+use super::evaluate::{evaluate_value, fail, EvalError, Scope};
+use super::fields::field;
+use super::parameters::type_matches;
 
 /// How deep user-defined functions may call each other.
 const MAX_DEPTH: usize = 32;
@@ -14,22 +15,6 @@ const MAX_DEPTH: usize = 32;
 #[derive(Debug, Default)]
 pub struct UserFunctions {
     members: Map<String, Value>,
-}
-
-fn field<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
-    object.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
-}
-
-/// Whether `value` is of the declared `kind`.
-fn fits(kind: &str, value: &Value) -> bool {
-    match kind.to_ascii_lowercase().as_str() {
-        "string" | "securestring" => value.is_string(),
-        "int" => value.is_i64(),
-        "bool" => value.is_boolean(),
-        "object" | "secureobject" => value.is_object(),
-        "array" => value.is_array(),
-        _ => true,
-    }
 }
 
 impl UserFunctions {
@@ -82,7 +67,7 @@ impl UserFunctions {
         for (parameter, value) in declared.iter().zip(args) {
             let parameter_name = field(parameter, "name").and_then(Value::as_str).unwrap_or_default();
             let kind = field(parameter, "type").and_then(Value::as_str).unwrap_or_default();
-            if !fits(kind, value) {
+            if type_matches(kind, value) == Some(false) {
                 return fail(format!(
                     "The argument '{parameter_name}' of the user-defined function '{name}' must be of type '{kind}'."
                 ));
@@ -93,7 +78,8 @@ impl UserFunctions {
         let scope = InFunction { functions: self, parameters, depth: depth + 1 };
         let value = scope.value(field(&output, "value").unwrap_or(&Value::Null))?;
         let kind = field(&output, "type").and_then(Value::as_str).unwrap_or_default();
-        match fits(kind, &value) {
+        // A type the template language does not name is left to ARM's checks of the template.
+        match type_matches(kind, &value) != Some(false) {
             true => Ok(value),
             false => fail(format!("The output of the user-defined function '{name}' must be of type '{kind}'.")),
         }
@@ -125,19 +111,7 @@ const OUTSIDE: &[&str] = &[
 
 impl InFunction<'_> {
     fn value(&self, value: &Value) -> Result<Value, EvalError> {
-        match value {
-            Value::String(s) => match template_string(s).map_err(|e| EvalError(format!("{e} in '{s}'")))? {
-                TemplateString::Literal(text) => Ok(Value::String(text)),
-                TemplateString::Expression(expr) => evaluate(&expr, self),
-            },
-            Value::Array(items) => items.iter().map(|i| self.value(i)).collect::<Result<Vec<_>, _>>().map(Value::Array),
-            Value::Object(object) => object
-                .iter()
-                .map(|(k, v)| self.value(v).map(|v| (k.clone(), v)))
-                .collect::<Result<Map<_, _>, _>>()
-                .map(Value::Object),
-            other => Ok(other.clone()),
-        }
+        evaluate_value(value, self, &|_| {})
     }
 }
 

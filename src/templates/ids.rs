@@ -4,7 +4,7 @@
 use super::evaluate::{fail, EvalError};
 
 /// Where a deployment runs: what `resourceId` leaves out defaults to it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Place {
     pub subscription: String,
     /// `None` for a deployment at subscription scope.

@@ -7,6 +7,7 @@ pub mod context;
 pub mod dates;
 pub mod evaluate;
 pub mod expression;
+pub mod fields;
 pub mod functions;
 pub mod hashes;
 pub mod ids;

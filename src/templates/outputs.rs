@@ -6,10 +6,8 @@ use serde_json::{json, Map, Value};
 
 use super::context::Context;
 use super::evaluate::EvalError;
-
-fn field<'a>(declaration: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    declaration.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
-}
+use super::fields::field_in;
+use super::parameters::type_matches;
 
 /// The type as ARM answers it (`String`, `Int`, `Bool`, `Object`, `Array`, `SecureString`, …).
 pub fn answered_type(declared: &str) -> String {
@@ -25,30 +23,19 @@ pub fn answered_type(declared: &str) -> String {
     }
 }
 
-fn fits(declared: &str, value: &Value) -> bool {
-    match declared.to_ascii_lowercase().as_str() {
-        "string" | "securestring" => value.is_string(),
-        "int" => value.is_i64(),
-        "bool" => value.is_boolean(),
-        "object" | "secureobject" => value.is_object(),
-        "array" => value.is_array(),
-        _ => false,
-    }
-}
-
 pub fn evaluate(declared: &Map<String, Value>, ctx: &mut Context) -> Result<Map<String, Value>, EvalError> {
     let mut outputs = Map::new();
     for (name, declaration) in declared {
         let Value::Object(declaration) = declaration else {
             return Err(EvalError(format!("The output '{name}' is not an object.")));
         };
-        if let Some(condition) = field(declaration, "condition") {
+        if let Some(condition) = field_in(declaration, "condition") {
             if ctx.value(condition)? == Value::Bool(false) {
                 continue;
             }
         }
-        let declared_type = field(declaration, "type").and_then(Value::as_str).unwrap_or_default().to_string();
-        let value = match field(declaration, "copy") {
+        let declared_type = field_in(declaration, "type").and_then(Value::as_str).unwrap_or_default().to_string();
+        let value = match field_in(declaration, "copy") {
             Some(copy) => {
                 let count = ctx.value(copy.get("count").unwrap_or(&Value::Null))?;
                 let count = count.as_i64().filter(|n| (0..=800).contains(n)).ok_or_else(|| {
@@ -64,9 +51,9 @@ pub fn evaluate(declared: &Map<String, Value>, ctx: &mut Context) -> Result<Map<
                 }
                 Value::Array(items)
             }
-            None => ctx.value(field(declaration, "value").unwrap_or(&Value::Null))?,
+            None => ctx.value(field_in(declaration, "value").unwrap_or(&Value::Null))?,
         };
-        if !fits(&declared_type, &value) {
+        if type_matches(&declared_type, &value) != Some(true) {
             return Err(EvalError(format!(
                 "The template output '{name}' is not valid: its value is not of the declared type '{declared_type}'."
             )));
@@ -89,12 +76,7 @@ mod tests {
             tenant_id: "t".into(),
             deployment: json!({ "name": "main" }),
             parameters: json!({ "count": 2 }).as_object().unwrap().clone(),
-            variables: Map::new(),
-            copies: Vec::new(),
-            symbols: Vec::new(),
-            lookups: None,
-            functions: Default::default(),
-            failed: Default::default(),
+            ..Context::default()
         }
     }
 

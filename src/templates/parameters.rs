@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::evaluate::{evaluate, EvalError, Scope};
 use super::expression::{template_string, TemplateString};
+use super::fields::field_in;
 
 /// Why a deployment's parameters are not acceptable (ARM: `InvalidTemplateDeployment`, or
 /// `InvalidTemplate` for a declaration that is itself wrong).
@@ -34,7 +35,7 @@ pub struct Resolved {
 }
 
 /// The type a declaration names, case-insensitively.
-fn type_matches(declared: &str, value: &Value) -> Option<bool> {
+pub(super) fn type_matches(declared: &str, value: &Value) -> Option<bool> {
     Some(match declared.to_ascii_lowercase().as_str() {
         "string" | "securestring" => value.is_string(),
         "int" => value.is_i64(),
@@ -76,7 +77,7 @@ fn evaluated(value: &Value, scope: &dyn Scope) -> Result<Value, EvalError> {
 }
 
 fn check_bounds(name: &str, declaration: &Map<String, Value>, value: &Value) -> Result<(), ParameterError> {
-    let bound = |key: &str| declaration.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).and_then(|(_, v)| v.as_i64());
+    let bound = |key: &str| field_in(declaration, key).and_then(Value::as_i64);
     if let Some(n) = value.as_i64() {
         if let Some(min) = bound("minValue").filter(|min| n < *min) {
             return Err(invalid(format!(
@@ -128,7 +129,7 @@ pub fn resolve(
         let Value::Object(declaration) = declaration else {
             return Err(invalid_template(format!("The declaration of parameter '{name}' is not an object.")));
         };
-        let field = |key: &str| declaration.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v);
+        let field = |key: &str| field_in(declaration, key);
         let declared_type = field("type").and_then(Value::as_str).unwrap_or_default().to_string();
         let given = supplied.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
         let value = match (given, field("defaultValue")) {

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::context::Context;
 use super::evaluate::EvalError;
+use super::fields::field;
 use super::ids;
 
 /// One resource instance to deploy (or, `existing`, only to refer to).
@@ -42,10 +43,6 @@ struct Declared<'a> {
     symbolic: Option<String>,
     value: &'a Value,
     parent: Option<(String, String)>,
-}
-
-fn field<'a>(declaration: &'a Value, key: &str) -> Option<&'a Value> {
-    declaration.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
 }
 
 fn text(ctx: &Context, declaration: &Value, key: &str) -> Result<String, PlanError> {
@@ -300,7 +297,7 @@ fn ordered(planned: Vec<Planned>) -> Result<Vec<Planned>, PlanError> {
 mod tests {
     use super::*;
     use crate::templates::ids::Place;
-    use serde_json::{json, Map};
+    use serde_json::json;
 
     fn context(parameters: Value) -> Context {
         Context {
@@ -312,12 +309,7 @@ mod tests {
             tenant_id: "t".into(),
             deployment: json!({ "name": "main" }),
             parameters: parameters.as_object().cloned().unwrap_or_default(),
-            variables: Map::new(),
-            copies: Vec::new(),
-            symbols: Vec::new(),
-            lookups: None,
-            functions: Default::default(),
-            failed: Default::default(),
+            ..Context::default()
         }
     }
 

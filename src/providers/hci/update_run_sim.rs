@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::update_plan::{tree, FlatLeaf, RunKind, RunTree, HEALTH_CHECKS};
+use crate::arm::formats::iso_duration;
 use crate::arm::timestamp;
 use crate::sim::scaled;
 use crate::sim::timeline::Cursor;
@@ -112,19 +113,6 @@ impl RunSim {
     /// The next event not yet applied.
     pub fn next_event(&self, walk: &[LeafRun]) -> Option<(DateTime<Utc>, RunEvent)> {
         self.events(walk).get(self.cursor.next).copied()
-    }
-}
-
-/// An ISO 8601 duration: `PT38S`, `PT1M2.5S`.
-pub fn iso_duration(d: chrono::Duration) -> String {
-    let ms = d.num_milliseconds().max(0);
-    let (minutes, rest) = (ms / 60_000, ms % 60_000);
-    let seconds = if rest % 1000 == 0 { format!("{}", rest / 1000) } else { format!("{:.3}", rest as f64 / 1000.0) };
-    let seconds = seconds.trim_end_matches('0').trim_end_matches('.');
-    match (minutes, seconds.is_empty() || seconds == "0") {
-        (0, _) => format!("PT{}S", if seconds.is_empty() { "0" } else { seconds }),
-        (m, true) => format!("PT{m}M"),
-        (m, false) => format!("PT{m}M{seconds}S"),
     }
 }
 
@@ -315,13 +303,5 @@ mod tests {
         assert_eq!(p["progress"]["steps"][0]["status"], "Skipped");
         assert_eq!(at(&s, 29)["state"], "Succeeded");
         assert_eq!(s.events(&s.walk()).len(), 1);
-    }
-
-    #[test]
-    fn durations_read_as_iso_8601() {
-        assert_eq!(iso_duration(chrono::Duration::seconds(38)), "PT38S");
-        assert_eq!(iso_duration(chrono::Duration::milliseconds(62_500)), "PT1M2.5S");
-        assert_eq!(iso_duration(chrono::Duration::seconds(120)), "PT2M");
-        assert_eq!(iso_duration(chrono::Duration::zero()), "PT0S");
     }
 }

@@ -15,41 +15,47 @@ use crate::providers::{
 };
 use crate::store::{OperationUrls, State, Txn};
 
-/// Every published Microsoft.Resources api-version, through the one azure-mgmt-resource sends.
-pub(crate) static VERSIONS: ApiVersions = ApiVersions {
-    published: &[
-        "2014-04-01",
-        "2014-04-01-preview",
-        "2015-01-01",
-        "2015-11-01",
-        "2016-02-01",
-        "2016-06-01",
-        "2016-07-01",
-        "2016-09-01",
-        "2017-05-10",
-        "2018-02-01",
-        "2018-05-01",
-        "2019-03-01",
-        "2019-05-01",
-        "2019-05-10",
-        "2019-07-01",
-        "2019-08-01",
-        "2019-10-01",
-        "2020-06-01",
-        "2020-08-01",
-        "2020-10-01",
-        "2021-01-01",
-        "2021-04-01",
-        "2022-09-01",
-        "2023-07-01",
-        "2024-03-01",
-        "2024-07-01",
-        "2024-11-01",
-        "2025-03-01",
-        "2025-04-01",
-    ],
-    added: &[],
-};
+/// Every published Microsoft.Resources api-version, oldest first. The last ones are only
+/// deployments' (their spec has been published on its own since): through the one
+/// azure-mgmt-resource-deployments 2.0 sends; resource groups end with the one
+/// azure-mgmt-resource sends.
+pub(crate) const MICROSOFT_RESOURCES: &[&str] = &[
+    "2014-04-01",
+    "2014-04-01-preview",
+    "2015-01-01",
+    "2015-11-01",
+    "2016-02-01",
+    "2016-06-01",
+    "2016-07-01",
+    "2016-09-01",
+    "2017-05-10",
+    "2018-02-01",
+    "2018-05-01",
+    "2019-03-01",
+    "2019-05-01",
+    "2019-05-10",
+    "2019-07-01",
+    "2019-08-01",
+    "2019-10-01",
+    "2020-06-01",
+    "2020-08-01",
+    "2020-10-01",
+    "2021-01-01",
+    "2021-04-01",
+    "2022-09-01",
+    "2023-07-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-03-01",
+    "2025-04-01",
+    "2026-06-01",
+];
+/// How many of the newest are deployments' only.
+const DEPLOYMENTS_ONLY: usize = 1;
+
+static VERSIONS: ApiVersions =
+    ApiVersions { published: MICROSOFT_RESOURCES.split_at(MICROSOFT_RESOURCES.len() - DEPLOYMENTS_ONLY).0, added: &[] };
 
 fn name_rule(name: &str) -> Result<(), &'static str> {
     let ok_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')');
@@ -140,6 +146,13 @@ impl ResourceProvider for ResourceGroups {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_and_deployments_share_microsoft_resources_versions() {
+        assert_eq!(VERSIONS.published.last(), Some(&"2025-04-01"));
+        let deployments = super::super::deployments::VERSIONS.published;
+        assert_eq!((deployments.first(), deployments.last()), (Some(&"2015-11-01"), Some(&"2026-06-01")));
+    }
 
     #[test]
     fn names() {

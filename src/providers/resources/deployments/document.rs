@@ -4,29 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::run_state::{DeploymentRun, RunState, Step, StepState};
+use super::run_state::{DeploymentRun, Step, StepState};
+use crate::arm::formats::iso_duration;
 use crate::arm::timestamp;
-
-/// An ISO 8601 duration as ARM writes one (`PT1M2.5S`).
-pub fn iso_duration(took: chrono::Duration) -> String {
-    let micros = took.num_microseconds().unwrap_or(0).max(0);
-    let (hours, rest) = (micros / 3_600_000_000, micros % 3_600_000_000);
-    let (minutes, rest) = (rest / 60_000_000, rest % 60_000_000);
-    let seconds = rest as f64 / 1_000_000.0;
-    let mut out = String::from("PT");
-    if hours > 0 {
-        out += &format!("{hours}H");
-    }
-    if minutes > 0 {
-        out += &format!("{minutes}M");
-    }
-    if seconds > 0.0 || out == "PT" {
-        let text = format!("{seconds:.7}");
-        out += text.trim_end_matches('0').trim_end_matches('.');
-        out += "S";
-    }
-    out
-}
 
 /// `parameters` as the document shows them: `{type, value}`, secure ones without their value.
 fn shown_parameters(run: &DeploymentRun) -> Value {
@@ -174,23 +154,4 @@ pub fn operation_doc(deployment_id: &str, step: &Step, now: DateTime<Utc>) -> Va
         };
     }
     json!({ "operationId": step.operation_id, "properties": properties })
-}
-
-/// Whether the run is still going on.
-pub fn is_live(run: &DeploymentRun) -> bool {
-    matches!(run.state, RunState::Accepted | RunState::Running)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_as_arm_writes_them() {
-        let d = |ms: i64| iso_duration(chrono::Duration::milliseconds(ms));
-        assert_eq!(d(0), "PT0S");
-        assert_eq!(d(2500), "PT2.5S");
-        assert_eq!(d(62_000), "PT1M2S");
-        assert_eq!(d(3_600_000 + 1), "PT1H0.001S");
-    }
 }

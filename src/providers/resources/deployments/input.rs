@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::arm::ArmError;
+use crate::templates::fields::field_in;
 
 /// `Incremental` leaves the group's other resources; `Complete` deletes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -35,8 +36,9 @@ pub struct DeploymentInput {
     pub echoed: Map<String, Value>,
 }
 
+/// A field that is there and not null.
 fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    object.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v).filter(|v| !v.is_null())
+    field_in(object, key).filter(|v| !v.is_null())
 }
 
 fn invalid(message: impl Into<String>) -> ArmError {

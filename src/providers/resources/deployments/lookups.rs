@@ -36,8 +36,10 @@ impl Catalog {
     /// `providers(namespace, [resourceType])` as ARM answers it.
     pub fn provider(&self, namespace: &str, resource_type: Option<&str>) -> Value {
         let locations: Vec<&str> = crate::arm::regions::REGIONS.iter().map(|r| r.display_name).collect();
-        let newest_first =
-            |versions: &[&str]| -> Vec<String> { versions.iter().rev().map(|v| v.to_string()).collect() };
+        // In the order `GET …/providers/{namespace}` lists them: GA versions first.
+        let newest_first = |versions: &[&str]| -> Vec<String> {
+            crate::arm::api_version::newest_first(versions).into_iter().map(str::to_string).collect()
+        };
         let entry = |resource_type: &str, versions: Vec<String>| json!({ "resourceType": resource_type, "locations": locations, "apiVersions": versions });
         let served = |t: &str| {
             self.types.iter().find(|(ns, path, _)| ns.eq_ignore_ascii_case(namespace) && path.eq_ignore_ascii_case(t))

@@ -26,6 +26,7 @@ use prepare::{prepare, Prepared, Target};
 use queue::DeploymentQueue;
 use run_state::{DeploymentRun, OnBehalf, RunState, Step, StepState};
 
+use super::resource_groups::MICROSOFT_RESOURCES;
 use crate::arm::{ArmError, TypeOwner};
 use crate::providers::{
     sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, CheckRequest, DeleteMissing, ListFilter,
@@ -50,38 +51,9 @@ const EXPORT: ActionName = ActionName { path: "exportTemplate", operation: "Expo
 const VALIDATE: ActionName = ActionName { path: "validate", operation: "Validate" };
 const WHAT_IF: ActionName = ActionName { path: "whatIf", operation: "WhatIf" };
 
-/// Microsoft.Resources' api-versions through the one azure-mgmt-resource-deployments 2.0 sends.
-pub(crate) static VERSIONS: crate::providers::ApiVersions = crate::providers::ApiVersions {
-    published: &[
-        "2015-11-01",
-        "2016-02-01",
-        "2016-07-01",
-        "2016-09-01",
-        "2017-05-10",
-        "2018-02-01",
-        "2018-05-01",
-        "2019-03-01",
-        "2019-05-01",
-        "2019-05-10",
-        "2019-07-01",
-        "2019-08-01",
-        "2019-10-01",
-        "2020-06-01",
-        "2020-08-01",
-        "2020-10-01",
-        "2021-01-01",
-        "2021-04-01",
-        "2022-09-01",
-        "2023-07-01",
-        "2024-03-01",
-        "2024-07-01",
-        "2024-11-01",
-        "2025-03-01",
-        "2025-04-01",
-        "2026-06-01",
-    ],
-    added: &[],
-};
+/// Microsoft.Resources' api-versions from the first that served deployments (`2015-11-01`).
+pub(crate) static VERSIONS: crate::providers::ApiVersions =
+    crate::providers::ApiVersions { published: MICROSOFT_RESOURCES.split_at(3).1, added: &[] };
 
 static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     namespace: "Microsoft.Resources",
@@ -242,8 +214,7 @@ impl ResourceProvider for Deployments {
     }
 
     fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError> {
-        if let Some(run) = req.existing.and_then(run_of).filter(document::is_live) {
-            let _ = run;
+        if req.existing.and_then(run_of).is_some_and(|run| run.is_live()) {
             return Err(ArmError::conflict(
                 "DeploymentActive",
                 format!("The deployment '{}' is still running; wait for it to end or cancel it.", req.name),
@@ -275,7 +246,7 @@ impl ResourceProvider for Deployments {
                 Ok(ActionOutcome::at_once(200, Some(json!({ "template": run.template })), Txn::default()))
             }
             "cancel" => {
-                if !document::is_live(&run) || run.cancel_requested {
+                if !run.is_live() || run.cancel_requested {
                     return Err(ArmError::conflict(
                         "DeploymentCannotBeCanceled",
                         format!(
@@ -314,22 +285,18 @@ impl ResourceProvider for Deployments {
                     run.ended = Some(req.now);
                     let location = req.path.resource_group().is_none().then_some(input.location.as_deref()).flatten();
                     let mut doc = document::deployment_doc(&run, location, None, req.now);
-                    doc["properties"].as_object_mut().map(|p| {
-                        p.remove("outputs");
-                        p.remove("outputResources");
-                        p.insert(
-                            "validatedResources".into(),
-                            run.steps.iter().filter(|s| !s.existing).map(|s| json!({ "id": s.id })).collect(),
-                        )
-                    });
+                    if let Some(properties) = doc["properties"].as_object_mut() {
+                        properties.remove("outputs");
+                        properties.remove("outputResources");
+                        let validated = run.steps.iter().filter(|s| !s.existing).map(|s| json!({ "id": s.id }));
+                        properties.insert("validatedResources".into(), validated.collect());
+                    }
                     doc["id"] = json!(req.id);
                     doc["name"] = json!(req.name);
                     doc["type"] = json!("Microsoft.Resources/deployments");
                     ActionOutcome::at_once(200, Some(doc), Txn::default())
                 }
-                Err(e) if e.status.as_u16() == 400 => {
-                    ActionOutcome::at_once(400, Some(json!({ "error": e.detail })), Txn::default())
-                }
+                Err(e) if e.status.as_u16() == 400 => ActionOutcome::at_once(400, Some(e.envelope()), Txn::default()),
                 Err(e) => return Err(e),
             }),
             "whatIf" => {

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::arm::ArmError;
 use crate::templates::context::{Context, Lookups};
 use crate::templates::evaluate::{EvalError, Scope};
+use crate::templates::fields::field;
 use crate::templates::functions::UserFunctions;
 use crate::templates::ids::Place;
 use crate::templates::parameters::{self, Resolved};
@@ -33,10 +34,6 @@ pub struct Prepared {
     pub resolved: Resolved,
     pub context: Context,
     pub plan: Vec<Planned>,
-}
-
-fn field<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
-    object.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
 }
 
 /// ARM's `InvalidTemplate`, worded as ARM words template validation failures.

@@ -114,6 +114,11 @@ pub struct DeploymentRun {
 }
 
 impl DeploymentRun {
+    /// Whether the run is still going on.
+    pub fn is_live(&self) -> bool {
+        !self.state.is_terminal()
+    }
+
     /// The steps that may start now: waiting, with everything they depend on deployed.
     pub fn ready(&self) -> Vec<usize> {
         let done = |i: usize| self.steps[i].state == StepState::Succeeded;
