@@ -387,6 +387,8 @@ pub struct Registry {
     by_key: FxHashMap<String, Arc<dyn ResourceProvider>>,
     /// Types azemu does not emulate, stored as sent (`--generic-resources on`).
     generic: Option<GenericTypes>,
+    /// Read-only data providers serve beside their types (images, sizes, SKUs).
+    catalogs: Vec<Arc<dyn super::catalog::Catalog>>,
 }
 
 /// Makes the provider of a type azemu does not emulate, from its namespace and type names as
@@ -404,7 +406,17 @@ struct GenericTypes {
 impl Registry {
     pub fn new(providers: Vec<Arc<dyn ResourceProvider>>) -> Registry {
         let by_key = providers.into_iter().map(|p| (p.spec().type_key().to_string(), p)).collect();
-        Registry { by_key, generic: None }
+        Registry { by_key, generic: None, catalogs: Vec::new() }
+    }
+
+    /// Serves these catalogs too.
+    pub fn with_catalogs(mut self, catalogs: Vec<Arc<dyn super::catalog::Catalog>>) -> Registry {
+        self.catalogs = catalogs;
+        self
+    }
+
+    pub fn catalogs(&self) -> &[Arc<dyn super::catalog::Catalog>] {
+        &self.catalogs
     }
 
     /// Serves every type it does not know through `make`'s providers.
@@ -487,7 +499,9 @@ impl Registry {
     /// Whether requests in `namespace` may name types: one azemu emulates, or any namespace
     /// when generic resources are on.
     pub fn knows_namespace(&self, namespace: &str) -> bool {
-        self.generic.is_some() || self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(namespace))
+        self.generic.is_some()
+            || self.by_key.values().any(|p| p.spec().namespace.eq_ignore_ascii_case(namespace))
+            || self.catalogs.iter().any(|c| c.namespace().eq_ignore_ascii_case(namespace))
     }
 }
 

@@ -64,12 +64,15 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
     if let Target::Platform(platform) = target {
         return super::platform::answer(app, req, platform).await;
     }
+    if let Target::Catalog(catalog) = &target {
+        return super::catalog::answer(app, req, catalog);
+    }
     let provider = match &target {
         Target::Item { provider, .. }
         | Target::Collection { provider, .. }
         | Target::Action { provider, .. }
         | Target::View { provider, .. } => *provider,
-        Target::Operation { .. } | Target::Platform(_) => unreachable!("handled above"),
+        Target::Operation { .. } | Target::Platform(_) | Target::Catalog(_) => unreachable!("handled above"),
     };
     let spec = provider.spec();
     // A type without published versions (a generic one) takes any well-formed api-version.
@@ -104,7 +107,7 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
             let key = key.unwrap_or_else(|| id.to_ascii_lowercase());
             view(app, provider, &id, &key, spec.path, req).await
         }
-        Target::Operation { .. } | Target::Platform(_) => unreachable!("handled above"),
+        Target::Operation { .. } | Target::Platform(_) | Target::Catalog(_) => unreachable!("handled above"),
     }
 }
 

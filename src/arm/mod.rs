@@ -1,6 +1,7 @@
 //! The ARM protocol, shared by every ARM provider.
 
 pub mod api_version;
+pub mod catalog;
 pub mod contract;
 pub mod dispatch;
 pub mod document;

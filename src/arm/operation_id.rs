@@ -53,6 +53,7 @@ pub(super) fn operation_id(target: &Target, method: &Method) -> Option<&'static 
         Target::Action { provider, action, .. } => (provider.spec(), action.operation),
         Target::View { provider, view, .. } => (provider.spec(), view.operation),
         Target::Platform(platform) => return platform.operation_id(method),
+        Target::Catalog(catalog) => return (*method == Method::GET).then_some(catalog.endpoint.operation),
         Target::Collection { .. } | Target::Operation { .. } => return None,
     };
     Some(joined(spec.operations.group, verb))

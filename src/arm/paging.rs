@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 
+use super::request::ArmRequest;
 use super::ArmError;
 
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -80,6 +81,19 @@ pub fn page<K: AsRef<str>>(
     }
     out.push(b'}');
     Bytes::from(out)
+}
+
+/// The next page's URL: the request's own, its `$top`, `$filter` and `$expand` kept, with the token.
+pub fn next_link(req: &ArmRequest, token: &str) -> String {
+    let mut url = format!("{}{}?api-version={}", req.base(), req.raw_path(), req.api_version().unwrap_or_default());
+    for name in ["$top", "$filter", "$expand"] {
+        if let Some(value) = req.query(name) {
+            let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            url.push_str(&format!("&%24{}={value}", &name[1..]));
+        }
+    }
+    url.push_str(&format!("&%24skipToken={token}"));
+    url
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use axum::http::Method;
 
+use super::catalog::{self, CatalogTarget};
 use super::contract::{ActionName, Registry};
 use super::dispatch::{Provider, RESOURCE_GROUPS};
 use super::path::{ArmPath, ProviderSection};
@@ -41,6 +42,8 @@ pub(super) enum Target<'r> {
     },
     /// ARM's own endpoints: providers, locations, the resource list, tags.
     Platform(Platform),
+    /// A provider's built-in read-only data: images, VM sizes, SKUs.
+    Catalog(CatalogTarget<'r>),
 }
 
 impl Target<'_> {
@@ -48,7 +51,7 @@ impl Target<'_> {
     pub(super) fn resource_id(&self) -> Option<&str> {
         match self {
             Target::Item { id, .. } | Target::Action { id, .. } | Target::View { id, .. } => Some(id),
-            Target::Collection { .. } | Target::Operation { .. } | Target::Platform(_) => None,
+            Target::Collection { .. } | Target::Operation { .. } | Target::Platform(_) | Target::Catalog(_) => None,
         }
     }
 }
@@ -76,6 +79,9 @@ pub(super) fn resolve<'a>(app: &'a App, req: &ArmRequest) -> Result<Target<'a>, 
     validate_scope(path)?;
     if let Some(platform) = Platform::resolve(path) {
         return Ok(Target::Platform(platform));
+    }
+    if let Some(catalog) = catalog::resolve(registry.catalogs(), path) {
+        return Ok(Target::Catalog(catalog));
     }
     let Some(section) = path.target() else {
         return match (path.resource_group(), path.trailing()) {

@@ -28,7 +28,7 @@ pub fn standard_registry(generic: bool, deployments: Arc<resources::deployments:
     let catalog = Arc::new(resources::deployments::lookups::Catalog::of(&providers));
     providers.push(Arc::new(resources::deployments::Deployments::new(deployments, catalog)));
     providers.push(Arc::new(resources::deployments::DeploymentOperations));
-    let registry = Registry::new(providers);
+    let registry = Registry::new(providers).with_catalogs(vec![Arc::new(compute::catalog::ComputeCatalog)]);
     match generic {
         true => registry.with_generic(generic::provider),
         false => registry,

@@ -89,6 +89,15 @@ pub(super) fn namespaces(registry: &Registry) -> BTreeMap<String, Namespace> {
             namespace.types.push(entry(name, &versions, true, "None"));
         }
     }
+    for catalog in registry.catalogs() {
+        let key = catalog.namespace().to_ascii_lowercase();
+        let namespace = all.entry(key).or_insert_with(|| Namespace { name: catalog.namespace(), types: Vec::new() });
+        for endpoint in catalog.endpoints() {
+            if !namespace.types.iter().any(|t| t.name.eq_ignore_ascii_case(endpoint.listed_as)) {
+                namespace.types.push(entry(endpoint.listed_as, endpoint.versions.published, true, "None"));
+            }
+        }
+    }
     if let (Some(resources), Some(groups)) = (all.get_mut("microsoft.resources"), registry.get(RESOURCE_GROUPS)) {
         let versions = groups.spec().versions.published;
         for name in ["resources", "subscriptions/resources", "subscriptions/resourceGroups/resources", "tags"] {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::super::document;
-use super::super::paging::{page, PageRequest};
+use super::super::paging::{next_link, page, PageRequest};
 use super::super::request::ArmRequest;
 use super::super::respond::json_bytes;
 use super::super::ArmError;
@@ -123,19 +123,6 @@ pub(super) async fn list(app: &App, req: &ArmRequest) -> Result<Response, ArmErr
         .await;
     let body = page(items.into_iter(), &paging, |token| next_link(req, token));
     Ok(json_bytes(StatusCode::OK, body))
-}
-
-/// The next page's URL: the same query, with the token.
-fn next_link(req: &ArmRequest, token: &str) -> String {
-    let mut url = format!("{}{}?api-version={}", req.base(), req.raw_path(), req.api_version().unwrap_or_default());
-    for name in ["$top", "$filter", "$expand"] {
-        if let Some(value) = req.query(name) {
-            let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
-            url.push_str(&format!("&%24{}={value}", &name[1..]));
-        }
-    }
-    url.push_str(&format!("&%24skipToken={token}"));
-    url
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Microsoft.Compute: virtual machine scale sets and their VMs.
+//! Microsoft.Compute: virtual machine scale sets and their VMs, and the catalog of images and sizes.
 
+pub mod catalog;
 mod instance_view;
 mod model_upgrade;
 mod scale_set_model;

@@ -67,13 +67,24 @@ pub static SCALE_SET_VMS: ApiVersions = ApiVersions {
     ],
 };
 
+pub static VMS: ApiVersions = ApiVersions {
+    published: PUBLISHED,
+    added: &[
+        Added::since("/properties/securityProfile/uefiSettings", "2020-12-01"),
+        Added::since("/properties/userData", "2021-03-01"),
+        Added::since("/properties/hardwareProfile/vmSizeProperties", "2021-07-01"),
+        Added::since("/properties/timeCreated", "2021-11-01"),
+        Added::since("/properties/storageProfile/diskControllerType", "2022-08-01"),
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_added_field_names_a_published_version() {
-        for versions in [&SCALE_SETS, &SCALE_SET_VMS] {
+        for versions in [&SCALE_SETS, &SCALE_SET_VMS, &VMS] {
             for added in versions.added {
                 assert!(versions.published.contains(&added.since), "{}", added.since);
             }

@@ -83,5 +83,8 @@ fn points(app: &App) -> Vec<Value> {
     let platform = Platform::OPERATIONS.iter().map(|(resource_type, operations)| {
         json!({ "protocol": "arm", "resourceType": resource_type, "operations": operations, "steps": [] })
     });
-    providers.chain(platform).collect()
+    let catalogs = crate::arm::catalog::operations(app.registry.catalogs()).into_iter().map(|(resource_type, operations)| {
+        json!({ "protocol": "arm", "resourceType": resource_type, "operations": operations, "steps": [] })
+    });
+    providers.chain(platform).chain(catalogs).collect()
 }
