@@ -8,6 +8,7 @@ pub mod scale_set_vms;
 pub mod scale_sets;
 mod versions;
 mod vm_actions;
+mod vm_lifecycle;
 mod vm_power;
 mod vm_update;
 

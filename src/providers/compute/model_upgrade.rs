@@ -5,7 +5,8 @@
 use serde_json::{json, Value};
 
 use super::scale_set_model::{vm_doc, Model};
-use super::scale_set_vms::{instance_of, with_body};
+use super::scale_set_vms::instance_of;
+use super::vm_lifecycle::with_body;
 use crate::arm::ArmError;
 use crate::store::StoredResource;
 

@@ -8,20 +8,20 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::instance_view::{provisioning_state, vm_instance_view, ViewFacts, VmInstanceView, VmViewInput};
 use super::vm_actions::VM_ONLY_ACTIONS;
-use super::vm_power::{Power, VmAction, VmFailure, VmSim};
+use super::vm_lifecycle::{self as lifecycle, start_action, Placement};
+use super::vm_power::{VmAction, VmFailure};
 use super::vm_update::updated_model;
 use super::{instance_id_rule, NAMESPACE};
-use crate::arm::envelope::{new_resource, revised};
+use crate::arm::envelope::revised;
 use crate::arm::{ArmError, Caller, TypeOwner};
 use crate::faults::Deferred;
 use crate::providers::{
-    sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, ListOrder,
-    LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider,
-    ResourceTypeSpec, TrackedState, Written,
+    ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, ListOrder, LroHeaders,
+    OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider, ResourceTypeSpec,
+    TrackedState, Written,
 };
-use crate::store::{to_bytes, OperationError, OperationStatus, OperationUrls, State, StoredResource, Txn};
+use crate::store::{OperationUrls, State, StoredResource, Txn};
 
 const fn action(path: &'static str, operation: &'static str) -> ActionName {
     ActionName { path, operation }
@@ -89,37 +89,6 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
 
 pub struct ScaleSetVms;
 
-/// Where a VM's set keeps it, as its instance view reports it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Placement {
-    pub fault_domains: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    pub speed: f64,
-}
-
-/// What the store keeps for a VM: its power lifecycle, its placement, and what its instance
-/// view shows of its model.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct VmRecord {
-    #[serde(flatten)]
-    pub power: VmSim,
-    pub placement: Placement,
-    pub facts: ViewFacts,
-}
-
-fn unreadable(e: impl std::fmt::Display) -> ArmError {
-    ArmError::new(
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        "InternalServerError",
-        format!("stored VM is unreadable: {e}"),
-    )
-}
-
-fn record_of(resource: &StoredResource) -> Result<VmRecord, ArmError> {
-    resource.sim_as().ok_or_else(|| unreadable("no lifecycle state"))
-}
-
 /// A new VM of a set, being created (and failing with `failure`, when a fault rule planted one).
 pub fn new_vm(
     id: String,
@@ -129,67 +98,7 @@ pub fn new_vm(
     caller: &Caller,
     failure: Option<VmFailure>,
 ) -> StoredResource {
-    let mut power = VmSim::new(VmAction::Create, Power::Deallocated, now, placement.speed, false);
-    power.transition.failure = failure;
-    let facts = ViewFacts::of(&doc);
-    let mut vm = new_resource(&SPEC, id, doc, caller, now);
-    vm.due = Some(power.transition.end);
-    vm.sim = sim_state(&VmRecord { power, placement, facts });
-    vm
-}
-
-/// A new version of the VM with `body`, its instance view following what the body now says
-/// (computer name, disks); its power state and lifecycle are untouched.
-pub fn with_body(vm: &StoredResource, body: &Value) -> Result<StoredResource, ArmError> {
-    let mut record = record_of(vm)?;
-    record.facts = ViewFacts::of(body);
-    let mut next = revised(vm, body);
-    next.sim = sim_state(&record);
-    Ok(next)
-}
-
-/// The VM with `action` started on it at `now`, or why Compute refuses it.
-pub fn start_action(
-    vm: &StoredResource,
-    action: VmAction,
-    now: DateTime<Utc>,
-    skip_shutdown: bool,
-    failure: Option<VmFailure>,
-) -> Result<StoredResource, ArmError> {
-    let mut record = record_of(vm)?;
-    let name = SPEC.shown_name(&vm.id);
-    let state = record.power.at(now);
-    if state.busy || vm.deleting {
-        let running = if vm.deleting { "delete" } else { record.power.transition.action.name() };
-        return Err(ArmError::conflict(
-            "OperationNotAllowed",
-            format!(
-                "Operation '{}' is not allowed on VM '{name}' since the VM is in the middle of operation '{running}'.",
-                action.name()
-            ),
-        ));
-    }
-    action.allowed_from(state.settled_power).map_err(|why| {
-        ArmError::conflict(
-            "OperationNotAllowed",
-            format!("Operation '{}' is not allowed on VM '{name}' since {why}.", action.name()),
-        )
-    })?;
-    let mut power = VmSim::new(action, state.settled_power, now, record.placement.speed, skip_shutdown);
-    power.transition.failure = failure;
-    if action == VmAction::Update {
-        power.running_since = state.running_since;
-    }
-    power.maintained = match action {
-        VmAction::PerformMaintenance if power.transition.failure.is_none() => Some(power.transition.end),
-        _ => record.power.maintained,
-    };
-    record.power = power;
-    let mut next = vm.clone();
-    next.due = Some(record.power.transition.end);
-    next.sim = sim_state(&record);
-    next.failed = false;
-    Ok(next)
+    lifecycle::new_vm(&SPEC, id, doc, placement, now, caller, failure)
 }
 
 /// A VM's instance id, the last segment of its id.
@@ -225,41 +134,6 @@ fn failure_of_vm(faults: &Deferred, vm: &StoredResource) -> Option<VmFailure> {
         }
         None => operation_failure(faults),
     }
-}
-
-/// The VM's document at `now`, its provisioning state from its lifecycle.
-fn render_vm(resource: &StoredResource, now: DateTime<Utc>) -> Result<Value, ArmError> {
-    let mut doc: Value = serde_json::from_slice(&resource.body.json()).map_err(unreadable)?;
-    let record = record_of(resource)?;
-    doc["properties"]["provisioningState"] = json!(provisioning_state(&record.power.at(now), false));
-    Ok(doc)
-}
-
-/// Calls `with` on the VM's instance view at `now` (built from its lifecycle record alone) and
-/// whether it is settled (see `VmSim::settled_at`).
-pub fn with_instance_view<T>(
-    resource: &StoredResource,
-    now: DateTime<Utc>,
-    with: impl FnOnce(&VmInstanceView, bool) -> T,
-) -> Result<T, ArmError> {
-    let record = record_of(resource)?;
-    let state = record.power.at(now);
-    let settled = !resource.deleting && record.power.settled_at(now, record.placement.speed);
-    let view = vm_instance_view(&VmViewInput {
-        facts: &record.facts,
-        sim: &record.power,
-        state: &state,
-        now,
-        speed: record.placement.speed,
-        deleting: resource.deleting,
-        fault_domains: record.placement.fault_domains,
-        placement_group: record.placement.group.as_deref(),
-    });
-    Ok(with(&view, settled))
-}
-
-pub fn instance_view(resource: &StoredResource, now: DateTime<Utc>) -> Result<Value, ArmError> {
-    with_instance_view(resource, now, |view, _| serde_json::to_value(view).unwrap_or(Value::Null))
 }
 
 impl ResourceProvider for ScaleSetVms {
@@ -307,14 +181,7 @@ impl ResourceProvider for ScaleSetVms {
     }
 
     fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
-        let record = record_of(resource)?;
-        resource.due = None;
-        let failure = record.power.transition.failure.clone();
-        Ok(Advance {
-            completes: Some(if failure.is_some() { OperationStatus::Failed } else { OperationStatus::Succeeded }),
-            failure: failure.map(OperationError::from),
-            ..Advance::default()
-        })
+        lifecycle::advance(resource)
     }
 
     fn failure_steps(&self) -> Vec<String> {
@@ -322,25 +189,11 @@ impl ResourceProvider for ScaleSetVms {
     }
 
     fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
-        if resource.sim.is_none() {
-            return Ok(None);
-        }
-        // Never settled: the power lifecycle must stay with the VM for its instance view.
-        let doc = render_vm(resource, now)?;
-        Ok(Some(Rendered { doc: to_bytes(&doc), settled: false }))
+        lifecycle::render(resource, now)
     }
 
     fn tracked_ahead(&self, resource: &StoredResource, after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
-        let record = record_of(resource).ok()?;
-        let end = record.power.transition.end;
-        let mut moments = vec![after];
-        if end > after {
-            moments.push(end);
-        }
-        let states = moments
-            .into_iter()
-            .map(|at| TrackedState { at, values: vec![json!(provisioning_state(&record.power.at(at), false))] });
-        Some(states.collect())
+        lifecycle::tracked_ahead(resource, after)
     }
 
     fn view(
@@ -350,24 +203,11 @@ impl ResourceProvider for ScaleSetVms {
         _state: &State,
         now: DateTime<Utc>,
     ) -> Result<Rendered, ArmError> {
-        with_instance_view(resource, now, |view, settled| Rendered { doc: to_bytes(view), settled })
+        lifecycle::view(resource, now)
     }
 
-    /// `$expand=instanceView` adds the instance view; `$select=instanceView/statuses` keeps
-    /// only its statuses (the form that lists power states).
     fn expanded(&self, doc: &Value, query: &ReadQuery, resource: &StoredResource, now: DateTime<Utc>) -> Option<Value> {
-        let asks = |v: &Option<String>, what: &str| v.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(what));
-        let statuses_only = asks(&query.select, "instanceView/statuses");
-        if !asks(&query.expand, "instanceView") && !statuses_only && !asks(&query.select, "instanceView") {
-            return None;
-        }
-        let mut view = instance_view(resource, now).ok()?;
-        if statuses_only {
-            view = json!({ "statuses": view["statuses"].take() });
-        }
-        let mut doc = doc.clone();
-        doc["properties"]["instanceView"] = view;
-        Some(doc)
+        lifecycle::expanded(doc, query, resource, now)
     }
 
     /// The filters Compute allows on a VM list.

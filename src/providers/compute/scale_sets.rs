@@ -14,9 +14,9 @@ use super::instance_view::{placement_group, scale_set_instance_view};
 use super::model_upgrade::{model_changed, out_of_date, upgraded, upgrades_itself};
 use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
 use super::scale_set_vms::{
-    instance_failure, instance_of, new_vm, operation_failure, start_action, with_instance_view, with_power_actions,
-    Placement, ScaleSetVms, INSTANCE_STEPS,
+    instance_failure, instance_of, new_vm, operation_failure, with_power_actions, ScaleSetVms, INSTANCE_STEPS,
 };
+use super::vm_lifecycle::{start_action, with_instance_view, Placement};
 use super::vm_power::{VmAction, VmFailure};
 use super::vm_update::protected_from_scale_in;
 use super::{scale_set_name_rule, NAMESPACE};

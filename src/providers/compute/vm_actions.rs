@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use super::model_upgrade::upgraded;
 use super::scale_set_model::check;
-use super::scale_set_vms::{start_action, with_body, ScaleSetVms};
+use super::scale_set_vms::ScaleSetVms;
+use super::vm_lifecycle::{start_action, with_body};
 use super::vm_power::VmAction;
 use crate::arm::{timestamp, ArmError};
 use crate::providers::{parse_body, ActionName, ActionOutcome, ActionRequest, ResourceProvider};
