@@ -160,13 +160,13 @@ async fn a_model_change_reaches_the_instances_as_the_upgrade_policy_says() {
             Method::PATCH,
             &v(&set("web")),
             Some(json!({ "properties": { "upgradePolicy": { "mode": "Automatic" },
-        "virtualMachineProfile": { "storageProfile": { "imageReference": { "sku": "pro" } } } } })),
+        "virtualMachineProfile": { "storageProfile": { "imageReference": { "sku": "ubuntu-pro" } } } } })),
             &[],
         )
         .await;
     assert_eq!(automatic.status, StatusCode::OK, "{}", automatic.body);
-    assert_eq!(latest(&s, "0").await, (true, "pro".into()));
-    assert_eq!(latest(&s, "1").await, (true, "pro".into()));
+    assert_eq!(latest(&s, "0").await, (true, "ubuntu-pro".into()));
+    assert_eq!(latest(&s, "1").await, (true, "ubuntu-pro".into()));
 }
 
 #[tokio::test]

@@ -284,11 +284,12 @@ pub fn sim_state<T: serde::Serialize>(sim: &T) -> Option<Box<str>> {
     serde_json::to_string(sim).ok().map(String::into_boxed_str)
 }
 
-/// The OData options of a read: `$expand`, `$select`.
+/// The options of a read: `$expand`, `$select`, and Compute's `statusOnly` on a list.
 #[derive(Debug, Default, Clone)]
 pub struct ReadQuery {
     pub expand: Option<String>,
     pub select: Option<String>,
+    pub status_only: bool,
 }
 
 pub type ListFilter = Box<dyn Fn(&Value) -> bool + Send + Sync>;

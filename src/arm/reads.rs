@@ -61,7 +61,8 @@ fn presented(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Bytes {
     let expand = req.query("$expand");
-    let doc = expanded(provider, expand, req.query("$select"), resource, doc, now);
+    let status_only = req.query("statusOnly").is_some_and(|s| s.eq_ignore_ascii_case("true"));
+    let doc = expanded(provider, expand, req.query("$select"), status_only, resource, doc, now);
     super::shown::shown(provider.spec(), req.api_version(), expand, doc)
 }
 
@@ -70,14 +71,15 @@ fn expanded(
     provider: &Provider,
     expand: Option<&str>,
     select: Option<&str>,
+    status_only: bool,
     resource: &StoredResource,
     doc: Bytes,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Bytes {
-    if expand.is_none() && select.is_none() {
+    if expand.is_none() && select.is_none() && !status_only {
         return doc;
     }
-    let query = ReadQuery { expand: expand.map(str::to_string), select: select.map(str::to_string) };
+    let query = ReadQuery { expand: expand.map(str::to_string), select: select.map(str::to_string), status_only };
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&doc) else { return doc };
     match provider.expanded(&value, &query, resource, now) {
         Some(more) => crate::store::to_bytes(&more),

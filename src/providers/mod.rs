@@ -24,6 +24,7 @@ pub fn standard_registry(generic: bool, deployments: Arc<resources::deployments:
         Arc::new(hci::edge_device_jobs::EdgeDeviceJobs),
         Arc::new(compute::scale_sets::ScaleSets),
         Arc::new(compute::scale_set_vms::ScaleSetVms),
+        Arc::new(compute::virtual_machines::VirtualMachines),
     ];
     let catalog = Arc::new(resources::deployments::lookups::Catalog::of(&providers));
     providers.push(Arc::new(resources::deployments::Deployments::new(deployments, catalog)));

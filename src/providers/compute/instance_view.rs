@@ -81,6 +81,9 @@ pub struct ViewFacts {
     pub disks: Vec<String>,
     #[serde(default)]
     pub boot_diagnostics: bool,
+    /// The image's Hyper-V generation, when the catalog knows the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
 }
 
 impl ViewFacts {
@@ -105,6 +108,10 @@ impl ViewFacts {
             windows: props.pointer("/storageProfile/osDisk/osType").and_then(Value::as_str) == Some("Windows"),
             disks,
             boot_diagnostics: props.pointer("/diagnosticsProfile/bootDiagnostics/enabled") == Some(&json!(true)),
+            generation: props
+                .pointer("/storageProfile/imageReference")
+                .and_then(|r| super::catalog::resolve_image(r, "imageReference").ok().flatten())
+                .map(|(image, _)| image.generation.to_string()),
         }
     }
 
@@ -191,7 +198,7 @@ pub struct VmInstanceView<'a> {
     computer_name: &'a str,
     os_name: &'static str,
     os_version: &'static str,
-    hyper_v_generation: &'static str,
+    hyper_v_generation: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     vm_agent: Option<Agent<'a>>,
     disks: Vec<Disk<'a>>,
@@ -245,7 +252,7 @@ pub fn vm_instance_view<'a>(input: &VmViewInput<'a>) -> VmInstanceView<'a> {
         computer_name: &facts.computer_name,
         os_name,
         os_version,
-        hyper_v_generation: "V2",
+        hyper_v_generation: facts.generation.as_deref().unwrap_or("V2"),
         vm_agent: agent(facts, state, input.now, input.speed),
         disks,
         extensions: None,

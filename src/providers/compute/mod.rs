@@ -7,6 +7,7 @@ mod scale_set_model;
 pub mod scale_set_vms;
 pub mod scale_sets;
 mod versions;
+pub mod virtual_machines;
 mod vm_actions;
 mod vm_lifecycle;
 mod vm_power;

@@ -165,6 +165,8 @@ pub fn check(body: &Value) -> Result<Model, ArmError> {
     if sku.name.as_deref().is_none_or(str::is_empty) {
         return Err(missing("sku.name"));
     }
+    let size = sku.name.as_deref().unwrap_or_default();
+    super::catalog::require_size(size, "sku.name")?;
     let capacity = sku.capacity.unwrap_or(0);
     if !(0..=MAX_CAPACITY).contains(&capacity) {
         return Err(ArmError::invalid_parameter(
@@ -198,6 +200,13 @@ pub fn check(body: &Value) -> Result<Model, ArmError> {
             ));
         }
     }
+    let reference = body.pointer("/properties/virtualMachineProfile/storageProfile/imageReference");
+    let marketplace = match reference {
+        Some(reference) => {
+            super::catalog::resolve_image(reference, "properties.virtualMachineProfile.storageProfile.imageReference")?
+        }
+        None => None,
+    };
     // A gallery image definition or version may be specialized, which takes no OS profile.
     let gallery_image = image.as_ref().and_then(|i| i.id.as_deref()).is_some_and(|id| {
         let id = id.to_ascii_lowercase();
@@ -217,8 +226,13 @@ pub fn check(body: &Value) -> Result<Model, ArmError> {
     if !specialized && os_profile.admin_username.is_none() {
         return Err(missing("properties.virtualMachineProfile.osProfile.adminUsername"));
     }
-    let windows_image =
-        image.as_ref().and_then(|i| i.publisher.as_deref()).is_some_and(|p| p.to_ascii_lowercase().contains("windows"));
+    let windows_image = match marketplace {
+        Some((image, _)) => image.os == "Windows",
+        None => image
+            .as_ref()
+            .and_then(|i| i.publisher.as_deref())
+            .is_some_and(|p| p.to_ascii_lowercase().contains("windows")),
+    };
     let os = match (storage.os_disk.as_ref().and_then(|d| d.os_type), os_profile.windows_configuration.is_some()) {
         (Some(os), _) => os,
         (None, true) => OsType::Windows,
@@ -422,9 +436,10 @@ pub fn vm_doc(set: &Value, model: &Model, set_id: &str, set_name: &str, instance
     let profile = &set["properties"]["virtualMachineProfile"];
     let mut image = profile.pointer("/storageProfile/imageReference").cloned();
     if let Some(image) = image.as_mut().filter(|i| i.get("id").is_none()) {
-        let version = image["version"].as_str().unwrap_or("latest");
-        let exact = if version == "latest" { "1.0.20260301" } else { version };
-        image["exactVersion"] = json!(exact);
+        // The set's model was checked against the catalog: its version resolves.
+        if let Ok(Some((_, exact))) = super::catalog::resolve_image(image, "imageReference") {
+            image["exactVersion"] = json!(exact);
+        }
     }
     let os_disk_model = profile.pointer("/storageProfile/osDisk").cloned().unwrap_or_else(|| json!({}));
     let os_type = match model.os {

@@ -64,11 +64,11 @@ fn approve_upgrade(req: &ActionRequest, state: &State) -> Result<ActionOutcome, 
 
 /// SAS URIs of the VM's screenshot and serial log, valid for `sasUriExpirationTimeInMinutes`
 /// (120 by default, at most 1440); boot diagnostics must be on.
-fn boot_diagnostics(req: &ActionRequest) -> Result<ActionOutcome, ArmError> {
+pub(super) fn boot_diagnostics(req: &ActionRequest) -> Result<ActionOutcome, ArmError> {
     let doc = req.resource.body_value();
     if doc.pointer("/properties/diagnosticsProfile/bootDiagnostics/enabled") != Some(&json!(true)) {
         return Err(not_allowed(format!(
-            "Boot diagnostics are not enabled on VM '{}': enable them in the scale set's diagnosticsProfile.",
+            "Boot diagnostics are not enabled on VM '{}': enable them in its diagnosticsProfile.",
             req.resource.id.rsplit('/').next().unwrap_or_default()
         )));
     }
@@ -146,7 +146,7 @@ fn managed_id(disk: &Value) -> Option<&str> {
 
 /// Managed disks attached to and detached from the VM; the operation's result is its storage
 /// profile as it then is.
-fn attach_detach(req: &ActionRequest) -> Result<ActionOutcome, ArmError> {
+pub(super) fn attach_detach(req: &ActionRequest) -> Result<ActionOutcome, ArmError> {
     let body = req.body.clone().unwrap_or_else(|| json!({}));
     let input: AttachDetachInput = parse_body(&body)?;
     if input.data_disks_to_attach.is_empty() && input.data_disks_to_detach.is_empty() {

@@ -203,12 +203,13 @@ pub fn view(resource: &StoredResource, now: DateTime<Utc>) -> Result<Rendered, A
     with_instance_view(resource, now, |view, settled| Rendered { doc: to_bytes(view), settled })
 }
 
-/// `$expand=instanceView` adds the instance view; `$select=instanceView/statuses` keeps only its
-/// statuses (the form that lists power states).
+/// `$expand=instanceView` (or a list's `statusOnly=true`) adds the instance view;
+/// `$select=instanceView/statuses` keeps only its statuses (the form that lists power states).
 pub fn expanded(doc: &Value, query: &ReadQuery, resource: &StoredResource, now: DateTime<Utc>) -> Option<Value> {
     let asks = |v: &Option<String>, what: &str| v.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(what));
     let statuses_only = asks(&query.select, "instanceView/statuses");
-    if !asks(&query.expand, "instanceView") && !statuses_only && !asks(&query.select, "instanceView") {
+    let whole = asks(&query.expand, "instanceView") || asks(&query.select, "instanceView") || query.status_only;
+    if !whole && !statuses_only {
         return None;
     }
     let mut view = instance_view(resource, now).ok()?;

@@ -70,6 +70,8 @@ pub static IMAGES: &[Image] = &[
     image(("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-arm64"), JAMMY, LINUX, "V2", ARM64, None, NVME, 30),
     image(("Canonical", "ubuntu-24_04-lts", "server"), NOBLE, LINUX, "V2", X64, CONFIDENTIAL, NVME, 30),
     image(("Canonical", "ubuntu-24_04-lts", "server-gen1"), NOBLE, LINUX, "V1", X64, None, SCSI, 30),
+    image(("Canonical", "ubuntu-24_04-lts", "minimal"), NOBLE, LINUX, "V2", X64, CONFIDENTIAL, NVME, 30),
+    image(("Canonical", "ubuntu-24_04-lts", "ubuntu-pro"), NOBLE, LINUX, "V2", X64, CONFIDENTIAL, NVME, 30),
     image(("Canonical", "ubuntu-24_04-lts", "server-arm64"), NOBLE, LINUX, "V2", ARM64, None, NVME, 30),
     image(("Canonical", "0001-com-ubuntu-server-focal", "20_04-lts"), FOCAL, LINUX, "V1", X64, None, SCSI, 30),
     image(("Canonical", "0001-com-ubuntu-server-focal", "20_04-lts-gen2"), FOCAL, LINUX, "V2", X64, TRUSTED, SCSI, 30),

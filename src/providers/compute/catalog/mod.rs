@@ -294,6 +294,45 @@ fn format_memory_gb(memory_mb: u32) -> String {
     }
 }
 
+/// The marketplace image a VM or scale set's `imageReference` names and the version it resolves
+/// to (`latest`: the newest). `Ok(None)` for a reference by id (a custom or gallery image), taken
+/// as given. `target` is where the reference sits in the body.
+pub fn resolve_image(reference: &Value, target: &str) -> Result<Option<(&'static Image, &'static str)>, ArmError> {
+    if reference.get("id").and_then(Value::as_str).is_some() {
+        return Ok(None);
+    }
+    let field = |name: &str| reference.get(name).and_then(Value::as_str).unwrap_or_default();
+    let (publisher, offer, sku) = (field("publisher"), field("offer"), field("sku"));
+    let version = match field("version") {
+        "" => "latest",
+        v => v,
+    };
+    images::find(publisher, offer, sku)
+        .and_then(|image| Some((image, image.version(version)?)))
+        .map(Some)
+        .ok_or_else(|| {
+            ArmError::not_found(
+                "PlatformImageNotFound",
+                format!(
+                    "The platform image '{publisher}:{offer}:{sku}:{version}' is not available. Verify that all fields in the storage profile are correct."
+                ),
+            )
+            .with_target(target)
+        })
+}
+
+/// The VM size `name` names, or Compute's refusal naming `target` (`vmSize`, `sku.name`).
+pub fn require_size(name: &str, target: &str) -> Result<&'static VmSize, ArmError> {
+    sizes::find(name).ok_or_else(|| {
+        ArmError::invalid_parameter(
+            target,
+            format!(
+                "The value '{name}' provided for the VM size is not valid. The sizes offered are listed by GET /subscriptions/{{subscriptionId}}/providers/Microsoft.Compute/skus."
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,184 @@
+//! Virtual machines: `…/resourceGroups/{g}/providers/Microsoft.Compute/virtualMachines/{vm}`.
+//! A PUT creates (or updates) the VM and runs its power lifecycle, the one scale-set VMs run
+//! (`vm_lifecycle`); the power actions start its transitions; its own actions (patches, run
+//! command, reapply, eviction) are in `actions`.
+
+mod actions;
+pub mod model;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::instance_view::ViewFacts;
+use super::scale_set_vms::operation_failure;
+use super::vm_lifecycle::{self as lifecycle, record_of, start_action, Placement};
+use super::vm_power::VmAction;
+use super::{scale_set_name_rule, NAMESPACE};
+use crate::arm::{timestamp, ArmError, TypeOwner};
+use crate::providers::{
+    sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, ListOrder,
+    LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider,
+    ResourceTypeSpec, TrackedState, Written,
+};
+use crate::store::{OperationUrls, State, StoredResource, Txn};
+
+const fn action(path: &'static str, operation: &'static str) -> ActionName {
+    ActionName { path, operation }
+}
+
+const ACTIONS: [ActionName; 15] = [
+    action("start", "Start"),
+    action("powerOff", "PowerOff"),
+    action("restart", "Restart"),
+    action("deallocate", "Deallocate"),
+    action("reimage", "Reimage"),
+    action("redeploy", "Redeploy"),
+    action("performMaintenance", "PerformMaintenance"),
+    action("reapply", "Reapply"),
+    action("simulateEviction", "SimulateEviction"),
+    action("assessPatches", "AssessPatches"),
+    action("installPatches", "InstallPatches"),
+    action("runCommand", "RunCommand"),
+    action("retrieveBootDiagnosticsData", "RetrieveBootDiagnosticsData"),
+    action("attachDetachDataDisks", "AttachDetachDataDisks"),
+    action("generalize", "Generalize"),
+];
+
+static SPEC: ResourceTypeSpec = ResourceTypeSpec {
+    namespace: NAMESPACE,
+    type_names: &["virtualMachines"],
+    shown_type: None,
+    name_levels: 1,
+    name_join: "/",
+    versions: &super::versions::VMS,
+    owner: TypeOwner::Provider,
+    extension: false,
+    etag_in_body: true,
+    expand_only: &[("userData", "/properties/userData")],
+    name_rule: scale_set_name_rule,
+    put: PutKind::AsyncOperation,
+    patch: true,
+    delete: LroHeaders::LocationAndAsyncOperation,
+    delete_missing: DeleteMissing::NoContent,
+    delete_duration: Duration::from_secs(5),
+    actions: &ACTIONS,
+    action_headers: LroHeaders::LocationAndAsyncOperation,
+    tracked: &["/properties/provisioningState"],
+    operation_urls: OperationUrls::Compute,
+    missing: None,
+    views: &[action("instanceView", "InstanceView")],
+    operations: OperationNames {
+        group: "VirtualMachines",
+        put: "CreateOrUpdate",
+        list: "List",
+        list_in_subscription: Some("ListAll"),
+    },
+    list_order: ListOrder::Id,
+    names: OnceLock::new(),
+};
+
+pub struct VirtualMachines;
+
+impl ResourceProvider for VirtualMachines {
+    fn spec(&self) -> &'static ResourceTypeSpec {
+        &SPEC
+    }
+
+    fn put(&self, req: &PutRequest, _state: &State) -> Result<PutOutcome, ArmError> {
+        let body = match req.existing {
+            Some(existing) => model::updated_body(&existing.body_value(), &req.body)?,
+            None => req.body.clone(),
+        };
+        let checked = model::check(&body, req.name)?;
+        let created = req
+            .existing
+            .and_then(|e| e.body_value().pointer("/properties/timeCreated").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| timestamp(req.now));
+        let mut doc = model::vm_doc(&body, req.id, req.name, &created, &checked);
+        let failure = operation_failure(req.faults);
+        let written = match req.existing {
+            None => {
+                doc["properties"]["provisioningState"] = json!("Creating");
+                let placement = Placement { fault_domains: 1, group: None, speed: req.clock.speed() };
+                let vm =
+                    lifecycle::new_vm(&SPEC, req.id.to_string(), doc.clone(), placement, req.now, req.caller, failure);
+                Written { doc, sim: vm.sim, due: vm.due, also: Txn::default() }
+            }
+            Some(existing) => {
+                doc["properties"]["provisioningState"] = json!("Updating");
+                let vm = start_action(existing, VmAction::Update, req.now, false, failure)?;
+                let mut record = record_of(&vm)?;
+                record.facts = ViewFacts::of(&doc);
+                Written { doc, sim: sim_state(&record), due: vm.due, also: Txn::default() }
+            }
+        };
+        Ok(PutOutcome::Write(Box::new(written)))
+    }
+
+    fn action(&self, req: &ActionRequest, state: &State) -> Result<ActionOutcome, ArmError> {
+        if let Some(outcome) = actions::run(req, state) {
+            return outcome;
+        }
+        let action = VmAction::from_path(req.action).ok_or_else(|| {
+            ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action))
+        })?;
+        let skip = req.query("skipShutdown").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let vm = start_action(req.resource, action, req.now, skip, operation_failure(req.faults))?;
+        let key = vm.key();
+        let mut also = Txn::default();
+        also.put(vm);
+        Ok(ActionOutcome { ends_with: Some(key), also, ..ActionOutcome::timed(Duration::ZERO, None) })
+    }
+
+    fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
+        lifecycle::advance(resource)
+    }
+
+    fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
+        lifecycle::render(resource, now)
+    }
+
+    fn tracked_ahead(&self, resource: &StoredResource, after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
+        lifecycle::tracked_ahead(resource, after)
+    }
+
+    fn view(
+        &self,
+        _view: &str,
+        resource: &StoredResource,
+        _state: &State,
+        now: DateTime<Utc>,
+    ) -> Result<Rendered, ArmError> {
+        lifecycle::view(resource, now)
+    }
+
+    fn expanded(&self, doc: &Value, query: &ReadQuery, resource: &StoredResource, now: DateTime<Utc>) -> Option<Value> {
+        lifecycle::expanded(doc, query, resource, now)
+    }
+
+    /// The filter Compute allows on a VM list: the members of one Flexible scale set.
+    fn list_filter(&self, filter: &str) -> Result<Option<ListFilter>, ArmError> {
+        let refused = || {
+            ArmError::invalid_parameter(
+                "$filter",
+                format!(
+                    "The value '{filter}' of '$filter' is not supported. Allowed: 'virtualMachineScaleSet/id' eq '{{id}}'."
+                ),
+            )
+        };
+        let normalised = filter.trim().replace('"', "'");
+        let (field, value) = normalised.split_once(" eq ").ok_or_else(refused)?;
+        if !field.trim().trim_matches('\'').eq_ignore_ascii_case("virtualMachineScaleSet/id") {
+            return Err(refused());
+        }
+        let wanted = value.trim().trim_matches('\'').to_ascii_lowercase();
+        Ok(Some(Box::new(move |doc: &Value| {
+            doc.pointer("/properties/virtualMachineScaleSet/id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| id.eq_ignore_ascii_case(&wanted))
+        })))
+    }
+}
