@@ -92,7 +92,7 @@ impl ResourceProvider for VirtualMachines {
             Some(existing) => model::updated_body(&existing.body_value(), &req.body)?,
             None => req.body.clone(),
         };
-        let checked = model::check(&body, req.name)?;
+        let checked = model::check(&body, req.name, req.existing.is_none())?;
         let created = req
             .existing
             .and_then(|e| e.body_value().pointer("/properties/timeCreated").and_then(Value::as_str).map(str::to_string))

@@ -46,8 +46,9 @@ fn check_password(password: &str, windows: bool) -> Result<(), ArmError> {
     ))
 }
 
-/// Checks a VM's body (the merged document for an update) as Compute does.
-pub fn check(body: &Value, name: &str) -> Result<VmModel, ArmError> {
+/// Checks a VM's body (the merged document for an update, which keeps no credentials and so
+/// needs none) as Compute does.
+pub fn check(body: &Value, name: &str, creating: bool) -> Result<VmModel, ArmError> {
     if !body.is_object() {
         return Err(ArmError::invalid_content("The request content must be a JSON object."));
     }
@@ -82,7 +83,7 @@ pub fn check(body: &Value, name: &str) -> Result<VmModel, ArmError> {
         (None, None) => props.pointer("/osProfile/windowsConfiguration").is_some(),
     };
     if !attach {
-        check_os_profile(props.get("osProfile"), name, windows)?;
+        check_os_profile(props.get("osProfile"), name, windows, creating)?;
     }
     let nics = props.pointer("/networkProfile/networkInterfaces").and_then(Value::as_array);
     let configs = props.pointer("/networkProfile/networkInterfaceConfigurations").and_then(Value::as_array);
@@ -106,7 +107,7 @@ pub fn check(body: &Value, name: &str) -> Result<VmModel, ArmError> {
     Ok(VmModel { windows, generation })
 }
 
-fn check_os_profile(profile: Option<&Value>, name: &str, windows: bool) -> Result<(), ArmError> {
+fn check_os_profile(profile: Option<&Value>, name: &str, windows: bool, creating: bool) -> Result<(), ArmError> {
     let profile = profile.filter(|p| p.is_object()).ok_or_else(|| missing("osProfile"))?;
     let computer = text(profile, "/computerName").unwrap_or(name);
     let longest = if windows { 15 } else { 64 };
@@ -130,6 +131,7 @@ fn check_os_profile(profile: Option<&Value>, name: &str, windows: bool) -> Resul
     let password_off = profile.pointer("/linuxConfiguration/disablePasswordAuthentication") == Some(&json!(true));
     match (password, windows) {
         (Some(password), _) => check_password(password, windows),
+        (None, _) if !creating => Ok(()),
         (None, true) => Err(missing("osProfile.adminPassword")),
         (None, false) if keys && password_off => Ok(()),
         (None, false) if password_off => Err(missing("osProfile.linuxConfiguration.ssh.publicKeys")),
@@ -280,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_vm_keeps_no_secret_and_resolves_its_image() {
-        let model = check(&body(), "vm1").unwrap();
+        let model = check(&body(), "vm1", true).unwrap();
         assert!(!model.windows);
         let id = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm1";
         let doc = vm_doc(&body(), id, "vm1", "t", &model);
@@ -301,7 +303,7 @@ mod tests {
         for (pointer, value, code, target) in cases {
             let mut b = body();
             *b.pointer_mut(pointer).unwrap() = value;
-            let e = check(&b, "vm1").unwrap_err();
+            let e = check(&b, "vm1", true).unwrap_err();
             assert_eq!((e.code(), e.detail.target.as_deref()), (code, Some(target)), "{pointer}");
         }
     }
