@@ -371,6 +371,12 @@ pub trait ResourceProvider: Send + Sync {
         Ok(None)
     }
 
+    /// The resources a list under `parent_key` shows when they are not its children (a Flexible
+    /// scale set's VMs, which live beside it); `None`: its children.
+    fn list_members(&self, _parent_key: &str, _state: &State) -> Option<Vec<Arc<StoredResource>>> {
+        None
+    }
+
     /// What else an accepted DELETE of this resource changes (a set's capacity).
     fn deleting(&self, _resource: &StoredResource, _state: &State, _now: DateTime<Utc>) -> Txn {
         Txn::default()

@@ -191,8 +191,11 @@ pub(super) async fn list(
     let items: Vec<(String, Bytes)> = app
         .store
         .read_durable(|s, latest| {
+            let members = provider.list_members(&parent_key, s);
             let candidates: Box<dyn Iterator<Item = &std::sync::Arc<crate::store::StoredResource>>> =
-                if whole_subscription {
+                if let Some(members) = &members {
+                    Box::new(members.iter())
+                } else if whole_subscription {
                     Box::new(s.with_prefix(&subscription_prefix).filter(|r| r.type_key == type_key))
                 } else {
                     Box::new(s.children(&parent_key, segment, type_key))

@@ -230,3 +230,54 @@ def test_az_deploys_templates(az, strict_emulator, tmp_path):
                   "--parameters", "name=landed-rg")
     assert sub["properties"]["provisioningState"] == "Succeeded"
     assert az.json("group", "show", "-n", "landed-rg")["location"] == "eastus"
+
+
+def vm_power(az, name):
+    view = az.json("vm", "get-instance-view", "-g", "cli-rg", "-n", name)
+    return [s["code"] for s in view["instanceView"]["statuses"] if s["code"].startswith("PowerState/")][0]
+
+
+def test_az_creates_and_drives_virtual_machines(az):
+    """`az vm create` with the defaults a user leaves: the image alias resolved through the catalog,
+    the network made as generic resources by the CLI's template deployment, then the VM's
+    day-to-day commands; and `az vm image list/show`, `az vm list-skus`."""
+    az.run("group", "create", "-n", "cli-rg", "-l", "westus")
+    created = az.json("vm", "create", "-g", "cli-rg", "-n", "vm1", "--image", "Ubuntu2204",
+                      "--admin-username", "azureuser", "--admin-password", "Passw0rd!Passw0rd")
+    assert created["powerState"] == "VM running"
+    types = sorted(r["type"] for r in az.json("resource", "list", "-g", "cli-rg"))
+    assert types == ["Microsoft.Compute/virtualMachines", "Microsoft.Network/networkInterfaces",
+                     "Microsoft.Network/networkSecurityGroups", "Microsoft.Network/publicIPAddresses",
+                     "Microsoft.Network/virtualNetworks"]
+    shown = az.json("vm", "show", "-g", "cli-rg", "-n", "vm1")
+    image = shown["storageProfile"]["imageReference"]
+    assert (image["offer"], image["sku"], image["exactVersion"]) == ("0001-com-ubuntu-server-jammy", "22_04-lts-gen2", "22.04.202611120")
+    os_disk = shown["storageProfile"]["osDisk"]
+    assert (os_disk["createOption"], os_disk["managedDisk"]["storageAccountType"]) == ("FromImage", "Premium_LRS")
+    assert os_disk["managedDisk"]["id"].endswith(f"/disks/{os_disk['name']}") and os_disk["name"].startswith("vm1_OsDisk_1_")
+    assert [v["name"] for v in az.json("vm", "list", "-g", "cli-rg")] == ["vm1"]
+    assert vm_power(az, "vm1") == "PowerState/running"
+
+    az.run("vm", "stop", "-g", "cli-rg", "-n", "vm1")
+    assert vm_power(az, "vm1") == "PowerState/stopped"
+    az.run("vm", "start", "-g", "cli-rg", "-n", "vm1")
+    assert vm_power(az, "vm1") == "PowerState/running"
+    az.run("vm", "restart", "-g", "cli-rg", "-n", "vm1")
+    assert vm_power(az, "vm1") == "PowerState/running"
+    az.run("vm", "deallocate", "-g", "cli-rg", "-n", "vm1")
+    assert vm_power(az, "vm1") == "PowerState/deallocated"
+    assert az.json("vm", "show", "-d", "-g", "cli-rg", "-n", "vm1")["powerState"] == "VM deallocated"
+    refused = az.run("vm", "restart", "-g", "cli-rg", "-n", "vm1", check=False)
+    assert refused.returncode != 0 and "OperationNotAllowed" in refused.stderr
+    bad = az.run("vm", "create", "-g", "cli-rg", "-n", "vm2", "--image", "Canonical:no-such-offer:1:latest",
+                 "--admin-username", "azureuser", "--admin-password", "Passw0rd!Passw0rd", check=False)
+    assert bad.returncode != 0 and "PlatformImageNotFound" in bad.stderr, bad.stderr
+    az.run("vm", "delete", "-g", "cli-rg", "-n", "vm1", "--yes")
+    assert az.json("vm", "list", "-g", "cli-rg") == []
+
+    images = az.json("vm", "image", "list", "--all", "-p", "Canonical", "-f", "ubuntu-24_04-lts", "-s", "server", "-l", "westus")
+    assert {i["sku"] for i in images} >= {"server"} and all(i["publisher"] == "Canonical" for i in images)
+    detail = az.json("vm", "image", "show", "--urn", "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition:latest", "-l", "westus")
+    assert detail["osDiskImage"]["operatingSystem"] == "Windows"
+    skus = az.json("vm", "list-skus", "-l", "eastus", "--size", "Standard_D2s_v5")
+    assert [s["name"] for s in skus] == ["Standard_D2s_v5"] and skus[0]["locationInfo"][0]["zones"] == ["1", "2", "3"]

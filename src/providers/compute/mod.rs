@@ -1,6 +1,8 @@
 //! Microsoft.Compute: virtual machine scale sets and their VMs, and the catalog of images and sizes.
 
+mod casing;
 pub mod catalog;
+mod flexible;
 mod instance_view;
 mod model_upgrade;
 mod scale_set_model;

@@ -8,29 +8,33 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::casing::{any_case_enum, canonical, CACHING, CREATE_OPTIONS, OS_TYPES};
 use crate::arm::ArmError;
 
 /// The most instances azemu lets a set have.
 pub const MAX_CAPACITY: i64 = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OsType {
     Linux,
     Windows,
 }
+any_case_enum!(OsType { Linux, Windows });
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UpgradeMode {
     Automatic,
     Manual,
     Rolling,
 }
+any_case_enum!(UpgradeMode { Automatic, Manual, Rolling });
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OrchestrationMode {
     Uniform,
     Flexible,
 }
+any_case_enum!(OrchestrationMode { Uniform, Flexible });
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -146,6 +150,8 @@ pub struct Model {
     pub computer_name_prefix: Option<String>,
     pub fault_domains: u32,
     pub single_placement_group: bool,
+    /// Flexible orchestration: the instances are virtual machines of their own.
+    pub flexible: bool,
 }
 
 fn missing(field: &str) -> ArmError {
@@ -177,13 +183,29 @@ pub fn check(body: &Value) -> Result<Model, ArmError> {
         ));
     }
     let properties = input.properties.ok_or_else(|| missing("properties"))?;
-    if properties.orchestration_mode == Some(OrchestrationMode::Flexible) {
+    let flexible = properties.orchestration_mode == Some(OrchestrationMode::Flexible);
+    let fault_domains = properties.platform_fault_domain_count.unwrap_or(if flexible { 1 } else { 5 });
+    if !(1..=5).contains(&fault_domains) {
         return Err(ArmError::invalid_parameter(
-            "properties.orchestrationMode",
-            "azemu emulates scale sets in Uniform orchestration mode only.",
+            "properties.platformFaultDomainCount",
+            "The platform fault domain count must be 1 to 5.",
         ));
     }
-    let profile = properties.virtual_machine_profile.ok_or_else(|| missing("properties.virtualMachineProfile"))?;
+    // A Flexible set may start without a profile: VMs join it by naming it.
+    let profile = match properties.virtual_machine_profile {
+        Some(profile) => profile,
+        None if flexible && capacity == 0 => {
+            return Ok(Model {
+                capacity: 0,
+                os: OsType::Linux,
+                computer_name_prefix: None,
+                fault_domains: fault_domains as u32,
+                single_placement_group: false,
+                flexible,
+            })
+        }
+        None => return Err(missing("properties.virtualMachineProfile")),
+    };
     let storage = profile.storage_profile.ok_or_else(|| missing("properties.virtualMachineProfile.storageProfile"))?;
     let vhd = storage.os_disk.as_ref().and_then(|d| d.image.as_ref()).and_then(|i| i.uri.as_deref());
     let image = match (storage.image_reference, vhd) {
@@ -260,19 +282,13 @@ pub fn check(body: &Value) -> Result<Model, ArmError> {
             ));
         }
     }
-    let fault_domains = properties.platform_fault_domain_count.unwrap_or(5);
-    if !(1..=5).contains(&fault_domains) {
-        return Err(ArmError::invalid_parameter(
-            "properties.platformFaultDomainCount",
-            "The platform fault domain count must be 1 to 5.",
-        ));
-    }
     Ok(Model {
         capacity: capacity as usize,
         os,
         computer_name_prefix: prefix,
         fault_domains: fault_domains as u32,
-        single_placement_group: properties.single_placement_group.unwrap_or(true),
+        single_placement_group: properties.single_placement_group.unwrap_or(!flexible),
+        flexible,
     })
 }
 
@@ -301,7 +317,8 @@ pub fn computer_name(prefix: &str, instance: u64) -> String {
 }
 
 /// The set's document as stored: the body without secrets, with what Compute fills in.
-pub fn scale_set_doc(body: &Value, set_id: &str, created: &str, provisioning: &str, os: OsType) -> Value {
+pub fn scale_set_doc(body: &Value, set_id: &str, created: &str, provisioning: &str, model: &Model) -> Value {
+    let os = model.os;
     let mut doc = body.clone();
     if let Some(os) = doc.pointer_mut("/properties/virtualMachineProfile/osProfile").and_then(Value::as_object_mut) {
         os.remove("adminPassword");
@@ -314,18 +331,32 @@ pub fn scale_set_doc(body: &Value, set_id: &str, created: &str, provisioning: &s
             default_field(os_disk, "osType", json!(if os == OsType::Windows { "Windows" } else { "Linux" }));
         }
     }
+    if let Some(os_disk) = doc.pointer_mut("/properties/virtualMachineProfile/storageProfile/osDisk") {
+        canonical(os_disk, "createOption", CREATE_OPTIONS);
+        canonical(os_disk, "caching", CACHING);
+        canonical(os_disk, "osType", OS_TYPES);
+    }
+    if let Some(policy) = doc.pointer_mut("/properties/upgradePolicy") {
+        canonical(policy, "mode", &["Automatic", "Manual", "Rolling"]);
+    }
     let props = &mut doc["properties"];
     props["provisioningState"] = json!(provisioning);
     props["uniqueId"] = json!(derived(set_id, "uniqueId").to_string());
     props["timeCreated"] = json!(created);
-    props["orchestrationMode"] = json!("Uniform");
-    for (field, default) in [
-        ("overprovision", json!(true)),
-        ("doNotRunExtensionsOnOverprovisionedVMs", json!(false)),
-        ("singlePlacementGroup", json!(true)),
-        ("platformFaultDomainCount", json!(5)),
-    ] {
-        if props.get(field).is_none() {
+    let flexible = model.flexible;
+    props["orchestrationMode"] = json!(if flexible { "Flexible" } else { "Uniform" });
+    let defaults = match flexible {
+        // A Flexible set neither overprovisions nor keeps one placement group.
+        true => vec![("singlePlacementGroup", json!(false)), ("platformFaultDomainCount", json!(1))],
+        false => vec![
+            ("overprovision", json!(true)),
+            ("doNotRunExtensionsOnOverprovisionedVMs", json!(false)),
+            ("singlePlacementGroup", json!(true)),
+            ("platformFaultDomainCount", json!(5)),
+        ],
+    };
+    for (field, default) in defaults {
+        if props.get(field).is_none_or(Value::is_null) {
             props[field] = default;
         }
     }
@@ -577,7 +608,7 @@ mod tests {
             "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/v",
             "t",
             "Creating",
-            model.os,
+            &model,
         );
         assert!(set.pointer("/properties/virtualMachineProfile/osProfile/adminPassword").is_none());
         let vm = vm_doc(
@@ -605,7 +636,6 @@ mod tests {
                 Value::Null,
                 "properties.virtualMachineProfile.osProfile.computerNamePrefix",
             ),
-            ("/properties/orchestrationMode", json!("Flexible"), "properties.orchestrationMode"),
             ("/properties/platformFaultDomainCount", json!(9), "properties.platformFaultDomainCount"),
         ];
         for (pointer, value, target) in cases {

@@ -167,6 +167,14 @@ impl ResourceProvider for ScaleSetVms {
         Ok(ActionOutcome { ends_with: Some(key), also, ..ActionOutcome::timed(Duration::ZERO, None) })
     }
 
+    /// A Flexible set lists its member VMs.
+    fn list_members(&self, parent_key: &str, state: &State) -> Option<Vec<std::sync::Arc<StoredResource>>> {
+        let set = state.resource(parent_key)?;
+        let flexible =
+            set.body_value().pointer("/properties/orchestrationMode").and_then(Value::as_str) == Some("Flexible");
+        flexible.then(|| super::flexible::members(state, &set.id))
+    }
+
     /// A deleted VM leaves its set one instance smaller, as Compute counts it.
     fn deleting(&self, resource: &StoredResource, state: &State, _now: DateTime<Utc>) -> Txn {
         let mut txn = Txn::default();

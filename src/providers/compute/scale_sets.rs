@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::flexible;
 use super::instance_view::{placement_group, scale_set_instance_view};
 use super::model_upgrade::{model_changed, out_of_date, upgraded, upgrades_itself};
 use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
@@ -148,10 +149,11 @@ struct InstanceIdsInput {
     instance_ids: Option<Vec<String>>,
 }
 
-/// The instances an action names (`instanceIds`; all, when absent or `*`).
+/// The instances an action names (`instanceIds`: instance ids, or VM names in a Flexible set;
+/// all, when absent or `*`), from the set's live ones.
 fn targets<'a>(
     req: &ActionRequest,
-    live: &'a [(u64, &'a std::sync::Arc<StoredResource>)],
+    live: &[(String, &'a StoredResource)],
     required: bool,
 ) -> Result<Vec<&'a StoredResource>, ArmError> {
     let ids = match &req.body {
@@ -160,21 +162,21 @@ fn targets<'a>(
     };
     let ids = match ids {
         Some(ids) if !(ids.len() == 1 && ids[0] == "*") => ids,
-        Some(_) => return Ok(live.iter().map(|(_, r)| r.as_ref()).collect()),
+        Some(_) => return Ok(live.iter().map(|(_, r)| *r).collect()),
         None if required => {
             return Err(ArmError::invalid_parameter(
                 "instanceIds",
                 "Required parameter 'instanceIds' is missing (null).",
             ))
         }
-        None => return Ok(live.iter().map(|(_, r)| r.as_ref()).collect()),
+        None => return Ok(live.iter().map(|(_, r)| *r).collect()),
     };
     if ids.is_empty() && required {
         return Err(ArmError::invalid_parameter("instanceIds", "At least one instance id is required."));
     }
     ids.iter()
         .map(|id| {
-            live.iter().find(|(i, _)| i.to_string() == *id).map(|(_, r)| r.as_ref()).ok_or_else(|| {
+            live.iter().find(|(i, _)| i.eq_ignore_ascii_case(id)).map(|(_, r)| *r).ok_or_else(|| {
                 ArmError::invalid_parameter(
                     "instanceIds",
                     format!("The provided instanceId {id} is not an active Virtual Machine Scale Set VM instanceId."),
@@ -182,6 +184,22 @@ fn targets<'a>(
             })
         })
         .collect()
+}
+
+fn is_flexible(set: &Value) -> bool {
+    set.pointer("/properties/orchestrationMode").and_then(Value::as_str) == Some("Flexible")
+}
+
+/// The set's live instances, each with the id actions name it by: the instance id, or a
+/// Flexible member's VM name.
+fn named_instances(state: &State, set: &StoredResource) -> Vec<(String, std::sync::Arc<StoredResource>)> {
+    if is_flexible(&set.body_value()) {
+        return flexible::members(state, &set.id)
+            .into_iter()
+            .map(|vm| (vm.id.rsplit('/').next().unwrap_or_default().to_string(), vm))
+            .collect();
+    }
+    instances(state, &set.key()).into_iter().map(|(i, vm)| (i.to_string(), vm.clone())).collect()
 }
 
 impl ResourceProvider for ScaleSets {
@@ -200,7 +218,7 @@ impl ResourceProvider for ScaleSets {
             .and_then(|p| p.pointer("/properties/timeCreated").and_then(Value::as_str).map(str::to_string))
             .unwrap_or_else(|| timestamp(req.now));
         let provisioning = if req.existing.is_some() { "Updating" } else { "Creating" };
-        let doc = scale_set_doc(body, req.id, &created, provisioning, model.os);
+        let doc = scale_set_doc(body, req.id, &created, provisioning, &model);
         let mut sim: SetSim = req.existing.and_then(|e| e.sim_as()).unwrap_or(SetSim {
             next_instance: 0,
             speed: req.clock.speed(),
@@ -219,7 +237,9 @@ impl ResourceProvider for ScaleSets {
                 also.put(next);
             }
         }
-        if model.capacity > live.len() {
+        if model.flexible {
+            takes = self.scale_flexible(req, state, &doc, &model, &mut sim, &mut also)?.unwrap_or(takes);
+        } else if model.capacity > live.len() {
             for _ in live.len()..model.capacity {
                 let instance = sim.next_instance;
                 sim.next_instance += 1;
@@ -261,9 +281,15 @@ impl ResourceProvider for ScaleSets {
     }
 
     fn action(&self, req: &ActionRequest, state: &State) -> Result<ActionOutcome, ArmError> {
-        let key = req.resource.key();
-        let live = instances(state, &key);
+        let owned = named_instances(state, req.resource);
+        let live: Vec<(String, &StoredResource)> = owned.iter().map(|(i, vm)| (i.clone(), vm.as_ref())).collect();
         let mut also = Txn::default();
+        if req.action == "manualupgrade" && is_flexible(&req.resource.body_value()) {
+            return Err(ArmError::conflict(
+                "OperationNotAllowed",
+                "Manual upgrade of instances is not supported for a scale set in Flexible orchestration mode.",
+            ));
+        }
         if req.action == "manualupgrade" {
             let set = req.resource.body_value();
             let model = check(&set)?;
@@ -317,7 +343,10 @@ impl ResourceProvider for ScaleSets {
         let doc = resource.body_value();
         let key = resource.key();
         let vm_type = ScaleSetVms.spec().type_key();
-        let vms: Vec<_> = state.children(&key, "/virtualmachines/", vm_type).collect();
+        let vms: Vec<std::sync::Arc<StoredResource>> = match is_flexible(&doc) {
+            true => flexible::members(state, &resource.id),
+            false => state.children(&key, "/virtualmachines/", vm_type).cloned().collect(),
+        };
         let codes = vms.iter().filter_map(|vm| with_instance_view(vm, now, |view, _| view.codes()).ok()).flatten();
         let provisioning = doc.pointer("/properties/provisioningState").and_then(Value::as_str).unwrap_or("Succeeded");
         let time = doc.pointer("/systemData/lastModifiedAt").and_then(Value::as_str).unwrap_or_default();
@@ -330,5 +359,57 @@ impl ResourceProvider for ScaleSets {
 
     fn failure_steps(&self) -> Vec<String> {
         vec![INSTANCE_STEPS.to_string()]
+    }
+
+    /// A Flexible set takes its VMs with it (a Uniform set's are its children, deleted with it).
+    fn deleting(&self, resource: &StoredResource, state: &State, now: DateTime<Utc>) -> Txn {
+        let mut txn = Txn::default();
+        if is_flexible(&resource.body_value()) {
+            let speed = resource.sim_as::<SetSim>().map_or(1.0, |s| s.speed);
+            for vm in flexible::members(state, &resource.id) {
+                let mut doomed = vm.as_ref().clone();
+                doomed.deleting = true;
+                doomed.due = Some(now + scaled(REMOVAL, speed));
+                txn.put(doomed);
+            }
+        }
+        txn
+    }
+}
+
+impl ScaleSets {
+    /// Makes or removes a Flexible set's member VMs to match its capacity; how long that takes,
+    /// when it changes anything.
+    fn scale_flexible(
+        &self,
+        req: &PutRequest,
+        state: &State,
+        doc: &Value,
+        model: &Model,
+        sim: &mut SetSim,
+        also: &mut Txn,
+    ) -> Result<Option<Duration>, ArmError> {
+        let members = flexible::members(state, req.id);
+        if model.capacity > members.len() {
+            for _ in members.len()..model.capacity {
+                let n = sim.next_instance;
+                sim.next_instance += 1;
+                let failure = instance_failure(req.faults, n);
+                if sim.failure.is_none() {
+                    sim.failure.clone_from(&failure);
+                }
+                let at = (req.now, sim.speed);
+                also.put(flexible::new_member(doc, model, req.id, req.name, n, at, req.caller, failure)?);
+            }
+            return Ok(Some(VmAction::Create.nominal(false)));
+        }
+        if model.capacity < members.len() {
+            let removable = members.iter().rev().filter(|vm| !protected_from_scale_in(&vm.body_value()));
+            for vm in removable.take(members.len() - model.capacity) {
+                also.put(remove(vm, req.now, req.clock));
+            }
+            return Ok(Some(REMOVAL));
+        }
+        Ok(None)
     }
 }

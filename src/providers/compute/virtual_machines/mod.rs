@@ -82,12 +82,48 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
 
 pub struct VirtualMachines;
 
+/// A new VM, being created (and failing with `failure`, when a fault rule planted one).
+pub fn new_vm(
+    id: String,
+    doc: Value,
+    now: DateTime<Utc>,
+    speed: f64,
+    caller: &crate::arm::Caller,
+    failure: Option<super::vm_power::VmFailure>,
+) -> StoredResource {
+    let placement = Placement { fault_domains: 1, group: None, speed };
+    lifecycle::new_vm(&SPEC, id, doc, placement, now, caller, failure)
+}
+
+/// A VM created into a Flexible set makes the set one instance larger; the set must exist and
+/// be Flexible.
+fn joining(doc: &Value, state: &State) -> Result<Txn, ArmError> {
+    let mut txn = Txn::default();
+    let Some(set_id) = super::flexible::set_of(doc) else { return Ok(txn) };
+    let set = state.resource(&set_id.to_ascii_lowercase()).ok_or_else(|| {
+        ArmError::not_found("NotFound", format!("The virtual machine scale set '{set_id}' was not found."))
+            .with_target("virtualMachineScaleSet.id")
+    })?;
+    let mut body = set.body_value();
+    let flexible = body.pointer("/properties/orchestrationMode").and_then(Value::as_str) == Some("Flexible");
+    if !flexible {
+        return Err(ArmError::invalid_parameter(
+            "virtualMachineScaleSet.id",
+            "Only a scale set in Flexible orchestration mode takes virtual machines.",
+        ));
+    }
+    let capacity = body.pointer("/sku/capacity").and_then(Value::as_u64).unwrap_or(0);
+    body["sku"]["capacity"] = json!(capacity + 1);
+    txn.put(crate::arm::envelope::revised(set, &body));
+    Ok(txn)
+}
+
 impl ResourceProvider for VirtualMachines {
     fn spec(&self) -> &'static ResourceTypeSpec {
         &SPEC
     }
 
-    fn put(&self, req: &PutRequest, _state: &State) -> Result<PutOutcome, ArmError> {
+    fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError> {
         let body = match req.existing {
             Some(existing) => model::updated_body(&existing.body_value(), &req.body)?,
             None => req.body.clone(),
@@ -102,10 +138,9 @@ impl ResourceProvider for VirtualMachines {
         let written = match req.existing {
             None => {
                 doc["properties"]["provisioningState"] = json!("Creating");
-                let placement = Placement { fault_domains: 1, group: None, speed: req.clock.speed() };
-                let vm =
-                    lifecycle::new_vm(&SPEC, req.id.to_string(), doc.clone(), placement, req.now, req.caller, failure);
-                Written { doc, sim: vm.sim, due: vm.due, also: Txn::default() }
+                let vm = new_vm(req.id.to_string(), doc.clone(), req.now, req.clock.speed(), req.caller, failure);
+                let also = joining(&doc, state)?;
+                Written { doc, sim: vm.sim, due: vm.due, also }
             }
             Some(existing) => {
                 doc["properties"]["provisioningState"] = json!("Updating");
@@ -135,6 +170,21 @@ impl ResourceProvider for VirtualMachines {
 
     fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {
         lifecycle::advance(resource)
+    }
+
+    /// A deleted member leaves its Flexible set one instance smaller.
+    fn deleting(&self, resource: &StoredResource, state: &State, _now: DateTime<Utc>) -> Txn {
+        let mut txn = Txn::default();
+        let doc = resource.body_value();
+        let Some(set) = super::flexible::set_of(&doc).and_then(|id| state.resource(&id.to_ascii_lowercase())) else {
+            return txn;
+        };
+        let mut body = set.body_value();
+        if let Some(capacity) = body.pointer("/sku/capacity").and_then(Value::as_u64) {
+            body["sku"]["capacity"] = json!(capacity.saturating_sub(1));
+            txn.put(crate::arm::envelope::revised(set, &body));
+        }
+        txn
     }
 
     fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::super::casing::{canonical, CACHING, CREATE_OPTIONS, DELETE_OPTIONS, OS_TYPES};
 use super::super::catalog::{require_size, resolve_image};
 use super::super::scale_set_model::derived;
 use crate::arm::ArmError;
@@ -18,6 +19,7 @@ fn text<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
 }
 
 /// What the provider needs of a checked VM.
+#[derive(Debug)]
 pub struct VmModel {
     pub windows: bool,
     /// The image's Hyper-V generation (`V1`, `V2`); `V2` for custom images and attached disks.
@@ -139,9 +141,13 @@ fn check_os_profile(profile: Option<&Value>, name: &str, windows: bool, creating
     }
 }
 
+/// Fills `value[field]` when it is absent or `null` (Compute reads `null` as "not given").
 fn default_field(value: &mut Value, field: &str, default: Value) {
     if let Some(fields) = value.as_object_mut() {
-        fields.entry(field).or_insert(default);
+        let slot = fields.entry(field).or_insert(Value::Null);
+        if slot.is_null() {
+            *slot = default;
+        }
     }
 }
 
@@ -181,6 +187,10 @@ pub fn vm_doc(body: &Value, id: &str, name: &str, created: &str, model: &VmModel
     default_field(os_disk, "caching", json!("ReadWrite"));
     default_field(os_disk, "diskSizeGB", json!(image_size));
     default_field(os_disk, "deleteOption", json!("Detach"));
+    canonical(os_disk, "createOption", CREATE_OPTIONS);
+    canonical(os_disk, "caching", CACHING);
+    canonical(os_disk, "deleteOption", DELETE_OPTIONS);
+    canonical(os_disk, "osType", OS_TYPES);
     default_field(os_disk, "managedDisk", json!({}));
     let disk_name = os_disk["name"].as_str().unwrap_or_default().to_string();
     default_field(&mut os_disk["managedDisk"], "storageAccountType", json!("Premium_LRS"));
@@ -222,7 +232,10 @@ fn data_disk(mut disk: Value, id: &str, name: &str, group_prefix: &str) -> Value
     default_field(&mut disk, "caching", json!("None"));
     default_field(&mut disk, "deleteOption", json!("Detach"));
     default_field(&mut disk, "toBeDetached", json!(false));
-    default_field(&mut disk, "managedDisk", json!({ "storageAccountType": "Premium_LRS" }));
+    default_field(&mut disk, "managedDisk", json!({}));
+    default_field(&mut disk["managedDisk"], "storageAccountType", json!("Premium_LRS"));
+    canonical(&mut disk, "createOption", CREATE_OPTIONS);
+    canonical(&mut disk, "caching", CACHING);
     let disk_name = disk["name"].as_str().unwrap_or_default().to_string();
     default_field(
         &mut disk["managedDisk"],
