@@ -158,8 +158,7 @@ async fn a_windows_image_makes_windows_instances() {
     assert_eq!(view["vmAgent"]["vmAgentVersion"], "2.7.41491.1102");
     // A Windows computer name prefix is at most 9 characters.
     let mut long = body(1);
-    long["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]["publisher"] =
-        json!("MicrosoftWindowsServer");
+    long["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"] = json!({"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter-azure-edition", "version": "latest"});
     long["properties"]["virtualMachineProfile"]["osProfile"]["computerNamePrefix"] = json!("muchtoolongname");
     let r = s.put(&v(&set("win2")), long).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);

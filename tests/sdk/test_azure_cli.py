@@ -281,3 +281,39 @@ def test_az_creates_and_drives_virtual_machines(az):
     assert detail["osDiskImage"]["operatingSystem"] == "Windows"
     skus = az.json("vm", "list-skus", "-l", "eastus", "--size", "Standard_D2s_v5")
     assert [s["name"] for s in skus] == ["Standard_D2s_v5"] and skus[0]["locationInfo"][0]["zones"] == ["1", "2", "3"]
+
+
+def test_az_creates_flexible_and_uniform_scale_sets(az):
+    """`az vmss create` with its default (Flexible orchestration) and with `--orchestration-mode
+    Uniform`, then `az vmss list-instances/scale/delete-instances/stop` on them."""
+    az.run("group", "create", "-n", "cli-rg", "-l", "westus")
+    flexible = az.json("vmss", "create", "-g", "cli-rg", "-n", "flex", "--image", "Ubuntu2204", "--instance-count", "3",
+                       "--admin-username", "azureuser", "--admin-password", "Passw0rd!Passw0rd")
+    assert flexible["VMSS"]["orchestrationMode"] == "Flexible"
+    assert flexible["VMSS"]["provisioningState"] == "Succeeded"
+    instances = az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "flex")
+    names = sorted(i["name"] for i in instances)
+    assert len(names) == 3 and all(n.startswith("flex_") for n in names)
+    assert sorted(v["name"] for v in az.json("vm", "list", "-g", "cli-rg")) == names
+    member = az.json("vm", "show", "-g", "cli-rg", "-n", names[0])
+    assert member["virtualMachineScaleSet"]["id"].endswith("/virtualMachineScaleSets/flex")
+    assert vm_power(az, names[0]) == "PowerState/running"
+    network = {r["type"] for r in az.json("resource", "list", "-g", "cli-rg")}
+    assert {"Microsoft.Network/virtualNetworks", "Microsoft.Network/loadBalancers"} <= network
+
+    az.run("vmss", "stop", "-g", "cli-rg", "-n", "flex", "--instance-ids", names[0])
+    assert vm_power(az, names[0]) == "PowerState/stopped"
+    assert az.json("vmss", "scale", "-g", "cli-rg", "-n", "flex", "--new-capacity", "4")["sku"]["capacity"] == 4
+    assert len(az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "flex")) == 4
+    az.run("vmss", "delete-instances", "-g", "cli-rg", "-n", "flex", "--instance-ids", names[1])
+    left = sorted(i["name"] for i in az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "flex"))
+    assert len(left) == 3 and names[1] not in left
+    assert az.json("vmss", "show", "-g", "cli-rg", "-n", "flex")["sku"]["capacity"] == 3
+
+    uniform = az.json("vmss", "create", "-g", "cli-rg", "-n", "uni", "--image", "Ubuntu2204", "--instance-count", "2",
+                      "--orchestration-mode", "Uniform", "--admin-username", "azureuser", "--admin-password", "Passw0rd!Passw0rd")
+    assert uniform["VMSS"]["orchestrationMode"] == "Uniform"
+    assert uniform["VMSS"]["upgradePolicy"]["mode"] == "Manual", "sent as 'manual', answered in Compute's casing"
+    assert sorted(i["instanceId"] for i in az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "uni")) == ["0", "1"]
+    az.run("vmss", "delete-instances", "-g", "cli-rg", "-n", "uni", "--instance-ids", "0")
+    assert [i["instanceId"] for i in az.json("vmss", "list-instances", "-g", "cli-rg", "-n", "uni")] == ["1"]
