@@ -13,15 +13,18 @@ NIC = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft
 
 
 def vm_body(image_sku="22_04-lts-gen2"):
+    # The SDK sends a dict as it is: the REST shape.
     return {
         "location": "westus",
-        "hardware_profile": {"vm_size": "Standard_D2s_v5"},
-        "storage_profile": {
-            "image_reference": {"publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": image_sku, "version": "latest"},
-            "os_disk": {"create_option": "FromImage", "delete_option": "Delete"},
+        "properties": {
+            "hardwareProfile": {"vmSize": "Standard_D2s_v5"},
+            "storageProfile": {
+                "imageReference": {"publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": image_sku, "version": "latest"},
+                "osDisk": {"createOption": "FromImage", "deleteOption": "Delete"},
+            },
+            "osProfile": {"computerName": "vm1", "adminUsername": "azureuser", "adminPassword": "Passw0rd!Passw0rd"},
+            "networkProfile": {"networkInterfaces": [{"id": NIC}]},
         },
-        "os_profile": {"computer_name": "vm1", "admin_username": "azureuser", "admin_password": "Passw0rd!Passw0rd"},
-        "network_profile": {"network_interfaces": [{"id": NIC}]},
     }
 
 
@@ -43,11 +46,11 @@ def test_a_vm_from_create_to_delete(fast_emulator):
     vms.begin_restart(GROUP, "vm1", **POLL).result()
     assert power(vms.get(GROUP, "vm1", expand="instanceView").instance_view) == "PowerState/running"
 
-    run = vms.begin_run_command(GROUP, "vm1", {"command_id": "RunShellScript", "script": ["uptime"]}, **POLL).result()
+    run = vms.begin_run_command(GROUP, "vm1", {"commandId": "RunShellScript", "script": ["uptime"]}, **POLL).result()
     assert "runs nothing" in run.value[0].message
     assessment = vms.begin_assess_patches(GROUP, "vm1", **POLL).result()
     assert (assessment.status, assessment.available_patches) == ("Succeeded", [])
-    installed = vms.begin_install_patches(GROUP, "vm1", {"maximum_duration": "PT1H", "reboot_setting": "IfRequired"}, **POLL).result()
+    installed = vms.begin_install_patches(GROUP, "vm1", {"maximumDuration": "PT1H", "rebootSetting": "IfRequired"}, **POLL).result()
     assert (installed.status, installed.reboot_status) == ("Succeeded", "NotNeeded")
 
     updated = vms.begin_update(GROUP, "vm1", {"tags": {"team": "sdk"}}, **POLL).result()
@@ -58,7 +61,7 @@ def test_a_vm_from_create_to_delete(fast_emulator):
         vms.begin_create_or_update(GROUP, "vm2", vm_body("no-such-sku"), **POLL).result()
     assert missing.value.error.code == "PlatformImageNotFound"
     bad_size = vm_body()
-    bad_size["hardware_profile"]["vm_size"] = "Standard_Imaginary"
+    bad_size["properties"]["hardwareProfile"]["vmSize"] = "Standard_Imaginary"
     with pytest.raises(HttpResponseError) as refused:
         vms.begin_create_or_update(GROUP, "vm2", bad_size, **POLL).result()
     assert (refused.value.status_code, refused.value.error.target) == (400, "vmSize")
@@ -74,13 +77,15 @@ def test_a_flexible_scale_set_and_its_vms(fast_emulator):
     body = {
         "location": "westus",
         "sku": {"name": "Standard_D2s_v5", "capacity": 2},
-        "orchestration_mode": "Flexible",
-        "platform_fault_domain_count": 1,
-        "virtual_machine_profile": {
-            "os_profile": {"computer_name_prefix": "flex", "admin_username": "azureuser", "admin_password": "Passw0rd!Passw0rd"},
-            "storage_profile": {"image_reference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}},
-            "network_profile": {"network_api_version": "2020-11-01", "network_interface_configurations": [
-                {"name": "nic", "primary": True, "ip_configurations": [{"name": "ip"}]}]},
+        "properties": {
+            "orchestrationMode": "Flexible",
+            "platformFaultDomainCount": 1,
+            "virtualMachineProfile": {
+                "osProfile": {"computerNamePrefix": "flex", "adminUsername": "azureuser", "adminPassword": "Passw0rd!Passw0rd"},
+                "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}},
+                "networkProfile": {"networkApiVersion": "2020-11-01", "networkInterfaceConfigurations": [
+                    {"name": "nic", "properties": {"primary": True, "ipConfigurations": [{"name": "ip"}]}}]},
+            },
         },
     }
     made = compute.virtual_machine_scale_sets.begin_create_or_update(GROUP, "flex", body, **POLL).result()
