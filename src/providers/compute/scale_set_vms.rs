@@ -18,8 +18,7 @@ use crate::arm::{ArmError, Caller, TypeOwner};
 use crate::faults::Deferred;
 use crate::providers::{
     ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, ListOrder, LroHeaders,
-    OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider, ResourceTypeSpec,
-    TrackedState, Written,
+    OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::store::{OperationUrls, State, StoredResource, Txn};
 
@@ -196,27 +195,7 @@ impl ResourceProvider for ScaleSetVms {
         vec![INSTANCE_STEPS.to_string()]
     }
 
-    fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
-        lifecycle::render(resource, now)
-    }
-
-    fn tracked_ahead(&self, resource: &StoredResource, after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
-        lifecycle::tracked_ahead(resource, after)
-    }
-
-    fn view(
-        &self,
-        _view: &str,
-        resource: &StoredResource,
-        _state: &State,
-        now: DateTime<Utc>,
-    ) -> Result<Rendered, ArmError> {
-        lifecycle::view(resource, now)
-    }
-
-    fn expanded(&self, doc: &Value, query: &ReadQuery, resource: &StoredResource, now: DateTime<Utc>) -> Option<Value> {
-        lifecycle::expanded(doc, query, resource, now)
-    }
+    super::vm_lifecycle::shared_reads!();
 
     /// The filters Compute allows on a VM list.
     fn list_filter(&self, filter: &str) -> Result<Option<ListFilter>, ArmError> {

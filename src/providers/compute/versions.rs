@@ -56,27 +56,19 @@ pub static SCALE_SETS: ApiVersions = ApiVersions {
     ],
 };
 
-pub static SCALE_SET_VMS: ApiVersions = ApiVersions {
-    published: PUBLISHED,
-    added: &[
-        Added::since("/properties/securityProfile/uefiSettings", "2020-12-01"),
-        Added::since("/properties/userData", "2021-03-01"),
-        Added::since("/properties/hardwareProfile/vmSizeProperties", "2021-07-01"),
-        Added::since("/properties/timeCreated", "2021-11-01"),
-        Added::since("/properties/storageProfile/diskControllerType", "2022-08-01"),
-    ],
-};
+/// What a VM's document gained, standalone or in a set: the two share one model.
+const VM_FIELDS: &[Added] = &[
+    Added::since("/properties/securityProfile/uefiSettings", "2020-12-01"),
+    Added::since("/properties/userData", "2021-03-01"),
+    Added::since("/properties/hardwareProfile/vmSizeProperties", "2021-07-01"),
+    Added::since("/properties/timeCreated", "2021-11-01"),
+    Added::since("/properties/storageProfile/diskControllerType", "2022-08-01"),
+];
 
-pub static VMS: ApiVersions = ApiVersions {
-    published: PUBLISHED,
-    added: &[
-        Added::since("/properties/securityProfile/uefiSettings", "2020-12-01"),
-        Added::since("/properties/userData", "2021-03-01"),
-        Added::since("/properties/hardwareProfile/vmSizeProperties", "2021-07-01"),
-        Added::since("/properties/timeCreated", "2021-11-01"),
-        Added::since("/properties/storageProfile/diskControllerType", "2022-08-01"),
-    ],
-};
+pub static SCALE_SET_VMS: ApiVersions = ApiVersions { published: PUBLISHED, added: VM_FIELDS };
+
+/// Virtual machines, and the catalog's images and sizes, which Compute versions with them.
+pub static VMS: ApiVersions = ApiVersions { published: PUBLISHED, added: VM_FIELDS };
 
 #[cfg(test)]
 mod tests {

@@ -221,6 +221,49 @@ pub fn expanded(doc: &Value, query: &ReadQuery, resource: &StoredResource, now: 
     Some(doc)
 }
 
+/// The `ResourceProvider` methods a VM and a scale-set VM answer alike from their lifecycle:
+/// `render`, `tracked_ahead`, `view` and `expanded`, for use inside either's `impl`.
+macro_rules! shared_reads {
+    () => {
+        fn render(
+            &self,
+            resource: &StoredResource,
+            now: DateTime<Utc>,
+        ) -> Result<Option<crate::providers::Rendered>, ArmError> {
+            super::vm_lifecycle::render(resource, now)
+        }
+
+        fn tracked_ahead(
+            &self,
+            resource: &StoredResource,
+            after: DateTime<Utc>,
+        ) -> Option<Vec<crate::providers::TrackedState>> {
+            super::vm_lifecycle::tracked_ahead(resource, after)
+        }
+
+        fn view(
+            &self,
+            _view: &str,
+            resource: &StoredResource,
+            _state: &State,
+            now: DateTime<Utc>,
+        ) -> Result<crate::providers::Rendered, ArmError> {
+            super::vm_lifecycle::view(resource, now)
+        }
+
+        fn expanded(
+            &self,
+            doc: &Value,
+            query: &crate::providers::ReadQuery,
+            resource: &StoredResource,
+            now: DateTime<Utc>,
+        ) -> Option<Value> {
+            super::vm_lifecycle::expanded(doc, query, resource, now)
+        }
+    };
+}
+pub(super) use shared_reads;
+
 #[cfg(test)]
 mod tests {
     use super::*;

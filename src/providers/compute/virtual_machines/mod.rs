@@ -20,8 +20,7 @@ use super::{scale_set_name_rule, NAMESPACE};
 use crate::arm::{timestamp, ArmError, TypeOwner};
 use crate::providers::{
     sim_state, ActionName, ActionOutcome, ActionRequest, Advance, AdvanceCtx, DeleteMissing, ListFilter, ListOrder,
-    LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ReadQuery, Rendered, ResourceProvider,
-    ResourceTypeSpec, TrackedState, Written,
+    LroHeaders, OperationNames, PutKind, PutOutcome, PutRequest, ResourceProvider, ResourceTypeSpec, Written,
 };
 use crate::store::{OperationUrls, State, StoredResource, Txn};
 
@@ -187,27 +186,7 @@ impl ResourceProvider for VirtualMachines {
         txn
     }
 
-    fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
-        lifecycle::render(resource, now)
-    }
-
-    fn tracked_ahead(&self, resource: &StoredResource, after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
-        lifecycle::tracked_ahead(resource, after)
-    }
-
-    fn view(
-        &self,
-        _view: &str,
-        resource: &StoredResource,
-        _state: &State,
-        now: DateTime<Utc>,
-    ) -> Result<Rendered, ArmError> {
-        lifecycle::view(resource, now)
-    }
-
-    fn expanded(&self, doc: &Value, query: &ReadQuery, resource: &StoredResource, now: DateTime<Utc>) -> Option<Value> {
-        lifecycle::expanded(doc, query, resource, now)
-    }
+    super::vm_lifecycle::shared_reads!();
 
     /// The filter Compute allows on a VM list: the members of one Flexible scale set.
     fn list_filter(&self, filter: &str) -> Result<Option<ListFilter>, ArmError> {
