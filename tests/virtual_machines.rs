@@ -349,3 +349,28 @@ async fn sizes_and_skus_describe_the_catalog_s_sizes() {
         assert!(types.contains(&wanted), "{wanted} in {types:?}");
     }
 }
+
+#[tokio::test]
+async fn a_vm_with_hibernation_enabled_hibernates() {
+    let s = TestServer::start().await;
+    created(&s, "plain", vm_body()).await;
+    let mut body = vm_body();
+    body["properties"]["additionalCapabilities"] = json!({ "hibernationEnabled": true });
+    let r = s.put(&at(&vm_path("sleepy")), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    s.advance(60.0).await;
+    let refused = s.post(&format!("{}&hibernate=true", at(&format!("{}/deallocate", vm_path("plain")))), None).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::CONFLICT, "OperationNotAllowed"));
+    let slept = s.post(&format!("{}&hibernate=true", at(&format!("{}/deallocate", vm_path("sleepy")))), None).await;
+    assert_eq!(slept.status, StatusCode::ACCEPTED, "{}", slept.body);
+    s.advance(30.0).await;
+    let view = s.get(&at(&format!("{}/instanceView", vm_path("sleepy")))).await;
+    assert_eq!(
+        codes(&view.body),
+        ["ProvisioningState/succeeded", "PowerState/deallocated", "HibernationState/Hibernated"]
+    );
+    s.post(&at(&format!("{}/start", vm_path("sleepy"))), None).await;
+    s.advance(30.0).await;
+    let view = s.get(&at(&format!("{}/instanceView", vm_path("sleepy")))).await;
+    assert_eq!(codes(&view.body), ["ProvisioningState/succeeded", "PowerState/running"], "resumed");
+}

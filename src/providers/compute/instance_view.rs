@@ -208,7 +208,8 @@ pub struct VmInstanceView<'a> {
     maintenance_redeploy_status: Option<Maintenance>,
     #[serde(skip_serializing_if = "Option::is_none")]
     placement_group_id: Option<&'a str>,
-    pub statuses: [Status<'a>; 2],
+    /// Provisioning, power, and a hibernated VM's hibernation state.
+    pub statuses: Vec<Status<'a>>,
 }
 
 /// A VM's instance view at `now`.
@@ -259,7 +260,14 @@ pub fn vm_instance_view<'a>(input: &VmViewInput<'a>) -> VmInstanceView<'a> {
         boot_diagnostics: facts.boot_diagnostics.then_some(Empty {}),
         maintenance_redeploy_status: maintenance,
         placement_group_id: input.placement_group,
-        statuses: [provisioning_status(state, input.deleting), power_status(state.power)],
+        statuses: {
+            let mut statuses = vec![provisioning_status(state, input.deleting), power_status(state.power)];
+            let hibernated = input.sim.hibernate && state.power == "deallocated" && state.failure.is_none();
+            if hibernated {
+                statuses.push(status("HibernationState/Hibernated", "Info", "VM hibernated", None, None));
+            }
+            statuses
+        },
     }
 }
 

@@ -180,6 +180,9 @@ pub struct VmSim {
     /// Since when the guest has run, carried over an update, which does not restart it.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::arm::envelope::optional_timestamp")]
     pub running_since: Option<DateTime<Utc>>,
+    /// The transition is a deallocation that hibernates the guest (`deallocate?hibernate=true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hibernate: bool,
 }
 
 /// How long the guest agent takes to report Ready after the VM reaches running.
@@ -211,6 +214,7 @@ impl VmSim {
             transition: Transition { action, start: now, end, from, failure: None },
             maintained: None,
             running_since: None,
+            hibernate: false,
         }
     }
 

@@ -160,7 +160,23 @@ impl ResourceProvider for VirtualMachines {
             ArmError::bad_request("InvalidAction", format!("The action '{}' is not supported.", req.action))
         })?;
         let skip = req.query("skipShutdown").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let vm = start_action(req.resource, action, req.now, skip, operation_failure(req.faults))?;
+        let hibernate =
+            action == VmAction::Deallocate && req.query("hibernate").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if hibernate
+            && req.resource.body_value().pointer("/properties/additionalCapabilities/hibernationEnabled")
+                != Some(&json!(true))
+        {
+            return Err(ArmError::conflict(
+                "OperationNotAllowed",
+                "Hibernation is not enabled on this VM: set additionalCapabilities.hibernationEnabled.",
+            ));
+        }
+        let mut vm = start_action(req.resource, action, req.now, skip, operation_failure(req.faults))?;
+        if hibernate {
+            let mut record = record_of(&vm)?;
+            record.power.hibernate = true;
+            vm.sim = sim_state(&record);
+        }
         let key = vm.key();
         let mut also = Txn::default();
         also.put(vm);
