@@ -48,20 +48,21 @@ pub(super) async fn get(
     if settled {
         app.store.materialize(vec![(resource.clone(), doc.clone())]);
     }
-    let doc = presented(provider, req, &resource, doc, now);
+    let doc = presented(provider, req, &resource, doc, now, false);
     Ok(json_with_etag(StatusCode::OK, doc, &resource.etag))
 }
 
-/// The document as the request sees it: in its api-version's shape, with what `$expand` asks for.
+/// The document as the request sees it: in its api-version's shape, with what `$expand` (or a
+/// list's `statusOnly`) asks for.
 fn presented(
     provider: &Provider,
     req: &ArmRequest,
     resource: &StoredResource,
     doc: Bytes,
     now: chrono::DateTime<chrono::Utc>,
+    status_only: bool,
 ) -> Bytes {
     let expand = req.query("$expand");
-    let status_only = req.query("statusOnly").is_some_and(|s| s.eq_ignore_ascii_case("true"));
     let doc = expanded(provider, expand, req.query("$select"), status_only, resource, doc, now);
     super::shown::shown(provider.spec(), req.api_version(), expand, doc)
 }
@@ -159,6 +160,8 @@ pub(super) async fn list(
     req: &ArmRequest,
 ) -> Result<Response, ArmError> {
     let paging = PageRequest::parse(req.query("$top"), req.query("$skipToken"))?;
+    // Compute's lists take `statusOnly=true` to add each VM's instance view.
+    let status_only = req.query("statusOnly").is_some_and(|s| s.eq_ignore_ascii_case("true"));
     let type_key = provider.spec().type_key();
     let parent_key = parent_id.to_ascii_lowercase();
     let api_version = req.api_version().unwrap_or_default().to_string();
@@ -221,7 +224,7 @@ pub(super) async fn list(
                     if done {
                         settled.push((r.clone(), doc.clone()));
                     }
-                    kept(&doc).then(|| (k, presented(provider, req, r, doc, now)))
+                    kept(&doc).then(|| (k, presented(provider, req, r, doc, now, status_only)))
                 })
                 .take(paging.top + 1)
                 .collect();
