@@ -103,6 +103,13 @@ async fn a_flexible_set_makes_its_instances_as_virtual_machines() {
     let two = names(&members(&s, "flex").await);
     assert_eq!(two.len(), 2);
     assert!(two.iter().all(|n| four.contains(n)));
+    // A member's OS disk goes with it (a Flexible set's VMs delete theirs).
+    let disks =
+        s.get(&with_version(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/disks"), "2023-04-02")).await;
+    let owners: Vec<&str> =
+        disks.body["value"].as_array().unwrap().iter().map(|d| d["managedBy"].as_str().unwrap()).collect();
+    assert_eq!(owners.len(), 2, "{owners:?}");
+    assert!(owners.iter().all(|o| two.iter().any(|n| o.ends_with(&format!("/virtualMachines/{n}")))));
 }
 
 #[tokio::test]

@@ -374,3 +374,89 @@ async fn a_vm_with_hibernation_enabled_hibernates() {
     let view = s.get(&at(&format!("{}/instanceView", vm_path("sleepy")))).await;
     assert_eq!(codes(&view.body), ["ProvisioningState/succeeded", "PowerState/running"], "resumed");
 }
+
+fn disk_path(name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/disks/{name}")
+}
+
+#[tokio::test]
+async fn a_vm_makes_its_disks_and_its_deletion_keeps_or_deletes_them() {
+    let s = TestServer::start().await;
+    let mut body = vm_body();
+    body["properties"]["storageProfile"]["dataDisks"] = json!([
+        { "lun": 0, "createOption": "Empty", "diskSizeGB": 64, "deleteOption": "Detach" }]);
+    let r = created(&s, "vm1", body).await;
+    s.advance(60.0).await;
+    let os_disk = r.body["properties"]["storageProfile"]["osDisk"]["name"].as_str().unwrap().to_string();
+    let data_disk = r.body["properties"]["storageProfile"]["dataDisks"][0]["name"].as_str().unwrap().to_string();
+    let disk = s.get(&with_version(&disk_path(&os_disk), "2023-04-02")).await;
+    assert_eq!(disk.status, StatusCode::OK, "{}", disk.body);
+    assert_eq!(disk.body["properties"]["diskState"], "Attached");
+    assert_eq!(disk.body["managedBy"], vm_path("vm1"));
+    assert_eq!(disk.body["properties"]["creationData"]["createOption"], "FromImage");
+    assert!(disk.body["properties"]["creationData"]["imageReference"]["id"]
+        .as_str()
+        .unwrap()
+        .ends_with("/Versions/22.04.202611120"));
+    assert_eq!(disk.body["properties"]["tier"], "P4");
+    let attached = s.delete(&with_version(&disk_path(&os_disk), "2023-04-02")).await;
+    assert_eq!((attached.status, attached.error_code()), (StatusCode::CONFLICT, "OperationNotAllowed"));
+
+    let deleted = s.delete(&at(&vm_path("vm1"))).await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED);
+    s.advance(30.0).await;
+    assert_eq!(
+        s.get(&with_version(&disk_path(&os_disk), "2023-04-02")).await.status,
+        StatusCode::NOT_FOUND,
+        "deleteOption Delete"
+    );
+    let kept = s.get(&with_version(&disk_path(&data_disk), "2023-04-02")).await;
+    assert_eq!(kept.body["properties"]["diskState"], "Unattached", "deleteOption Detach");
+    assert!(kept.body.get("managedBy").is_none());
+    assert_eq!(s.delete(&with_version(&disk_path(&data_disk), "2023-04-02")).await.status, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn disks_are_made_read_and_refused_as_compute_does() {
+    let s = TestServer::start().await;
+    s.create_group(RG).await;
+    let path = with_version(&disk_path("data1"), "2023-04-02");
+    let made = s
+        .put(
+            &path,
+            json!({ "location": "westus", "sku": { "name": "StandardSSD_LRS" },
+        "properties": { "creationData": { "createOption": "Empty" }, "diskSizeGB": 128 } }),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    s.advance(10.0).await;
+    let got = s.get(&path).await;
+    assert_eq!(
+        (got.body["properties"]["diskState"].as_str(), got.body["properties"]["diskSizeBytes"].as_u64()),
+        (Some("Unattached"), Some(128 << 30))
+    );
+    let listed =
+        s.get(&with_version(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/disks"), "2023-04-02")).await;
+    assert_eq!(listed.body["value"].as_array().unwrap().len(), 1);
+    let sizeless = s
+        .put(
+            &with_version(&disk_path("data2"), "2023-04-02"),
+            json!({ "location": "westus",
+        "properties": { "creationData": { "createOption": "Empty" } } }),
+        )
+        .await;
+    assert_eq!(
+        (sizeless.status, sizeless.body["error"]["target"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("diskSizeGB"))
+    );
+    let bad_sku = s
+        .put(
+            &with_version(&disk_path("data2"), "2023-04-02"),
+            json!({ "location": "westus", "sku": { "name": "Gold" },
+        "properties": { "creationData": { "createOption": "Empty" }, "diskSizeGB": 1 } }),
+        )
+        .await;
+    assert_eq!(bad_sku.status, StatusCode::BAD_REQUEST);
+    let old = s.get(&with_version(&disk_path("data1"), VMS)).await;
+    assert_eq!(old.error_code(), "NoRegisteredProviderFound", "disks have their own api-versions");
+}

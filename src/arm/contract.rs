@@ -377,9 +377,10 @@ pub trait ResourceProvider: Send + Sync {
         None
     }
 
-    /// What else an accepted DELETE of this resource changes (a set's capacity).
-    fn deleting(&self, _resource: &StoredResource, _state: &State, _now: DateTime<Utc>) -> Txn {
-        Txn::default()
+    /// What else an accepted DELETE of this resource changes (a set's capacity, a VM's disks),
+    /// or why the DELETE is refused (a disk still attached).
+    fn deleting(&self, _resource: &StoredResource, _state: &State, _now: DateTime<Utc>) -> Result<Txn, ArmError> {
+        Ok(Txn::default())
     }
 
     /// The lifecycle steps a `failStep` rule can name, as paths of step names (see

@@ -273,7 +273,7 @@ pub(super) async fn delete(
             let mut op =
                 new_op(state, provider, req, OperationKind::Delete, &existing.id, Some(&existing.body_value()), now);
             op.planned_failure = faults.take_operation_failure().map(operation_error).map(Box::new);
-            txn.extend(provider.deleting(existing, state, now));
+            txn.extend(provider.deleting(existing, state, now)?);
             let mut resource = (**existing).clone();
             // The document shows `Deleting` from now on (see `document::current`).
             resource.deleting = true;

@@ -25,6 +25,7 @@ pub fn standard_registry(generic: bool, deployments: Arc<resources::deployments:
         Arc::new(compute::scale_sets::ScaleSets),
         Arc::new(compute::scale_set_vms::ScaleSetVms),
         Arc::new(compute::virtual_machines::VirtualMachines),
+        Arc::new(compute::disks::Disks),
     ];
     let catalog = Arc::new(resources::deployments::lookups::Catalog::of(&providers));
     providers.push(Arc::new(resources::deployments::Deployments::new(deployments, catalog)));

@@ -246,7 +246,7 @@ def test_az_creates_and_drives_virtual_machines(az):
                       "--admin-username", "azureuser", "--admin-password", "Passw0rd!Passw0rd")
     assert created["powerState"] == "VM running"
     types = sorted(r["type"] for r in az.json("resource", "list", "-g", "cli-rg"))
-    assert types == ["Microsoft.Compute/virtualMachines", "Microsoft.Network/networkInterfaces",
+    assert types == ["Microsoft.Compute/disks", "Microsoft.Compute/virtualMachines", "Microsoft.Network/networkInterfaces",
                      "Microsoft.Network/networkSecurityGroups", "Microsoft.Network/publicIPAddresses",
                      "Microsoft.Network/virtualNetworks"]
     shown = az.json("vm", "show", "-g", "cli-rg", "-n", "vm1")
@@ -272,8 +272,11 @@ def test_az_creates_and_drives_virtual_machines(az):
     bad = az.run("vm", "create", "-g", "cli-rg", "-n", "vm2", "--image", "Canonical:no-such-offer:1:latest",
                  "--admin-username", "azureuser", "--admin-password", "Passw0rd!Passw0rd", check=False)
     assert bad.returncode != 0 and "Artifact: VMImage was not found" in bad.stderr, "the CLI reads the catalog first"
+    assert az.json("disk", "show", "--ids", os_disk["managedDisk"]["id"])["diskState"] == "Attached"
     az.run("vm", "delete", "-g", "cli-rg", "-n", "vm1", "--yes")
     assert az.json("vm", "list", "-g", "cli-rg") == []
+    # The CLI leaves the OS disk's deleteOption unset: Detach, so the disk stays.
+    assert [(d["name"], d["diskState"]) for d in az.json("disk", "list", "-g", "cli-rg")] == [(os_disk["name"], "Unattached")]
 
     images = az.json("vm", "image", "list", "--all", "-p", "Canonical", "-f", "ubuntu-24_04-lts", "-s", "server", "-l", "westus")
     assert {i["sku"] for i in images} >= {"server"} and all(i["publisher"] == "Canonical" for i in images)

@@ -12,7 +12,7 @@ use super::virtual_machines::{self, model::VmModel, VirtualMachines};
 use super::vm_power::VmFailure;
 use crate::arm::{timestamp, ArmError, Caller};
 use crate::providers::ResourceProvider;
-use crate::store::{State, StoredResource};
+use crate::store::{State, StoredResource, Txn};
 
 /// The set a VM document names as its own, if any.
 pub fn set_of(doc: &Value) -> Option<&str> {
@@ -92,9 +92,10 @@ fn member_body(set: &Value, set_id: &str, computer: &str, zone: Option<Value>) -
     body
 }
 
-/// A new member: the set's `n`th VM, being created.
+/// A new member, the set's `n`th VM, being created, with the disks it makes, into `also`.
 #[allow(clippy::too_many_arguments)]
 pub fn new_member(
+    also: &mut Txn,
     set: &Value,
     model: &Model,
     set_id: &str,
@@ -103,7 +104,7 @@ pub fn new_member(
     (now, speed): (DateTime<Utc>, f64),
     caller: &Caller,
     failure: Option<VmFailure>,
-) -> Result<StoredResource, ArmError> {
+) -> Result<(), ArmError> {
     let name = member_name(set_id, set_name, n);
     let group_prefix = set_id.split("/providers/").next().unwrap_or_default();
     let id = format!("{group_prefix}/providers/Microsoft.Compute/virtualMachines/{name}");
@@ -118,7 +119,11 @@ pub fn new_member(
     let vm_model = VmModel { windows: model.os == OsType::Windows, generation };
     let mut doc = virtual_machines::model::vm_doc(&body, &id, &name, &timestamp(now), &vm_model);
     doc["properties"]["provisioningState"] = json!("Creating");
-    Ok(virtual_machines::new_vm(id, doc, now, speed, caller, failure))
+    for disk in super::disks::made_for_vm(&doc, &id, now, caller) {
+        also.put(disk);
+    }
+    also.put(virtual_machines::new_vm(id, doc, now, speed, caller, failure));
+    Ok(())
 }
 
 #[cfg(test)]

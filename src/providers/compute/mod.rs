@@ -2,6 +2,7 @@
 
 mod casing;
 pub mod catalog;
+pub mod disks;
 mod flexible;
 mod instance_view;
 mod model_upgrade;

@@ -175,16 +175,16 @@ impl ResourceProvider for ScaleSetVms {
     }
 
     /// A deleted VM leaves its set one instance smaller, as Compute counts it.
-    fn deleting(&self, resource: &StoredResource, state: &State, _now: DateTime<Utc>) -> Txn {
+    fn deleting(&self, resource: &StoredResource, state: &State, _now: DateTime<Utc>) -> Result<Txn, ArmError> {
         let mut txn = Txn::default();
         let key = resource.key();
-        let Some(set) = key.rfind("/virtualmachines/").and_then(|i| state.resource(&key[..i])) else { return txn };
+        let Some(set) = key.rfind("/virtualmachines/").and_then(|i| state.resource(&key[..i])) else { return Ok(txn) };
         let mut body = set.body_value();
         if let Some(capacity) = body.pointer("/sku/capacity").and_then(Value::as_u64) {
             body["sku"]["capacity"] = json!(capacity.saturating_sub(1));
             txn.put(revised(set, &body));
         }
-        txn
+        Ok(txn)
     }
 
     fn advance(&self, resource: &mut StoredResource, _ctx: &AdvanceCtx) -> Result<Advance, ArmError> {

@@ -17,6 +17,7 @@ use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
 use super::scale_set_vms::{
     instance_failure, instance_of, new_vm, operation_failure, with_power_actions, ScaleSetVms, INSTANCE_STEPS,
 };
+use super::virtual_machines;
 use super::vm_lifecycle::{start_action, with_instance_view, Placement};
 use super::vm_power::{VmAction, VmFailure};
 use super::vm_update::protected_from_scale_in;
@@ -301,11 +302,16 @@ impl ResourceProvider for ScaleSets {
         }
         if req.action == "delete" {
             let doomed = targets(req, &live, true)?;
+            let flexible = is_flexible(&req.resource.body_value());
             for vm in &doomed {
                 if vm.deleting {
                     continue;
                 }
-                also.put(remove(vm, req.now, req.clock));
+                match flexible {
+                    // A member's disks go as its own deletion would take them.
+                    true => also.extend(virtual_machines::doomed(vm, state, req.now, REMOVAL)),
+                    false => also.put(remove(vm, req.now, req.clock)),
+                }
             }
             let mut body = req.resource.body_value();
             let capacity = body.pointer("/sku/capacity").and_then(Value::as_u64).unwrap_or(0);
@@ -362,18 +368,14 @@ impl ResourceProvider for ScaleSets {
     }
 
     /// A Flexible set takes its VMs with it (a Uniform set's are its children, deleted with it).
-    fn deleting(&self, resource: &StoredResource, state: &State, now: DateTime<Utc>) -> Txn {
+    fn deleting(&self, resource: &StoredResource, state: &State, now: DateTime<Utc>) -> Result<Txn, ArmError> {
         let mut txn = Txn::default();
         if is_flexible(&resource.body_value()) {
-            let speed = resource.sim_as::<SetSim>().map_or(1.0, |s| s.speed);
             for vm in flexible::members(state, &resource.id) {
-                let mut doomed = vm.as_ref().clone();
-                doomed.deleting = true;
-                doomed.due = Some(now + scaled(REMOVAL, speed));
-                txn.put(doomed);
+                txn.extend(virtual_machines::doomed(&vm, state, now, REMOVAL));
             }
         }
-        txn
+        Ok(txn)
     }
 }
 
@@ -399,14 +401,14 @@ impl ScaleSets {
                     sim.failure.clone_from(&failure);
                 }
                 let at = (req.now, sim.speed);
-                also.put(flexible::new_member(doc, model, req.id, req.name, n, at, req.caller, failure)?);
+                flexible::new_member(also, doc, model, req.id, req.name, n, at, req.caller, failure)?;
             }
             return Ok(Some(VmAction::Create.nominal(false)));
         }
         if model.capacity < members.len() {
             let removable = members.iter().rev().filter(|vm| !protected_from_scale_in(&vm.body_value()));
             for vm in removable.take(members.len() - model.capacity) {
-                also.put(remove(vm, req.now, req.clock));
+                also.extend(virtual_machines::doomed(vm, state, req.now, REMOVAL));
             }
             return Ok(Some(REMOVAL));
         }

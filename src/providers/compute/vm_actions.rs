@@ -102,7 +102,7 @@ fn simulate_eviction(req: &ActionRequest, state: &State) -> Result<ActionOutcome
     let delete = profile["evictionPolicy"].as_str().is_some_and(|p| p.eq_ignore_ascii_case("Delete"));
     if delete {
         // Deleted as a DELETE would: gone in 5 s, its set one instance smaller.
-        also.extend(ScaleSetVms.deleting(req.resource, state, req.now));
+        also.extend(ScaleSetVms.deleting(req.resource, state, req.now)?);
         let mut evicted = req.resource.clone();
         evicted.deleting = true;
         evicted.due = Some(req.now + req.clock.scaled(Duration::from_secs(5)));

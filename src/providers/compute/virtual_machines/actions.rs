@@ -11,8 +11,9 @@ use uuid::Uuid;
 use super::super::vm_actions::{attach_detach, boot_diagnostics};
 use super::super::vm_lifecycle::{record_of, start_action};
 use super::super::vm_power::VmAction;
+use super::VirtualMachines;
 use crate::arm::{timestamp, ArmError};
-use crate::providers::{ActionOutcome, ActionRequest};
+use crate::providers::{ActionOutcome, ActionRequest, ResourceProvider};
 use crate::store::{State, Txn};
 
 /// How long each takes at `--speed 1`.
@@ -56,7 +57,7 @@ fn require_running(req: &ActionRequest) -> Result<(), ArmError> {
 }
 
 /// A Spot VM is evicted as its eviction policy says: deallocated (the default), or deleted.
-fn simulate_eviction(req: &ActionRequest, _state: &State) -> Result<ActionOutcome, ArmError> {
+fn simulate_eviction(req: &ActionRequest, state: &State) -> Result<ActionOutcome, ArmError> {
     let doc = req.resource.body_value();
     let props = &doc["properties"];
     if !props["priority"].as_str().is_some_and(|p| p.eq_ignore_ascii_case("Spot")) {
@@ -64,6 +65,8 @@ fn simulate_eviction(req: &ActionRequest, _state: &State) -> Result<ActionOutcom
     }
     let mut also = Txn::default();
     if props["evictionPolicy"].as_str().is_some_and(|p| p.eq_ignore_ascii_case("Delete")) {
+        // Deleted as a DELETE would: its disks released, its Flexible set one smaller.
+        also.extend(VirtualMachines.deleting(req.resource, state, req.now)?);
         let mut evicted = req.resource.clone();
         evicted.deleting = true;
         evicted.due = Some(req.now + req.clock.scaled(EVICTION));

@@ -94,6 +94,23 @@ pub fn new_vm(
     lifecycle::new_vm(&SPEC, id, doc, placement, now, caller, failure)
 }
 
+/// The clock speed the VM's lifecycle runs at.
+fn speed_of(vm: &StoredResource) -> f64 {
+    record_of(vm).map_or(1.0, |r| r.placement.speed)
+}
+
+/// What marks a VM gone `after` from `now` without a DELETE request (an eviction, a scale-in):
+/// the VM, `Deleting`, and its disks released.
+pub fn doomed(vm: &StoredResource, state: &State, now: DateTime<Utc>, after: Duration) -> Txn {
+    let speed = speed_of(vm);
+    let mut txn = super::disks::released(&vm.body_value(), state, now, speed);
+    let mut gone = vm.clone();
+    gone.deleting = true;
+    gone.due = Some(now + crate::sim::scaled(after, speed));
+    txn.put(gone);
+    txn
+}
+
 /// A VM created into a Flexible set makes the set one instance larger; the set must exist and
 /// be Flexible.
 fn joining(doc: &Value, state: &State) -> Result<Txn, ArmError> {
@@ -138,7 +155,10 @@ impl ResourceProvider for VirtualMachines {
             None => {
                 doc["properties"]["provisioningState"] = json!("Creating");
                 let vm = new_vm(req.id.to_string(), doc.clone(), req.now, req.clock.speed(), req.caller, failure);
-                let also = joining(&doc, state)?;
+                let mut also = joining(&doc, state)?;
+                for disk in super::disks::made_for_vm(&doc, req.id, req.now, req.caller) {
+                    also.put(disk);
+                }
                 Written { doc, sim: vm.sim, due: vm.due, also }
             }
             Some(existing) => {
@@ -187,19 +207,20 @@ impl ResourceProvider for VirtualMachines {
         lifecycle::advance(resource)
     }
 
-    /// A deleted member leaves its Flexible set one instance smaller.
-    fn deleting(&self, resource: &StoredResource, state: &State, _now: DateTime<Utc>) -> Txn {
-        let mut txn = Txn::default();
+    /// A deleted VM deletes or detaches its disks; a deleted member leaves its Flexible set one
+    /// instance smaller.
+    fn deleting(&self, resource: &StoredResource, state: &State, now: DateTime<Utc>) -> Result<Txn, ArmError> {
         let doc = resource.body_value();
+        let mut txn = super::disks::released(&doc, state, now, speed_of(resource));
         let Some(set) = super::flexible::set_of(&doc).and_then(|id| state.resource(&id.to_ascii_lowercase())) else {
-            return txn;
+            return Ok(txn);
         };
         let mut body = set.body_value();
         if let Some(capacity) = body.pointer("/sku/capacity").and_then(Value::as_u64) {
             body["sku"]["capacity"] = json!(capacity.saturating_sub(1));
             txn.put(crate::arm::envelope::revised(set, &body));
         }
-        txn
+        Ok(txn)
     }
 
     super::vm_lifecycle::shared_reads!();
