@@ -460,3 +460,36 @@ async fn disks_are_made_read_and_refused_as_compute_does() {
     let old = s.get(&with_version(&disk_path("data1"), VMS)).await;
     assert_eq!(old.error_code(), "NoRegisteredProviderFound", "disks have their own api-versions");
 }
+
+#[tokio::test]
+async fn a_vm_lists_the_sizes_it_can_take_and_is_resized() {
+    let s = TestServer::start().await;
+    created(&s, "vm1", vm_body()).await;
+    s.advance(60.0).await;
+    let sizes = s.get(&at(&format!("{}/vmSizes", vm_path("vm1")))).await;
+    assert_eq!(sizes.status, StatusCode::OK, "{}", sizes.body);
+    let names: Vec<&str> =
+        sizes.body["value"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Standard_D4s_v5"));
+    assert!(!names.contains(&"Standard_D2ps_v5"), "an x64 image takes no Arm64 size");
+    let resized = s
+        .send(
+            reqwest::Method::PATCH,
+            &at(&vm_path("vm1")),
+            Some(json!({ "properties": { "hardwareProfile": { "vmSize": "Standard_D4s_v5" } } })),
+            &[],
+        )
+        .await;
+    assert_eq!(resized.status, StatusCode::OK, "{}", resized.body);
+    s.advance(30.0).await;
+    assert_eq!(s.get(&at(&vm_path("vm1"))).await.body["properties"]["hardwareProfile"]["vmSize"], "Standard_D4s_v5");
+    let refused = s
+        .send(
+            reqwest::Method::PATCH,
+            &at(&vm_path("vm1")),
+            Some(json!({ "properties": { "hardwareProfile": { "vmSize": "Standard_Huge" } } })),
+            &[],
+        )
+        .await;
+    assert_eq!((refused.status, refused.body["error"]["target"].as_str()), (StatusCode::BAD_REQUEST, Some("vmSize")));
+}

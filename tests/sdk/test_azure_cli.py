@@ -257,6 +257,9 @@ def test_az_creates_and_drives_virtual_machines(az):
     assert os_disk["managedDisk"]["id"].endswith(f"/disks/{os_disk['name']}") and os_disk["name"].startswith("vm1_OsDisk_1_")
     assert [v["name"] for v in az.json("vm", "list", "-g", "cli-rg")] == ["vm1"]
     assert vm_power(az, "vm1") == "PowerState/running"
+    options = [o["name"] for o in az.json("vm", "list-vm-resize-options", "-g", "cli-rg", "-n", "vm1")]
+    assert "Standard_D4s_v5" in options and "Standard_D2ps_v5" not in options
+    assert az.json("vm", "resize", "-g", "cli-rg", "-n", "vm1", "--size", "Standard_D4s_v5")["hardwareProfile"]["vmSize"] == "Standard_D4s_v5"
 
     az.run("vm", "stop", "-g", "cli-rg", "-n", "vm1")
     assert vm_power(az, "vm1") == "PowerState/stopped"

@@ -199,7 +199,13 @@ pub fn tracked_ahead(resource: &StoredResource, after: DateTime<Utc>) -> Option<
     Some(states.collect())
 }
 
-pub fn view(resource: &StoredResource, now: DateTime<Utc>) -> Result<Rendered, ArmError> {
+/// A VM's views: its instance view, or (`vmSizes`) the sizes it can be resized to.
+pub fn view(name: &str, resource: &StoredResource, now: DateTime<Utc>) -> Result<Rendered, ArmError> {
+    if name.eq_ignore_ascii_case("vmSizes") {
+        let doc = resource.body_value();
+        let sizes = super::catalog::sizes_for(doc.pointer("/properties/storageProfile/imageReference"));
+        return Ok(Rendered { doc: to_bytes(&sizes), settled: false });
+    }
     with_instance_view(resource, now, |view, settled| Rendered { doc: to_bytes(view), settled })
 }
 
@@ -243,12 +249,12 @@ macro_rules! shared_reads {
 
         fn view(
             &self,
-            _view: &str,
+            view: &str,
             resource: &StoredResource,
             _state: &State,
             now: DateTime<Utc>,
         ) -> Result<crate::providers::Rendered, ArmError> {
-            super::vm_lifecycle::view(resource, now)
+            super::vm_lifecycle::view(view, resource, now)
         }
 
         fn expanded(

@@ -206,6 +206,16 @@ pub fn version_document(image: &Image, version: &str, location: &str, base: &str
     })
 }
 
+/// The sizes a VM made from `image_reference` can be resized to: those that boot its image's
+/// generation on its architecture (every size, for a custom image or an attached disk).
+pub fn sizes_for(image_reference: Option<&Value>) -> Value {
+    let image = image_reference.and_then(|r| resolve_image(r, "imageReference").ok().flatten()).map(|(i, _)| i);
+    let fits = |size: &&VmSize| {
+        image.is_none_or(|i| size.architecture == i.architecture && size.generations.contains(i.generation))
+    };
+    json!({ "value": SIZES.iter().filter(fits).map(size_document).collect::<Vec<_>>() })
+}
+
 fn size_document(size: &VmSize) -> Value {
     json!({
         "name": size.name,

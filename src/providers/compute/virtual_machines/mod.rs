@@ -68,7 +68,7 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     tracked: &["/properties/provisioningState"],
     operation_urls: OperationUrls::Compute,
     missing: None,
-    views: &[action("instanceView", "InstanceView")],
+    views: &[action("instanceView", "InstanceView"), action("vmSizes", "ListAvailableSizes")],
     operations: OperationNames {
         group: "VirtualMachines",
         put: "CreateOrUpdate",
