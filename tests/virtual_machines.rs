@@ -457,6 +457,8 @@ async fn disks_are_made_read_and_refused_as_compute_does() {
         )
         .await;
     assert_eq!(bad_sku.status, StatusCode::BAD_REQUEST);
+    let accented = s.put(&with_version(&disk_path("d%C3%A9"), "2023-04-02"), json!({ "location": "westus" })).await;
+    assert_eq!((accented.status, accented.error_code()), (StatusCode::BAD_REQUEST, "InvalidResourceName"));
     let old = s.get(&with_version(&disk_path("data1"), VMS)).await;
     assert_eq!(old.error_code(), "NoRegisteredProviderFound", "disks have their own api-versions");
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use super::keep::{kept_over, same_location};
 use super::scale_set_model::derived;
-use super::{scale_set_name_rule, NAMESPACE};
+use super::{disk_name_rule, NAMESPACE};
 use crate::arm::envelope::{new_resource, revised};
 use crate::arm::{timestamp, ArmError, Caller, TypeOwner};
 use crate::providers::{
@@ -80,16 +81,6 @@ static SPEC: ResourceTypeSpec = ResourceTypeSpec {
     list_order: ListOrder::Id,
     names: OnceLock::new(),
 };
-
-/// Disk names: up to 80 characters (a VM's OS disk name is longer than a VM name may be).
-fn disk_name_rule(name: &str) -> Result<(), &'static str> {
-    match name.len() <= 80 && scale_set_name_rule(&name[..name.len().min(64)]).is_ok() {
-        true => Ok(()),
-        false => {
-            Err("1-80 letters, digits, '-', '_' or '.', starting with a letter or digit, not ending in '.' or '-'")
-        }
-    }
-}
 
 const ACCOUNT_TYPES: &[&str] = &[
     "Standard_LRS",
@@ -209,7 +200,9 @@ impl ResourceProvider for Disks {
                 let stored = existing.body_value();
                 let created = stored.pointer("/properties/timeCreated").and_then(Value::as_str).unwrap_or_default();
                 let managed_by = stored.get("managedBy").and_then(Value::as_str).map(str::to_string);
-                (super::virtual_machines::model::updated_body(&stored, &req.body)?, created.to_string(), managed_by)
+                same_location(&stored, &req.body)?;
+                let computed = ["provisioningState", "diskState", "diskSizeBytes", "uniqueId", "timeCreated"];
+                (kept_over(&stored, &req.body, &computed), created.to_string(), managed_by)
             }
             None => (req.body.clone(), timestamp(req.now), None),
         };
@@ -326,5 +319,8 @@ mod tests {
         sizeless["properties"].as_object_mut().unwrap().remove("diskSizeGB");
         assert_eq!(disk_doc(&sizeless, "x", "t", None).unwrap_err().detail.target.as_deref(), Some("diskSizeGB"));
         assert!(disk_name_rule(&format!("vm1_OsDisk_1_{}", "a".repeat(32))).is_ok());
+        for bad in ["", "-d", "d.", "dé", &"é".repeat(40), &"a".repeat(81)] {
+            assert!(disk_name_rule(bad).is_err(), "{bad}");
+        }
     }
 }

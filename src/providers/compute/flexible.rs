@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::scale_set_model::{computer_name, derived, Model, OsType};
 use super::virtual_machines::{self, model::VmModel, VirtualMachines};
 use super::vm_power::VmFailure;
-use crate::arm::{timestamp, ArmError, Caller};
+use crate::arm::{timestamp, Caller};
 use crate::providers::ResourceProvider;
 use crate::store::{State, StoredResource, Txn};
 
@@ -104,7 +104,7 @@ pub fn new_member(
     (now, speed): (DateTime<Utc>, f64),
     caller: &Caller,
     failure: Option<VmFailure>,
-) -> Result<(), ArmError> {
+) {
     let name = member_name(set_id, set_name, n);
     let group_prefix = set_id.split("/providers/").next().unwrap_or_default();
     let id = format!("{group_prefix}/providers/Microsoft.Compute/virtualMachines/{name}");
@@ -123,7 +123,6 @@ pub fn new_member(
         also.put(disk);
     }
     also.put(virtual_machines::new_vm(id, doc, now, speed, caller, failure));
-    Ok(())
 }
 
 #[cfg(test)]

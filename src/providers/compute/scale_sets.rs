@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::flexible;
 use super::instance_view::{placement_group, scale_set_instance_view};
+use super::keep::kept_over;
 use super::model_upgrade::{model_changed, out_of_date, upgraded, upgrades_itself};
 use super::scale_set_model::{check, scale_set_doc, vm_doc, Model};
 use super::scale_set_vms::{
@@ -83,35 +84,6 @@ struct SetSim {
     speed: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure: Option<VmFailure>,
-}
-
-/// A PUT to an existing set is an update: Compute keeps what the body leaves out (`az vmss scale`
-/// sends only `location` and `sku`; `az vmss update` sends the model without its image
-/// reference). The body merges over the set's model as it stands, without what Compute itself
-/// sets; a `null` in it means "not given", as everywhere in Compute's models.
-fn updated_model(existing: &StoredResource, body: &Value) -> Value {
-    let mut model = existing.body_value();
-    if let Some(fields) = model.as_object_mut() {
-        for field in ["id", "name", "type", "systemData", "etag"] {
-            fields.remove(field);
-        }
-    }
-    if let Some(properties) = model.get_mut("properties").and_then(Value::as_object_mut) {
-        for field in ["provisioningState", "uniqueId", "timeCreated"] {
-            properties.remove(field);
-        }
-    }
-    crate::arm::merge_patch::merge_patch(&mut model, &without_nulls(body));
-    model
-}
-
-fn without_nulls(value: &Value) -> Value {
-    match value {
-        Value::Object(fields) => Value::Object(
-            fields.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 pub struct ScaleSets;
@@ -209,7 +181,10 @@ impl ResourceProvider for ScaleSets {
     }
 
     fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError> {
-        let body = req.existing.map_or_else(|| req.body.clone(), |existing| updated_model(existing, &req.body));
+        // An update keeps what the body leaves out (`az vmss scale` sends only `location` and `sku`;
+        // `az vmss update` sends the model without its image reference).
+        let computed = ["provisioningState", "uniqueId", "timeCreated"];
+        let body = req.existing.map_or_else(|| req.body.clone(), |e| kept_over(&e.body_value(), &req.body, &computed));
         let body = &body;
         let model = check(body)?;
         let key = req.id.to_ascii_lowercase();
@@ -401,7 +376,7 @@ impl ScaleSets {
                     sim.failure.clone_from(&failure);
                 }
                 let at = (req.now, sim.speed);
-                flexible::new_member(also, doc, model, req.id, req.name, n, at, req.caller, failure)?;
+                flexible::new_member(also, doc, model, req.id, req.name, n, at, req.caller, failure);
             }
             return Ok(Some(VmAction::Create.nominal(false)));
         }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::instance_view::ViewFacts;
+use super::keep::{kept_over, same_location};
 use super::scale_set_vms::operation_failure;
 use super::vm_lifecycle::{self as lifecycle, record_of, start_action, Placement};
 use super::vm_power::VmAction;
@@ -141,7 +142,11 @@ impl ResourceProvider for VirtualMachines {
 
     fn put(&self, req: &PutRequest, state: &State) -> Result<PutOutcome, ArmError> {
         let body = match req.existing {
-            Some(existing) => model::updated_body(&existing.body_value(), &req.body)?,
+            Some(existing) => {
+                let stored = existing.body_value();
+                same_location(&stored, &req.body)?;
+                kept_over(&stored, &req.body, &["provisioningState", "instanceView"])
+            }
             None => req.body.clone(),
         };
         let checked = model::check(&body, req.name, req.existing.is_none())?;

@@ -3,7 +3,7 @@
 //! the body without secrets, with the OS disk, the image's exact version and the defaults it
 //! fills in.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::super::casing::{canonical, CACHING, CREATE_OPTIONS, DELETE_OPTIONS, OS_TYPES};
 use super::super::catalog::{require_size, resolve_image};
@@ -70,14 +70,6 @@ pub fn check(body: &Value, name: &str, creating: bool) -> Result<VmModel, ArmErr
         (None, false) => return Err(missing("storageProfile.imageReference")),
         (_, true) => None,
     };
-    if let Some(reference) = storage.get("imageReference").filter(|_| image.is_none() && !attach) {
-        if reference.get("id").is_none() {
-            return Err(ArmError::invalid_parameter(
-                "imageReference",
-                "An image reference needs an id, or a publisher, an offer and a sku.",
-            ));
-        }
-    }
     let stated_os = text(storage, "/osDisk/osType");
     let windows = match (image, stated_os) {
         (Some((image, _)), _) => image.os == "Windows",
@@ -169,15 +161,12 @@ pub fn vm_doc(body: &Value, id: &str, name: &str, created: &str, model: &VmModel
     props["timeCreated"] = json!(created);
     let os_type = if model.windows { "Windows" } else { "Linux" };
     let storage = &mut props["storageProfile"];
-    if let Some(image) = storage.get_mut("imageReference").filter(|i| i.get("id").is_none()) {
-        if let Ok(Some((_, exact))) = resolve_image(image, "imageReference") {
-            image["exactVersion"] = json!(exact);
-        }
+    // The body was checked against the catalog: a marketplace image resolves.
+    let marketplace = storage.get("imageReference").and_then(|r| resolve_image(r, "imageReference").ok().flatten());
+    if let Some((_, exact)) = marketplace {
+        storage["imageReference"]["exactVersion"] = json!(exact);
     }
-    let image_size = storage
-        .get("imageReference")
-        .and_then(|r| resolve_image(r, "imageReference").ok().flatten())
-        .map_or(if model.windows { 127 } else { 30 }, |(image, _)| image.os_disk_gb);
+    let image_size = marketplace.map_or(if model.windows { 127 } else { 30 }, |(image, _)| image.os_disk_gb);
     default_field(storage, "osDisk", json!({}));
     let os_disk = &mut storage["osDisk"];
     let disk_name = format!("{name}_OsDisk_1_{}", derived(id, "osDisk").simple());
@@ -243,42 +232,6 @@ fn data_disk(mut disk: Value, id: &str, name: &str, group_prefix: &str) -> Value
         json!(format!("{group_prefix}/providers/Microsoft.Compute/disks/{disk_name}")),
     );
     disk
-}
-
-/// An update keeps what the body leaves out (Compute's models read a `null` as "not given"):
-/// the body merges over the VM as it stands, without what Compute itself sets.
-pub fn updated_body(existing: &Value, body: &Value) -> Result<Value, ArmError> {
-    let location = |v: &Value| text(v, "/location").map(|l| l.replace(' ', "").to_ascii_lowercase());
-    if location(body).is_some_and(|l| Some(l) != location(existing)) {
-        return Err(ArmError::conflict("PropertyChangeNotAllowed", "Changing property 'location' is not allowed.")
-            .with_target("location"));
-    }
-    let mut model = existing.clone();
-    if let Some(fields) = model.as_object_mut() {
-        for field in ["id", "name", "type", "systemData", "etag"] {
-            fields.remove(field);
-        }
-    }
-    if let Some(properties) = model.get_mut("properties").and_then(Value::as_object_mut) {
-        for field in ["provisioningState", "instanceView"] {
-            properties.remove(field);
-        }
-    }
-    crate::arm::merge_patch::merge_patch(&mut model, &without_nulls(body));
-    Ok(model)
-}
-
-fn without_nulls(value: &Value) -> Value {
-    match value {
-        Value::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), without_nulls(v)))
-                .collect::<Map<_, _>>(),
-        ),
-        other => other.clone(),
-    }
 }
 
 #[cfg(test)]
