@@ -50,6 +50,33 @@ ratio_rounds() {
         END { m = int((NR + 1) / 2); printf "%.3f %.3f %.3f %s %s\n", r[m], r[1], r[NR], a[m], b[m] }'
 }
 
+# Two loads measured in turns, ROUNDS times (default 3): `$1` and `$2` name functions that run
+# one load (given the round's number) and print "requests/s p99". Prints the ratio of the second
+# load's requests/s to the first's in the median round, with the lowest and highest, as
+# "median low high second_rps first_rps second_p99_max first_p99_max". Measuring in turns keeps
+# the machine's drift (other work, the disk, frequency) out of the ratio.
+alternate() {
+    local first=$1 second=$2 rounds=() a b
+    for round in $(seq "${ROUNDS:-3}"); do
+        a=$("$first" "$round")
+        b=$("$second" "$round")
+        rounds+=("$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
+            printf "%.4f %.0f %.0f %s %s", y[1] / x[1], y[1], x[1], y[2], x[2] }')")
+    done
+    [ -z "${SHOW_ROUNDS:-}" ] || printf 'round: %s\n' "${rounds[@]}" >&2
+    printf '%s\n' "${rounds[@]}" | sort -n | awk '
+        { r[NR] = $1; b[NR] = $2; a[NR] = $3; if ($4 > pb) pb = $4; if ($5 > pa) pa = $5 }
+        END { m = int((NR + 1) / 2); printf "%.3f %.3f %.3f %s %s %s %s\n", r[m], r[1], r[NR], b[m], a[m], pb, pa }'
+}
+
+# One line for an `alternate` result ($2): label $1, the yardstick's name $3.
+report_pair() {
+    local median low high rps yard p99 yard_p99
+    read -r median low high rps yard p99 yard_p99 <<< "$2"
+    printf "%-62s %7.0f req/s  %5.3f of %s (median of %s rounds, %s to %s; it: %.0f req/s); p99 at most %s ms (it: %s ms)\n" \
+        "$1" "$rps" "$median" "$3" "${ROUNDS:-3}" "$low" "$high" "$yard" "$p99" "$yard_p99"
+}
+
 # azemu's own request-duration histogram for one operationId, from /metrics at $1, as
 # "count le1 cumulative1 le2 cumulative2 ...": save one before a load and one after it.
 server_histogram() {

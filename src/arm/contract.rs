@@ -259,8 +259,33 @@ pub use crate::sim::{Advance, AdvanceCtx};
 /// A document rendered from a lifecycle.
 pub struct Rendered {
     pub doc: bytes::Bytes,
-    /// Nothing will change it any more without a new version: it may be kept and reused.
-    pub settled: bool,
+    /// How long it stays as it is: readers reuse it meanwhile rather than render it again.
+    pub holds: Holds,
+}
+
+/// How long a rendered document stays as rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// For good: the lifecycle is over, and the document may replace the base it was
+    /// rendered from.
+    Settled,
+    /// Until a new version, though the lifecycle state must stay with it (a VM's power).
+    UntilNewVersion,
+    /// Until this moment of emulated time (exclusive), or a new version: the next step.
+    Until(DateTime<Utc>),
+    /// For this moment only: it reads more than its own resource (a set's view of its VMs).
+    Now,
+}
+
+impl Rendered {
+    /// A document that changes next at `next` (by time alone), or is final when `None`.
+    pub fn until(doc: bytes::Bytes, next: Option<DateTime<Utc>>) -> Rendered {
+        Rendered { doc, holds: next.map_or(Holds::Settled, Holds::Until) }
+    }
+
+    pub fn settled(&self) -> bool {
+        self.holds == Holds::Settled
+    }
 }
 
 /// The tracked properties of a resource at one moment (see `ResourceTypeSpec::tracked`).
@@ -328,8 +353,8 @@ pub trait ResourceProvider: Send + Sync {
     }
 
     /// The document readers see at `now`, for a type whose lifecycle renders it from the
-    /// stored body, its lifecycle state and the time; `None` when the stored body is the
-    /// document.
+    /// stored body, its lifecycle state and the time, and how long it holds (readers are
+    /// answered with it until then); `None` when the stored body is the document.
     fn render(&self, _resource: &StoredResource, _now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
         Ok(None)
     }
@@ -341,8 +366,8 @@ pub trait ResourceProvider: Send + Sync {
         None
     }
 
-    /// A read-only view of the resource at `now`, one of `spec().views`; settled when only a
-    /// new version of this resource can change it (then readers may reuse it).
+    /// A read-only view of the resource at `now`, one of `spec().views`, and how long it holds
+    /// (readers reuse it meanwhile).
     fn view(
         &self,
         view: &str,

@@ -2,35 +2,52 @@
 //! provider renders from it, with the `Deleting` state of an accepted DELETE on top. Kept with
 //! the version once nothing but a new version can change it.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::contract::{Registry, Rendered};
-use crate::store::{to_bytes, StoredResource};
+use super::contract::{Holds, Registry, Rendered};
+use crate::store::{to_bytes, Slot, StoredResource, TimedCache};
 
-pub fn current(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> Bytes {
+/// Documents that hold for a while but are not final (a lifecycle between two steps, a packed
+/// body), shared by every reader until they change.
+static HOLDING: TimedCache = TimedCache::new(16 * 1024 * 1024);
+const DOCUMENT: Slot = 0;
+
+pub fn current(registry: &Registry, resource: &Arc<StoredResource>, now: DateTime<Utc>) -> Bytes {
     current_and_settled(registry, resource, now).0
 }
 
 /// [`current`], and whether it is a lifecycle's final document, which may replace the stored
 /// body (see `Store::materialize`): the base it was rendered from is then no longer needed.
-pub fn current_and_settled(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> (Bytes, bool) {
+pub fn current_and_settled(registry: &Registry, resource: &Arc<StoredResource>, now: DateTime<Utc>) -> (Bytes, bool) {
     let rendered_final = |r: &StoredResource| r.sim.is_some() && r.due.is_none() && !r.deleting;
     if let Some(doc) = resource.rendered.get() {
         return (doc, rendered_final(resource));
     }
-    let (doc, settled) = made(registry, resource, now);
-    if settled {
-        (resource.rendered.keep(doc), rendered_final(resource))
-    } else {
-        (doc, false)
+    if let Some(doc) = HOLDING.get(resource, DOCUMENT, now) {
+        return (doc, false);
+    }
+    let (doc, holds) = made(registry, resource, now);
+    match holds {
+        Holds::Settled => (resource.rendered.keep(doc), rendered_final(resource)),
+        Holds::UntilNewVersion | Holds::Until(_) => {
+            let until = match holds {
+                Holds::Until(at) => Some(at),
+                _ => None,
+            };
+            HOLDING.keep(resource, DOCUMENT, now, until, doc.clone());
+            (doc, false)
+        }
+        Holds::Now => (doc, false),
     }
 }
 
-/// [`current`] for a reader that is not a client (the journal, the state dump): a settled
-/// document is not kept, so that looking at many resources at once does not hold every
-/// document beside its base until a client reads it.
+/// [`current`] for a reader that is not a polling client (the journal, the state dump, a
+/// write's answer): nothing is kept, so that looking at many resources at once does not hold
+/// their documents.
 pub fn current_unkept(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> Bytes {
     match resource.rendered.get() {
         Some(doc) => doc,
@@ -38,19 +55,21 @@ pub fn current_unkept(registry: &Registry, resource: &StoredResource, now: DateT
     }
 }
 
-/// The document made anew, and whether it is settled (the same until a new version).
-fn made(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> (Bytes, bool) {
-    let (doc, settled) = match registry.get(&resource.type_key).map(|p| p.render(resource, now)) {
-        Some(Ok(Some(Rendered { doc, settled }))) => (doc, settled),
+/// The document made anew, and how long it holds.
+fn made(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> (Bytes, Holds) {
+    let (doc, holds) = match registry.get(&resource.type_key).map(|p| p.render(resource, now)) {
+        Some(Ok(Some(Rendered { doc, holds }))) => (doc, holds),
         Some(Err(e)) => {
             tracing::error!(id = %resource.id, error = %e.detail.message, "rendering a resource failed");
-            (resource.body.json(), false)
+            (resource.body.json(), Holds::Now)
         }
-        // The stored body is the document. Packed, it is unpacked for each read rather than
-        // kept twice; otherwise sharing it costs nothing.
-        Some(Ok(None)) | None => {
-            (resource.body.json(), !resource.body.is_packed() || resource.deleting || resource.failed)
+        // The stored body is the document. Packed, it is unpacked for a reader, and kept a
+        // while, rather than kept beside the packed bytes for good; otherwise sharing it costs
+        // nothing.
+        Some(Ok(None)) | None if resource.body.is_packed() && !resource.deleting && !resource.failed => {
+            (resource.body.json(), Holds::UntilNewVersion)
         }
+        Some(Ok(None)) | None => (resource.body.json(), Holds::Settled),
     };
     let doc = if resource.deleting {
         with_provisioning_state(&doc, "Deleting")
@@ -59,7 +78,7 @@ fn made(registry: &Registry, resource: &StoredResource, now: DateTime<Utc>) -> (
     } else {
         doc
     };
-    (doc, settled)
+    (doc, holds)
 }
 
 fn with_provisioning_state(doc: &Bytes, state: &str) -> Bytes {

@@ -128,8 +128,9 @@ pub fn status_body(op: &OperationRecord) -> Value {
     body
 }
 
-pub fn status_response(op: &OperationRecord) -> Response {
-    let mut response = json_response(StatusCode::OK, &status_body(op));
+/// The answer of an `Azure-AsyncOperation` URL, with its body (see [`status_body`]).
+pub fn status_response(op: &OperationRecord, body: Bytes) -> Response {
+    let mut response = json_bytes(StatusCode::OK, body);
     if !op.status.is_terminal() {
         response.headers_mut().insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECONDS));
     }

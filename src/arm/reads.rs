@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 
-use super::contract::{ListOrder, ReadQuery};
+use super::contract::{Holds, ListOrder, ReadQuery};
 use super::dispatch::{not_found, Provider};
 use super::document;
 use super::lro;
@@ -16,7 +16,7 @@ use super::request::ArmRequest;
 use super::respond::{json_bytes, json_with_etag, no_content};
 use super::{api_version, ArmError};
 use crate::app::App;
-use crate::store::{HotCache, StoredResource};
+use crate::store::{HotCache, OperationRecord, StoredResource, TimedCache};
 
 /// The resource at `key` (its lower-cased id), once it is on disk; `None` once its absence is.
 async fn durable_resource(app: &App, key: &str) -> Option<Arc<StoredResource>> {
@@ -110,7 +110,7 @@ pub(super) async fn view(
                 let mut prefix = key.to_string();
                 prefix.push('/');
                 let seq = s.with_prefix(&prefix).map(|r| r.seq).fold(resource.seq, u64::max);
-                (settled_view(provider, view, resource, s, now), seq)
+                (holding_view(provider, view, resource, s, now), seq)
             }
             None => (Err(not_found(provider, name, req)), latest),
         })
@@ -118,25 +118,28 @@ pub(super) async fn view(
     Ok(json_bytes(StatusCode::OK, body))
 }
 
-/// Views their providers call settled, by the version and the view: a client polling one is
-/// answered without rendering it again.
-static SETTLED_VIEWS: HotCache<Arc<StoredResource>> = HotCache::new(2 * 1024 * 1024);
+/// Views that hold a while (see [`Holds`]), by the version and the view: a client polling one
+/// is answered without rendering it again.
+static HOLDING_VIEWS: TimedCache = TimedCache::new(4 * 1024 * 1024);
 
-fn settled_view(
+fn holding_view(
     provider: &Provider,
     view: &'static str,
     resource: &Arc<StoredResource>,
     state: &crate::store::State,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Bytes, ArmError> {
-    let key = [Arc::as_ptr(resource) as usize, view.as_ptr() as usize];
-    if let Some(doc) = SETTLED_VIEWS.get(key) {
+    let slot = view.as_ptr() as usize;
+    if let Some(doc) = HOLDING_VIEWS.get(resource, slot, now) {
         return Ok(doc);
     }
     let rendered = provider.view(view, resource, state, now)?;
-    if rendered.settled {
-        SETTLED_VIEWS.keep(key, resource.clone(), rendered.doc.clone());
-    }
+    let until = match rendered.holds {
+        Holds::Settled | Holds::UntilNewVersion => None,
+        Holds::Until(at) => Some(at),
+        Holds::Now => return Ok(rendered.doc),
+    };
+    HOLDING_VIEWS.keep(resource, slot, now, until, rendered.doc.clone());
     Ok(rendered.doc)
 }
 
@@ -246,6 +249,14 @@ pub(super) async fn list(
     Ok(json_bytes(StatusCode::OK, body))
 }
 
+/// Operation statuses by version: a status changes only with a new version of its record.
+static STATUSES: HotCache<Arc<OperationRecord>> = HotCache::new(2 * 1024 * 1024);
+
+fn status_body(op: &Arc<OperationRecord>) -> Bytes {
+    let key = [Arc::as_ptr(op) as usize, 0];
+    STATUSES.get_or_make(key, || op.clone(), || crate::store::to_bytes(&lro::status_body(op)))
+}
+
 pub(super) async fn operation_endpoint(
     app: &App,
     req: &ArmRequest,
@@ -270,7 +281,8 @@ pub(super) async fn operation_endpoint(
                 (Some(o), None) => o.seq,
                 (None, _) => latest,
             };
-            let shown = resource.map(|r| {
+            // Only a result shows the resource.
+            let shown = resource.filter(|_| result).map(|r| {
                 let doc = document::current(&app.registry, r, now);
                 match app.registry.get(&r.type_key) {
                     Some(provider) => super::shown::shown(provider.spec(), req.api_version(), None, doc),
@@ -283,8 +295,11 @@ pub(super) async fn operation_endpoint(
     let op = op
         .filter(|o| o.subscription.eq_ignore_ascii_case(req.path.subscription()))
         .ok_or_else(|| ArmError::not_found("OperationNotFound", format!("The operation '{id}' could not be found.")))?;
-    let mut response =
-        if result { lro::result_response(&req.base(), &op, resource) } else { lro::status_response(&op) };
+    let mut response = if result {
+        lro::result_response(&req.base(), &op, resource)
+    } else {
+        lro::status_response(&op, status_body(&op))
+    };
     if let Ok(v) = HeaderValue::from_str(&op.id) {
         response.headers_mut().insert("x-ms-operation-id", v);
     }

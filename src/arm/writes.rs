@@ -125,7 +125,7 @@ async fn write(
                 WriteBody::Put(body) => body,
                 WriteBody::Patch(patch) => {
                     let current = existing.as_ref().ok_or_else(|| not_found(provider, name, req))?;
-                    let doc = document::current(&app.registry, current, app.clock.now());
+                    let doc = document::current_unkept(&app.registry, current, app.clock.now());
                     let mut merged: serde_json::Value = serde_json::from_slice(&doc).unwrap_or_default();
                     merge_patch(&mut merged, &patch);
                     // ARM replaces tags as a whole on PATCH: the tags sent are the tags kept.
@@ -233,7 +233,7 @@ async fn write(
             (StatusCode::OK, resource, op)
         }
     };
-    let doc = document::current(&app.registry, &resource, app.clock.now());
+    let doc = document::current_unkept(&app.registry, &resource, app.clock.now());
     let doc = super::shown::shown(spec, req.api_version(), None, doc);
     let mut response = json_with_etag(status, doc, &resource.etag);
     if let Some(op) = op {

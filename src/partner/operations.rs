@@ -3,7 +3,10 @@
 //! filters, one operation's detail, and the offer's status. One operation per offer runs at a
 //! time.
 
-use axum::http::{HeaderValue, StatusCode};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -11,14 +14,14 @@ use serde_json::{json, Value};
 
 use super::error::{PartnerError, API_VERSION};
 use super::offers::offer_id;
-use super::publishing::{detail, entry, Blocked, OperationSim, Submission, STEPS};
+use super::publishing::{detail, entry, next_change, Blocked, OperationSim, Submission, STEPS};
 use crate::app::App;
 use crate::arm::envelope::new_etag;
 use crate::arm::timestamp;
 use crate::faults::Deferred;
 use crate::providers::sim_state;
 use crate::sim::{Advance, AdvanceCtx, Lifecycle};
-use crate::store::{State, StoredResource, Txn};
+use crate::store::{to_bytes, Slot, State, StoredResource, TimedCache, Txn};
 
 pub const TYPE_KEY: &str = "partner/operations";
 
@@ -272,12 +275,27 @@ pub async fn get(app: &App, publisher: &str, offer: &str, id: &str) -> Result<Re
         .read_durable(|state, latest| {
             let found = state
                 .resource(&key)
-                .and_then(|r| sim_of(r).map(|s| detail(&s, &r.body_value(), now)))
+                .and_then(|r| held_detail(r, now))
                 .ok_or_else(|| PartnerError::not_found("operation", id));
             (found, latest)
         })
         .await?;
-    Ok((StatusCode::OK, axum::Json(found)).into_response())
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], found).into_response())
+}
+
+/// Operation details, by version, while they hold: a client polling an operation is answered
+/// from one rendering per change.
+static DETAILS: TimedCache = TimedCache::new(2 * 1024 * 1024);
+
+fn held_detail(operation: &Arc<StoredResource>, now: DateTime<Utc>) -> Option<Bytes> {
+    const DETAIL: Slot = 0;
+    if let Some(doc) = DETAILS.get(operation, DETAIL, now) {
+        return Some(doc);
+    }
+    let sim = sim_of(operation)?;
+    let doc = to_bytes(&detail(&sim, &operation.body_value(), now));
+    DETAILS.keep(operation, DETAIL, now, next_change(&sim, now), doc.clone());
+    Some(doc)
 }
 
 /// The offer version a slot holds: `preview` after a completed publish, `production` after a

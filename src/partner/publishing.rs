@@ -140,6 +140,23 @@ impl OperationSim {
     }
 }
 
+/// When the operation's detail next changes after `now`: a step starting or ending, the running
+/// step's percentage reaching its next whole number, the operation ending. `None`: never again.
+pub fn next_change(sim: &OperationSim, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let line = sim.timeline();
+    let percent_tick =
+        line.iter().filter(|(_, start, finish)| *start <= now && now < *finish).map(|(_, start, finish)| {
+            let total = (*finish - *start).num_milliseconds().max(1);
+            let done = (now - *start).num_milliseconds().clamp(0, total);
+            let next = done * 100 / total + 1;
+            // Milliseconds by which `done * 100 / total` reaches `next` (it stops at 99).
+            let at = if next <= 99 { (next * total + 99) / 100 } else { total };
+            *start + chrono::Duration::milliseconds(at)
+        });
+    let steps = line.iter().flat_map(|(_, start, finish)| [*start, *finish]);
+    steps.chain(percent_tick).chain([sim.end().0]).filter(|at| *at > now).min()
+}
+
 fn message(html: &str, level: &str, at: DateTime<Utc>) -> Value {
     json!({ "messageHtml": html, "level": level, "timestamp": timestamp(at) })
 }
@@ -235,4 +252,52 @@ pub fn entry(sim: &OperationSim, base: &Value, now: DateTime<Utc>) -> Value {
         doc["error"] = json!(sim.blocked.as_ref().map(|b| b.message.clone()));
     }
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sim(submission: Submission, blocked: Option<usize>, cancel_after_ms: Option<i64>) -> OperationSim {
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        OperationSim {
+            submission,
+            start,
+            speed: 1.0,
+            blocked: blocked.map(|step| Blocked { step, message: "Certification failed.".into() }),
+            cancel_requested: cancel_after_ms.map(|ms| start + chrono::Duration::milliseconds(ms)),
+        }
+    }
+
+    /// The detail at every moment equals the one rendered at the last change before it.
+    #[test]
+    fn a_detail_holds_until_its_next_change() {
+        let base = json!({ "publisherId": "contoso", "offerId": "web", "publishingVersion": 1, "offerVersion": 2 });
+        let sims = [
+            sim(Submission::Publish, None, None),
+            sim(Submission::Publish, Some(1), None),
+            sim(Submission::Publish, None, Some(700)),
+            sim(Submission::GoLive, None, None),
+        ];
+        for sim in &sims {
+            let mut now = sim.start - chrono::Duration::milliseconds(50);
+            let mut changes = 0;
+            while now < sim.start + chrono::Duration::seconds(8) {
+                let shown = detail(sim, &base, now);
+                let Some(next) = next_change(sim, now) else {
+                    assert_eq!(shown, detail(sim, &base, now + chrono::Duration::hours(1)), "final");
+                    break;
+                };
+                assert!(next > now);
+                let last = next - chrono::Duration::milliseconds(1);
+                for probe in [now + (next - now) / 2, last] {
+                    assert_eq!(shown, detail(sim, &base, probe), "{sim:?} from {now} to {probe}");
+                }
+                // The next change is a change (or the status' end, which may show nothing new).
+                changes += usize::from(detail(sim, &base, next) != shown);
+                now = next;
+            }
+            assert!(changes > 100, "{sim:?}: the percentages move one by one ({changes} changes)");
+        }
+    }
 }

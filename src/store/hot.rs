@@ -49,6 +49,12 @@ impl<P: Clone> HotCache<P> {
         shard.entries.get(&key).map(|(_, bytes)| bytes.clone())
     }
 
+    /// What is kept under `key`, if its pin passes `valid`.
+    pub fn get_if(&self, key: HotKey, valid: impl FnOnce(&P) -> bool) -> Option<Bytes> {
+        let shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        shard.entries.get(&key).filter(|(pin, _)| valid(pin)).map(|(_, bytes)| bytes.clone())
+    }
+
     pub fn keep(&self, key: HotKey, pin: P, bytes: Bytes) {
         let share = self.budget / SHARDS;
         if bytes.len() > share {

@@ -12,6 +12,7 @@ mod record;
 mod rows;
 mod sqlite;
 mod state;
+mod timed;
 mod writer;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ pub use record::{
     to_bytes, OperationError, OperationKind, OperationRecord, OperationStatus, OperationUrls, StoredResource,
 };
 pub use state::{Persist, State, TimerTarget, Txn, VersionChange};
+pub use timed::{Slot, TimedCache};
 
 use sqlite::WriteRequest;
 

@@ -334,7 +334,7 @@ impl ResourceProvider for ScaleSets {
         // Its VMs change it without a new version of the set.
         Ok(Rendered {
             doc: to_bytes(&scale_set_instance_view(&doc, provisioning, time, vms.len(), codes)),
-            settled: false,
+            holds: crate::providers::Holds::Now,
         })
     }
 

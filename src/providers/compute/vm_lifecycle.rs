@@ -9,7 +9,7 @@ use super::instance_view::{provisioning_state, vm_instance_view, ViewFacts, VmIn
 use super::vm_power::{Power, VmAction, VmFailure, VmSim};
 use crate::arm::envelope::{new_resource, revised};
 use crate::arm::{ArmError, Caller};
-use crate::providers::{sim_state, Advance, ReadQuery, Rendered, ResourceTypeSpec, TrackedState};
+use crate::providers::{sim_state, Advance, Holds, ReadQuery, Rendered, ResourceTypeSpec, TrackedState};
 use crate::store::{to_bytes, OperationError, OperationStatus, StoredResource};
 
 /// The name a VM's document shows: `{set}_{instanceId}` for a scale set's, its own otherwise.
@@ -182,7 +182,10 @@ pub fn render(resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Re
         return Ok(None);
     }
     let doc = render_vm(resource, now)?;
-    Ok(Some(Rendered { doc: to_bytes(&doc), settled: false }))
+    // Only the provisioning state follows the time, until the transition ends.
+    let end = record_of(resource)?.power.transition.end;
+    let holds = if end > now { Holds::Until(end) } else { Holds::UntilNewVersion };
+    Ok(Some(Rendered { doc: to_bytes(&doc), holds }))
 }
 
 /// The provisioning state now and when the transition ends.
@@ -204,9 +207,15 @@ pub fn view(name: &str, resource: &StoredResource, now: DateTime<Utc>) -> Result
     if name.eq_ignore_ascii_case("vmSizes") {
         let doc = resource.body_value();
         let sizes = super::catalog::sizes_for(doc.pointer("/properties/storageProfile/imageReference"));
-        return Ok(Rendered { doc: to_bytes(&sizes), settled: false });
+        return Ok(Rendered { doc: to_bytes(&sizes), holds: Holds::UntilNewVersion });
     }
-    with_instance_view(resource, now, |view, settled| Rendered { doc: to_bytes(view), settled })
+    let record = record_of(resource)?;
+    let holds = match record.power.next_change(now, record.placement.speed) {
+        _ if resource.deleting => Holds::Now,
+        Some(at) => Holds::Until(at),
+        None => Holds::UntilNewVersion,
+    };
+    with_instance_view(resource, now, |view, _| Rendered { doc: to_bytes(view), holds })
 }
 
 /// `$expand=instanceView` (or a list's `statusOnly=true`) adds the instance view;

@@ -276,6 +276,16 @@ impl VmSim {
         let agent_ready = state.running_since.is_none_or(|since| now >= since + crate::sim::scaled(AGENT_BOOT, speed));
         !state.busy && agent_ready && self.maintained.is_none_or(|at| at <= now)
     }
+
+    /// The first moment after `now` at which what the VM shows may change by time alone: its
+    /// transition ending, its agent becoming ready, maintenance ending.
+    pub fn next_change(&self, now: DateTime<Utc>, speed: f64) -> Option<DateTime<Utc>> {
+        let t = &self.transition;
+        let boot = crate::sim::scaled(AGENT_BOOT, speed);
+        // The agent boots from whichever moment the VM is running since.
+        let agent_ready = [Some(t.start), Some(t.end), self.running_since].into_iter().flatten().map(|at| at + boot);
+        [t.end].into_iter().chain(agent_ready).chain(self.maintained).filter(|at| *at > now).min()
+    }
 }
 
 #[cfg(test)]

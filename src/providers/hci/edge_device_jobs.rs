@@ -223,18 +223,19 @@ fn unreadable(e: impl std::fmt::Display) -> ArmError {
 }
 
 /// The job's document at `now`: the accepted job with every step due by then replayed at its
-/// time, and whether anything is left to happen to it.
-fn render_job(resource: &StoredResource, now: DateTime<Utc>) -> Result<(JobEnvelope, bool), ArmError> {
+/// time, and when it next changes (`None`: nothing is left to happen to it).
+fn render_job(resource: &StoredResource, now: DateTime<Utc>) -> Result<(JobEnvelope, Option<DateTime<Utc>>), ArmError> {
     let mut doc: JobEnvelope = serde_json::from_slice(&resource.body.json()).map_err(unreadable)?;
     let Some(sim) = resource.sim_as::<JobSim>() else {
-        return Ok((doc, true));
+        return Ok((doc, None));
     };
     let path = sim.path();
     let total = timeline(&sim.plan).len();
-    for step in path.iter().take_while(|p| p.at <= now) {
+    let done = path.partition_point(|p| p.at <= now);
+    for step in &path[..done] {
         run_step(&mut doc.properties, step, total);
     }
-    let mut settled = path.last().is_none_or(|p| p.at <= now);
+    let mut next = path.get(done).map(|p| p.at);
     match (&sim.closed, sim.session_expiry(&path)) {
         (Some(closed), _) => {
             close_session(&mut doc.properties, closed.at, &closed.state);
@@ -242,10 +243,10 @@ fn render_job(resource: &StoredResource, now: DateTime<Utc>) -> Result<(JobEnvel
         (None, Some(expiry)) if expiry <= now => {
             close_session(&mut doc.properties, expiry, "Expired");
         }
-        (None, Some(_)) => settled = false,
+        (None, Some(expiry)) => next = Some(next.map_or(expiry, |n| n.min(expiry))),
         (None, None) => {}
     }
-    Ok((doc, settled))
+    Ok((doc, next))
 }
 
 /// The tracked properties as a job's stored document holds them (the rest is skipped unread).
@@ -397,8 +398,8 @@ impl ResourceProvider for EdgeDeviceJobs {
         if resource.sim.is_none() {
             return Ok(None);
         }
-        let (doc, settled) = render_job(resource, now)?;
-        Ok(Some(Rendered { doc: to_bytes(&doc), settled }))
+        let (doc, next) = render_job(resource, now)?;
+        Ok(Some(Rendered::until(to_bytes(&doc), next)))
     }
 }
 

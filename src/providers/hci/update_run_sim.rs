@@ -218,15 +218,32 @@ pub fn properties_at(sim: &RunSim, now: DateTime<Utc>) -> Value {
         _ => "InProgress",
     };
     let last = root.last_updated.unwrap_or(sim.start);
-    let until = root.end.unwrap_or(now.max(sim.start));
+    // A run under way reports how long it has run to the second; once ended, exactly.
+    let duration = match root.end {
+        Some(end) => end - sim.start,
+        None => chrono::Duration::seconds((now.max(sim.start) - sim.start).num_seconds()),
+    };
     json!({
         "provisioningState": "Succeeded",
         "timeStarted": timestamp(sim.start),
         "lastUpdatedTime": timestamp(last),
-        "duration": iso_duration(until - sim.start),
+        "duration": iso_duration(duration),
         "state": state,
         "progress": root_step,
     })
+}
+
+/// When the run's document next changes after `now`: a step starting or ending, or, while the
+/// run goes on, its `duration` reaching the next second. `None`: the run has ended.
+pub fn next_change(sim: &RunSim, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let walk = sim.walk();
+    if RunSim::end(&walk) <= now {
+        return None;
+    }
+    let elapsed = (now.max(sim.start) - sim.start).num_seconds();
+    let tick = sim.start + chrono::Duration::seconds(elapsed + 1);
+    let steps = walk.iter().filter(|l| !l.unreached).flat_map(|l| [l.start, l.end]).filter(|at| *at > now);
+    steps.chain([tick]).min()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::cluster_child::{put_checked, spec, tracking};
 use super::update_effects::{on_health_checked, on_run_finished};
 use super::update_plan::failure_points;
-use super::update_run_sim::{properties_at, RunEvent, RunSim};
+use super::update_run_sim::{next_change, properties_at, RunEvent, RunSim};
 use super::update_shapes::UpdateRunProperties;
 use super::updates::update_name_rule;
 use crate::arm::ArmError;
@@ -91,8 +91,7 @@ impl ResourceProvider for UpdateRuns {
     fn render(&self, resource: &StoredResource, now: DateTime<Utc>) -> Result<Option<Rendered>, ArmError> {
         let Some(sim) = resource.sim_as::<RunSim>() else { return Ok(None) };
         let doc = render_run(resource, &sim, now)?;
-        let settled = RunSim::end(&sim.walk()) <= now;
-        Ok(Some(Rendered { doc: to_bytes(&doc), settled }))
+        Ok(Some(Rendered::until(to_bytes(&doc), next_change(&sim, now))))
     }
 
     fn tracked_ahead(&self, resource: &StoredResource, after: DateTime<Utc>) -> Option<Vec<TrackedState>> {
