@@ -34,6 +34,8 @@ pub struct App {
     pub control: crate::identity::ControlAccess,
     /// Deployments the orchestrator has yet to take up.
     pub deployments: Arc<DeploymentQueue>,
+    /// Answers to resource GETs, for the next caller of the same (see `arm::answers`).
+    pub answers: crate::arm::answers::Answers,
 }
 
 /// What `azemu serve` sets for an [`App`] beyond its parts.
@@ -97,6 +99,7 @@ impl App {
             body_timeout,
             control,
             deployments,
+            answers: Default::default(),
         })
     }
 }

@@ -431,6 +431,10 @@ async fn limited_tokens_reach_only_their_subscriptions_publishers_and_role() {
 
     let reader = cli_token(data.path(), &["--subscription", SUB, "--role", "reader"]);
     assert_eq!(send(Method::GET, group.clone(), None, reader.clone()).await.status, StatusCode::OK);
+    // The answer kept for that GET is not given to a token for another subscription.
+    let theirs_only = cli_token(data.path(), &["--subscription", other]);
+    let kept = send(Method::GET, group.clone(), None, theirs_only).await;
+    assert_eq!((kept.status, kept.error_code()), (StatusCode::FORBIDDEN, "AuthorizationFailed"));
     let write = send(Method::DELETE, group.clone(), None, reader.clone()).await;
     assert_eq!((write.status, write.error_code()), (StatusCode::FORBIDDEN, "AuthorizationFailed"));
     assert!(write.body["error"]["message"].as_str().unwrap().contains("resourceGroups/delete"));

@@ -114,7 +114,11 @@ async fn what_readers_are_served_is_what_the_lifecycle_shows_at_every_moment() {
         let at = format!("{elapsed:.3} s");
         // Readers keep what they are answered with...
         for path in [with_version(&job("dev-1", "logs"), HCI), with_version(&vm_path(), VMS), set_vm.clone()] {
-            assert_eq!(s.get(&path).await.status, StatusCode::OK);
+            let kept = s.get(&path).await;
+            assert_eq!(kept.status, StatusCode::OK);
+            // A query the answer cache does not keep answers for takes the full path.
+            let full = s.get(&format!("{path}&probe=full")).await;
+            assert_eq!(kept.body, full.body, "{path} at {at}: a kept answer no longer holds");
         }
         view_is_fresh(&s, &vm_path(), &at).await;
         // ...and it still holds a moment later, until their next step.
@@ -136,4 +140,66 @@ async fn what_readers_are_served_is_what_the_lifecycle_shows_at_every_moment() {
     assert_eq!(changing, 0, "the work has ended");
     let view = s.get(&format!("{}/instanceView?api-version={VMS}", vm_path())).await.body;
     assert_eq!(view["vmAgent"]["statuses"][0]["displayStatus"], "Ready", "{view}");
+}
+
+/// A GET asked again is answered from the answer kept for it only while that is still the
+/// answer: not once the parent is being deleted, a fault rule is active, the version changed or
+/// the question differs (another api-version, `If-None-Match`).
+#[tokio::test]
+async fn a_kept_answer_is_given_only_while_it_is_still_the_answer() {
+    let s = TestServer::start().await;
+    s.create_device("dev-1").await;
+    let path = with_version(&job("dev-1", "logs"), HCI);
+    assert_eq!(s.put(&path, collect_log_body()).await.status, StatusCode::CREATED);
+    s.advance(60.0).await;
+    let first = s.get(&path).await;
+    let again = s.get(&path).await;
+    assert_eq!((first.status, &first.body), (again.status, &again.body));
+    assert_eq!(first.header("etag"), again.header("etag"));
+    let requests = |metrics: &str| {
+        metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("azemu_requests_total{") && l.contains("EdgeDeviceJobs_Get") && l.contains("\"200\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    let metrics = || async { reqwest::get(format!("{}/metrics", s.base)).await.unwrap().text().await.unwrap() };
+    let before = requests(&metrics().await);
+    s.get(&path).await;
+    assert_eq!(requests(&metrics().await), before + 1, "a kept answer is counted as any answer");
+
+    // The same question in another form is another question.
+    let etag = first.header("etag").unwrap();
+    let unchanged = s.send(reqwest::Method::GET, &path, None, &[("if-none-match", etag.as_str())]).await;
+    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+
+    // A fault rule acts on it.
+    let rule = s
+        .add_fault(json!({"match": {"operation": "EdgeDeviceJobs_Get"}, "action": {"error": {"status": 503, "code": "ServerBusy"}}, "times": 1}))
+        .await;
+    let faulted = s.get(&path).await;
+    assert_eq!((faulted.status, faulted.error_code()), (StatusCode::SERVICE_UNAVAILABLE, "ServerBusy"), "{rule}");
+    assert_eq!(s.get(&path).await.status, StatusCode::OK, "the rule fired its one time");
+
+    // A new version is a new answer.
+    let changed = json!({ "kind": "HCI", "properties": { "jobType": "CollectLog", "fromDate": "2024-01-30T10:00:00Z", "toDate": "2024-01-30T12:00:00Z" } });
+    assert_eq!(s.put(&path, changed).await.status, StatusCode::OK);
+    let updated = s.get(&path).await;
+    let from = updated.body["properties"]["fromDate"].as_str().unwrap_or_default();
+    assert!(from.starts_with("2024-01-30T10:00:00"), "{}", updated.body);
+    assert_ne!(updated.header("etag"), first.header("etag"));
+
+    // A parent being deleted takes its children's answers with it.
+    s.get(&path).await;
+    let r = s.delete(&with_version(&device("dev-1"), HCI)).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let orphan = s.get(&path).await;
+    assert_eq!(
+        (orphan.status, orphan.error_code()),
+        (StatusCode::NOT_FOUND, "ParentResourceNotFound"),
+        "{}",
+        orphan.body
+    );
 }

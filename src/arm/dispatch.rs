@@ -38,7 +38,7 @@ pub async fn handle(app: &App, req: ArmRequest) -> (Response, Option<&'static st
         fault_response::injected(error, &req.method)
     } else {
         let routed = match target {
-            Ok(target) => route(app, &req, target, &faults.deferred).await,
+            Ok(target) => route(app, &req, target, &faults.deferred, operation).await,
             Err(e) => Err(e),
         };
         routed.unwrap_or_else(IntoResponse::into_response)
@@ -57,7 +57,13 @@ pub struct RequestNames {
     pub caller: Option<std::sync::Arc<str>>,
 }
 
-async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferred) -> Result<Response, ArmError> {
+async fn route(
+    app: &App,
+    req: &ArmRequest,
+    target: Target<'_>,
+    faults: &Deferred,
+    operation: Option<&'static str>,
+) -> Result<Response, ArmError> {
     if let Target::Operation { id, result } = &target {
         return operation_endpoint(app, req, id, *result).await;
     }
@@ -87,10 +93,16 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
         Target::Item { provider, .. } if !provider.writable() && !matches!(req.method, Method::GET | Method::HEAD) => {
             Err(ArmError::method_not_allowed(req.method.as_str(), req.raw_path()))
         }
-        Target::Item { provider, id, name, .. } => {
+        Target::Item { provider, id, name, parent } => {
             let key = key.unwrap_or_else(|| id.to_ascii_lowercase());
             match req.method {
-                Method::GET => get(app, provider, &key, &name, req).await,
+                Method::GET => {
+                    let group = req.path.resource_group().filter(|_| !is_group_itself).map(|g| {
+                        "/subscriptions/".len() + req.path.subscription().len() + "/resourcegroups/".len() + g.len()
+                    });
+                    let scope = Scope { group, parent: parent.map(|(_, id)| id.len()), operation };
+                    get(app, provider, &key, &name, req, scope).await
+                }
                 Method::HEAD => head(app, &key).await,
                 Method::PUT => put(app, provider, &id, &name, req, faults).await,
                 Method::DELETE => delete(app, provider, &id, &name, req, faults).await,
@@ -109,6 +121,14 @@ async fn route(app: &App, req: &ArmRequest, target: Target<'_>, faults: &Deferre
         }
         Target::Operation { .. } | Target::Platform(_) | Target::Catalog(_) => unreachable!("handled above"),
     }
+}
+
+/// What a GET's answer stands on beside its resource: the lengths of its group's and parent's
+/// keys (prefixes of its own), and the operationId it answers as.
+pub(super) struct Scope {
+    pub group: Option<usize>,
+    pub parent: Option<usize>,
+    pub operation: Option<&'static str>,
 }
 
 /// The store's key of a resource group.

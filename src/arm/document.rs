@@ -23,25 +23,46 @@ pub fn current(registry: &Registry, resource: &Arc<StoredResource>, now: DateTim
 /// [`current`], and whether it is a lifecycle's final document, which may replace the stored
 /// body (see `Store::materialize`): the base it was rendered from is then no longer needed.
 pub fn current_and_settled(registry: &Registry, resource: &Arc<StoredResource>, now: DateTime<Utc>) -> (Bytes, bool) {
+    let (doc, settled, _) = current_served(registry, resource, now);
+    (doc, settled)
+}
+
+/// How long a document served at some moment stays what is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// Until a new version of the resource.
+    UntilNewVersion,
+    /// Until this moment of emulated time (exclusive), or a new version.
+    Until(DateTime<Utc>),
+    /// For this moment only.
+    Now,
+}
+
+/// [`current_and_settled`], and how long the document is what readers are served.
+pub fn current_served(
+    registry: &Registry,
+    resource: &Arc<StoredResource>,
+    now: DateTime<Utc>,
+) -> (Bytes, bool, Served) {
     let rendered_final = |r: &StoredResource| r.sim.is_some() && r.due.is_none() && !r.deleting;
     if let Some(doc) = resource.rendered.get() {
-        return (doc, rendered_final(resource));
+        return (doc, rendered_final(resource), Served::UntilNewVersion);
     }
-    if let Some(doc) = HOLDING.get(resource, DOCUMENT, now) {
-        return (doc, false);
+    if let Some((doc, until)) = HOLDING.get_with_end(resource, DOCUMENT, now) {
+        return (doc, false, until.map_or(Served::UntilNewVersion, Served::Until));
     }
     let (doc, holds) = made(registry, resource, now);
     match holds {
-        Holds::Settled => (resource.rendered.keep(doc), rendered_final(resource)),
-        Holds::UntilNewVersion | Holds::Until(_) => {
-            let until = match holds {
-                Holds::Until(at) => Some(at),
-                _ => None,
-            };
-            HOLDING.keep(resource, DOCUMENT, now, until, doc.clone());
-            (doc, false)
+        Holds::Settled => (resource.rendered.keep(doc), rendered_final(resource), Served::UntilNewVersion),
+        Holds::UntilNewVersion => {
+            HOLDING.keep(resource, DOCUMENT, now, None, doc.clone());
+            (doc, false, Served::UntilNewVersion)
         }
-        Holds::Now => (doc, false),
+        Holds::Until(at) => {
+            HOLDING.keep(resource, DOCUMENT, now, Some(at), doc.clone());
+            (doc, false, Served::Until(at))
+        }
+        Holds::Now => (doc, false, Served::Now),
     }
 }
 

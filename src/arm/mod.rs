@@ -1,5 +1,6 @@
 //! The ARM protocol, shared by every ARM provider.
 
+pub mod answers;
 pub mod api_version;
 pub mod catalog;
 pub mod contract;

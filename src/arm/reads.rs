@@ -7,9 +7,11 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 
+use super::answers::{Answer, Shows};
 use super::contract::{Holds, ListOrder, ReadQuery};
-use super::dispatch::{not_found, Provider};
+use super::dispatch::{not_found, Provider, Scope};
 use super::document;
+use super::document::Served;
 use super::lro;
 use super::paging::{page, PageRequest};
 use super::request::ArmRequest;
@@ -29,27 +31,68 @@ async fn durable_resource(app: &App, key: &str) -> Option<Arc<StoredResource>> {
         .await
 }
 
-/// GET of the resource at `key` (its lower-cased id).
+/// GET of the resource at `key` (its lower-cased id). A plain GET's answer is kept for the
+/// next one (see `answers`).
 pub(super) async fn get(
     app: &App,
     provider: &Provider,
     key: &str,
     name: &str,
     req: &ArmRequest,
+    scope: Scope,
 ) -> Result<Response, ArmError> {
     let resource = durable_resource(app, key).await.ok_or_else(|| not_found(provider, name, req))?;
-    if let Some(tag) = req.header("if-none-match") {
+    let conditional = req.header("if-none-match");
+    if let Some(tag) = conditional {
         if tag.split(',').any(|t| t.trim() == resource.etag || t.trim() == "*") {
             return Ok(no_content(StatusCode::NOT_MODIFIED));
         }
     }
     let now = app.clock.now();
-    let (doc, settled) = document::current_and_settled(&app.registry, &resource, now);
+    let (doc, settled, served) = document::current_served(&app.registry, &resource, now);
     if settled {
         app.store.materialize(vec![(resource.clone(), doc.clone())]);
     }
     let doc = presented(provider, req, &resource, doc, now, false);
-    Ok(json_with_etag(StatusCode::OK, doc, &resource.etag))
+    let response = json_with_etag(StatusCode::OK, doc.clone(), &resource.etag);
+    let until = match served {
+        Served::UntilNewVersion => Some(None),
+        Served::Until(at) => Some(Some(at)),
+        Served::Now => None,
+    };
+    if let (Some(until), None) = (until, conditional) {
+        let shows =
+            Shows::Resource { version: resource.clone(), key: key.into(), group: scope.group, parent: scope.parent };
+        keep_answer(app, req, shows, now, until, &response, doc, scope.operation);
+    }
+    Ok(response)
+}
+
+/// Keeps a plain GET's answer for the next one (`$expand` and friends add what follows the
+/// time, and are answered in full).
+#[allow(clippy::too_many_arguments)]
+fn keep_answer(
+    app: &App,
+    req: &ArmRequest,
+    shows: Shows,
+    now: chrono::DateTime<chrono::Utc>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    response: &Response,
+    body: Bytes,
+    operation: Option<&'static str>,
+) {
+    let Some(query) = req.query.only_api_version() else { return };
+    let answer = Answer {
+        shows,
+        subscription: req.path.subscription().into(),
+        from: now,
+        until,
+        status: response.status(),
+        headers: response.headers().clone(),
+        body,
+        operation,
+    };
+    app.answers.keep(format!("{}?{query}", req.raw_path()), answer);
 }
 
 /// The document as the request sees it: in its api-version's shape, with what `$expand` (or a
@@ -295,13 +338,17 @@ pub(super) async fn operation_endpoint(
     let op = op
         .filter(|o| o.subscription.eq_ignore_ascii_case(req.path.subscription()))
         .ok_or_else(|| ArmError::not_found("OperationNotFound", format!("The operation '{id}' could not be found.")))?;
-    let mut response = if result {
-        lro::result_response(&req.base(), &op, resource)
-    } else {
-        lro::status_response(&op, status_body(&op))
+    let body = (!result).then(|| status_body(&op));
+    let mut response = match &body {
+        None => lro::result_response(&req.base(), &op, resource),
+        Some(body) => lro::status_response(&op, body.clone()),
     };
     if let Ok(v) = HeaderValue::from_str(&op.id) {
         response.headers_mut().insert("x-ms-operation-id", v);
+    }
+    // A status changes only with a new version of its record: kept for the next poll.
+    if let Some(body) = body {
+        keep_answer(app, req, Shows::Operation { version: op }, now, None, &response, body, None);
     }
     Ok(response)
 }

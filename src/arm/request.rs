@@ -89,6 +89,18 @@ impl Query {
         }
     }
 
+    /// The query as sent, when it is one `api-version` parameter and nothing else.
+    pub fn only_api_version(&self) -> Option<&str> {
+        match self {
+            Query::Plain(raw)
+                if !raw.contains('&') && raw.len() > 12 && raw[..12].eq_ignore_ascii_case("api-version=") =>
+            {
+                Some(raw)
+            }
+            _ => None,
+        }
+    }
+
     /// The first value of parameter `name` (in any casing), as form decoding reads it.
     pub fn get(&self, name: &str) -> Option<&str> {
         match self {

@@ -144,6 +144,11 @@ impl FaultRules {
 
     /// Matches a request against the rules: fires the request-level ones (the first error or
     /// dropped connection, the first latency) and collects the ones that act on its work.
+    /// Whether any rule may act on a request.
+    pub fn any_active(&self) -> bool {
+        self.active.load(Ordering::Acquire) != 0
+    }
+
     pub fn on_request(self: &std::sync::Arc<Self>, facts: &RequestFacts) -> RequestFaults {
         let mut out = RequestFaults::default();
         if self.active.load(Ordering::Acquire) == 0 {

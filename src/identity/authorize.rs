@@ -67,6 +67,11 @@ impl Principal {
         self.access.as_ref().is_none_or(|access| reaches(access) && (access.role.writes() || reads(method)))
     }
 
+    /// Whether it may read what lies in subscription `id`.
+    pub fn may_read_subscription(&self, id: &str) -> bool {
+        self.may(&Method::GET, |a| a.reaches_subscription(id))
+    }
+
     pub fn reaches_subscription(&self, id: &str) -> bool {
         self.access.as_ref().is_none_or(|a| a.reaches_subscription(id))
     }

@@ -49,10 +49,11 @@ impl<P: Clone> HotCache<P> {
         shard.entries.get(&key).map(|(_, bytes)| bytes.clone())
     }
 
-    /// What is kept under `key`, if its pin passes `valid`.
-    pub fn get_if(&self, key: HotKey, valid: impl FnOnce(&P) -> bool) -> Option<Bytes> {
+    /// What is kept under `key`, with what `read` reads from its pin, if it reads something.
+    pub fn get_if<R>(&self, key: HotKey, read: impl FnOnce(&P) -> Option<R>) -> Option<(Bytes, R)> {
         let shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
-        shard.entries.get(&key).filter(|(pin, _)| valid(pin)).map(|(_, bytes)| bytes.clone())
+        let (pin, bytes) = shard.entries.get(&key)?;
+        read(pin).map(|r| (bytes.clone(), r))
     }
 
     pub fn keep(&self, key: HotKey, pin: P, bytes: Bytes) {

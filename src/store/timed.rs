@@ -46,7 +46,17 @@ impl TimedCache {
 
     /// The bytes kept for `slot` of `version`, if they hold at `now`.
     pub fn get<T>(&self, version: &Arc<T>, slot: Slot, now: DateTime<Utc>) -> Option<Bytes> {
-        self.entries.get_if(Self::key(version, slot), |span| span.holds_at(now))
+        self.get_with_end(version, slot, now).map(|(bytes, _)| bytes)
+    }
+
+    /// [`TimedCache::get`], with when the bytes stop holding (`None`: with a new version).
+    pub fn get_with_end<T>(
+        &self,
+        version: &Arc<T>,
+        slot: Slot,
+        now: DateTime<Utc>,
+    ) -> Option<(Bytes, Option<DateTime<Utc>>)> {
+        self.entries.get_if(Self::key(version, slot), |span| span.holds_at(now).then_some(span.until))
     }
 
     /// Keeps `bytes`, made at `made_at`, for `slot` of `version` until `until` (exclusive;
