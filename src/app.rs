@@ -80,6 +80,8 @@ impl App {
         let metrics = Arc::new(Metrics::new());
         let commits = metrics.clone();
         store.observe_commits(Box::new(move |took| commits.observe_commit(took)));
+        let lateness = metrics.clone();
+        engine.observe_lateness(Box::new(move |late| lateness.observe_step_lateness(late)));
         let identity = Arc::new(identity);
         let registrations =
             crate::arm::platform::Registrations::load(store.setting(crate::arm::platform::REGISTRATIONS_SETTING));

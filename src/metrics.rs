@@ -70,6 +70,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     durations: Family<OperationLabel, Histogram, fn() -> Histogram>,
     commits: Histogram,
+    lateness: Histogram,
     lifecycles: Family<LifecycleLabels, Gauge>,
     operations: Family<OperationStatusLabels, Gauge>,
     fault_hits: Family<RuleLabels, Gauge>,
@@ -97,6 +98,14 @@ impl Metrics {
             "Time to commit a group of writes to disk (fsync included)",
             commits.clone(),
         );
+        // 1 ms to 30 s, with 1 s among the bounds: how many steps ran within a second of their time.
+        let lateness =
+            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]);
+        registry.register(
+            "sim_step_lateness_seconds",
+            "How long after its time each lifecycle step ran, in wall-clock time (real clock only)",
+            lateness.clone(),
+        );
         let lifecycles = Family::<LifecycleLabels, Gauge>::default();
         registry.register(
             "lifecycles",
@@ -123,6 +132,7 @@ impl Metrics {
             requests,
             durations,
             commits,
+            lateness,
             lifecycles,
             operations,
             fault_hits,
@@ -148,6 +158,10 @@ impl Metrics {
 
     pub fn observe_commit(&self, took: Duration) {
         self.commits.observe(took.as_secs_f64());
+    }
+
+    pub fn observe_step_lateness(&self, late: Duration) {
+        self.lateness.observe(late.as_secs_f64());
     }
 
     /// The exposition text, after measuring what is measured on scrape.

@@ -71,3 +71,34 @@ async fn requests_lifecycles_faults_and_the_store_are_measured() {
         .sum();
     assert_eq!(counted, 4.0, "the group, the device, the 429 and the job: ARM requests only");
 }
+
+/// On the real clock, every step the engine runs is measured against its time: a job's steps
+/// appear in the lateness histogram, and on an idle server well within a second.
+#[tokio::test]
+async fn how_late_lifecycle_steps_run_is_measured_on_the_real_clock() {
+    let s =
+        TestServer::start_with(Options { clock: azemu::sim::ClockMode::Real, speed: 20.0, ..Options::default() }).await;
+    s.create_device("dev-1").await;
+    let r = s.put(&with_version(&job("dev-1", "logs"), HCI), collect_log_body()).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let op = r.header("azure-asyncoperation").unwrap();
+    for _ in 0..100 {
+        if s.get(&op).await.body["status"] == "Succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let scraped = scrape(&s).await;
+    let steps = value(&scraped, "azemu_sim_step_lateness_seconds_count", &[]).expect("the histogram");
+    assert!(steps >= 1.0, "the job's completion was measured: {steps}");
+    let within = scraped
+        .samples
+        .iter()
+        .find(|x| x.metric == "azemu_sim_step_lateness_seconds")
+        .and_then(|x| match &x.value {
+            prometheus_parse::Value::Histogram(buckets) => buckets.iter().find(|b| b.less_than == 1.0).map(|b| b.count),
+            _ => None,
+        })
+        .expect("a bucket at 1 s");
+    assert_eq!(within, steps, "every step ran within a second of its time");
+}

@@ -21,16 +21,38 @@ const MAX_STEPS_PER_ROUND: usize = 1024;
 /// Steps run under one hold of the store's write lock before requests get a turn.
 const STEPS_PER_LOCK: usize = 64;
 
+/// Told how late each step ran, in wall-clock time, on the real clock.
+pub type LatenessObserver = Box<dyn Fn(Duration) + Send + Sync>;
+
 pub struct Engine {
     store: Arc<Store>,
     clock: Arc<Clock>,
     lifecycles: Lifecycles,
     running: tokio::sync::Mutex<()>,
+    lateness: std::sync::OnceLock<LatenessObserver>,
 }
 
 impl Engine {
     pub fn new(store: Arc<Store>, clock: Arc<Clock>, lifecycles: Lifecycles) -> Engine {
-        Engine { store, clock, lifecycles, running: tokio::sync::Mutex::new(()) }
+        Engine { store, clock, lifecycles, running: tokio::sync::Mutex::new(()), lateness: Default::default() }
+    }
+
+    /// Reports, for every lifecycle step and operation end, how long after its time it ran.
+    pub fn observe_lateness(&self, observer: LatenessObserver) {
+        let _ = self.lateness.set(observer);
+    }
+
+    /// Tells the observer how late the steps just run were (the manual clock runs each at its
+    /// own time: never late).
+    fn report_lateness(&self, steps: &[(DateTime<Utc>, TimerTarget)]) {
+        let Some(observe) = self.lateness.get().filter(|_| self.clock.mode() == ClockMode::Real) else { return };
+        let now = self.clock.now();
+        for (at, target) in steps {
+            if !matches!(target, TimerTarget::OperationExpiry(_)) {
+                let late = (now - *at).to_std().unwrap_or(Duration::ZERO);
+                observe(late.div_f64(self.clock.speed().max(f64::MIN_POSITIVE)));
+            }
+        }
     }
 
     /// Runs forever: due work at once, then sleep until the next timer or a new one.
@@ -99,6 +121,7 @@ impl Engine {
             // them shares one hold of the write lock.
             for chunk in due.chunks(STEPS_PER_LOCK) {
                 let results = self.store.apply_each(chunk, |state, (at, target)| self.step(state, *at, target));
+                self.report_lateness(chunk);
                 for (result, (_, target)) in results.into_iter().zip(chunk) {
                     match result {
                         Ok(ack) => acks.push(ack),
