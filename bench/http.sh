@@ -93,6 +93,23 @@ get_pair() { # label, first URL, second URL, the first's name
     report_pair "$1" "$(alternate get_first get_second)" "$4"
 }
 
+# bare_durable and azemu (lifecycles running), with their stores under $2, taking the PUT load
+# in turns PUT_ROUNDS times: the ratio, and azemu's own percentiles over those rounds. Leaves
+# both running (`$bare_url`, `$base`).
+put_rounds() { # label, directory, bare_durable's port, azemu's port, a tag for the jobs' names
+    mkdir -p "$2/bare_durable"
+    target/release/examples/bare_durable "$3" "$2/bare_durable" > /dev/null &
+    bare_pid=$!
+    bare_url=http://127.0.0.1:$3
+    sleep 0.3
+    start_azemu "$4" "$2/azemu"
+    run_tag=$5
+    local rounds
+    rounds=$(ROUNDS=${PUT_ROUNDS:-5} inside_p99 EdgeDeviceJobs_CreateOrUpdate alternate put_bare put_azemu)
+    ROUNDS=${PUT_ROUNDS:-5} report_pair "$1" "$(head -1 <<< "$rounds")" "bare_durable"
+    tail -n +2 <<< "$rounds"
+}
+
 state_of() { # URL: its properties.state (or provisioningState)
     curl -sf -H "$bearer" "$1" | sed -E 's/.*"(state|provisioningState)":"([A-Za-z]+)".*/\2/'
 }
@@ -122,7 +139,7 @@ kill "$bare_pid"; bare_pid=
 printf "%-62s %7.0f req/s  p99 %.2f ms (for scale; not a yardstick below)\n" "bare hyper, fixed 800-byte body" "$bare_rps" "$bare_p99"
 
 # --- GETs: settled, and of work under way, on one server on the real clock ---------------------
-start_azemu 18901 "$data/gets"
+start_azemu 18901 "$data/reads"
 job_url="$base$device/jobs/bench-job?$hci"
 curl -sf -X PUT "${auth[@]}" -d "$job_body" "$job_url" >/dev/null
 expiry=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
@@ -145,17 +162,7 @@ stop_azemu
 sync
 
 # --- Durable PUTs, on disk, with lifecycles running ----------------------------------------------
-mkdir -p "$data/bare_durable"
-target/release/examples/bare_durable 18905 "$data/bare_durable" > /dev/null &
-bare_pid=$!
-bare_url=http://127.0.0.1:18905
-sleep 0.3
-start_azemu 18903 "$data/puts"
-run_tag=r
-rounds=$(ROUNDS=${PUT_ROUNDS:-5} inside_p99 EdgeDeviceJobs_CreateOrUpdate alternate put_bare put_azemu)
-commits_before=$(server_commits "$base")
-ROUNDS=${PUT_ROUNDS:-5} report_pair "azemu PUT new job (durable, lifecycles running)" "$(head -1 <<< "$rounds")" "bare_durable"
-tail -n +2 <<< "$rounds"
+put_rounds "azemu PUT new job (durable, lifecycles running)" "$data" 18905 18903 r
 
 # The same load with a light GET load beside it (4 connections, 10 ms apart), then with the
 # lateness probe beside it (apart: the probe's curl processes would slow the GETs).
@@ -165,12 +172,13 @@ curl -sf -X PUT -d '{"properties":{}}' "$bare_url/bare/jobs/read" >/dev/null
 report "  bare_durable with the GET load beside it" \
     "$(AZEMU_BENCH_RUN=g put_with_gets /bare "$bare_url" "$bare_url/bare/jobs/read")" "$bare_rps" "bare hyper"
 echo "  its GET of one document during that PUT load: $(cat "$data/gets")"
+commits_before=$(server_commits "$base")
 get_before=$(server_histogram "$base" EdgeDeviceJobs_Get)
 put=$(AZEMU_BENCH_RUN=g put_with_gets "$device" "$base" "$job_url" -H "$bearer")
 get_after=$(server_histogram "$base" EdgeDeviceJobs_Get)
 report "  azemu with the GET load beside it" "$put" "$bare_rps" "bare hyper"
 echo "  GET one job during that PUT load: $(cat "$data/gets") (inside azemu: p99 $(server_percentile "$get_before" "$get_after" 99) ms)"
-echo "  store: $(commit_summary "$commits_before" "$(server_commits "$base")" "$(awk '{print $1 * 10}' <<< "$put")")"
+echo "  store: $(commit_summary "$commits_before" "$(server_commits "$base")" "$(awk -v d="${DURATION%s}" '{print $1 * d}' <<< "$put")")"
 PROBES=$(( ${DURATION%s} * 2 - 2 )) bash bench/lateness_probe.sh "$base" "$device" > "$data/lateness" &
 probe_pid=$!
 put=$(AZEMU_BENCH_RUN=l AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")
@@ -189,16 +197,7 @@ sync
 # --- The same PUTs with both stores on tmpfs: the request path and the commit, without the disk --
 shm=$(mktemp -d /dev/shm/azemu-bench.XXXXXX)
 trap 'rm -rf "$shm"; cleanup' EXIT
-mkdir -p "$shm/bare_durable"
-target/release/examples/bare_durable 18907 "$shm/bare_durable" > /dev/null &
-bare_pid=$!
-bare_url=http://127.0.0.1:18907
-sleep 0.3
-start_azemu 18908 "$shm/azemu"
-run_tag=t
-rounds=$(ROUNDS=${PUT_ROUNDS:-5} inside_p99 EdgeDeviceJobs_CreateOrUpdate alternate put_bare put_azemu)
-ROUNDS=${PUT_ROUNDS:-5} report_pair "azemu PUT new job, stores on tmpfs" "$(head -1 <<< "$rounds")" "bare_durable"
-tail -n +2 <<< "$rounds"
+put_rounds "azemu PUT new job, stores on tmpfs" "$shm" 18907 18908 t
 stop_azemu
 kill "$bare_pid"; bare_pid=
 rm -rf "$shm"

@@ -92,7 +92,7 @@ fn open(path: &Path) -> anyhow::Result<Connection> {
 /// Opens (or creates) the database, reads everything back, and starts the writer thread.
 pub fn start(path: &Path, durability: Arc<Durability>) -> anyhow::Result<(Loaded, mpsc::Sender<WriteRequest>)> {
     let conn = open(path)?;
-    let loaded = load(&conn)?;
+    let loaded = load(&conn, path)?;
     // Commits never checkpoint; a second connection does it in the background, so copying
     // the WAL back into the database never delays an acknowledgement.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -123,19 +123,33 @@ fn checkpoint_loop(conn: Connection, wal: Arc<WalState>) {
     }
 }
 
-fn load(conn: &Connection) -> anyhow::Result<Loaded> {
-    let mut resources = Vec::new();
-    let mut stmt = conn.prepare(&format!("SELECT {RESOURCE_COLUMNS} FROM resources"))?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        resources.push(resource_from(row)?);
-    }
-    let mut operations = Vec::new();
-    let mut stmt = conn.prepare("SELECT oid, doc FROM operations")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        operations.push(operation_from(row)?);
-    }
+fn load(conn: &Connection, path: &Path) -> anyhow::Result<Loaded> {
+    // Operations are read on a second connection while this one reads the resources: a
+    // restart on a large store waits for the longer of the two, not for both.
+    let (resources, operations) = thread::scope(|scope| {
+        let operations = scope.spawn(|| -> anyhow::Result<Vec<OperationRecord>> {
+            let reader = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            let mut operations = Vec::new();
+            let mut stmt = reader.prepare("SELECT oid, doc FROM operations")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                operations.push(operation_from(row)?);
+            }
+            Ok(operations)
+        });
+        let resources = (|| -> anyhow::Result<Vec<StoredResource>> {
+            let mut resources = Vec::new();
+            let mut stmt = conn.prepare(&format!("SELECT {RESOURCE_COLUMNS} FROM resources"))?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                resources.push(resource_from(row)?);
+            }
+            Ok(resources)
+        })();
+        let operations = operations.join().unwrap_or_else(|_| Err(anyhow::anyhow!("reading operations panicked")));
+        (resources, operations)
+    });
+    let (resources, operations) = (resources?, operations?);
     let mut settings = HashMap::new();
     let mut stmt = conn.prepare("SELECT name, value FROM settings")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;

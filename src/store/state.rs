@@ -363,26 +363,45 @@ impl State {
         versions
     }
 
-    /// Puts loaded rows in place as they are (row ids included).
+    /// Puts loaded rows in place as they are (row ids included). Resources and operations go
+    /// into their maps side by side, on two threads: a restart on a large store waits for the
+    /// longer of the two.
     pub fn load(&mut self, resources: Vec<StoredResource>, operations: Vec<OperationRecord>) {
-        for resource in resources {
-            self.next_rid = self.next_rid.max(resource.rid + 1);
-            let key = resource.key();
-            if let Some(due) = resource.due {
-                self.timers.insert((due, TimerTarget::Resource(key.clone())));
+        let retention = self.retention;
+        let (resource_map, operation_map) = (&mut self.resources, &mut self.operations);
+        let (resource_timers, operation_timers) = std::thread::scope(|scope| {
+            let operation_timers = scope.spawn(move || {
+                let mut timers = Vec::new();
+                let mut next_oid = 0;
+                for op in operations {
+                    next_oid = next_oid.max(op.oid + 1);
+                    if let Some(due) = op.due {
+                        timers.push((due, TimerTarget::Operation(op.id.clone())));
+                    }
+                    if let Some(end) = op.end_time.filter(|_| op.status.is_terminal()) {
+                        timers.push((end + retention, TimerTarget::OperationExpiry(op.id.clone())));
+                    }
+                    operation_map.insert(op.id.clone(), Arc::new(op));
+                }
+                (timers, next_oid)
+            });
+            let mut timers = Vec::new();
+            let mut next_rid = 0;
+            for resource in resources {
+                next_rid = next_rid.max(resource.rid + 1);
+                let key = resource.key();
+                if let Some(due) = resource.due {
+                    timers.push((due, TimerTarget::Resource(key.clone())));
+                }
+                resource_map.insert(key, Arc::new(resource));
             }
-            self.resources.insert(key, Arc::new(resource));
-        }
-        for op in operations {
-            self.next_oid = self.next_oid.max(op.oid + 1);
-            if let Some(due) = op.due {
-                self.timers.insert((due, TimerTarget::Operation(op.id.clone())));
-            }
-            if let Some(expiry) = self.expiry_of(&op) {
-                self.timers.insert((expiry, TimerTarget::OperationExpiry(op.id.clone())));
-            }
-            self.operations.insert(op.id.clone(), Arc::new(op));
-        }
+            let operation_timers = operation_timers.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            ((timers, next_rid), operation_timers)
+        });
+        self.next_rid = self.next_rid.max(resource_timers.1);
+        self.next_oid = self.next_oid.max(operation_timers.1);
+        self.timers.extend(resource_timers.0);
+        self.timers.extend(operation_timers.0);
     }
 
     fn unschedule_resource(&mut self, old: &StoredResource) {
