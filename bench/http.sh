@@ -179,7 +179,7 @@ get_after=$(server_histogram "$base" EdgeDeviceJobs_Get)
 report "  azemu with the GET load beside it" "$put" "$bare_rps" "bare hyper"
 echo "  GET one job during that PUT load: $(cat "$data/gets") (inside azemu: p99 $(server_percentile "$get_before" "$get_after" 99) ms)"
 echo "  store: $(commit_summary "$commits_before" "$(server_commits "$base")" "$(awk -v d="${DURATION%s}" '{print $1 * d}' <<< "$put")")"
-PROBES=$(( ${DURATION%s} * 2 - 2 )) bash bench/lateness_probe.sh "$base" "$device" > "$data/lateness" &
+PROBES=$(( ${DURATION%s} > 1 ? ${DURATION%s} * 2 - 2 : 1 )) bash bench/lateness_probe.sh "$base" "$device" > "$data/lateness" &
 probe_pid=$!
 put=$(AZEMU_BENCH_RUN=l AZEMU_BENCH_DEVICE="$device" measure -s bench/put_job.lua "$base")
 wait "$probe_pid"
