@@ -132,3 +132,58 @@ impl Answers {
         shard.bytes += size;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(body: &'static [u8]) -> Answer {
+        let resource = StoredResource::new(
+            "/subscriptions/s/resourceGroups/g".into(),
+            "t".into(),
+            &serde_json::json!({}),
+            "e".into(),
+        );
+        Answer {
+            shows: Shows::Resource {
+                version: Arc::new(resource),
+                key: "/subscriptions/s/resourcegroups/g".into(),
+                group: None,
+                parent: None,
+            },
+            subscription: "s".into(),
+            from: DateTime::<Utc>::MIN_UTC,
+            until: None,
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body),
+            operation: None,
+        }
+    }
+
+    fn kept(answers: &Answers) -> (usize, usize) {
+        answers.shards.iter().fold((0, 0), |(n, b), s| {
+            let s = s.lock().unwrap();
+            (n + s.entries.len(), b + s.bytes)
+        })
+    }
+
+    #[test]
+    fn answers_stay_within_their_bounds_and_a_new_one_replaces_the_old() {
+        let answers = Answers::default();
+        answers.keep("/a?api-version=1".into(), answer(b"first"));
+        answers.keep("/a?api-version=1".into(), answer(b"second!"));
+        assert_eq!(kept(&answers), (1, "/a?api-version=1".len() + "second!".len()));
+        for i in 0..(SHARDS * MAX_PER_SHARD + 500) {
+            answers.keep(format!("/r{i}?api-version=1"), answer(b"{}"));
+        }
+        let (count, bytes) = kept(&answers);
+        assert!(count <= SHARDS * MAX_PER_SHARD, "{count}");
+        let expected: usize = answers
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap().entries.iter().map(|(k, a)| k.len() + a.body.len()).sum::<usize>())
+            .sum();
+        assert_eq!(bytes, expected, "the byte count follows what is kept");
+    }
+}
