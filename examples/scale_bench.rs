@@ -194,10 +194,13 @@ async fn main() {
     let create_secs = create_jobs(&client, &base, &device, jobs, connections).await;
     let (after_create, _) = azemu.rss();
 
+    // Progress on stderr, so a profiler can be attached to the phase it is after.
+    eprintln!("advancing the clock over {jobs} jobs (pid {})", azemu.child.id());
     let advanced = Instant::now();
     let r = client.post(format!("{base}/_azemu/clock/advance")).json(&json!({"seconds": 10})).send().await.unwrap();
     assert!(r.status().is_success());
     let advance_secs = advanced.elapsed().as_secs_f64();
+    eprintln!("clock advanced in {advance_secs:.2} s");
     let (after_advance, peak_advance) = azemu.rss();
 
     // Every job read once (as a list, in pages), which keeps each one's rendered document.

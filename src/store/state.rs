@@ -1,6 +1,6 @@
 //! The in-memory picture every read is served from.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -16,10 +16,35 @@ pub enum TimerTarget {
     OperationExpiry(Arc<str>),
 }
 
+impl TimerTarget {
+    /// Its place among timers due at the same time: by kind, then by row id. Row ids compare
+    /// in one instruction where keys sharing a long prefix would compare byte by byte.
+    fn slot(&self, row: u64) -> TimerSlot {
+        let kind = match self {
+            TimerTarget::Resource(_) => TimerSlot::RESOURCE,
+            TimerTarget::Operation(_) => TimerSlot::OPERATION,
+            TimerTarget::OperationExpiry(_) => TimerSlot::OPERATION_EXPIRY,
+        };
+        TimerSlot { kind, row }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct TimerSlot {
+    kind: u8,
+    row: u64,
+}
+
+impl TimerSlot {
+    const RESOURCE: u8 = 0;
+    const OPERATION: u8 = 1;
+    const OPERATION_EXPIRY: u8 = 2;
+}
+
 pub struct State {
     resources: BTreeMap<String, Arc<StoredResource>>,
     operations: HashMap<Arc<str>, Arc<OperationRecord>>,
-    timers: BTreeSet<(DateTime<Utc>, TimerTarget)>,
+    timers: BTreeMap<(DateTime<Utc>, TimerSlot), TimerTarget>,
     /// How long a finished operation stays readable.
     retention: chrono::Duration,
     next_rid: u64,
@@ -134,12 +159,17 @@ pub struct VersionChange {
     pub new: Option<Arc<StoredResource>>,
 }
 
+/// A timer as the schedule keeps it.
+fn timer(at: DateTime<Utc>, row: u64, target: TimerTarget) -> ((DateTime<Utc>, TimerSlot), TimerTarget) {
+    ((at, target.slot(row)), target)
+}
+
 impl State {
     pub fn new(retention: chrono::Duration) -> State {
         State {
             resources: BTreeMap::new(),
             operations: HashMap::new(),
-            timers: BTreeSet::new(),
+            timers: BTreeMap::new(),
             retention,
             next_rid: 1,
             next_oid: 1,
@@ -222,17 +252,17 @@ impl State {
     }
 
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.timers.first().map(|(at, _)| *at)
+        self.timers.first_key_value().map(|((at, _), _)| *at)
     }
 
     /// At most `limit` timers due at or before `now`, earliest first.
     pub fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Vec<(DateTime<Utc>, TimerTarget)> {
-        self.timers.iter().take_while(|(at, _)| *at <= now).take(limit).cloned().collect()
+        self.timers.iter().take_while(|((at, _), _)| *at <= now).take(limit).map(|((at, _), t)| (*at, t.clone())).collect()
     }
 
     /// The earliest timer, if it is due at or before `limit`.
     pub fn first_timer_until(&self, limit: DateTime<Utc>) -> Option<(DateTime<Utc>, TimerTarget)> {
-        self.timers.first().filter(|(at, _)| *at <= limit).cloned()
+        self.timers.first_key_value().filter(|((at, _), _)| *at <= limit).map(|((at, _), t)| (*at, t.clone()))
     }
 
     /// When a finished operation expires.
@@ -273,7 +303,7 @@ impl State {
                 }
             };
             if let Some(due) = resource.due {
-                self.timers.insert((due, TimerTarget::Resource(key.clone())));
+                self.schedule(due, resource.rid, TimerTarget::Resource(key.clone()));
             }
             if let Some(undo) = &mut undo {
                 undo.resources.push((key.clone(), old.clone()));
@@ -307,10 +337,10 @@ impl State {
                 }
             };
             if let Some(due) = op.due {
-                self.timers.insert((due, TimerTarget::Operation(op.id.clone())));
+                self.schedule(due, op.oid, TimerTarget::Operation(op.id.clone()));
             }
             if let Some(expiry) = self.expiry_of(&op) {
-                self.timers.insert((expiry, TimerTarget::OperationExpiry(op.id.clone())));
+                self.schedule(expiry, op.oid, TimerTarget::OperationExpiry(op.id.clone()));
             }
             let op = Arc::new(op);
             self.operations.insert(op.id.clone(), op.clone());
@@ -340,7 +370,7 @@ impl State {
             }
             if let Some(previous) = &previous {
                 if let Some(due) = previous.due {
-                    self.timers.insert((due, TimerTarget::Resource(key.clone())));
+                    self.schedule(due, previous.rid, TimerTarget::Resource(key.clone()));
                 }
                 self.resources.insert(key, previous.clone());
             }
@@ -352,10 +382,10 @@ impl State {
             }
             if let Some(previous) = previous {
                 if let Some(due) = previous.due {
-                    self.timers.insert((due, TimerTarget::Operation(id.clone())));
+                    self.schedule(due, previous.oid, TimerTarget::Operation(id.clone()));
                 }
                 if let Some(expiry) = self.expiry_of(&previous) {
-                    self.timers.insert((expiry, TimerTarget::OperationExpiry(id.clone())));
+                    self.schedule(expiry, previous.oid, TimerTarget::OperationExpiry(id.clone()));
                 }
                 self.operations.insert(id, previous);
             }
@@ -376,10 +406,10 @@ impl State {
                 for op in operations {
                     next_oid = next_oid.max(op.oid + 1);
                     if let Some(due) = op.due {
-                        timers.push((due, TimerTarget::Operation(op.id.clone())));
+                        timers.push(timer(due, op.oid, TimerTarget::Operation(op.id.clone())));
                     }
                     if let Some(end) = op.end_time.filter(|_| op.status.is_terminal()) {
-                        timers.push((end + retention, TimerTarget::OperationExpiry(op.id.clone())));
+                        timers.push(timer(end + retention, op.oid, TimerTarget::OperationExpiry(op.id.clone())));
                     }
                     operation_map.insert(op.id.clone(), Arc::new(op));
                 }
@@ -391,7 +421,7 @@ impl State {
                 next_rid = next_rid.max(resource.rid + 1);
                 let key = resource.key();
                 if let Some(due) = resource.due {
-                    timers.push((due, TimerTarget::Resource(key.clone())));
+                    timers.push(timer(due, resource.rid, TimerTarget::Resource(key.clone())));
                 }
                 resource_map.insert(key, Arc::new(resource));
             }
@@ -404,18 +434,23 @@ impl State {
         self.timers.extend(operation_timers.0);
     }
 
+    fn schedule(&mut self, at: DateTime<Utc>, row: u64, target: TimerTarget) {
+        let (key, target) = timer(at, row, target);
+        self.timers.insert(key, target);
+    }
+
     fn unschedule_resource(&mut self, old: &StoredResource) {
         if let Some(due) = old.due {
-            self.timers.remove(&(due, TimerTarget::Resource(old.key())));
+            self.timers.remove(&(due, TimerSlot { kind: TimerSlot::RESOURCE, row: old.rid }));
         }
     }
 
     fn unschedule_operation(&mut self, old: &OperationRecord) {
         if let Some(due) = old.due {
-            self.timers.remove(&(due, TimerTarget::Operation(old.id.clone())));
+            self.timers.remove(&(due, TimerSlot { kind: TimerSlot::OPERATION, row: old.oid }));
         }
         if let Some(expiry) = self.expiry_of(old) {
-            self.timers.remove(&(expiry, TimerTarget::OperationExpiry(old.id.clone())));
+            self.timers.remove(&(expiry, TimerSlot { kind: TimerSlot::OPERATION_EXPIRY, row: old.oid }));
         }
     }
 
