@@ -8,6 +8,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
+use rustc_hash::FxHashMap;
+
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
@@ -88,11 +90,12 @@ struct Snapshot {
 
 #[derive(Default)]
 struct Plans {
-    /// By the resource's row id, which stays the same across its versions.
-    by_rid: HashMap<u64, Plan>,
+    /// By the resource's row id, which stays the same across its versions. (Row ids are the
+    /// store's own numbers, so a fast hasher is safe.)
+    by_rid: FxHashMap<u64, Plan>,
     /// The state last recorded of a resource whose lifecycle runs without a plan ahead (or
     /// whose plan has played out): what its next version is compared with.
-    last: HashMap<u64, Snapshot>,
+    last: FxHashMap<u64, Snapshot>,
     /// When each plan's next state is due.
     schedule: BTreeSet<(i64, u64)>,
     interner: Interner,

@@ -1,5 +1,6 @@
 //! The in-memory picture every read is served from.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -44,7 +45,7 @@ impl TimerSlot {
 pub struct State {
     resources: BTreeMap<String, Arc<StoredResource>>,
     operations: HashMap<Arc<str>, Arc<OperationRecord>>,
-    timers: BTreeMap<(DateTime<Utc>, TimerSlot), TimerTarget>,
+    timers: Timers,
     /// How long a finished operation stays readable.
     retention: chrono::Duration,
     next_rid: u64,
@@ -162,6 +163,19 @@ pub struct VersionChange {
 /// A timer as the schedule keeps it.
 fn timer(at: DateTime<Utc>, row: u64, target: TimerTarget) -> ((DateTime<Utc>, TimerSlot), TimerTarget) {
     ((at, target.slot(row)), target)
+}
+
+type Timers = BTreeMap<(DateTime<Utc>, TimerSlot), TimerTarget>;
+
+fn schedule(timers: &mut Timers, at: DateTime<Utc>, row: u64, target: TimerTarget) {
+    let (key, target) = timer(at, row, target);
+    timers.insert(key, target);
+}
+
+fn unschedule_resource(timers: &mut Timers, old: &StoredResource) {
+    if let Some(due) = old.due {
+        timers.remove(&(due, TimerSlot { kind: TimerSlot::RESOURCE, row: old.rid }));
+    }
 }
 
 impl State {
@@ -290,10 +304,14 @@ impl State {
             if durable {
                 resource.seq = seq;
             }
-            let key = resource.key();
-            let old = self.resources.get(&key).cloned();
+            // One walk of the map finds the old version and places the new one.
+            let slot = self.resources.entry(resource.key());
+            let old = match &slot {
+                Entry::Occupied(current) => Some(current.get().clone()),
+                Entry::Vacant(_) => None,
+            };
             if let Some(old) = &old {
-                self.unschedule_resource(old);
+                unschedule_resource(&mut self.timers, old);
             }
             resource.rid = match &old {
                 Some(old) => old.rid,
@@ -303,14 +321,21 @@ impl State {
                 }
             };
             if let Some(due) = resource.due {
-                self.schedule(due, resource.rid, TimerTarget::Resource(key.clone()));
+                schedule(&mut self.timers, due, resource.rid, TimerTarget::Resource(slot.key().clone()));
             }
             if let Some(undo) = &mut undo {
-                undo.resources.push((key.clone(), old.clone()));
+                undo.resources.push((slot.key().clone(), old.clone()));
             }
             let same_body = old.as_ref().is_some_and(|o| o.body.same(&resource.body));
             let resource = Arc::new(resource);
-            self.resources.insert(key, resource.clone());
+            match slot {
+                Entry::Occupied(mut current) => {
+                    current.insert(resource.clone());
+                }
+                Entry::Vacant(vacant) => {
+                    vacant.insert(resource.clone());
+                }
+            }
             applied.versions.push(VersionChange { old, new: Some(resource.clone()) });
             applied.resources.push(if same_body {
                 ResourceWrite::Meta(resource)
@@ -435,14 +460,11 @@ impl State {
     }
 
     fn schedule(&mut self, at: DateTime<Utc>, row: u64, target: TimerTarget) {
-        let (key, target) = timer(at, row, target);
-        self.timers.insert(key, target);
+        schedule(&mut self.timers, at, row, target);
     }
 
     fn unschedule_resource(&mut self, old: &StoredResource) {
-        if let Some(due) = old.due {
-            self.timers.remove(&(due, TimerSlot { kind: TimerSlot::RESOURCE, row: old.rid }));
-        }
+        unschedule_resource(&mut self.timers, old);
     }
 
     fn unschedule_operation(&mut self, old: &OperationRecord) {
