@@ -271,7 +271,12 @@ impl State {
 
     /// At most `limit` timers due at or before `now`, earliest first.
     pub fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Vec<(DateTime<Utc>, TimerTarget)> {
-        self.timers.iter().take_while(|((at, _), _)| *at <= now).take(limit).map(|((at, _), t)| (*at, t.clone())).collect()
+        self.timers
+            .iter()
+            .take_while(|((at, _), _)| *at <= now)
+            .take(limit)
+            .map(|((at, _), t)| (*at, t.clone()))
+            .collect()
     }
 
     /// The earliest timer, if it is due at or before `limit`.
@@ -484,6 +489,37 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timers_due_together_come_in_row_order_and_leave_with_their_version() {
+        let mut state = State::new(chrono::Duration::hours(1));
+        let at = Utc::now();
+        let job = |name: &str, due: Option<DateTime<Utc>>| {
+            let id = format!("/subscriptions/s/resourceGroups/g/providers/T/jobs/{name}");
+            let mut r = StoredResource::new(id, "t".into(), &serde_json::json!({}), "e".into());
+            r.due = due;
+            r
+        };
+        // Created in this order: row ids 0, 1, 2; keys in the reverse order.
+        for name in ["c", "b", "a"] {
+            state.apply(Txn { put_resources: vec![job(name, Some(at))], ..Txn::default() }, 1);
+        }
+        let due: Vec<_> = state.due_timers(at, 10).into_iter().map(|(_, t)| t).collect();
+        let key = |name: &str| TimerTarget::Resource(job(name, None).key());
+        assert_eq!(due, vec![key("c"), key("b"), key("a")]);
+        // A new version without a due time takes its old timer away; one due later moves it.
+        state.apply(
+            Txn {
+                put_resources: vec![job("b", None), job("c", Some(at + chrono::Duration::seconds(5)))],
+                ..Txn::default()
+            },
+            2,
+        );
+        assert_eq!(state.due_timers(at, 10).into_iter().map(|(_, t)| t).collect::<Vec<_>>(), vec![key("a")]);
+        state.apply(Txn { delete_resources: vec![job("a", None).key()], ..Txn::default() }, 3);
+        assert_eq!(state.next_due(), Some(at + chrono::Duration::seconds(5)));
+        assert_eq!(state.first_timer_until(at + chrono::Duration::seconds(5)).map(|(_, t)| t), Some(key("c")));
+    }
 
     #[test]
     fn subscriptions_are_found_once_each_in_their_spelling() {
