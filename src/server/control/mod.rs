@@ -1,10 +1,11 @@
-//! The emulator's own API under `/_azemu/`: health, reset, clock, fault rules. No auth.
+//! The emulator's own API under `/_azemu/`: health, reset, clock, fault rules, the dashboard.
 
 mod events;
 mod faults;
 mod lookup;
 mod publishers;
 mod state;
+mod ui;
 
 use axum::body::Bytes;
 use std::sync::Arc;
@@ -31,6 +32,9 @@ pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
     }
     if let Some(after) = rest.strip_prefix("publishers").filter(|a| a.is_empty() || a.starts_with('/')) {
         return publishers::handle(app, method, after, &body).await;
+    }
+    if let Some(after) = rest.strip_prefix(ui::PATH).filter(|a| a.is_empty() || a.starts_with('/')) {
+        return ui::handle(method, after);
     }
     match (method, rest) {
         (&Method::GET, "health") => health(app),
