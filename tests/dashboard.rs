@@ -46,7 +46,8 @@ async fn the_page_and_its_modules_are_served_with_their_types() {
     let r = c.post(format!("{}/_azemu/ui/", s.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let body: serde_json::Value = r.json().await.unwrap();
-    assert!(body["error"]["code"].is_string(), "{body}");
+    assert_eq!(body["error"]["code"], "MethodNotAllowed", "{body}");
+    assert_eq!(body["error"]["message"], "The HTTP method 'POST' is not supported at '/_azemu/ui/'.");
     // Near names are not the dashboard.
     let r = c.get(format!("{}/_azemu/uix", s.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);

@@ -300,7 +300,7 @@ impl State {
                 if let Some(undo) = &mut undo {
                     undo.resources.push((key.clone(), Some(old.clone())));
                 }
-                self.unschedule_resource(&old);
+                unschedule_resource(&mut self.timers, &old);
                 applied.resources.push(ResourceWrite::Delete(old.rid));
                 applied.versions.push(VersionChange { old: Some(old), new: None });
             }
@@ -367,10 +367,10 @@ impl State {
                 }
             };
             if let Some(due) = op.due {
-                self.schedule(due, op.oid, TimerTarget::Operation(op.id.clone()));
+                schedule(&mut self.timers, due, op.oid, TimerTarget::Operation(op.id.clone()));
             }
             if let Some(expiry) = self.expiry_of(&op) {
-                self.schedule(expiry, op.oid, TimerTarget::OperationExpiry(op.id.clone()));
+                schedule(&mut self.timers, expiry, op.oid, TimerTarget::OperationExpiry(op.id.clone()));
             }
             let op = Arc::new(op);
             self.operations.insert(op.id.clone(), op.clone());
@@ -396,11 +396,11 @@ impl State {
         for (key, previous) in undo.resources.into_iter().rev() {
             let current = self.resources.remove(&key);
             if let Some(current) = &current {
-                self.unschedule_resource(current);
+                unschedule_resource(&mut self.timers, current);
             }
             if let Some(previous) = &previous {
                 if let Some(due) = previous.due {
-                    self.schedule(due, previous.rid, TimerTarget::Resource(key.clone()));
+                    schedule(&mut self.timers, due, previous.rid, TimerTarget::Resource(key.clone()));
                 }
                 self.resources.insert(key, previous.clone());
             }
@@ -412,10 +412,10 @@ impl State {
             }
             if let Some(previous) = previous {
                 if let Some(due) = previous.due {
-                    self.schedule(due, previous.oid, TimerTarget::Operation(id.clone()));
+                    schedule(&mut self.timers, due, previous.oid, TimerTarget::Operation(id.clone()));
                 }
                 if let Some(expiry) = self.expiry_of(&previous) {
-                    self.schedule(expiry, previous.oid, TimerTarget::OperationExpiry(id.clone()));
+                    schedule(&mut self.timers, expiry, previous.oid, TimerTarget::OperationExpiry(id.clone()));
                 }
                 self.operations.insert(id, previous);
             }
@@ -462,14 +462,6 @@ impl State {
         self.next_oid = self.next_oid.max(operation_timers.1);
         self.timers.extend(resource_timers.0);
         self.timers.extend(operation_timers.0);
-    }
-
-    fn schedule(&mut self, at: DateTime<Utc>, row: u64, target: TimerTarget) {
-        schedule(&mut self.timers, at, row, target);
-    }
-
-    fn unschedule_resource(&mut self, old: &StoredResource) {
-        unschedule_resource(&mut self.timers, old);
     }
 
     fn unschedule_operation(&mut self, old: &OperationRecord) {
