@@ -286,6 +286,14 @@ impl Rendered {
     pub fn settled(&self) -> bool {
         self.holds == Holds::Settled
     }
+
+    /// When it changes by time alone, if it knows.
+    pub fn next_change(&self) -> Option<DateTime<Utc>> {
+        match self.holds {
+            Holds::Until(at) => Some(at),
+            _ => None,
+        }
+    }
 }
 
 /// The tracked properties of a resource at one moment (see `ResourceTypeSpec::tracked`).

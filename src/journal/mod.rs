@@ -48,11 +48,19 @@ pub struct ChangeEvent {
     pub to: Value,
 }
 
+/// The clock was advanced, paused, resumed or sped up; the event's time is where it stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClockEvent {
+    pub mode: crate::sim::ClockMode,
+    pub speed: f64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum EventBody {
     Request(RequestEvent),
     Change(ChangeEvent),
+    Clock(ClockEvent),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +78,7 @@ impl Event {
         match self.body {
             EventBody::Request(_) => "request",
             EventBody::Change(_) => "change",
+            EventBody::Clock(_) => "clock",
         }
     }
 
@@ -78,6 +87,7 @@ impl Event {
         let subject = match &self.body {
             EventBody::Request(r) => &*r.path,
             EventBody::Change(c) => &*c.resource_id,
+            EventBody::Clock(_) => return prefix.is_empty(),
         };
         subject.len() >= prefix.len() && subject.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
     }
@@ -88,7 +98,7 @@ impl Event {
 pub struct Filter {
     /// A resource id prefix, compared case-insensitively (a request's path for requests).
     pub resource: Option<String>,
-    /// `request` or `change`.
+    /// `request`, `change` or `clock`.
     pub kind: Option<String>,
     /// Only events numbered after this.
     pub since: u64,

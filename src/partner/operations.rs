@@ -283,6 +283,16 @@ pub async fn get(app: &App, publisher: &str, offer: &str, id: &str) -> Result<Re
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], found).into_response())
 }
 
+/// An operation's detail at `now` (what `GET …/operations/{id}` answers) and when it next
+/// changes, for the dashboard; `None` for anything but a publishing operation.
+pub fn detail_now(resource: &Arc<StoredResource>, now: DateTime<Utc>) -> Option<(Value, Option<DateTime<Utc>>)> {
+    if resource.type_key != TYPE_KEY {
+        return None;
+    }
+    let sim = sim_of(resource)?;
+    Some((detail(&sim, &resource.body_value(), now), next_change(&sim, now)))
+}
+
 /// Operation details, by version, while they hold: a client polling an operation is answered
 /// from one rendering per change.
 static DETAILS: TimedCache = TimedCache::new(2 * 1024 * 1024);

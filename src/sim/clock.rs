@@ -1,14 +1,16 @@
 //! Emulator time: the wall clock, or a manual clock that only moves when told to. Either way it
 //! never goes backwards across restarts, because lifecycles are replayed up to it (see
-//! [`ClockFloor`]); a manual clock also stays where it stood.
+//! [`ClockFloor`]); a manual clock also stays where it stood. A running clock can be paused
+//! (it becomes manual where it stands) and resumed, and its speed changed, while azemu runs.
 
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClockMode {
     Real,
@@ -26,12 +28,23 @@ pub struct ClockFloor {
 }
 
 pub struct Clock {
-    mode: ClockMode,
-    /// Simulated durations are divided by this.
-    speed: f64,
+    /// A [`ClockMode`] as its `u8`.
+    mode: AtomicU8,
+    /// Simulated durations are divided by this (an `f64`'s bits).
+    speed: AtomicU64,
     manual_now: Mutex<DateTime<Utc>>,
-    /// Added to the wall clock in real mode.
-    offset: chrono::Duration,
+    /// Added to the wall clock in real mode, in microseconds.
+    offset_us: AtomicI64,
+}
+
+impl ClockMode {
+    fn from_u8(value: u8) -> ClockMode {
+        if value == ClockMode::Manual as u8 {
+            ClockMode::Manual
+        } else {
+            ClockMode::Real
+        }
+    }
 }
 
 /// A simulated duration as it passes at `speed`.
@@ -58,27 +71,62 @@ impl Clock {
             // Whole microseconds, as the kept setting stores it.
             ClockMode::Manual => (floor_time.trunc_subsecs(6), chrono::Duration::zero()),
         };
-        Clock { mode, speed, manual_now: Mutex::new(floor_time), offset }
+        Clock {
+            mode: AtomicU8::new(mode as u8),
+            speed: AtomicU64::new(speed.to_bits()),
+            manual_now: Mutex::new(floor_time),
+            offset_us: AtomicI64::new(offset.num_microseconds().unwrap_or(0)),
+        }
     }
 
     pub fn mode(&self) -> ClockMode {
-        self.mode
+        ClockMode::from_u8(self.mode.load(Ordering::Acquire))
     }
 
     pub fn speed(&self) -> f64 {
-        self.speed
+        f64::from_bits(self.speed.load(Ordering::Relaxed))
     }
 
     /// How far a real clock runs ahead of the wall clock.
     pub fn offset(&self) -> chrono::Duration {
-        self.offset
+        chrono::Duration::microseconds(self.offset_us.load(Ordering::Acquire))
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        match self.mode {
-            ClockMode::Real => Utc::now() + self.offset,
+        match self.mode() {
+            ClockMode::Real => Utc::now() + self.offset(),
             ClockMode::Manual => *self.manual_now.lock().unwrap_or_else(|e| e.into_inner()),
         }
+    }
+
+    /// Stops a running clock where it stands: from now on it is manual. Returns that time.
+    pub fn pause(&self) -> DateTime<Utc> {
+        let mut manual = self.manual_now.lock().unwrap_or_else(|e| e.into_inner());
+        if self.mode() == ClockMode::Real {
+            // Whole microseconds, as the kept setting stores them; never before what a reader saw.
+            let now = (Utc::now() + self.offset()).trunc_subsecs(6) + chrono::Duration::microseconds(1);
+            *manual = now.max(*manual);
+            self.mode.store(ClockMode::Manual as u8, Ordering::Release);
+        }
+        *manual
+    }
+
+    /// Lets a manual clock run on from where it stands, at the wall clock's pace. Returns the
+    /// offset from the wall clock it runs at.
+    pub fn resume(&self) -> chrono::Duration {
+        let manual = self.manual_now.lock().unwrap_or_else(|e| e.into_inner());
+        if self.mode() == ClockMode::Manual {
+            let offset = *manual - Utc::now();
+            self.offset_us.store(offset.num_microseconds().unwrap_or(0), Ordering::Release);
+            self.mode.store(ClockMode::Real as u8, Ordering::Release);
+        }
+        self.offset()
+    }
+
+    /// Simulated durations planned from now on pass at `speed`; work already planned keeps its
+    /// times.
+    pub fn set_speed(&self, speed: f64) {
+        self.speed.store(speed.to_bits(), Ordering::Relaxed);
     }
 
     /// Moves a manual clock forward to `to`; never backwards.
@@ -91,7 +139,7 @@ impl Clock {
 
     /// A simulated duration as it passes on this clock (`--speed` applied).
     pub fn scaled(&self, nominal: Duration) -> chrono::Duration {
-        scaled(nominal, self.speed)
+        scaled(nominal, self.speed())
     }
 }
 
@@ -115,5 +163,24 @@ mod tests {
         let after_real = ClockFloor { manual: None, real_offset: chrono::Duration::hours(1) };
         let manual = Clock::resuming(ClockMode::Manual, 1.0, after_real);
         assert!(manual.now() > Utc::now() + chrono::Duration::minutes(59), "nor behind a real clock's run");
+    }
+
+    #[test]
+    fn a_paused_clock_stands_still_and_resumes_from_where_it_stood() {
+        let clock = Clock::new(ClockMode::Real, 1.0);
+        let seen = clock.now();
+        let paused = clock.pause();
+        assert_eq!(clock.mode(), ClockMode::Manual);
+        assert!(paused > seen, "never before what a reader saw");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(clock.now(), paused, "a paused clock stands still");
+        clock.set_manual(paused + chrono::Duration::hours(1));
+        clock.resume();
+        assert_eq!(clock.mode(), ClockMode::Real);
+        let resumed = clock.now();
+        assert!(resumed >= paused + chrono::Duration::hours(1));
+        assert!(resumed < paused + chrono::Duration::hours(1) + chrono::Duration::seconds(5));
+        clock.set_speed(4.0);
+        assert_eq!(clock.scaled(std::time::Duration::from_secs(8)), chrono::Duration::seconds(2));
     }
 }

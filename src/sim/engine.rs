@@ -30,11 +30,20 @@ pub struct Engine {
     lifecycles: Lifecycles,
     running: tokio::sync::Mutex<()>,
     lateness: std::sync::OnceLock<LatenessObserver>,
+    /// Wakes the loop when the clock is paused, resumed or sped up.
+    clock_changed: tokio::sync::Notify,
 }
 
 impl Engine {
     pub fn new(store: Arc<Store>, clock: Arc<Clock>, lifecycles: Lifecycles) -> Engine {
-        Engine { store, clock, lifecycles, running: tokio::sync::Mutex::new(()), lateness: Default::default() }
+        Engine {
+            store,
+            clock,
+            lifecycles,
+            running: tokio::sync::Mutex::new(()),
+            lateness: Default::default(),
+            clock_changed: Default::default(),
+        }
     }
 
     /// Reports, for every lifecycle step and operation end, how long after its time it ran.
@@ -79,6 +88,7 @@ impl Engine {
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = engine.store.timers_changed() => {}
+                    _ = engine.clock_changed.notified() => {}
                 }
             }
         })
@@ -104,6 +114,31 @@ impl Engine {
         }
         self.clock.set_manual(target);
         Ok(self.clock.now())
+    }
+
+    /// Pauses (`Manual`) or resumes (`Real`) the clock and sets its speed, keeping what a
+    /// restart needs so that time never goes back: a paused clock's time, a resumed one's offset
+    /// from the wall clock. Flags given to `serve` decide the mode again after a restart.
+    pub async fn set_clock(&self, mode: Option<ClockMode>, speed: Option<f64>) -> Result<(), StoreError> {
+        let _guard = self.running.lock().await;
+        match mode {
+            Some(ClockMode::Manual) if self.clock.mode() == ClockMode::Real => {
+                let at = self.clock.pause();
+                self.store.save_setting(MANUAL_CLOCK_SETTING, timestamp(at)).await?;
+            }
+            Some(ClockMode::Real) if self.clock.mode() == ClockMode::Manual => {
+                let offset = self.clock.resume();
+                let offset = offset.num_microseconds().unwrap_or(0).to_string();
+                self.store.save_setting(CLOCK_OFFSET_SETTING, offset).await?;
+                self.store.save_setting(MANUAL_CLOCK_SETTING, String::new()).await?;
+            }
+            _ => {}
+        }
+        if let Some(speed) = speed {
+            self.clock.set_speed(speed);
+        }
+        self.clock_changed.notify_one();
+        Ok(())
     }
 
     async fn run_due_locked(&self) {

@@ -19,8 +19,8 @@ fn filter_from(parts: &Parts) -> Result<Filter, ArmError> {
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match name.as_ref() {
             "resource" => filter.resource = Some(value.into_owned()),
-            "kind" if value == "request" || value == "change" => filter.kind = Some(value.into_owned()),
-            "kind" => return Err(ArmError::invalid_parameter("kind", "kind must be 'request' or 'change'.")),
+            "kind" if matches!(&*value, "request" | "change" | "clock") => filter.kind = Some(value.into_owned()),
+            "kind" => return Err(ArmError::invalid_parameter("kind", "kind must be 'request', 'change' or 'clock'.")),
             "since" => {
                 filter.since = value
                     .parse()

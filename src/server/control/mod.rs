@@ -1,5 +1,6 @@
 //! The emulator's own API under `/_azemu/`: health, reset, clock, fault rules, the dashboard.
 
+mod clock;
 mod events;
 mod faults;
 mod lookup;
@@ -13,13 +14,11 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::App;
 use crate::arm::respond::json_response;
 use crate::arm::{timestamp, ArmError};
-use crate::sim::ClockMode;
 
 pub const PREFIX: &str = "/_azemu/";
 pub const HEALTH: &str = "/_azemu/health";
@@ -43,7 +42,8 @@ pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
         (&Method::GET, "resource") => lookup::resource(app, parts),
         (&Method::POST, "reset") => reset(app).await,
         (&Method::GET, "clock") => json_response(StatusCode::OK, &clock_body(app)),
-        (&Method::POST, "clock/advance") => advance(app, &body).await,
+        (&Method::PATCH, "clock") => clock::change(app, &body).await,
+        (&Method::POST, "clock/advance") => clock::advance(app, &body).await,
         (_, "health" | "reset" | "clock" | "clock/advance" | "events" | "state" | "resource") => {
             ArmError::method_not_allowed(method.as_str(), path).into_response()
         }
@@ -89,31 +89,4 @@ async fn reset(app: &App) -> Response {
 
 fn clock_body(app: &App) -> serde_json::Value {
     json!({ "mode": app.clock.mode(), "now": timestamp(app.clock.now()), "speed": app.clock.speed() })
-}
-
-#[derive(Deserialize)]
-struct Advance {
-    seconds: f64,
-}
-
-async fn advance(app: &App, body: &[u8]) -> Response {
-    let input: Advance = match serde_json::from_slice(body) {
-        Ok(a) => a,
-        Err(e) => return ArmError::invalid_content(format!("Expected {{\"seconds\": N}}: {e}.")).into_response(),
-    };
-    if !input.seconds.is_finite() || input.seconds < 0.0 || input.seconds > 10.0 * 365.0 * 86400.0 {
-        return ArmError::invalid_parameter("seconds", "seconds must be a number between 0 and ten years.")
-            .into_response();
-    }
-    if app.clock.mode() != ClockMode::Manual {
-        return ArmError::conflict(
-            "ClockNotManual",
-            "The clock only advances on request when azemu runs with --clock manual.",
-        )
-        .into_response();
-    }
-    match app.engine.advance(input.seconds).await {
-        Ok(_) => json_response(StatusCode::OK, &clock_body(app)),
-        Err(e) => ArmError::from(e).into_response(),
-    }
 }
