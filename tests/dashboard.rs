@@ -1,5 +1,6 @@
-//! `/_azemu/ui/`: the dashboard's files, served from the binary under the control API's access
-//! rule.
+//! `/_azemu/ui/`: the dashboard's files, served from the binary; under a guarded control API
+//! the page loads but its data needs a sign-in, which trades a control token for a cookie. The
+//! page itself is driven in headless Chromium by tests/js/dashboard.test.mjs.
 
 mod common;
 
@@ -29,7 +30,8 @@ async fn the_page_and_its_modules_are_served_with_their_types() {
     for (name, content_type) in [
         ("style.css", "text/css; charset=utf-8"),
         ("app.js", "text/javascript; charset=utf-8"),
-        ("browser.js", "text/javascript; charset=utf-8"),
+        ("tree.js", "text/javascript; charset=utf-8"),
+        ("icon.svg", "image/svg+xml"),
     ] {
         let r = c.get(format!("{}/_azemu/ui/{name}", s.base)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{name}");
@@ -54,7 +56,7 @@ async fn the_page_and_its_modules_are_served_with_their_types() {
 }
 
 #[tokio::test]
-async fn a_guarded_control_plane_guards_the_dashboard_too() {
+async fn a_guarded_control_plane_asks_the_page_to_sign_in_and_takes_its_cookie() {
     let options = Options {
         control_api: ControlApi::Token,
         control_token: Some("dashboard-secret".into()),
@@ -62,11 +64,42 @@ async fn a_guarded_control_plane_guards_the_dashboard_too() {
     };
     let running = server::start(serve_config(options)).await.unwrap();
     let c = client();
-    let page = format!("{}/_azemu/ui/", running.base_url);
-    let refused = c.get(&page).send().await.unwrap().status();
-    let clock_refused = c.get(format!("{}/_azemu/clock", running.base_url)).send().await.unwrap().status();
-    assert!(refused.is_client_error(), "{refused}");
-    assert_eq!(refused, clock_refused);
-    let r = c.get(&page).bearer_auth("dashboard-secret").send().await.unwrap();
+    let base = &running.base_url;
+    // The page's files hold no state: they load, so the page can ask for a token.
+    assert_eq!(c.get(format!("{base}/_azemu/ui/")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(c.get(format!("{base}/_azemu/ui/app.js")).send().await.unwrap().status(), StatusCode::OK);
+    // What it reads is refused without one.
+    let clock = format!("{base}/_azemu/clock");
+    assert_eq!(c.get(&clock).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    let session = format!("{base}/_azemu/ui/session");
+    let wrong = c.post(&session).json(&serde_json::json!({"token": "guess"})).send().await.unwrap();
+    assert!(wrong.status().is_client_error(), "{}", wrong.status());
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let empty = c.post(&session).json(&serde_json::json!({"token": " "})).send().await.unwrap();
+    assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
+    let malformed = c.post(&session).body("token=x").send().await.unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let read = c.get(&session).bearer_auth("dashboard-secret").send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+    let signed_in = c.post(&session).json(&serde_json::json!({"token": "dashboard-secret"})).send().await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::NO_CONTENT);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_string();
+    for part in ["azemu_control=dashboard-secret", "HttpOnly", "Secure", "SameSite=Strict", "Path=/_azemu"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap();
+    let r = c.get(&clock).header("cookie", format!("theme=dark; {pair}")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // The cookie opens the control API only, not ARM.
+    let arm =
+        c.get(format!("{base}/subscriptions?api-version=2022-12-01")).header("cookie", pair).send().await.unwrap();
+    assert_eq!(arm.status(), StatusCode::UNAUTHORIZED);
+    let forged = c.get(&clock).header("cookie", "azemu_control=guess").send().await.unwrap();
+    assert!(forged.status().is_client_error());
+
+    let out = c.delete(&session).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
 }

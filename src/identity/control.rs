@@ -52,11 +52,37 @@ fn needs_admin() -> ArmError {
     )
 }
 
+/// The cookie the dashboard's sign-in sets: a browser cannot send a bearer token with the
+/// page's own loads and its event stream.
+pub const CONTROL_COOKIE: &str = "azemu_control";
+
+/// The control token a browser holds in [`CONTROL_COOKIE`].
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == CONTROL_COOKIE)
+        .map(|(_, value)| value)
+}
+
 impl Identity {
-    /// Whether a request may use the control API.
+    /// Whether a request may use the control API: its bearer token, or the dashboard's cookie.
     pub fn authorize_control(&self, access: &ControlAccess, headers: &HeaderMap) -> Result<(), ArmError> {
+        if !matches!(access, ControlAccess::Token { .. }) {
+            return Ok(());
+        }
+        match (bearer_token(headers), cookie_token(headers)) {
+            (Err(_), Some(token)) => self.check_control_token(access, token),
+            (bearer, _) => self.check_control_token(access, bearer?),
+        }
+    }
+
+    /// Whether `token` grants the control API.
+    pub fn check_control_token(&self, access: &ControlAccess, token: &str) -> Result<(), ArmError> {
         let ControlAccess::Token { shared } = access else { return Ok(()) };
-        let token = bearer_token(headers)?;
         if shared.as_deref().is_some_and(|secret| same_secret(secret, token)) {
             return Ok(());
         }

@@ -22,7 +22,7 @@ use axum::http::request::Parts;
 use axum::http::Method;
 use axum::response::Response;
 
-pub use control::{ControlAccess, ControlApi};
+pub use control::{ControlAccess, ControlApi, CONTROL_COOKIE};
 pub use directory::{handle as directory_request, is_directory_path, DeclaredSubscription};
 pub use verify::{Audience, OnBehalfOf, Principal};
 

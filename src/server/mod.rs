@@ -117,8 +117,9 @@ where
     let started = std::time::Instant::now();
     let control = parts.uri.path().starts_with(control::PREFIX);
     let metrics = parts.uri.path() == "/metrics";
-    // Health stays open: it is what liveness probes and load balancers ask.
-    if (control && parts.uri.path() != control::HEALTH) || metrics {
+    // Health stays open (what liveness probes and load balancers ask), and so do the dashboard's
+    // own files and its sign-in, which hold no state.
+    if (control && !control::is_open(&parts.method, parts.uri.path())) || metrics {
         if let Err(e) = app.identity.authorize_control(&app.control, &parts.headers) {
             return e.into_response();
         }

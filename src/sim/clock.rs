@@ -47,6 +47,16 @@ impl ClockMode {
     }
 }
 
+/// Whole microseconds, rounded up: an offset kept so must not start a clock before its floor.
+fn micros_up(d: chrono::Duration) -> i64 {
+    let us = d.num_microseconds().unwrap_or(0);
+    if d > chrono::Duration::microseconds(us) {
+        us + 1
+    } else {
+        us
+    }
+}
+
 /// A simulated duration as it passes at `speed`.
 pub fn scaled(nominal: Duration, speed: f64) -> chrono::Duration {
     let scaled = nominal.as_secs_f64() / speed;
@@ -75,7 +85,7 @@ impl Clock {
             mode: AtomicU8::new(mode as u8),
             speed: AtomicU64::new(speed.to_bits()),
             manual_now: Mutex::new(floor_time),
-            offset_us: AtomicI64::new(offset.num_microseconds().unwrap_or(0)),
+            offset_us: AtomicI64::new(micros_up(offset)),
         }
     }
 
@@ -117,7 +127,7 @@ impl Clock {
         let manual = self.manual_now.lock().unwrap_or_else(|e| e.into_inner());
         if self.mode() == ClockMode::Manual {
             let offset = *manual - Utc::now();
-            self.offset_us.store(offset.num_microseconds().unwrap_or(0), Ordering::Release);
+            self.offset_us.store(micros_up(offset), Ordering::Release);
             self.mode.store(ClockMode::Real as u8, Ordering::Release);
         }
         self.offset()

@@ -23,6 +23,15 @@ use crate::arm::{timestamp, ArmError};
 pub const PREFIX: &str = "/_azemu/";
 pub const HEALTH: &str = "/_azemu/health";
 
+/// Control endpoints anyone may reach under a guarded control API.
+pub fn is_open(method: &Method, path: &str) -> bool {
+    path == HEALTH
+        || path
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.strip_prefix(ui::PATH))
+            .is_some_and(|after| ui::is_open(method, after))
+}
+
 pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
     let (method, path) = (&parts.method, parts.uri.path());
     let rest = path.trim_start_matches(PREFIX);
@@ -33,7 +42,7 @@ pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
         return publishers::handle(app, method, after, &body).await;
     }
     if let Some(after) = rest.strip_prefix(ui::PATH).filter(|a| a.is_empty() || a.starts_with('/')) {
-        return ui::handle(method, after);
+        return ui::handle(app, method, after, &body);
     }
     match (method, rest) {
         (&Method::GET, "health") => health(app),

@@ -1,58 +1,200 @@
-// The dashboard's entry: the clock, the resource browser, and the event stream that keeps both
-// current without polling.
-import { loadResources, arrange, renderTree, showResource } from "./browser.js";
-import { refreshClock, tick, wireAdvance } from "./clock.js";
+// The dashboard's entry: loads what azemu holds once, then keeps every view current from the
+// journal's event stream (changes, requests, clock moves), with no polling.
+import { getJSON, postJSON, unauthorized } from "./api.js";
+import { Model } from "./model.js";
+import { Tree } from "./tree.js";
+import { Detail } from "./detail.js";
+import { Clock } from "./clock.js";
+import { renderOperations, tickAges } from "./operations.js";
+import { Faults } from "./faults.js";
+import { EventLog } from "./events.js";
 
-const state = { resources: [], selected: null };
+/** The tree is drawn again at most this often while changes stream in. */
+const RENDER_EVERY_MS = 250;
 
 function showError(e) {
   const box = document.getElementById("error");
   box.textContent = String(e?.message ?? e);
   box.hidden = false;
-  setTimeout(() => (box.hidden = true), 6000);
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => (box.hidden = true), 6000);
 }
 
-function draw() {
-  const needle = document.getElementById("search").value.trim();
-  const tree = arrange(state.resources, needle);
-  renderTree(document.getElementById("tree"), tree, state.selected, choose, Boolean(needle) || state.resources.length < 200);
-  document.getElementById("summary").textContent = `${state.resources.length} resources`;
+const model = new Model();
+const clock = new Clock(showError, () => start());
+const detail = new Detail(document.getElementById("detail"), clock, choose, showError);
+const tree = new Tree(document.getElementById("tree"), choose);
+const faults = new Faults(showError);
+const log = new EventLog();
+/** What tests and the benchmark read: events applied, renders and their cost. */
+const stats = (window.azemuDashboard = { ready: false, applied: 0, renders: 0, lastRenderMs: 0, lastSeq: 0 });
+
+function choose(id) {
+  tree.selected = id.toLowerCase();
+  showTab("resources");
+  for (const b of document.querySelectorAll("#tree button.resource")) b.setAttribute("aria-current", String(b.dataset.id.toLowerCase() === tree.selected));
+  detail.show(id);
 }
 
-async function choose(id) {
-  state.selected = id;
-  draw();
+// Tabs, reachable by keyboard (arrows move between them) and by the address's #fragment.
+const TABS = ["resources", "operations", "faults", "events"];
+let current = "resources";
+function showTab(name) {
+  current = TABS.includes(name) ? name : "resources";
+  for (const tab of TABS) {
+    const button = document.getElementById(`tab-${tab}`);
+    button.setAttribute("aria-selected", String(tab === current));
+    button.tabIndex = tab === current ? 0 : -1;
+    document.getElementById(`panel-${tab}`).hidden = tab !== current;
+  }
+  if (location.hash !== `#${current}`) history.replaceState(null, "", `#${current}`);
+  if (current === "operations") refreshOperations();
+  if (current === "faults") faults.refresh().catch(showError);
+  if (current === "events") log.render();
+}
+for (const [i, tab] of TABS.entries()) {
+  const button = document.getElementById(`tab-${tab}`);
+  button.addEventListener("click", () => showTab(tab));
+  button.addEventListener("keydown", (e) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+    if (!step) return;
+    const next = TABS[(i + step + TABS.length) % TABS.length];
+    showTab(next);
+    document.getElementById(`tab-${next}`).focus();
+  });
+}
+
+// Drawing is folded: many changes, one render.
+let renderQueued = null;
+let lastRender = 0;
+function scheduleRender() {
+  if (renderQueued) return;
+  const wait = Math.max(0, RENDER_EVERY_MS - (performance.now() - lastRender));
+  renderQueued = setTimeout(() => requestAnimationFrame(render), wait);
+}
+function render() {
+  renderQueued = null;
+  const began = performance.now();
+  tree.render(model.resources.values(), document.getElementById("search").value.trim());
+  const n = model.resources.size;
+  document.getElementById("summary").textContent = `${n} resource${n === 1 ? "" : "s"}${model.truncated ? " (the first ones)" : ""}`;
+  lastRender = performance.now();
+  stats.renders += 1;
+  stats.lastRenderMs = lastRender - began;
+  stats.applied = model.applied;
+}
+
+let staleQueued = null;
+function fetchStale() {
+  if (staleQueued || !model.stale.size) return;
+  staleQueued = setTimeout(async () => {
+    try {
+      await model.refreshStale();
+    } finally {
+      staleQueued = null;
+      scheduleRender();
+      fetchStale();
+    }
+  }, 150);
+}
+
+let operationsQueued = null;
+function refreshOperations() {
+  if (operationsQueued) return;
+  operationsQueued = setTimeout(async () => {
+    operationsQueued = null;
+    try {
+      const page = await getJSON("/_azemu/state?limit=1");
+      renderOperations(page.operations ?? [], clock.now(), choose);
+    } catch (e) {
+      showError(e);
+    }
+  }, 200);
+}
+
+let faultsQueued = null;
+function refreshFaults() {
+  if (faultsQueued || current !== "faults") return;
+  faultsQueued = setTimeout(() => {
+    faultsQueued = null;
+    faults.refresh().catch(showError);
+  }, 200);
+}
+
+let logQueued = null;
+function logged(event) {
+  log.add(event);
+  stats.lastSeq = Math.max(stats.lastSeq, event.seq);
+  if (current === "events" && !logQueued) logQueued = requestAnimationFrame(() => ((logQueued = null), log.render()));
+}
+
+function onChange(message) {
+  const change = JSON.parse(message.data);
+  logged(change);
+  const key = model.apply(change);
+  if (detail.concerns(key)) detail.refresh();
+  fetchStale();
+  refreshOperations();
+  scheduleRender();
+}
+
+function onRequest(message) {
+  logged(JSON.parse(message.data));
+  refreshFaults();
+}
+
+function onClock(message) {
+  const moved = JSON.parse(message.data);
+  logged(moved);
+  clock.set({ mode: moved.mode, speed: moved.speed, now: moved.time });
+  detail.refresh();
+  refreshOperations();
+}
+
+let stream = null;
+async function start() {
+  stream?.close();
+  stats.ready = false;
   try {
-    await showResource(document.getElementById("detail"), id);
+    // Events after this position are applied on top of the loaded state; any that it already
+    // holds set what it holds again, so the two meet.
+    const { lastSeq } = await getJSON(`/_azemu/events?kind=clock&since=${Number.MAX_SAFE_INTEGER}`);
+    const [tail] = await Promise.all([getJSON(`/_azemu/events?since=${Math.max(0, lastSeq - 300)}`), model.load(), clock.refresh()]);
+    log.events = [];
+    for (const e of tail.value ?? []) if (e.seq <= lastSeq) log.add(e);
+    render();
+    stream = new EventSource(`/_azemu/events?since=${lastSeq}`);
+    stream.addEventListener("change", onChange);
+    stream.addEventListener("request", onRequest);
+    stream.addEventListener("clock", onClock);
+    stream.addEventListener("open", () => (document.getElementById("live").textContent = "live"));
+    stream.addEventListener("error", () => (document.getElementById("live").textContent = "reconnecting…"));
+    if (detail.id) detail.load();
+    refreshOperations();
+    stats.ready = true;
   } catch (e) {
     showError(e);
   }
 }
 
-async function reload() {
+// Sign-in, when the control API asks for a token: the page trades it for a cookie.
+const signin = document.getElementById("signin-dialog");
+unauthorized.addEventListener("signin", () => signin.open || signin.showModal());
+document.getElementById("signin").addEventListener("submit", async (event) => {
+  event.preventDefault();
   try {
-    state.resources = await loadResources();
-    draw();
-    if (state.selected) await showResource(document.getElementById("detail"), state.selected);
+    await postJSON("/_azemu/ui/session", { token: new FormData(event.target).get("token") });
+    signin.close();
+    location.reload();
   } catch (e) {
-    showError(e);
+    document.getElementById("signin-error").textContent = e.message;
   }
-}
+});
 
-// Changes arrive on the journal's stream (its "change" events only: the page's own requests are
-// journaled too); bursts are folded into one reload.
-let pending = null;
-function changed() {
-  if (pending) return;
-  pending = setTimeout(() => {
-    pending = null;
-    reload();
-  }, 300);
-}
-
-document.getElementById("search").addEventListener("input", draw);
-wireAdvance(changed, showError);
-setInterval(tick, 250);
-await Promise.all([refreshClock().catch(showError), reload()]);
-const events = new EventSource("/_azemu/events");
-events.addEventListener("change", changed);
+document.getElementById("search").addEventListener("input", () => render());
+clock.wire();
+faults.wire();
+log.wire();
+setInterval(() => current === "operations" && tickAges(clock.now()), 1000);
+showTab(location.hash.slice(1));
+await start();
