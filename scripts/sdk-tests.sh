@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs tests/sdk with the official SDKs, in a virtualenv this script makes and keeps in
 # target/sdk-venv (rebuilt when tests/sdk/requirements.txt changes), the Azure CLI in
-# target/cli-venv (from tests/cli/requirements.txt), and the JavaScript SDKs in tests/js.
+# target/cli-venv (from tests/cli/requirements.txt), the JavaScript SDKs and playwright-core in
+# tests/js, and Debian's Chromium for the dashboard's browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,11 @@ make_venv target/cli-venv tests/cli/requirements.txt
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "installing Debian's nodejs and npm for the JavaScript SDK tests" >&2
     apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+fi
+# The dashboard's browser tests drive Debian's Chromium headless (through playwright-core).
+if ! command -v chromium >/dev/null; then
+    echo "installing Debian's chromium for the dashboard's browser tests" >&2
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
 js_stamp=tests/js/node_modules/.package-lock.sha256
 js_wanted=$(sha256sum tests/js/package-lock.json | cut -d' ' -f1)

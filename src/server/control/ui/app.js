@@ -21,9 +21,13 @@ function showError(e) {
 }
 
 const model = new Model();
-const clock = new Clock(showError, () => start());
-const detail = new Detail(document.getElementById("detail"), clock, choose, showError);
+const clock = new Clock(showError, () => {
+  tree.selected = null;
+  detail.clear();
+  start();
+});
 const tree = new Tree(document.getElementById("tree"), choose);
+const detail = new Detail(document.getElementById("detail"), clock, choose, showError);
 const faults = new Faults(showError);
 const log = new EventLog();
 /** What tests and the benchmark read: events applied, renders and their cost. */
@@ -132,7 +136,8 @@ function onChange(message) {
   const change = JSON.parse(message.data);
   logged(change);
   const key = model.apply(change);
-  if (detail.concerns(key)) detail.refresh();
+  if (key === detail.key && change.property === "resource" && change.to === "absent") detail.gone();
+  else if (detail.concerns(key)) detail.refresh();
   fetchStale();
   refreshOperations();
   scheduleRender();

@@ -53,6 +53,21 @@ export class Detail {
     return this.key !== null && (key === this.key || key.startsWith(`${this.key}/`));
   }
 
+  /** Nothing chosen (after a reset). */
+  clear() {
+    this.id = null;
+    this.generation += 1;
+    clearTimeout(this.timer);
+    this.container.replaceChildren(el("p", { className: "hint" }, "Choose a resource to see its progress, its document and its history."));
+  }
+
+  /** The chosen resource was deleted: say so rather than ask for it. */
+  gone() {
+    this.generation += 1;
+    clearTimeout(this.timer);
+    this.container.replaceChildren(el("h2", {}, this.id.split("/").pop()), el("p", { className: "hint gone" }, "This resource is gone."));
+  }
+
   show(id) {
     this.id = id;
     this.container.scrollTop = 0;
@@ -83,7 +98,7 @@ export class Detail {
     } catch (e) {
       if (generation !== this.generation) return;
       if (e.status === 404) {
-        this.container.replaceChildren(el("h2", {}, id.split("/").pop()), el("p", { className: "hint" }, "This resource is gone."));
+        this.gone();
         return;
       }
       this.onError(e);

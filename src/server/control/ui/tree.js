@@ -118,7 +118,7 @@ export class Tree {
       name.textContent = nameOf(r);
       button.append(name);
       // A publishing operation's stored status is where it began: its detail tells the rest.
-      const state = r.type === "partner/operations" ? null : r.document?.properties?.status ?? r.document?.properties?.provisioningState;
+      const state = r.type === "partner/operations" ? null : r.document?.properties?.status ?? r.document?.properties?.state ?? r.document?.properties?.provisioningState;
       if (typeof state === "string") button.append(badge(state));
       button.addEventListener("click", () => this.onChoose(r.id));
       container.append(button);
