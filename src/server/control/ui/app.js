@@ -31,7 +31,7 @@ const detail = new Detail(document.getElementById("detail"), clock, choose, show
 const faults = new Faults(showError);
 const log = new EventLog();
 /** What tests and the benchmark read: events applied, renders and their cost. */
-const stats = (window.azemuDashboard = { ready: false, applied: 0, renders: 0, lastRenderMs: 0, lastSeq: 0 });
+const stats = (window.azemuDashboard = { ready: false, readyAt: 0, applied: 0, renders: 0, lastRenderMs: 0, lastRenderAt: 0, firstChangeAt: null, lastSeq: 0 });
 
 function choose(id) {
   tree.selected = id.toLowerCase();
@@ -85,6 +85,7 @@ function render() {
   lastRender = performance.now();
   stats.renders += 1;
   stats.lastRenderMs = lastRender - began;
+  stats.lastRenderAt = lastRender;
   stats.applied = model.applied;
 }
 
@@ -134,6 +135,7 @@ function logged(event) {
 
 function onChange(message) {
   const change = JSON.parse(message.data);
+  stats.firstChangeAt ??= performance.now();
   logged(change);
   const key = model.apply(change);
   if (key === detail.key && change.property === "resource" && change.to === "absent") detail.gone();
@@ -177,6 +179,7 @@ async function start() {
     if (detail.id) detail.load();
     refreshOperations();
     stats.ready = true;
+    stats.readyAt = performance.now();
   } catch (e) {
     showError(e);
   }

@@ -3,8 +3,14 @@
 // branches until someone looks inside.
 import { badge } from "./common.js";
 
-/** Resources listed under one type before the list asks for a narrower search. */
+/** Resources listed under one type, and branches under one branch, before the list asks for a
+ * narrower search: the page stays quick with tens of thousands of resources. */
 const SHOWN_PER_TYPE = 500;
+const SHOWN_PER_BRANCH = 200;
+
+function more(container, hidden, what) {
+  if (hidden > 0) container.append(Object.assign(document.createElement("p"), { className: "hint", textContent: `… and ${hidden} more ${what}: narrow the search` }));
+}
 
 /** Where a resource sits: its subscription and resource group, or the partner API. */
 export function placeOf(id) {
@@ -66,7 +72,8 @@ export class Tree {
     const fragment = document.createDocumentFragment();
     for (const [subscription, groups] of tree) {
       const s = this.branch([subscription], subscription, count(groups), true, (body) => {
-        for (const [group, types] of groups) {
+        more(body, groups.size - SHOWN_PER_BRANCH, "resource groups");
+        for (const [group, types] of [...groups].slice(0, SHOWN_PER_BRANCH)) {
           body.append(this.branch([subscription, group], group, count(types), small, (groupBody) => {
             for (const [type, list] of types) {
               groupBody.append(this.branch([subscription, group, type], type, list.length, small, (typeBody) => this.leaves(typeBody, list)));
