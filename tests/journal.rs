@@ -266,6 +266,8 @@ async fn deletion_and_reset_are_journaled_and_the_state_dump_shows_everything() 
     let before_reset = s.get("/_azemu/events").await.body["lastSeq"].as_u64().unwrap();
     assert_eq!(s.post("/_azemu/reset", None).await.status, StatusCode::OK);
     s.advance(6.0).await;
+    // Only the advance itself is journaled after it.
     let after = events(&s, &format!("?since={before_reset}")).await;
-    assert_eq!(after, Vec::<Value>::new(), "nothing planned before the reset is played out");
+    let kinds: Vec<&str> = after.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["clock"], "nothing planned before the reset is played out: {after:?}");
 }
