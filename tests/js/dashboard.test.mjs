@@ -47,6 +47,7 @@ async function shot(name) {
 }
 
 async function choose(name) {
+  await page.click("#tab-resources");
   await page.locator(`#tree button.resource[title$="/${name}"]`).click();
   await page.waitForSelector("#detail section.view");
 }
@@ -125,7 +126,13 @@ test("a scale set's tile changes colour after a power action", async () => {
   const set = `${group}/providers/Microsoft.Compute/virtualMachineScaleSets/web`;
   const body = { location: "westus", sku: { name: "Standard_D2s_v3", tier: "Standard", capacity: 3 }, properties: { upgradePolicy: { mode: "Manual" }, virtualMachineProfile: { osProfile: { computerNamePrefix: "web", adminUsername: "azureuser", adminPassword: "P@ssw0rd1234!" }, storageProfile: { imageReference: { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" } } } } };
   assert.equal((await api("PUT", `${set}?${COMPUTE}`, body)).status, 201);
+  // Its creation is a running operation until the clock moves on.
+  await page.click("#tab-operations");
+  await page.waitForSelector('#operations tbody tr button[title$="/virtualMachineScaleSets/web"]');
+  assert.match(await page.textContent("#running-count"), /^[1-9]/);
+  await shot("operations");
   await advance(60);
+  await page.waitForSelector('#operations tbody tr button[title$="/virtualMachineScaleSets/web"]', { state: "detached" });
   await choose("virtualMachineScaleSets/web");
   const tile = page.locator('#detail .tile[data-id$="/virtualMachines/1"]');
   await page.waitForFunction(() => document.querySelector('#detail .tile[data-id$="/virtualMachines/1"]')?.dataset.power === "running");
@@ -138,12 +145,38 @@ test("a scale set's tile changes colour after a power action", async () => {
   await shot("scale-set");
 });
 
+test("a deployment's resources come up in dependency order", async () => {
+  const template = {
+    $schema: "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+    contentVersion: "1.0.0.0",
+    resources: [
+      { type: "Microsoft.Compute/virtualMachineScaleSets", apiVersion: "2024-07-01", name: "app-vmss", location: "[resourceGroup().location]", dependsOn: ["app-vnet"],
+        sku: { name: "Standard_D2s_v3", tier: "Standard", capacity: 1 },
+        properties: { upgradePolicy: { mode: "Manual" }, virtualMachineProfile: { osProfile: { computerNamePrefix: "app", adminUsername: "azureuser", adminPassword: "P@ssw0rd1234!" }, storageProfile: { imageReference: { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" } } } } },
+      { type: "Microsoft.Network/virtualNetworks", apiVersion: "2022-01-01", name: "app-vnet", location: "[resourceGroup().location]", properties: { addressSpace: { addressPrefixes: ["10.1.0.0/16"] } } },
+    ],
+  };
+  const deployment = `${group}/providers/Microsoft.Resources/deployments/main?api-version=2025-04-01`;
+  assert.equal((await api("PUT", deployment, { properties: { template, mode: "Incremental" } })).status, 201);
+  await choose("deployments/main");
+  for (let i = 0; i < 40 && (await api("GET", deployment)).body.properties.provisioningState !== "Succeeded"; i++) {
+    await advance(5);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await page.waitForFunction(() => document.querySelectorAll("#detail tbody tr[data-resource]").length === 2
+    && [...document.querySelectorAll("#detail tbody tr[data-resource] .badge")].every((b) => b.dataset.state === "Succeeded"));
+  const order = await page.$$eval("#detail tbody tr[data-resource]", (rows) => rows.map((r) => r.dataset.resource.split("/").pop()));
+  assert.deepEqual(order, ["app-vnet", "app-vmss"], "what a resource depends on comes first");
+  await shot("deployment");
+});
+
 test("a publishing operation's steps move through certification", async () => {
   assert.equal((await api("POST", "/_azemu/publishers", { id: "contoso", displayText: "Contoso" })).status, 201);
   const offer = "/api/publishers/contoso/offers/hardened";
   const put = await api("PUT", `${offer}?api-version=2017-10-31`, { offerTypeId: "microsoft-azure-virtualmachines", definition: { displayText: "Hardened Ubuntu", plans: [{ planId: "standard" }] } }, { "If-Match": "*" });
   assert.equal(put.status, 201);
   assert.equal((await api("POST", `${offer}/publish?api-version=2017-10-31`, { metadata: { "notification-emails": "ops@contoso.com" } })).status, 202);
+  await page.click("#tab-resources");
   await page.locator("#tree summary", { hasText: "partner/operations" }).waitFor();
   await page.locator("#tree summary", { hasText: "partner/operations" }).locator("xpath=..").locator("button.resource").click();
   await page.waitForSelector("#detail .pub-step");

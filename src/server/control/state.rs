@@ -165,6 +165,10 @@ impl Dump {
                 for o in rest.by_ref().take(CHUNK) {
                     let mut body = status_body(&o);
                     body["kind"] = json!(o.kind);
+                    // Compute's status body does not name its resource; the dump always does.
+                    if body.get("resourceId").is_none() {
+                        body["resourceId"] = json!(o.resource_id);
+                    }
                     element(&mut out, self.items == 0, &body);
                     self.items += 1;
                 }

@@ -52,7 +52,11 @@ function showTab(name) {
     document.getElementById(`panel-${tab}`).hidden = tab !== current;
   }
   if (location.hash !== `#${current}`) history.replaceState(null, "", `#${current}`);
-  if (current === "operations") refreshOperations();
+  if (current === "operations") {
+    clearTimeout(operationsQueued);
+    operationsQueued = null;
+    refreshOperations();
+  }
   if (current === "faults") faults.refresh().catch(showError);
   if (current === "events") log.render();
 }
@@ -103,6 +107,10 @@ function fetchStale() {
   }, 150);
 }
 
+/** Running operations are fetched again this long after a change: soon while the tab shows
+ * them, less often for the count on the tab alone. */
+const OPERATIONS_SHOWN_MS = 200;
+const OPERATIONS_COUNTED_MS = 2000;
 let operationsQueued = null;
 function refreshOperations() {
   if (operationsQueued) return;
@@ -114,7 +122,7 @@ function refreshOperations() {
     } catch (e) {
       showError(e);
     }
-  }, 200);
+  }, current === "operations" ? OPERATIONS_SHOWN_MS : OPERATIONS_COUNTED_MS);
 }
 
 let faultsQueued = null;

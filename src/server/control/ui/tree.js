@@ -90,7 +90,11 @@ export class Tree {
     const key = path.join("\u0000");
     const details = document.createElement("details");
     const summary = document.createElement("summary");
-    summary.textContent = label;
+    // Long types break after a slash rather than anywhere.
+    label.split("/").forEach((part, i) => {
+      if (i > 0) summary.append("/", document.createElement("wbr"));
+      summary.append(part);
+    });
     const number = document.createElement("span");
     number.className = "count";
     number.textContent = n;
