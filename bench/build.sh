@@ -8,28 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET_SECS=180
 cargo fetch --locked --quiet
-work=$(mktemp -d)
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib.sh
 git clone -q . "$work/azemu"
 start=$(date +%s.%N)
 (cd "$work/azemu" && cargo build --release --locked --quiet --timings 2>/dev/null)
 built=$(date +%s.%N)
-"$work/azemu/target/release/azemu" serve --port 0 --tls off --data "$work/data" --log-level warn \
-    > "$work/serve.log" &
-pid=$!
-url=""
-for _ in $(seq 1 200); do
-    url=$(sed -n 's/^azemu listening on \(.*\)$/\1/p' "$work/serve.log" | head -1)
-    [ -n "$url" ] && curl -fsS "$url/_azemu/health" > /dev/null 2>&1 && break
-    sleep 0.05
-done
+start_azemu "$work/azemu/target/release/azemu" --tls off
 answered=$(date +%s.%N)
-[ -n "$url" ] || { echo "azemu did not start"; cat "$work/serve.log"; exit 1; }
 python3 - "$start" "$built" "$answered" "$TARGET_SECS" "$work/azemu/target/cargo-timings" <<'EOF'
 import glob, json, re, sys
 start, built, answered, target = map(float, sys.argv[1:5])
