@@ -249,6 +249,25 @@ test("the clock advances, resumes, pauses and resets from the page", async () =>
   assert.equal((await api("GET", "/_azemu/health")).body.resources, 0);
 });
 
+test("the page reads on a narrow window, in the dark, and by keyboard", async () => {
+  await page.setViewportSize({ width: 420, height: 900 });
+  await page.click("#tab-resources");
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), "no sideways scrolling at 420 px");
+  await page.focus("#tab-resources");
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "tab-operations");
+  assert.equal(await page.isVisible("#panel-operations"), true);
+  await page.keyboard.press("ArrowLeft");
+  assert.equal(await page.isVisible("#panel-resources"), true);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await page.emulateMedia({ colorScheme: "light" });
+  const light = await background();
+  await page.emulateMedia({ colorScheme: "dark" });
+  assert.notEqual(await background(), light, "dark follows the system's preference");
+  await page.emulateMedia({ colorScheme: "light" });
+});
+
 test("a guarded azemu asks the page to sign in", { skip: !guarded }, async () => {
   const guardedPage = await browser.newPage({ ignoreHTTPSErrors: true });
   const errors = [];
@@ -263,6 +282,8 @@ test("a guarded azemu asks the page to sign in", { skip: !guarded }, async () =>
   await dialog.locator("button[type=submit]").click();
   await guardedPage.waitForFunction(() => window.azemuDashboard?.ready && document.getElementById("live").textContent === "live");
   assert.match(await guardedPage.textContent("#summary"), /resources?/);
+  const [cookie] = (await guardedPage.context().cookies()).filter((c) => c.name === "azemu_control");
+  assert.deepEqual([cookie.value, cookie.path, cookie.httpOnly, cookie.secure, cookie.sameSite], [secret, "/_azemu", true, true, "Strict"]);
   assert.deepEqual(errors, []);
   await guardedPage.close();
 });

@@ -84,6 +84,16 @@ pub fn handle(app: &App, method: &Method, after: &str, body: &[u8]) -> Response 
     response
 }
 
+/// Over HTTPS the cookie is only ever sent back over HTTPS; under `--tls off` a browser would
+/// not keep a `Secure` cookie from a host other than localhost, so it goes without.
+fn secure(app: &App) -> &'static str {
+    if app.scheme == "https" {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
 #[derive(Deserialize)]
 struct SignIn {
     token: String,
@@ -109,10 +119,13 @@ fn session(app: &App, method: &Method, body: &[u8]) -> Response {
                 return e.into_response();
             }
             format!(
-                "{CONTROL_COOKIE}={token}; Path=/_azemu; Max-Age={SESSION_SECONDS}; HttpOnly; Secure; SameSite=Strict"
+                "{CONTROL_COOKIE}={token}; Path=/_azemu; Max-Age={SESSION_SECONDS}; HttpOnly{}; SameSite=Strict",
+                secure(app)
             )
         }
-        Method::DELETE => format!("{CONTROL_COOKIE}=; Path=/_azemu; Max-Age=0; HttpOnly; Secure; SameSite=Strict"),
+        Method::DELETE => {
+            format!("{CONTROL_COOKIE}=; Path=/_azemu; Max-Age=0; HttpOnly{}; SameSite=Strict", secure(app))
+        }
         _ => return ArmError::method_not_allowed(method.as_str(), "/_azemu/ui/session").into_response(),
     };
     let mut response = StatusCode::NO_CONTENT.into_response();
