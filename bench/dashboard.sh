@@ -3,7 +3,8 @@
 # on a manual clock, the page open in headless Chromium. Reports the time to first render (the
 # page's navigation to its tree drawn) and the time to apply 1,000 and more change events (the
 # first event's arrival to the tree drawn after the last), with the longest main-thread task
-# meanwhile. Needs scripts/sdk-tests.sh's playwright-core and Chromium. Loopback only; azemu is
+# meanwhile; then, on a running clock, how long after its time each change of 100 live jobs
+# reaches the page. Needs scripts/sdk-tests.sh's playwright-core and Chromium. Loopback only; azemu is
 # stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -31,7 +31,7 @@ const detail = new Detail(document.getElementById("detail"), clock, choose, show
 const faults = new Faults(showError);
 const log = new EventLog();
 /** What tests and the benchmark read: events applied, renders and their cost. */
-const stats = (window.azemuDashboard = { ready: false, readyAt: 0, applied: 0, renders: 0, lastRenderMs: 0, lastRenderAt: 0, firstChangeAt: null, lastSeq: 0 });
+const stats = (window.azemuDashboard = { ready: false, readyAt: 0, applied: 0, renders: 0, lastRenderMs: 0, lastRenderAt: 0, firstChangeAt: null, maxLagMs: 0, lastSeq: 0 });
 
 function choose(id) {
   tree.selected = id.toLowerCase();
@@ -144,6 +144,8 @@ function logged(event) {
 function onChange(message) {
   const change = JSON.parse(message.data);
   stats.firstChangeAt ??= performance.now();
+  // On a running clock, how long after it happened a change reached the page.
+  if (clock.running()) stats.maxLagMs = Math.max(stats.maxLagMs, clock.now() - Date.parse(change.time));
   logged(change);
   const key = model.apply(change);
   if (key === detail.key && change.property === "resource" && change.to === "absent") detail.gone();
