@@ -36,19 +36,24 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
+/** A new page on the dashboard, recording main-thread tasks over 50 ms in `window.longTasks`. */
+async function openDashboard() {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.addInitScript(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: "longtask", buffered: true });
+  });
+  await page.goto(`${endpoint}/_azemu/ui/`);
+  await page.waitForFunction(() => window.azemuDashboard?.ready, null, { timeout: 120000 });
+  return page;
+}
+
 const results = [];
 try {
   for (let round = 1; round <= 3; round++) {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.addInitScript(() => {
-      window.longTasks = [];
-      new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: "longtask", buffered: true });
-    });
-    await page.goto(`${endpoint}/_azemu/ui/`);
-    await page.waitForFunction(() => window.azemuDashboard?.ready, null, { timeout: 120000 });
+    const page = await openDashboard();
     const firstRender = await page.evaluate(() => window.azemuDashboard.readyAt);
     const summary = await page.textContent("#summary");
-    // Open a job, as a user watching one would.
     await page.evaluate(() => (window.longTasks = []));
     const before = await api("GET", `/_azemu/events?kind=clock&since=${Number.MAX_SAFE_INTEGER}`);
     const applied = await page.evaluate(() => ((window.azemuDashboard.firstChangeAt = null), window.azemuDashboard.applied));
@@ -69,13 +74,7 @@ try {
     await page.close();
   }
   // The same on a running clock: 100 jobs live while the page watches.
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.addInitScript(() => {
-    window.longTasks = [];
-    new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: "longtask", buffered: true });
-  });
-  await page.goto(`${endpoint}/_azemu/ui/`);
-  await page.waitForFunction(() => window.azemuDashboard?.ready, null, { timeout: 120000 });
+  const page = await openDashboard();
   await api("PATCH", "/_azemu/clock", { mode: "real" });
   await page.waitForFunction(() => document.getElementById("clock-toggle").textContent === "Pause");
   const applied = await page.evaluate(() => ((window.longTasks = []), window.azemuDashboard.applied));

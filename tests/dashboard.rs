@@ -68,6 +68,8 @@ async fn a_guarded_control_plane_asks_the_page_to_sign_in_and_takes_its_cookie()
     // The page's files hold no state: they load, so the page can ask for a token.
     assert_eq!(c.get(format!("{base}/_azemu/ui/")).send().await.unwrap().status(), StatusCode::OK);
     assert_eq!(c.get(format!("{base}/_azemu/ui/app.js")).send().await.unwrap().status(), StatusCode::OK);
+    // Only the dashboard's own paths: a near name is guarded like any other.
+    assert_eq!(c.get(format!("{base}/_azemu/uix")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     // What it reads is refused without one.
     let clock = format!("{base}/_azemu/clock");
     assert_eq!(c.get(&clock).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);

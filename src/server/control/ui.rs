@@ -50,6 +50,9 @@ const ASSETS: &[Asset] = &[
 /// Whether a request under `/_azemu/ui` needs no control token: the page's own files (the same
 /// for everyone, holding no state) and the sign-in.
 pub fn is_open(method: &Method, after: &str) -> bool {
+    if !(after.is_empty() || after.starts_with('/')) {
+        return false;
+    }
     (after == SESSION && (method == Method::POST || method == Method::DELETE))
         || ((method == Method::GET || method == Method::HEAD) && after != SESSION)
 }

@@ -31,7 +31,7 @@ const detail = new Detail(document.getElementById("detail"), clock, choose, show
 const faults = new Faults(showError);
 const log = new EventLog();
 /** What tests and the benchmark read: events applied, renders and their cost. */
-const stats = (window.azemuDashboard = { ready: false, readyAt: 0, applied: 0, renders: 0, lastRenderMs: 0, lastRenderAt: 0, firstChangeAt: null, maxLagMs: 0, lastSeq: 0 });
+const stats = (window.azemuDashboard = { ready: false, readyAt: 0, applied: 0, renders: 0, lastRenderMs: 0, lastRenderAt: 0, firstChangeAt: null, maxLagMs: 0 });
 
 function choose(id) {
   tree.selected = id.toLowerCase();
@@ -137,7 +137,6 @@ function refreshFaults() {
 let logQueued = null;
 function logged(event) {
   log.add(event);
-  stats.lastSeq = Math.max(stats.lastSeq, event.seq);
   if (current === "events" && !logQueued) logQueued = requestAnimationFrame(() => ((logQueued = null), log.render()));
 }
 

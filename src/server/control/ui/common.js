@@ -16,7 +16,7 @@ export function el(tag, props = {}, ...children) {
 export function tone(state) {
   const s = String(state).toLowerCase();
   if (/fail|error|cancel|blocked|rejected/.test(s)) return "bad";
-  if (/succe|complete|success|running$|^ok$|connected|ready|applied|live/.test(s)) return "good";
+  if (/succe|complete|success|^ok$|connected|ready|applied|live/.test(s)) return "good";
   if (/progress|creat|updat|delet|start|accept|provision|running|scheduled|preparing|install|waiting|notstarted|stopping|deallocating/.test(s)) return "busy";
   return "neutral";
 }
@@ -25,7 +25,7 @@ export function badge(state) {
   return el("span", { className: `badge ${tone(state)}`, dataset: { state: String(state) } }, String(state));
 }
 
-/** A timestamp as the emulator shows it, without the date when it is today's. */
+/** A timestamp as date and time of day, to the second. */
 export function when(iso) {
   if (!iso) return "";
   return String(iso).replace("T", " ").replace(/\.\d+Z$|Z$/, "");

@@ -26,8 +26,7 @@ export class EventLog {
     this.dirty = true;
   }
 
-  wire(visible) {
-    this.visible = visible;
+  wire() {
     this.form.addEventListener("input", () => this.render());
     this.form.addEventListener("submit", (e) => e.preventDefault());
   }
