@@ -92,6 +92,7 @@ async fn setup() -> Arc<App> {
         host: "127.0.0.1".into(),
         port: 0,
         data_dir: None,
+        store_url: None,
         tls: TlsMode::Off,
         cert: None,
         key: None,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit and integration tests (including the kill -9 durability
-# test), then the official Azure SDK for Python driving azemu over HTTPS.
+# tests, on SQLite and on PostgreSQL), then the official Azure SDKs and CLI driving azemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +8,15 @@ cd "$(dirname "$0")/.."
 if ! command -v tmux >/dev/null; then
     echo "installing Debian's tmux for the terminal test of azemu watch" >&2
     apt-get update -qq && apt-get install -y -qq tmux >/dev/null
+fi
+
+# The PostgreSQL store's tests need a server: the one AZEMU_TEST_POSTGRES names, or a throwaway
+# cluster scripts/postgres.sh starts (installing Debian's postgresql when it is missing) and
+# stops when the tests end.
+if [ -z "${AZEMU_TEST_POSTGRES:-}" ]; then
+    AZEMU_TEST_POSTGRES=$(bash scripts/postgres.sh)
+    export AZEMU_TEST_POSTGRES
+    trap 'bash scripts/postgres.sh stop' EXIT
 fi
 
 cargo build --release --locked

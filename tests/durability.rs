@@ -1,5 +1,6 @@
 //! Durability against the real binary: restarts keep everything and resume lifecycles, and
-//! `kill -9` in the middle of concurrent writes loses no acknowledged write.
+//! `kill -9` in the middle of concurrent writes loses no acknowledged write. Each test runs on
+//! both stores: SQLite in a directory, and a PostgreSQL database.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::stores::Place;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -18,14 +20,14 @@ struct Emulator {
 }
 
 impl Emulator {
-    fn start(data: &std::path::Path) -> Emulator {
-        Emulator::start_with(data, &[])
+    fn start(place: &Place) -> Emulator {
+        Emulator::start_with(place, &[])
     }
 
-    fn start_with(data: &std::path::Path, args: &[&str]) -> Emulator {
+    fn start_with(place: &Place, args: &[&str]) -> Emulator {
         let mut child = Command::new(env!("CARGO_BIN_EXE_azemu"))
-            .args(["serve", "--port", "0", "--tls", "off", "--log-level", "warn", "--data"])
-            .arg(data)
+            .args(["serve", "--port", "0", "--tls", "off", "--log-level", "warn"])
+            .args(place.args())
             .args(args)
             .stdout(Stdio::piped())
             .spawn()
@@ -80,11 +82,9 @@ async fn create_device(c: &reqwest::Client, base: &str) {
     assert!(device.unwrap().is_success());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restart_keeps_state_and_resumes_jobs_in_flight() {
-    let data = tempfile::tempdir().unwrap();
+async fn restart_keeps_state_and_resumes_jobs_in_flight(data: Place) {
     let c = client();
-    let first = Emulator::start(data.path());
+    let first = Emulator::start(&data);
     let base = first.base.clone();
     create_device(&c, &base).await;
     let job_path = with_version(&job("dev-1", "job-1"), HCI);
@@ -92,7 +92,7 @@ async fn restart_keeps_state_and_resumes_jobs_in_flight() {
     let (_, before) = get_json(&c, &base, &job_path).await;
     first.kill9();
 
-    let second = Emulator::start(data.path());
+    let second = Emulator::start(&data);
     let (status, after) = get_json(&c, &second.base, &job_path).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(after["properties"]["jobId"], before["properties"]["jobId"]);
@@ -112,11 +112,9 @@ async fn restart_keeps_state_and_resumes_jobs_in_flight() {
     second.kill9();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_during_concurrent_writes_loses_no_acknowledged_write() {
-    let data = tempfile::tempdir().unwrap();
+async fn kill_9_during_concurrent_writes_loses_no_acknowledged_write(data: Place) {
     let c = client();
-    let emulator = Emulator::start(data.path());
+    let emulator = Emulator::start(&data);
     let base = emulator.base.clone();
     create_device(&c, &base).await;
 
@@ -143,7 +141,7 @@ async fn kill_9_during_concurrent_writes_loses_no_acknowledged_write() {
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() > 50, "the writers got going: {}", acknowledged.len());
 
-    let restarted = Emulator::start(data.path());
+    let restarted = Emulator::start(&data);
     for path in &acknowledged {
         let (status, body) = get_json(&c, &restarted.base, path).await;
         assert_eq!(status, StatusCode::OK, "acknowledged write lost: {path}");
@@ -161,12 +159,10 @@ fn progress(doc: &serde_json::Value) -> (String, i64) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_while_lifecycles_run_takes_back_nothing_a_reader_saw() {
-    let data = tempfile::tempdir().unwrap();
+async fn kill_9_while_lifecycles_run_takes_back_nothing_a_reader_saw(data: Place) {
     let c = client();
     // Four times faster: a job takes about a second, so many finish while the load runs.
-    let emulator = Emulator::start_with(data.path(), &["--speed", "4"]);
+    let emulator = Emulator::start_with(&data, &["--speed", "4"]);
     let base = emulator.base.clone();
     create_device(&c, &base).await;
 
@@ -229,7 +225,7 @@ async fn kill_9_while_lifecycles_run_takes_back_nothing_a_reader_saw() {
     assert!(acknowledged.len() > 200 && seen.len() > 50, "load got going: {} {}", acknowledged.len(), seen.len());
     assert!(finished_seen > 10, "jobs finished while the load ran: {finished_seen}");
 
-    let restarted = Emulator::start_with(data.path(), &["--speed", "4"]);
+    let restarted = Emulator::start_with(&data, &["--speed", "4"]);
     let rebase = |url: &str| url.replacen(&base, &restarted.base, 1);
     for (path, _) in &acknowledged {
         let (status, _) = get_json(&c, &restarted.base, path).await;
@@ -255,11 +251,9 @@ async fn kill_9_while_lifecycles_run_takes_back_nothing_a_reader_saw() {
     restarted.kill9();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_manual_clock_restarts_where_it_was() {
-    let data = tempfile::tempdir().unwrap();
+async fn a_manual_clock_restarts_where_it_was(data: Place) {
     let c = client();
-    let first = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let first = Emulator::start_with(&data, &["--clock", "manual"]);
     create_device(&c, &first.base).await;
     let job_path = with_version(&job("dev-1", "job-1"), HCI);
     assert_eq!(put(&c, &first.base, &job_path, collect_log_body()).await.unwrap(), StatusCode::CREATED);
@@ -278,7 +272,7 @@ async fn a_manual_clock_restarts_where_it_was() {
     first.kill9();
 
     for mode in ["manual", "real"] {
-        let again = Emulator::start_with(data.path(), &["--clock", mode]);
+        let again = Emulator::start_with(&data, &["--clock", mode]);
         let clock: serde_json::Value =
             c.get(format!("{}/_azemu/clock", again.base)).send().await.unwrap().json().await.unwrap();
         assert!(clock["now"].as_str() >= advanced["now"].as_str(), "{mode} clock went back: {clock} {advanced}");
@@ -293,31 +287,29 @@ async fn clock_now(c: &reqwest::Client, base: &str) -> String {
     clock["now"].as_str().unwrap().to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_manual_clock_stays_put_while_azemu_is_down() {
-    let data = tempfile::tempdir().unwrap();
+async fn a_manual_clock_stays_put_while_azemu_is_down(data: Place) {
     let c = client();
-    let first = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let first = Emulator::start_with(&data, &["--clock", "manual"]);
     let started = clock_now(&c, &first.base).await;
     first.kill9();
     std::thread::sleep(Duration::from_millis(1100));
-    let second = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let second = Emulator::start_with(&data, &["--clock", "manual"]);
     assert_eq!(clock_now(&c, &second.base).await, started, "never advanced: still where it started");
     advance(&c, &second.base, 2.0).await;
     let advanced = clock_now(&c, &second.base).await;
     second.kill9();
     std::thread::sleep(Duration::from_millis(1100));
-    let third = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let third = Emulator::start_with(&data, &["--clock", "manual"]);
     assert_eq!(clock_now(&c, &third.base).await, advanced, "where the advance left it");
     third.kill9();
 
     // A real clock runs on from there; a manual clock after it never starts behind what it showed.
-    let real = Emulator::start_with(data.path(), &["--clock", "real"]);
+    let real = Emulator::start_with(&data, &["--clock", "real"]);
     std::thread::sleep(Duration::from_millis(300));
     let shown = clock_now(&c, &real.base).await;
     assert!(shown > advanced, "{shown} {advanced}");
     real.kill9();
-    let manual = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let manual = Emulator::start_with(&data, &["--clock", "manual"]);
     let resumed = clock_now(&c, &manual.base).await;
     assert!(resumed >= shown, "manual after real went back: {resumed} < {shown}");
     manual.kill9();
@@ -328,12 +320,10 @@ async fn advance(c: &reqwest::Client, base: &str, seconds: f64) {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_update_run_killed_mid_walk_resumes_at_the_same_step() {
+async fn an_update_run_killed_mid_walk_resumes_at_the_same_step(data: Place) {
     const API: &str = "2026-10-01";
-    let data = tempfile::tempdir().unwrap();
     let c = client();
-    let first = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let first = Emulator::start_with(&data, &["--clock", "manual"]);
     let group = put(&c, &first.base, &with_version(&group_path(RG), RESOURCES), json!({"location": "eastus"})).await;
     assert!(group.unwrap().is_success());
     let cluster = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.AzureStackHCI/clusters/c1");
@@ -360,7 +350,7 @@ async fn an_update_run_killed_mid_walk_resumes_at_the_same_step() {
     assert_eq!(before["properties"]["progress"]["steps"][1]["steps"][1]["status"], "InProgress", "{before}");
     first.kill9();
 
-    let second = Emulator::start_with(data.path(), &["--clock", "manual"]);
+    let second = Emulator::start_with(&data, &["--clock", "manual"]);
     let (_, after) = get_json(&c, &second.base, &run_path).await;
     assert_eq!(after, before, "the run reads the same after the crash");
     let (_, updated) = get_json(&c, &second.base, &with_version(&update, API)).await;
@@ -379,12 +369,10 @@ async fn an_update_run_killed_mid_walk_resumes_at_the_same_step() {
     second.kill9();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_publish_killed_midway_resumes_at_the_same_step() {
+async fn a_publish_killed_midway_resumes_at_the_same_step(data: Place) {
     const V: &str = "api-version=2017-10-31";
-    let data = tempfile::tempdir().unwrap();
     let c = client();
-    let first = Emulator::start_with(data.path(), &["--clock", "manual", "--publisher", "contoso"]);
+    let first = Emulator::start_with(&data, &["--clock", "manual", "--publisher", "contoso"]);
     let offer = "/api/publishers/contoso/offers/ubuntu-hardened";
     let body =
         json!({"offerTypeId": "microsoft-azure-virtualmachines", "definition": {"displayText": "Hardened Ubuntu"}});
@@ -405,7 +393,7 @@ async fn a_publish_killed_midway_resumes_at_the_same_step() {
     assert_eq!(before["steps"][1]["status"], "running", "{before}");
     first.kill9();
 
-    let second = Emulator::start_with(data.path(), &["--clock", "manual", "--publisher", "contoso"]);
+    let second = Emulator::start_with(&data, &["--clock", "manual", "--publisher", "contoso"]);
     let (_, after) = get_json(&c, &second.base, &location).await;
     assert_eq!(after, before, "the operation reads the same after the crash");
     advance(&c, &second.base, 5.0).await;
@@ -413,3 +401,35 @@ async fn a_publish_killed_midway_resumes_at_the_same_step() {
     assert_eq!(done["status"], "completed", "{done}");
     second.kill9();
 }
+
+/// Runs each test on SQLite and on PostgreSQL.
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Place::sqlite()).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Place::postgres()).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    a_publish_killed_midway_resumes_at_the_same_step,
+    an_update_run_killed_mid_walk_resumes_at_the_same_step,
+    restart_keeps_state_and_resumes_jobs_in_flight,
+    kill_9_during_concurrent_writes_loses_no_acknowledged_write,
+    kill_9_while_lifecycles_run_takes_back_nothing_a_reader_saw,
+    a_manual_clock_restarts_where_it_was,
+    a_manual_clock_stays_put_while_azemu_is_down,
+);

@@ -14,6 +14,7 @@ fn config(
         host: "127.0.0.1".into(),
         port: 0,
         data_dir: data,
+        store_url: None,
         tls: TlsMode::Auto,
         cert,
         key,

@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the emulator.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Follow a resource's long-running work live until it ends (exit code 0: succeeded or
     /// deleted, 1: failed or canceled, 2: not found, 3: connection lost).
     Watch(WatchCommand),
@@ -64,8 +64,13 @@ struct ServeArgs {
     #[arg(long, default_value = "./azemu-data")]
     data: PathBuf,
     /// Keep nothing on disk.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "store")]
     in_memory: bool,
+    /// Keep resources, operations and settings in a PostgreSQL database instead of SQLite in
+    /// --data, e.g. `postgres://azemu@127.0.0.1:5432/azemu` (--data still holds the TLS
+    /// material and the token-signing key).
+    #[arg(long, value_name = "postgres://USER@HOST:PORT/DB", value_parser = parse_store_url)]
+    store: Option<String>,
     /// `auto`: HTTPS with a certificate generated on first start; `off`: plain HTTP.
     #[arg(long, value_enum, default_value_t = TlsMode::Auto)]
     tls: TlsMode,
@@ -140,6 +145,15 @@ struct ServeArgs {
     shutdown_timeout: std::time::Duration,
 }
 
+/// A `--store` value: a PostgreSQL connection URL.
+fn parse_store_url(value: &str) -> Result<String, String> {
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        Ok(value.to_string())
+    } else {
+        Err("the store is a PostgreSQL URL, postgres://USER@HOST:PORT/DB (without --store, SQLite in --data)".into())
+    }
+}
+
 fn init_logging(level: Option<&str>) {
     let filter = match level {
         Some(l) => tracing_subscriber::EnvFilter::new(l),
@@ -152,7 +166,7 @@ fn init_logging(level: Option<&str>) {
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Watch(args) => std::process::exit(crate::watch::run(crate::watch::WatchArgs {
             target: args.target,
             endpoint: args.endpoint,
@@ -172,6 +186,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         host: args.host,
         port: args.port,
         data_dir: (!args.in_memory).then_some(args.data),
+        store_url: args.store,
         tls: args.tls,
         cert: args.cert,
         key: args.key,

@@ -45,8 +45,11 @@ pub enum TlsMode {
 pub struct ServeConfig {
     pub host: String,
     pub port: u16,
-    /// `None`: nothing on disk (`--in-memory`).
+    /// `None`: nothing on disk (`--in-memory`). With a PostgreSQL store it holds only the TLS
+    /// material and the token-signing key.
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL store's connection URL (`--store`); `None`: SQLite in `data_dir`.
+    pub store_url: Option<String>,
     pub tls: TlsMode,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
@@ -333,9 +336,10 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     }
     let retention = chrono::Duration::from_std(config.operation_retention)
         .map_err(|_| anyhow::anyhow!("--operation-retention is too long"))?;
-    let store = match &config.data_dir {
-        Some(dir) => Store::open(dir, retention)?,
-        None => Store::in_memory(retention),
+    let store = match (&config.store_url, &config.data_dir) {
+        (Some(url), _) => Store::connect(url, retention).await?,
+        (None, Some(dir)) => Store::open(dir, retention)?,
+        (None, None) => Store::in_memory(retention),
     };
     let clock = Clock::resuming(config.clock, config.speed, clock_floor(&store));
     let (acceptor, ca_file, scheme) = match config.tls {

@@ -8,6 +8,7 @@ mod durability;
 mod hot;
 mod interned;
 mod migrate;
+mod postgres;
 mod record;
 mod rows;
 mod sqlite;
@@ -32,7 +33,7 @@ pub use record::{
 pub use state::{Persist, State, TimerTarget, Txn, VersionChange};
 pub use timed::{Slot, TimedCache};
 
-use sqlite::WriteRequest;
+use writer::WriteRequest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -55,6 +56,7 @@ pub struct Store {
     timers_changed: Notify,
     /// The database file, for `--in-memory` none.
     path: Option<PathBuf>,
+    kind: StoreKind,
     /// Settings found on disk at start (e.g. the manual clock's time).
     settings: HashMap<String, String>,
     /// Told of every resource version change, in commit order (see [`Store::observe`]).
@@ -64,12 +66,22 @@ pub struct Store {
 /// Called under the store's write lock with each commit's version changes: it must be quick.
 pub type Observer = Box<dyn Fn(Vec<VersionChange>) + Send + Sync>;
 
+/// Where the store keeps what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
 /// How much the store holds, for `/_azemu/health`.
 #[derive(Debug, serde::Serialize)]
 pub struct StoreSize {
+    pub kind: StoreKind,
     pub resources: usize,
     pub operations: usize,
-    /// The database file and its write-ahead log; 0 in memory.
+    /// The database file and its write-ahead log; 0 in memory and on PostgreSQL.
     pub database_bytes: u64,
 }
 
@@ -101,6 +113,7 @@ impl Store {
             writer,
             timers_changed: Notify::new(),
             path: None,
+            kind: StoreKind::Memory,
             observer,
             settings: HashMap::new(),
         }
@@ -121,8 +134,26 @@ impl Store {
         state.load(loaded.resources, loaded.operations);
         let mut store = Store::with(state, Some(writer), durability);
         store.path = Some(path);
+        store.kind = StoreKind::Sqlite;
         store.settings = loaded.settings;
         Ok(store)
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://user@host:port/db`), laying it
+    /// out on first use, and loads everything it holds.
+    pub async fn connect(url: &str, retention: chrono::Duration) -> anyhow::Result<Store> {
+        let durability = Arc::new(Durability::default());
+        let (loaded, writer) = postgres::start(url, durability.clone()).await?;
+        let mut state = State::new(retention);
+        state.load(loaded.resources, loaded.operations);
+        let mut store = Store::with(state, Some(writer), durability);
+        store.kind = StoreKind::Postgres;
+        store.settings = loaded.settings;
+        Ok(store)
+    }
+
+    pub fn kind(&self) -> StoreKind {
+        self.kind
     }
 
     /// A setting as it was on disk when the store opened.
@@ -153,7 +184,7 @@ impl Store {
             wal.push("-wal");
             file_len(p.clone()) + file_len(PathBuf::from(wal))
         });
-        StoreSize { resources, operations, database_bytes }
+        StoreSize { kind: self.kind, resources, operations, database_bytes }
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {

@@ -1,40 +1,35 @@
-//! Durable half of the store: SQLite in WAL mode, its layout, and loading it back. Rows are
-//! keyed by integer ids the store hands out, so inserts append to the table instead of
-//! scattering index pages. The writer thread is in `writer`.
+//! The embedded store: SQLite in WAL mode, its layout, and loading it back. Rows are keyed by
+//! integer ids the store hands out, so inserts append to the table instead of scattering index
+//! pages. The writer thread is in `writer`; this is the database it commits to.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
+use std::time::Instant;
 
 use anyhow::Context;
-use rusqlite::Connection;
-use tokio::sync::oneshot;
+use rusqlite::{params, Connection, Transaction};
 
 use super::migrate;
 use super::record::{OperationRecord, StoredResource};
-use super::rows::{operation_from, resource_from, RESOURCE_COLUMNS};
-use super::state::AppliedChanges;
-use super::writer::writer_loop;
+use super::rows::{doc_of, operation_from, resource_from, state_of, ResourceRow, RowWrite, Sink};
+use super::state::{OperationWrite, ResourceWrite};
+use super::writer::{writer_loop, WriteRequest};
 use super::Durability;
 
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Once fully checkpointed, the WAL is reused from its start and cut back to this size, so
 /// it never needs a blocking truncation.
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+/// WAL frames (4 KiB pages) after which the writer restarts the WAL from its beginning.
+const WAL_RESTART_FRAMES: i64 = 32_768;
 
 /// The layout this build reads and writes (`PRAGMA user_version`).
 const FORMAT: i64 = 2;
 
-pub enum WriteRequest {
-    /// Changes to commit; without an acknowledgement they are a checkpoint (see `writer`).
-    Changes(AppliedChanges, Option<oneshot::Sender<Result<(), String>>>),
-    Setting(String, String, oneshot::Sender<Result<(), String>>),
-    Clear(oneshot::Sender<Result<(), String>>),
-    /// Writes every deferred checkpoint now (at shutdown).
-    Flush(oneshot::Sender<Result<(), String>>),
-}
+const RESOURCE_COLUMNS: &str = "rid, id, type, state, sim, body";
 
 /// What the checkpointer and the writer share about the WAL.
 #[derive(Default)]
@@ -104,12 +99,13 @@ pub fn start(path: &Path, durability: Arc<Durability>) -> anyhow::Result<(Loaded
         .name("azemu-store-checkpoint".into())
         .spawn(move || checkpoint_loop(checkpointer, shared))?;
     let (tx, rx) = mpsc::channel::<WriteRequest>();
-    thread::Builder::new().name("azemu-store-writer".into()).spawn(move || writer_loop(conn, rx, durability, wal))?;
+    let sink = SqliteSink { conn, wal };
+    thread::Builder::new().name("azemu-store-writer".into()).spawn(move || writer_loop(sink, rx, durability))?;
     Ok((loaded, tx))
 }
 
 /// Copies committed WAL frames into the database twice a second without blocking writers, and
-/// tells the writer how long the WAL has grown (see `writer::restart_wal_if_long`).
+/// tells the writer how long the WAL has grown (see [`SqliteSink::between_commits`]).
 fn checkpoint_loop(conn: Connection, wal: Arc<WalState>) {
     loop {
         thread::sleep(CHECKPOINT_INTERVAL);
@@ -133,7 +129,7 @@ fn load(conn: &Connection, path: &Path) -> anyhow::Result<Loaded> {
             let mut stmt = reader.prepare("SELECT oid, doc FROM operations")?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
-                operations.push(operation_from(row)?);
+                operations.push(operation_from(row.get(0)?, row.get_ref(1)?.as_str()?)?);
             }
             Ok(operations)
         });
@@ -142,7 +138,14 @@ fn load(conn: &Connection, path: &Path) -> anyhow::Result<Loaded> {
             let mut stmt = conn.prepare(&format!("SELECT {RESOURCE_COLUMNS} FROM resources"))?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
-                resources.push(resource_from(row)?);
+                resources.push(resource_from(ResourceRow {
+                    rid: row.get(0)?,
+                    id: row.get(1)?,
+                    type_key: row.get(2)?,
+                    state: row.get_ref(3)?.as_str()?,
+                    sim: row.get(4)?,
+                    body: row.get_ref(5)?.as_blob()?,
+                })?);
             }
             Ok(resources)
         })();
@@ -158,4 +161,94 @@ fn load(conn: &Connection, path: &Path) -> anyhow::Result<Loaded> {
         settings.insert(name, value);
     }
     Ok(Loaded { resources, operations, settings })
+}
+
+/// The writer's connection.
+struct SqliteSink {
+    conn: Connection,
+    wal: Arc<WalState>,
+}
+
+impl Sink for SqliteSink {
+    fn commit(&mut self, rows: &[RowWrite]) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        for row in rows {
+            match row {
+                RowWrite::Resource(write) => write_resource(&tx, write)?,
+                RowWrite::Operation(write) => write_operation(&tx, write)?,
+                RowWrite::Setting(name, value) => {
+                    tx.prepare_cached(
+                        "INSERT INTO settings (name, value) VALUES (?1, ?2)
+                             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    )?
+                    .execute(params![name, value])?;
+                }
+                RowWrite::Clear => tx.execute_batch("DELETE FROM resources; DELETE FROM operations;")?,
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn probe(&mut self) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (name, value) VALUES ('azemu.probe', ?1)
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            params![chrono::Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// Under a steady stream of commits the background checkpoints never catch up completely,
+    /// and SQLite only reuses the WAL from its start once one has: so past a size the writer
+    /// itself finishes a checkpoint (the background one has copied nearly everything by then)
+    /// and restarts the WAL, which keeps it bounded.
+    fn between_commits(&mut self) {
+        if self.wal.frames.load(Ordering::Relaxed) < WAL_RESTART_FRAMES {
+            return;
+        }
+        // Not while a background pass runs: it would make this one wait.
+        let Ok(_pass) = self.wal.checkpointing.try_lock() else { return };
+        let started = Instant::now();
+        match self.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+            Ok(0) => {
+                self.wal.frames.store(0, Ordering::Relaxed);
+                tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "WAL restarted");
+            }
+            Ok(_) => tracing::debug!("WAL restart postponed: the checkpoint was busy"),
+            Err(e) => tracing::warn!(error = %e, "WAL restart failed"),
+        }
+    }
+}
+
+fn write_resource(tx: &Transaction, write: &ResourceWrite) -> anyhow::Result<()> {
+    match write {
+        ResourceWrite::Put(r) => tx
+            .prepare_cached(
+                "INSERT INTO resources (rid, id, type, state, sim, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(rid) DO UPDATE SET state = excluded.state, sim = excluded.sim, body = excluded.body",
+            )?
+            .execute(params![r.rid as i64, r.id, r.type_key, state_of(r)?, r.sim.as_deref(), r.body.stored()])?,
+        ResourceWrite::Meta(r) => tx
+            .prepare_cached("UPDATE resources SET state = ?2, sim = ?3 WHERE rid = ?1")?
+            .execute(params![r.rid as i64, state_of(r)?, r.sim.as_deref()])?,
+        ResourceWrite::Delete(rid) => {
+            tx.prepare_cached("DELETE FROM resources WHERE rid = ?1")?.execute(params![*rid as i64])?
+        }
+    };
+    Ok(())
+}
+
+fn write_operation(tx: &Transaction, write: &OperationWrite) -> anyhow::Result<()> {
+    match write {
+        OperationWrite::Put(op) => tx
+            .prepare_cached(
+                "INSERT INTO operations (oid, doc) VALUES (?1, ?2) ON CONFLICT(oid) DO UPDATE SET doc = excluded.doc",
+            )?
+            .execute(params![op.oid as i64, doc_of(op)?])?,
+        OperationWrite::Delete(oid) => {
+            tx.prepare_cached("DELETE FROM operations WHERE oid = ?1")?.execute(params![*oid as i64])?
+        }
+    };
+    Ok(())
 }

@@ -125,7 +125,7 @@ pub enum ResourceWrite {
     Delete(u64),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum OperationWrite {
     Put(Arc<OperationRecord>),
     Delete(u64),

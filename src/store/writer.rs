@@ -5,16 +5,23 @@
 //! once per step. Losing them to a crash costs only a replay at the next start.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection};
+use tokio::sync::oneshot;
 
-use super::rows::{write_operation, write_resource};
-use super::sqlite::{WalState, WriteRequest};
+use super::rows::{RowWrite, Sink};
 use super::state::ResourceWrite;
 use super::Durability;
+
+pub enum WriteRequest {
+    /// Changes to commit; without an acknowledgement they are a checkpoint (see above).
+    Changes(super::state::AppliedChanges, Option<oneshot::Sender<Result<(), String>>>),
+    Setting(String, String, oneshot::Sender<Result<(), String>>),
+    Clear(oneshot::Sender<Result<(), String>>),
+    /// Writes every deferred checkpoint now (at shutdown).
+    Flush(oneshot::Sender<Result<(), String>>),
+}
 
 /// How many queued requests one commit may fold together.
 const MAX_BATCH: usize = 1024;
@@ -77,43 +84,14 @@ impl Pending {
     }
 }
 
-/// WAL frames (4 KiB pages) after which the writer restarts the WAL from its beginning.
-const WAL_RESTART_FRAMES: i64 = 32_768;
-
-/// Under a steady stream of commits the background checkpoints never catch up completely, and
-/// SQLite only reuses the WAL from its start once one has: so past a size the writer itself
-/// finishes a checkpoint (the background one has copied nearly everything by then) and restarts
-/// the WAL, which keeps it bounded.
-fn restart_wal_if_long(conn: &Connection, wal: &WalState) {
-    if wal.frames.load(Ordering::Relaxed) < WAL_RESTART_FRAMES {
-        return;
-    }
-    // Not while a background pass runs: it would make this one wait.
-    let Ok(_pass) = wal.checkpointing.try_lock() else { return };
-    let started = Instant::now();
-    match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
-        Ok(0) => {
-            wal.frames.store(0, Ordering::Relaxed);
-            tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "WAL restarted");
-        }
-        Ok(_) => tracing::debug!("WAL restart postponed: the checkpoint was busy"),
-        Err(e) => tracing::warn!(error = %e, "WAL restart failed"),
-    }
-}
-
-pub fn writer_loop(
-    mut conn: Connection,
-    rx: mpsc::Receiver<WriteRequest>,
-    durability: Arc<Durability>,
-    wal: Arc<WalState>,
-) {
+pub fn writer_loop(mut sink: impl Sink, rx: mpsc::Receiver<WriteRequest>, durability: Arc<Durability>) {
     let mut pending = Pending::default();
     loop {
-        restart_wal_if_long(&conn, &wal);
+        sink.between_commits();
         let first = match rx.recv_timeout(pending.wait()) {
             Ok(request) => request,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Err(e) = commit(&mut conn, &mut pending, &[]) {
+                if let Err(e) = commit(&mut sink, &mut pending, &[]) {
                     tracing::error!(error = %e, "store checkpoint failed");
                 }
                 continue;
@@ -137,7 +115,7 @@ pub fn writer_loop(
             continue;
         }
         let started = Instant::now();
-        let outcome = commit(&mut conn, &mut pending, &batch).map_err(|e| e.to_string());
+        let outcome = commit(&mut sink, &mut pending, &batch).map_err(|e| e.to_string());
         let took = started.elapsed();
         tracing::trace!(requests = batch.len(), ms = took.as_secs_f64() * 1000.0, "store commit");
         durability.observe_commit(took);
@@ -164,7 +142,7 @@ pub fn writer_loop(
         }
         acknowledge(batch, &outcome);
         if let Err(reason) = outcome {
-            if !refuse_until_writable(&conn, &rx, &durability, reason) {
+            if !refuse_until_writable(&mut sink, &rx, &durability, reason) {
                 return;
             }
         }
@@ -190,7 +168,7 @@ const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 /// before the failure and is taken back with it) and tries a small write every second until
 /// the disk takes it. Returns false if the store is gone meanwhile.
 fn refuse_until_writable(
-    conn: &Connection,
+    sink: &mut impl Sink,
     rx: &mpsc::Receiver<WriteRequest>,
     durability: &Durability,
     mut reason: String,
@@ -199,7 +177,7 @@ fn refuse_until_writable(
         match rx.recv_timeout(PROBE_INTERVAL) {
             Ok(request) => acknowledge(vec![request], &Err(reason.clone())),
             Err(mpsc::RecvTimeoutError::Disconnected) => return false,
-            Err(mpsc::RecvTimeoutError::Timeout) => match probe(conn) {
+            Err(mpsc::RecvTimeoutError::Timeout) => match sink.probe() {
                 Ok(()) => {
                     tracing::warn!("the store takes writes again");
                     durability.recover();
@@ -211,45 +189,25 @@ fn refuse_until_writable(
     }
 }
 
-/// A write that needs the disk to take a page: it changes nothing azemu reads.
-fn probe(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO settings (name, value) VALUES ('azemu.probe', ?1)
-             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-        params![chrono::Utc::now().to_rfc3339()],
-    )?;
-    Ok(())
-}
-
 /// One transaction, the requests in queue order. Durable changes are written as they come
 /// (each first writing any checkpoint pending for a row it touches, so the older change never
 /// lands after it). Of a checkpoint, the operation writes are written at once too: a resource's
 /// settled row must never reach the disk before the completion of its operation, which nothing
 /// would replay. Its resource rows are deferred; when due, a chunk of them goes in row order.
-fn commit(conn: &mut Connection, pending: &mut Pending, batch: &[WriteRequest]) -> anyhow::Result<()> {
-    let tx = conn.transaction()?;
+fn commit(sink: &mut impl Sink, pending: &mut Pending, batch: &[WriteRequest]) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
     for request in batch {
         match request {
             WriteRequest::Flush(_) => {
-                for write in &pending.take_chunk(usize::MAX) {
-                    write_resource(&tx, write)?;
-                }
+                rows.extend(pending.take_chunk(usize::MAX).into_iter().map(RowWrite::Resource));
             }
             WriteRequest::Clear(_) => {
                 *pending = Pending::default();
-                tx.execute_batch("DELETE FROM resources; DELETE FROM operations;")?;
+                rows.push(RowWrite::Clear);
             }
-            WriteRequest::Setting(name, value, _) => {
-                tx.prepare_cached(
-                    "INSERT INTO settings (name, value) VALUES (?1, ?2)
-                         ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                )?
-                .execute(params![name, value])?;
-            }
+            WriteRequest::Setting(name, value, _) => rows.push(RowWrite::Setting(name.clone(), value.clone())),
             WriteRequest::Changes(changes, None) => {
-                for write in &changes.operations {
-                    write_operation(&tx, write)?;
-                }
+                rows.extend(changes.operations.iter().cloned().map(RowWrite::Operation));
                 for write in &changes.resources {
                     pending.add_resource(write.clone());
                 }
@@ -257,21 +215,19 @@ fn commit(conn: &mut Connection, pending: &mut Pending, batch: &[WriteRequest]) 
             WriteRequest::Changes(changes, Some(_)) => {
                 for write in &changes.resources {
                     if let Some(older) = pending.resources.remove(&rid_of(write)) {
-                        write_resource(&tx, &older)?;
+                        rows.push(RowWrite::Resource(older));
                     }
-                    write_resource(&tx, write)?;
+                    rows.push(RowWrite::Resource(write.clone()));
                 }
-                for write in &changes.operations {
-                    write_operation(&tx, write)?;
-                }
+                rows.extend(changes.operations.iter().cloned().map(RowWrite::Operation));
             }
         }
     }
     if pending.due() {
-        for write in &pending.take_chunk(CHECKPOINT_CHUNK) {
-            write_resource(&tx, write)?;
-        }
+        rows.extend(pending.take_chunk(CHECKPOINT_CHUNK).into_iter().map(RowWrite::Resource));
     }
-    tx.commit()?;
-    Ok(())
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sink.commit(&rows)
 }

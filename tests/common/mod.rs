@@ -1,6 +1,8 @@
 //! Starts azemu in-process on an ephemeral port and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod stores;
+
 use std::path::PathBuf;
 
 use azemu::arm::ApiVersionCheck;
@@ -89,6 +91,7 @@ pub struct Options {
     pub speed: f64,
     pub api_version_check: ApiVersionCheck,
     pub data_dir: Option<PathBuf>,
+    pub store_url: Option<String>,
     pub operation_retention: std::time::Duration,
     pub faults: Option<PathBuf>,
     pub journal_size: usize,
@@ -108,6 +111,7 @@ impl Default for Options {
             speed: 1.0,
             api_version_check: ApiVersionCheck::Strict,
             data_dir: None,
+            store_url: None,
             operation_retention: std::time::Duration::from_secs(86400),
             faults: None,
             journal_size: 10_000,
@@ -128,6 +132,7 @@ pub fn serve_config(options: Options) -> ServeConfig {
         host: "127.0.0.1".into(),
         port: 0,
         data_dir: options.data_dir,
+        store_url: options.store_url,
         tls: TlsMode::Off,
         cert: None,
         key: None,

@@ -67,6 +67,7 @@ fn health(app: &App) -> Response {
         // Reads are served while the disk takes no writes; writes are refused with 503.
         "status": if unavailable.is_some() { "degraded" } else { "ok" },
         "version": env!("CARGO_PKG_VERSION"),
+        "store": size.kind,
         "resources": size.resources,
         "operations": size.operations,
         "databaseBytes": size.database_bytes,
