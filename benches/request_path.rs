@@ -93,6 +93,8 @@ async fn setup() -> Arc<App> {
         port: 0,
         data_dir: None,
         store_url: None,
+        node_id: None,
+        lease_timeout: std::time::Duration::from_secs(5),
         tls: TlsMode::Off,
         cert: None,
         key: None,

@@ -83,8 +83,9 @@ impl App {
         let lateness = metrics.clone();
         engine.observe_lateness(Box::new(move |late| lateness.observe_step_lateness(late)));
         let identity = Arc::new(identity);
-        let registrations =
-            crate::arm::platform::Registrations::load(store.setting(crate::arm::platform::REGISTRATIONS_SETTING));
+        let registrations = crate::arm::platform::Registrations::load(
+            store.setting(crate::arm::platform::REGISTRATIONS_SETTING).as_deref(),
+        );
         Arc::new(App {
             store,
             clock,

@@ -15,6 +15,8 @@ fn config(
         port: 0,
         data_dir: data,
         store_url: None,
+        node_id: None,
+        lease_timeout: std::time::Duration::from_secs(5),
         tls: TlsMode::Auto,
         cert,
         key,

@@ -71,6 +71,14 @@ struct ServeArgs {
     /// material and the token-signing key).
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB", value_parser = parse_store_url)]
     store: Option<String>,
+    /// This node's name among the nodes sharing a PostgreSQL --store (default: the host name
+    /// and port).
+    #[arg(long, requires = "store")]
+    node_id: Option<String>,
+    /// On a shared PostgreSQL --store, how long after a node's last renewal the others take its
+    /// lifecycle work over, e.g. `5s`.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    lease_timeout: std::time::Duration,
     /// `auto`: HTTPS with a certificate generated on first start; `off`: plain HTTP.
     #[arg(long, value_enum, default_value_t = TlsMode::Auto)]
     tls: TlsMode,
@@ -187,6 +195,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         port: args.port,
         data_dir: (!args.in_memory).then_some(args.data),
         store_url: args.store,
+        node_id: args.node_id,
+        lease_timeout: args.lease_timeout,
         tls: args.tls,
         cert: args.cert,
         key: args.key,

@@ -50,6 +50,10 @@ pub struct ServeConfig {
     pub data_dir: Option<PathBuf>,
     /// A PostgreSQL store's connection URL (`--store`); `None`: SQLite in `data_dir`.
     pub store_url: Option<String>,
+    /// This node's name among those sharing a PostgreSQL store; `None`: the host name and port.
+    pub node_id: Option<String>,
+    /// How long a node's leases on lifecycle work outlive it (a PostgreSQL store's).
+    pub lease_timeout: std::time::Duration,
     pub tls: TlsMode,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
@@ -103,6 +107,7 @@ impl Running {
         if let Err(e) = self.app.store.flush().await {
             tracing::error!(error = %e, "store flush at shutdown failed");
         }
+        self.app.store.leave_cluster().await;
         open
     }
 }
@@ -141,6 +146,10 @@ where
     let measured = !control;
     let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| (parts.method.clone(), parts.uri.path().to_string()));
     let unnamed = RequestNames::default;
+    // On a shared store, what other nodes committed before this request arrived is read first.
+    if let Err(e) = app.store.sync().await {
+        tracing::warn!(error = %e, "serving from this node's replica as it stands");
+    }
     let (mut response, names) = match read_body(&parts.headers, body, app.body_timeout).await {
         Err(e) => (e.into_response(), unnamed()),
         Ok(body) if control => (control::handle(&app, &parts, body).await, unnamed()),
@@ -300,11 +309,23 @@ fn load_fault_rules(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// This machine's name, for a node id.
+fn host_name() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer outlives the call, which writes at most its length.
+    let written = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
+    match written {
+        0 if end > 0 => String::from_utf8_lossy(&buffer[..end]).into_owned(),
+        _ => "localhost".to_string(),
+    }
+}
+
 /// Where emulator time stood when the store was last written.
 fn clock_floor(store: &Store) -> ClockFloor {
     let manual = store
         .setting(MANUAL_CLOCK_SETTING)
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
         .map(|t| t.with_timezone(&chrono::Utc));
     let offset = store.setting(CLOCK_OFFSET_SETTING).and_then(|o| o.parse::<i64>().ok()).unwrap_or(0);
     ClockFloor { manual, real_offset: chrono::Duration::microseconds(offset) }
@@ -370,6 +391,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         control,
     };
     let app = App::new(store, clock, identity, settings);
+    let node_id = config.node_id.clone().unwrap_or_else(|| format!("{}:{}", host_name(), addr.port()));
+    let cluster = crate::store::ClusterOptions {
+        node_id,
+        address: format!("{scheme}://{addr}"),
+        lease_timeout: config.lease_timeout,
+    };
+    app.store.join_cluster(cluster).await?;
     if let Some(file) = &config.faults {
         load_fault_rules(&app, file)?;
     }

@@ -21,6 +21,15 @@ const MAX_STEPS_PER_ROUND: usize = 1024;
 /// Steps run under one hold of the store's write lock before requests get a turn.
 const STEPS_PER_LOCK: usize = 64;
 
+/// Which due work a round runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work {
+    /// What this node holds the leases of.
+    Leased,
+    /// Everything (a manual clock's advance).
+    All,
+}
+
 /// Told how late each step ran, in wall-clock time, on the real clock.
 pub type LatenessObserver = Box<dyn Fn(Duration) + Send + Sync>;
 
@@ -75,7 +84,7 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     continue;
                 }
-                let next = engine.store.read(State::next_due);
+                let next = engine.store.read(|s| s.next_due_where(|t| engine.store.owns(t)));
                 let wait = match (engine.clock.mode(), next) {
                     (ClockMode::Real, Some(at)) => (at - engine.clock.now()).to_std().unwrap_or(Duration::ZERO),
                     (ClockMode::Manual, Some(at)) if at <= engine.clock.now() => Duration::ZERO,
@@ -95,9 +104,10 @@ impl Engine {
     }
 
     /// Runs everything due at the current emulator time.
+    /// On a store several nodes share, only the work of this node's leases.
     pub async fn run_due(&self) {
         let _guard = self.running.lock().await;
-        self.run_due_locked().await;
+        self.run_due_locked(Work::Leased).await;
     }
 
     /// Manual clock: moves time forward by `seconds`, running everything that falls due on the
@@ -108,9 +118,10 @@ impl Engine {
         let _guard = self.running.lock().await;
         let target = self.clock.now() + chrono::Duration::microseconds((seconds * 1_000_000.0) as i64);
         self.store.save_setting(MANUAL_CLOCK_SETTING, timestamp(target)).await?;
+        // All of it, whichever node holds its lease: time moves for everyone.
         while let Some((at, _)) = self.store.read(|s| s.first_timer_until(target)) {
             self.clock.set_manual(at);
-            self.run_due_locked().await;
+            self.run_due_locked(Work::All).await;
         }
         self.clock.set_manual(target);
         Ok(self.clock.now())
@@ -141,13 +152,14 @@ impl Engine {
         Ok(())
     }
 
-    async fn run_due_locked(&self) {
+    async fn run_due_locked(&self, work: Work) {
         loop {
             if self.store.unavailable().is_some() {
                 return;
             }
             let now = self.clock.now();
-            let due = self.store.read(|s| s.due_timers(now, MAX_STEPS_PER_ROUND));
+            let mine = |t: &TimerTarget| work == Work::All || self.store.owns(t);
+            let due = self.store.read(|s| s.due_timers_where(now, MAX_STEPS_PER_ROUND, mine));
             if due.is_empty() {
                 return;
             }
@@ -155,7 +167,17 @@ impl Engine {
             // Steps are cheap (a cursor moves; documents are rendered when read), so a batch of
             // them shares one hold of the write lock.
             for chunk in due.chunks(STEPS_PER_LOCK) {
+                // On a shared store, the cluster's: each step is computed from everything
+                // committed before it, so a step another node took is no longer due.
+                let hold = match self.store.hold().await {
+                    Ok(hold) => hold,
+                    Err(e) => {
+                        tracing::error!(error = %e, "simulation steps wait: the store takes no writes");
+                        return;
+                    }
+                };
                 let results = self.store.apply_each(chunk, |state, (at, target)| self.step(state, *at, target));
+                drop(hold);
                 self.report_lateness(chunk);
                 for (result, (_, target)) in results.into_iter().zip(chunk) {
                     match result {

@@ -4,9 +4,12 @@
 //! nobody observes a state a crash could take back.
 
 mod body;
+mod cluster;
 mod durability;
 mod hot;
 mod interned;
+mod leases;
+mod log;
 mod migrate;
 mod postgres;
 mod record;
@@ -25,8 +28,10 @@ use bytes::Bytes;
 use tokio::sync::{oneshot, Notify};
 
 pub use body::Body;
+pub use cluster::{ClusterOptions, Hold};
 pub use hot::{HotCache, HotKey};
 pub use interned::interned;
+pub use leases::NodeSeen;
 pub use record::{
     to_bytes, OperationError, OperationKind, OperationRecord, OperationStatus, OperationUrls, StoredResource,
 };
@@ -53,15 +58,24 @@ pub struct Store {
     durability: Arc<Durability>,
     /// `None` for `--in-memory`.
     writer: Option<mpsc::Sender<WriteRequest>>,
-    timers_changed: Notify,
+    timers_changed: Arc<Notify>,
     /// The database file, for `--in-memory` none.
     path: Option<PathBuf>,
     kind: StoreKind,
-    /// Settings found on disk at start (e.g. the manual clock's time).
-    settings: HashMap<String, String>,
+    /// Settings as found at start, and as other nodes write them (e.g. the manual clock's time).
+    settings: Arc<RwLock<HashMap<String, String>>>,
+    /// Set on a PostgreSQL store, which other nodes may share.
+    cluster: Option<Arc<cluster::Cluster>>,
+    /// This node's name (`--node-id`), once it serves.
+    node: OnceLock<String>,
+    /// Replays other nodes' commits into the state (a PostgreSQL store's).
+    replay: Option<Replay>,
     /// Told of every resource version change, in commit order (see [`Store::observe`]).
     observer: Arc<OnceLock<Observer>>,
 }
+
+/// Replays other nodes' commits into a replica.
+type Replay = Arc<dyn Fn(Vec<log::Commit>) + Send + Sync>;
 
 /// Called under the store's write lock with each commit's version changes: it must be quick.
 pub type Observer = Box<dyn Fn(Vec<VersionChange>) + Send + Sync>;
@@ -111,11 +125,14 @@ impl Store {
             last_seq: AtomicU64::new(0),
             durability,
             writer,
-            timers_changed: Notify::new(),
+            timers_changed: Arc::new(Notify::new()),
             path: None,
             kind: StoreKind::Memory,
             observer,
-            settings: HashMap::new(),
+            settings: Arc::default(),
+            cluster: None,
+            replay: None,
+            node: OnceLock::new(),
         }
     }
 
@@ -135,35 +152,198 @@ impl Store {
         let mut store = Store::with(state, Some(writer), durability);
         store.path = Some(path);
         store.kind = StoreKind::Sqlite;
-        store.settings = loaded.settings;
+        store.settings = Arc::new(RwLock::new(loaded.settings));
         Ok(store)
     }
 
     /// Connects to the PostgreSQL database at `url` (`postgres://user@host:port/db`), laying it
     /// out on first use, and loads everything it holds.
+    /// Other nodes may share the database: see [`Store::join_cluster`].
     pub async fn connect(url: &str, retention: chrono::Duration) -> anyhow::Result<Store> {
         let durability = Arc::new(Durability::default());
-        let (loaded, writer) = postgres::start(url, durability.clone()).await?;
+        let origin = uuid::Uuid::new_v4().simple().to_string();
+        let applied = Arc::new(AtomicU64::new(0));
+        // The replay needs the store's parts, which exist once the store does: it is handed to
+        // the writer through a cell filled below.
+        let replay_cell: Arc<OnceLock<Replay>> = Arc::default();
+        let (writer_origin, writer_applied, writer_cell) = (origin.clone(), applied.clone(), replay_cell.clone());
+        let replica = move |head: u64| {
+            writer_applied.store(head, Ordering::Release);
+            postgres::Replica {
+                origin: writer_origin,
+                applied: writer_applied,
+                apply: Arc::new(move |commits| {
+                    if let Some(replay) = writer_cell.get() {
+                        replay(commits)
+                    }
+                }),
+            }
+        };
+        let (loaded, _head, writer) = postgres::start(url, durability.clone(), replica).await?;
         let mut state = State::new(retention);
         state.load(loaded.resources, loaded.operations);
         let mut store = Store::with(state, Some(writer), durability);
         store.kind = StoreKind::Postgres;
-        store.settings = loaded.settings;
+        store.settings = Arc::new(RwLock::new(loaded.settings));
+        let replay = store.replayer(origin.clone(), applied.clone());
+        let _ = replay_cell.set(replay.clone());
+        store.replay = Some(replay);
+        store.cluster = Some(Arc::new(cluster::Cluster::new(url, origin, applied)));
         Ok(store)
+    }
+
+    /// Replays other nodes' commits newer than the replica's into it, in order, telling the
+    /// observer of every version they make.
+    fn replayer(&self, origin: String, applied: Arc<AtomicU64>) -> Replay {
+        let (state, observer, timers, settings) =
+            (self.state.clone(), self.observer.clone(), self.timers_changed.clone(), self.settings.clone());
+        Arc::new(move |commits: Vec<log::Commit>| {
+            if commits.is_empty() {
+                return;
+            }
+            let mut state = state.write().unwrap_or_else(|e| e.into_inner());
+            let mut versions = Vec::new();
+            for commit in commits {
+                if commit.seq <= applied.load(Ordering::Acquire) {
+                    continue;
+                }
+                if commit.origin != origin {
+                    for change in commit.changes {
+                        match change {
+                            log::Change::Resource(r) => versions.push(state.place(r)),
+                            log::Change::ResourceGone(key) => versions.extend(state.displace(&key)),
+                            log::Change::Operation(op) => state.place_operation(op),
+                            log::Change::OperationGone(id) => state.displace_operation(&id),
+                            log::Change::Setting(name, value) => {
+                                settings.write().unwrap_or_else(|e| e.into_inner()).insert(name, value);
+                            }
+                            log::Change::Clear => state.clear(),
+                        }
+                    }
+                }
+                applied.fetch_max(commit.seq, Ordering::AcqRel);
+            }
+            if let Some(observe) = observer.get().filter(|_| !versions.is_empty()) {
+                observe(versions);
+            }
+            timers.notify_one();
+        })
+    }
+
+    /// Joins the nodes sharing this store: reads what they commit as it is announced,
+    /// heartbeats, and takes its share of the lifecycle work's leases. Nothing on a store that is
+    /// not shared.
+    pub async fn join_cluster(self: &Arc<Store>, options: ClusterOptions) -> anyhow::Result<()> {
+        let _ = self.node.set(options.node_id.clone());
+        let Some(cluster) = self.cluster.clone() else { return Ok(()) };
+        let announced = Arc::new(Notify::new());
+        let (told, applied) = (announced.clone(), cluster.applied.clone());
+        cluster
+            .connect(move |seq| {
+                if seq > applied.load(Ordering::Acquire) {
+                    told.notify_one();
+                }
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("connecting to the PostgreSQL store: {e}"))?;
+        {
+            let reader = cluster.reader().await;
+            let client = reader.as_ref().expect("connected above");
+            cluster.leases.check_node_id(client, &options, &cluster.origin).await?;
+            cluster.leases.round(client, &options, &cluster.origin, cluster.applied.load(Ordering::Acquire)).await?;
+        }
+        let store = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                announced.notified().await;
+                let Some(store) = store.upgrade() else { return };
+                if let Err(e) = store.sync().await {
+                    tracing::warn!(error = %e, "catching up with the other nodes failed");
+                }
+            }
+        });
+        let store = Arc::downgrade(self);
+        let every = options.lease_timeout / 3;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(store) = store.upgrade() else { return };
+                let Some(cluster) = store.cluster.clone() else { return };
+                let reader = cluster.reader().await;
+                let Some(client) = reader.as_ref() else { return };
+                let applied = cluster.applied.load(Ordering::Acquire);
+                match cluster.leases.round(client, &options, &cluster.origin, applied).await {
+                    Ok(gained) if gained => store.timers_changed.notify_one(),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "renewing this node's leases failed: its lifecycle work stops");
+                        cluster.leases.drop_all();
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Gives this node's leases back (a clean stop), so the other nodes take its work over at once.
+    pub async fn leave_cluster(&self) {
+        let Some(cluster) = &self.cluster else { return };
+        let reader = cluster.reader().await;
+        if let Some(client) = reader.as_ref() {
+            if let Err(e) = cluster.leases.give_back(client, &cluster.origin).await {
+                tracing::warn!(error = %e, "giving this node's leases back failed: they run out instead");
+            }
+        }
+    }
+
+    /// This node's name, as `serve` was given it or made it.
+    pub fn node(&self) -> Option<&str> {
+        self.node.get().map(String::as_str)
+    }
+
+    /// The nodes sharing this store seen alive, with the work each holds; empty when not shared.
+    pub fn nodes(&self) -> Vec<NodeSeen> {
+        self.cluster.as_ref().map(|c| c.leases.seen()).unwrap_or_default()
+    }
+
+    /// Whether this node runs the work of `target` (on a store not shared, all of it).
+    pub fn owns(&self, target: &TimerTarget) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.leases.owns(target))
+    }
+
+    /// Brings this node's replica up to date with what other nodes committed before this call
+    /// (read your writes across nodes). Immediate on a store that is not shared.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        match (&self.cluster, &self.replay) {
+            (Some(cluster), Some(replay)) => cluster.sync(&**replay).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits until this node may write (on a shared store, the cluster's write lock, with the
+    /// replica up to date); writes are made while the hold lives.
+    pub async fn hold(&self) -> Result<Hold<'_>, StoreError> {
+        match (&self.cluster, &self.writer) {
+            (Some(cluster), Some(writer)) => cluster.gate.hold(writer).await,
+            _ => Ok(Hold::none()),
+        }
     }
 
     pub fn kind(&self) -> StoreKind {
         self.kind
     }
 
-    /// A setting as it was on disk when the store opened.
-    pub fn setting(&self, name: &str) -> Option<&str> {
-        self.settings.get(name).map(String::as_str)
+    /// A setting as it was in the store when it opened, or as another node wrote it since.
+    pub fn setting(&self, name: &str) -> Option<String> {
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
     }
 
     /// Writes a setting; returns once it is durable.
     pub async fn save_setting(&self, name: &str, value: String) -> Result<(), StoreError> {
-        PendingAck::from(self.enqueue(|ack| WriteRequest::Setting(name.to_string(), value, ack))).durable().await
+        let hold = self.hold().await?;
+        let ack = PendingAck::from(self.enqueue(|ack| WriteRequest::Setting(name.to_string(), value, ack)));
+        drop(hold);
+        ack.durable().await
     }
 
     /// Installs the observer of commit durations; the first wins.
@@ -197,7 +377,9 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        let hold = self.hold().await?;
         let (out, ack) = self.apply(f)?;
+        drop(hold);
         ack.durable().await?;
         Ok(out)
     }
@@ -233,7 +415,9 @@ impl Store {
             return;
         }
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-        let mut txn = Txn { persist: Persist::Checkpoint, ..Txn::default() };
+        // Other nodes need not know: on a shared store it stays in this node's memory.
+        let persist = if self.cluster.is_some() { Persist::MemoryOnly } else { Persist::Checkpoint };
+        let mut txn = Txn { persist, ..Txn::default() };
         for (version, doc) in rendered {
             if !state.resource(&version.key()).is_some_and(|current| Arc::ptr_eq(current, &version)) {
                 continue;
@@ -295,11 +479,13 @@ impl Store {
 
     /// Removes everything, in memory and on disk.
     pub async fn clear(&self) -> Result<(), StoreError> {
+        let hold = self.hold().await?;
         let ack = {
             let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
             state.clear();
             self.enqueue(WriteRequest::Clear)
         };
+        drop(hold);
         self.timers_changed.notify_one();
         PendingAck::from(ack).durable().await
     }

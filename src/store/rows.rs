@@ -101,4 +101,15 @@ pub trait Sink: Send + 'static {
     fn probe(&mut self) -> anyhow::Result<()>;
     /// Housekeeping between commits.
     fn between_commits(&mut self) {}
+    /// Whether checkpoint rows may wait to be written in bulk. A store that other nodes read
+    /// writes them at once: they must never land after a later write of the same row.
+    fn defers_checkpoints(&self) -> bool {
+        true
+    }
+    /// Takes the cluster's write lock and brings this node's replica up to date.
+    fn acquire(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// Lets the cluster's write lock go.
+    fn release(&mut self) {}
 }

@@ -232,8 +232,8 @@ fn write_resource(tx: &Transaction, write: &ResourceWrite) -> anyhow::Result<()>
         ResourceWrite::Meta(r) => tx
             .prepare_cached("UPDATE resources SET state = ?2, sim = ?3 WHERE rid = ?1")?
             .execute(params![r.rid as i64, state_of(r)?, r.sim.as_deref()])?,
-        ResourceWrite::Delete(rid) => {
-            tx.prepare_cached("DELETE FROM resources WHERE rid = ?1")?.execute(params![*rid as i64])?
+        ResourceWrite::Delete(old) => {
+            tx.prepare_cached("DELETE FROM resources WHERE rid = ?1")?.execute(params![old.rid as i64])?
         }
     };
     Ok(())
@@ -246,8 +246,8 @@ fn write_operation(tx: &Transaction, write: &OperationWrite) -> anyhow::Result<(
                 "INSERT INTO operations (oid, doc) VALUES (?1, ?2) ON CONFLICT(oid) DO UPDATE SET doc = excluded.doc",
             )?
             .execute(params![op.oid as i64, doc_of(op)?])?,
-        OperationWrite::Delete(oid) => {
-            tx.prepare_cached("DELETE FROM operations WHERE oid = ?1")?.execute(params![*oid as i64])?
+        OperationWrite::Delete(old) => {
+            tx.prepare_cached("DELETE FROM operations WHERE oid = ?1")?.execute(params![old.oid as i64])?
         }
     };
     Ok(())

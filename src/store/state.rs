@@ -122,13 +122,15 @@ pub enum ResourceWrite {
     Put(Arc<StoredResource>),
     /// Only the lifecycle fields: the body on disk is already this version's.
     Meta(Arc<StoredResource>),
-    Delete(u64),
+    /// The version deleted.
+    Delete(Arc<StoredResource>),
 }
 
 #[derive(Debug, Clone)]
 pub enum OperationWrite {
     Put(Arc<OperationRecord>),
-    Delete(u64),
+    /// The record deleted.
+    Delete(Arc<OperationRecord>),
 }
 
 /// The durable form of an applied transaction, in the order it was applied.
@@ -279,6 +281,33 @@ impl State {
             .collect()
     }
 
+    /// Like [`State::due_timers`], for the timers `mine` accepts (those of this node's leases).
+    pub fn due_timers_where(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        mine: impl Fn(&TimerTarget) -> bool,
+    ) -> Vec<(DateTime<Utc>, TimerTarget)> {
+        self.timers
+            .iter()
+            .take_while(|((at, _), _)| *at <= now)
+            .filter(|(_, t)| mine(t))
+            .take(limit)
+            .map(|((at, _), t)| (*at, t.clone()))
+            .collect()
+    }
+
+    /// When the earliest timer `mine` accepts is due. Looks at a bounded number of timers: past
+    /// them it answers the last one's time, to look again then.
+    pub fn next_due_where(&self, mine: impl Fn(&TimerTarget) -> bool) -> Option<DateTime<Utc>> {
+        const LOOK_AT_MOST: usize = 4096;
+        self.timers
+            .iter()
+            .enumerate()
+            .find(|(i, (_, target))| mine(target) || i + 1 == LOOK_AT_MOST)
+            .map(|(_, ((at, _), _))| *at)
+    }
+
     /// The earliest timer, if it is due at or before `limit`.
     pub fn first_timer_until(&self, limit: DateTime<Utc>) -> Option<(DateTime<Utc>, TimerTarget)> {
         self.timers.first_key_value().filter(|((at, _), _)| *at <= limit).map(|((at, _), t)| (*at, t.clone()))
@@ -301,7 +330,7 @@ impl State {
                     undo.resources.push((key.clone(), Some(old.clone())));
                 }
                 unschedule_resource(&mut self.timers, &old);
-                applied.resources.push(ResourceWrite::Delete(old.rid));
+                applied.resources.push(ResourceWrite::Delete(old.clone()));
                 applied.versions.push(VersionChange { old: Some(old), new: None });
             }
         }
@@ -382,7 +411,7 @@ impl State {
                     undo.operations.push((id.clone(), Some(old.clone())));
                 }
                 self.unschedule_operation(&old);
-                applied.operations.push(OperationWrite::Delete(old.oid));
+                applied.operations.push(OperationWrite::Delete(old.clone()));
             }
         }
         applied.undo = undo;
@@ -462,6 +491,51 @@ impl State {
         self.next_oid = self.next_oid.max(operation_timers.1);
         self.timers.extend(resource_timers.0);
         self.timers.extend(operation_timers.0);
+    }
+
+    /// Puts in place a version another node committed, with the row id it has there.
+    pub fn place(&mut self, resource: StoredResource) -> VersionChange {
+        let key = resource.key();
+        let old = self.resources.remove(&key);
+        if let Some(old) = &old {
+            unschedule_resource(&mut self.timers, old);
+        }
+        self.next_rid = self.next_rid.max(resource.rid + 1);
+        if let Some(due) = resource.due {
+            schedule(&mut self.timers, due, resource.rid, TimerTarget::Resource(key.clone()));
+        }
+        let new = Arc::new(resource);
+        self.resources.insert(key, new.clone());
+        VersionChange { old, new: Some(new) }
+    }
+
+    /// Removes a resource another node deleted.
+    pub fn displace(&mut self, key: &str) -> Option<VersionChange> {
+        let old = self.resources.remove(key)?;
+        unschedule_resource(&mut self.timers, &old);
+        Some(VersionChange { old: Some(old), new: None })
+    }
+
+    /// Puts in place an operation another node committed, with its row id there.
+    pub fn place_operation(&mut self, op: OperationRecord) {
+        if let Some(old) = self.operations.remove(&op.id) {
+            self.unschedule_operation(&old);
+        }
+        self.next_oid = self.next_oid.max(op.oid + 1);
+        if let Some(due) = op.due {
+            schedule(&mut self.timers, due, op.oid, TimerTarget::Operation(op.id.clone()));
+        }
+        if let Some(expiry) = self.expiry_of(&op) {
+            schedule(&mut self.timers, expiry, op.oid, TimerTarget::OperationExpiry(op.id.clone()));
+        }
+        self.operations.insert(op.id.clone(), Arc::new(op));
+    }
+
+    /// Removes an operation another node deleted.
+    pub fn displace_operation(&mut self, id: &str) {
+        if let Some(old) = self.operations.remove(id) {
+            self.unschedule_operation(&old);
+        }
     }
 
     fn unschedule_operation(&mut self, old: &OperationRecord) {

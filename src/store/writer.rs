@@ -21,6 +21,10 @@ pub enum WriteRequest {
     Clear(oneshot::Sender<Result<(), String>>),
     /// Writes every deferred checkpoint now (at shutdown).
     Flush(oneshot::Sender<Result<(), String>>),
+    /// Takes the cluster's write lock and brings the replica up to date (see `cluster`).
+    Acquire(oneshot::Sender<Result<(), String>>),
+    /// Lets the cluster's write lock go, once everything before it is committed.
+    Release,
 }
 
 /// How many queued requests one commit may fold together.
@@ -42,7 +46,7 @@ struct Pending {
 fn rid_of(write: &ResourceWrite) -> u64 {
     match write {
         ResourceWrite::Put(r) | ResourceWrite::Meta(r) => r.rid,
-        ResourceWrite::Delete(rid) => *rid,
+        ResourceWrite::Delete(old) => old.rid,
     }
 }
 
@@ -105,47 +109,83 @@ pub fn writer_loop(mut sink: impl Sink, rx: mpsc::Receiver<WriteRequest>, durabi
                 Err(_) => break,
             }
         }
-        let defer_only = batch.iter().all(|r| matches!(r, WriteRequest::Changes(c, None) if c.operations.is_empty()));
-        if defer_only && !pending.due() {
-            for request in batch {
-                if let WriteRequest::Changes(changes, None) = request {
-                    changes.resources.into_iter().for_each(|w| pending.add_resource(w));
+        // The cluster's write lock splits a batch: what came before a lock request is
+        // committed before it is taken or let go.
+        let mut segment = Vec::new();
+        for request in batch {
+            match request {
+                WriteRequest::Acquire(ack) => {
+                    if !commit_segment(&mut sink, &mut pending, std::mem::take(&mut segment), &rx, &durability) {
+                        return;
+                    }
+                    let _ = ack.send(sink.acquire().map_err(|e| format!("{e:#}")));
                 }
-            }
-            continue;
-        }
-        let started = Instant::now();
-        let outcome = commit(&mut sink, &mut pending, &batch).map_err(|e| e.to_string());
-        let took = started.elapsed();
-        tracing::trace!(requests = batch.len(), ms = took.as_secs_f64() * 1000.0, "store commit");
-        durability.observe_commit(took);
-        match &outcome {
-            Ok(()) => {
-                let newest = batch
-                    .iter()
-                    .filter_map(|r| match r {
-                        WriteRequest::Changes(changes, _) => Some(changes.seq),
-                        _ => None,
-                    })
-                    .max();
-                if let Some(seq) = newest {
-                    durability.advance(seq);
+                WriteRequest::Release => {
+                    if !commit_segment(&mut sink, &mut pending, std::mem::take(&mut segment), &rx, &durability) {
+                        return;
+                    }
+                    sink.release();
                 }
-            }
-            Err(reason) => {
-                tracing::error!(error = %reason, "store commit failed: writes are refused until the disk takes them again");
-                // What was not committed is taken back from memory; checkpoints not yet written
-                // are dropped, as a crash would drop them (a restart replays them).
-                durability.fail(reason.clone());
-                pending = Pending::default();
+                other => segment.push(other),
             }
         }
-        acknowledge(batch, &outcome);
-        if let Err(reason) = outcome {
-            if !refuse_until_writable(&mut sink, &rx, &durability, reason) {
-                return;
+        if !commit_segment(&mut sink, &mut pending, segment, &rx, &durability) {
+            return;
+        }
+    }
+}
+
+/// Commits one run of requests and acknowledges them; false once the store is gone.
+fn commit_segment(
+    sink: &mut impl Sink,
+    pending: &mut Pending,
+    batch: Vec<WriteRequest>,
+    rx: &mpsc::Receiver<WriteRequest>,
+    durability: &Durability,
+) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    let defer_only = sink.defers_checkpoints()
+        && batch.iter().all(|r| matches!(r, WriteRequest::Changes(c, None) if c.operations.is_empty()));
+    if defer_only && !pending.due() {
+        for request in batch {
+            if let WriteRequest::Changes(changes, None) = request {
+                changes.resources.into_iter().for_each(|w| pending.add_resource(w));
             }
         }
+        return true;
+    }
+    let started = Instant::now();
+    let outcome = commit(sink, pending, &batch).map_err(|e| format!("{e:#}"));
+    let took = started.elapsed();
+    tracing::trace!(requests = batch.len(), ms = took.as_secs_f64() * 1000.0, "store commit");
+    durability.observe_commit(took);
+    match &outcome {
+        Ok(()) => {
+            let newest = batch
+                .iter()
+                .filter_map(|r| match r {
+                    WriteRequest::Changes(changes, _) => Some(changes.seq),
+                    _ => None,
+                })
+                .max();
+            if let Some(seq) = newest {
+                durability.advance(seq);
+            }
+        }
+        Err(reason) => {
+            tracing::error!(error = %reason, "store commit failed: writes are refused until the disk takes them again");
+            // What was not committed is taken back from memory; checkpoints not yet written
+            // are dropped, as a crash would drop them (a restart replays them).
+            durability.fail(reason.clone());
+            *pending = Pending::default();
+        }
+    }
+    acknowledge(batch, &outcome);
+    match outcome {
+        Ok(()) => true,
+        Err(reason) => refuse_until_writable(sink, rx, durability, reason),
     }
 }
 
@@ -153,7 +193,11 @@ fn acknowledge(batch: Vec<WriteRequest>, outcome: &Result<(), String>) {
     for request in batch {
         let ack = match request {
             WriteRequest::Changes(_, ack) => ack,
-            WriteRequest::Setting(_, _, ack) | WriteRequest::Clear(ack) | WriteRequest::Flush(ack) => Some(ack),
+            WriteRequest::Setting(_, _, ack)
+            | WriteRequest::Clear(ack)
+            | WriteRequest::Flush(ack)
+            | WriteRequest::Acquire(ack) => Some(ack),
+            WriteRequest::Release => None,
         };
         if let Some(ack) = ack {
             let _ = ack.send(outcome.clone());
@@ -206,13 +250,14 @@ fn commit(sink: &mut impl Sink, pending: &mut Pending, batch: &[WriteRequest]) -
                 rows.push(RowWrite::Clear);
             }
             WriteRequest::Setting(name, value, _) => rows.push(RowWrite::Setting(name.clone(), value.clone())),
-            WriteRequest::Changes(changes, None) => {
+            WriteRequest::Acquire(_) | WriteRequest::Release => {}
+            WriteRequest::Changes(changes, None) if sink.defers_checkpoints() => {
                 rows.extend(changes.operations.iter().cloned().map(RowWrite::Operation));
                 for write in &changes.resources {
                     pending.add_resource(write.clone());
                 }
             }
-            WriteRequest::Changes(changes, Some(_)) => {
+            WriteRequest::Changes(changes, _) => {
                 for write in &changes.resources {
                     if let Some(older) = pending.resources.remove(&rid_of(write)) {
                         rows.push(RowWrite::Resource(older));

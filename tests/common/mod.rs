@@ -133,6 +133,8 @@ pub fn serve_config(options: Options) -> ServeConfig {
         port: 0,
         data_dir: options.data_dir,
         store_url: options.store_url,
+        node_id: None,
+        lease_timeout: std::time::Duration::from_secs(5),
         tls: TlsMode::Off,
         cert: None,
         key: None,

@@ -68,6 +68,7 @@ fn health(app: &App) -> Response {
         "status": if unavailable.is_some() { "degraded" } else { "ok" },
         "version": env!("CARGO_PKG_VERSION"),
         "store": size.kind,
+        "node": app.store.node(),
         "resources": size.resources,
         "operations": size.operations,
         "databaseBytes": size.database_bytes,
@@ -75,6 +76,10 @@ fn health(app: &App) -> Response {
     });
     if let Some(reason) = unavailable {
         body["storeError"] = json!(reason);
+    }
+    let nodes = app.store.nodes();
+    if !nodes.is_empty() {
+        body["nodes"] = json!(nodes);
     }
     json_response(StatusCode::OK, &body)
 }

@@ -1,0 +1,223 @@
+//! Several nodes on one PostgreSQL store. Each keeps a replica of the whole state in memory and
+//! serves reads from it; what another node commits reaches it through the change log
+//! (`log`): announced on a channel, and read again before each request is served, so that a
+//! client reads its own writes whichever node it asks next. Writes are made under the
+//! cluster's write lock ([`WriteGate`]), which a node takes for a short turn and shares among
+//! its concurrent writers; taking it brings the replica up to date first, so that every
+//! write is computed from everything committed before it, ETags and `If-Match` included.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+
+use super::leases::Leases;
+use super::postgres::{commits_from, CHANNEL, LOG_COLUMNS};
+use super::writer::WriteRequest;
+use super::StoreError;
+
+/// How long a node keeps the write lock for its writers before letting other nodes have a turn.
+const TURN: Duration = Duration::from_millis(20);
+
+/// How this node takes part (`serve --node-id`, `--lease-timeout`).
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    pub node_id: String,
+    /// The URL this node serves, as other nodes' health shows it.
+    pub address: String,
+    /// How long a node's leases outlive its last renewal.
+    pub lease_timeout: Duration,
+}
+
+/// What a node of a PostgreSQL store keeps besides its replica.
+pub struct Cluster {
+    /// This process, as the change log names its commits.
+    pub origin: String,
+    /// The newest log entry the replica holds.
+    pub applied: Arc<AtomicU64>,
+    pub gate: WriteGate,
+    url: String,
+    /// A connection for reading the log, apart from the writer's.
+    reader: tokio::sync::RwLock<Option<tokio_postgres::Client>>,
+    /// When the last catch-up that finished had started.
+    synced: tokio::sync::Mutex<Option<Instant>>,
+    pub leases: Leases,
+}
+
+impl Cluster {
+    pub fn new(url: &str, origin: String, applied: Arc<AtomicU64>) -> Cluster {
+        Cluster {
+            origin,
+            applied,
+            gate: WriteGate::default(),
+            url: url.to_string(),
+            reader: Default::default(),
+            synced: Default::default(),
+            leases: Leases::default(),
+        }
+    }
+
+    /// Opens the reading connection and listens for commits; `caught_up` is called for each
+    /// announcement of a commit the replica lacks.
+    pub async fn connect(&self, announced: impl Fn(u64) + Send + 'static) -> anyhow::Result<()> {
+        let (client, mut connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await?;
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        tokio::spawn(async move {
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                        if let Ok(seq) = n.payload().parse() {
+                            announced(seq);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "the PostgreSQL store's reading connection failed");
+                        break;
+                    }
+                }
+            }
+        });
+        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        *self.reader.write().await = Some(client);
+        Ok(())
+    }
+
+    /// Brings the replica up to date with every commit made before this call, unless a catch-up
+    /// that started after it has finished meanwhile; `apply` replays the commits.
+    pub async fn sync(&self, apply: &(dyn Fn(Vec<super::log::Commit>) + Send + Sync)) -> Result<(), StoreError> {
+        // While this node holds the write lock nobody else commits, and it caught up when it
+        // took the lock.
+        if self.gate.holding() {
+            return Ok(());
+        }
+        let asked = Instant::now();
+        let mut synced = self.synced.lock().await;
+        if synced.is_some_and(|started| started >= asked) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let reader = self.reader.read().await;
+        let Some(client) = reader.as_ref() else { return Ok(()) };
+        let from = self.applied.load(Ordering::Acquire) as i64;
+        let rows = client
+            .query(&format!("SELECT {LOG_COLUMNS} FROM azemu_changes WHERE seq > $1 ORDER BY seq, n"), &[&from])
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reading the PostgreSQL store's change log: {e}")))?;
+        let commits = commits_from(rows.iter().map(|r| (r.get(0), r.get(1), log_row(r))))
+            .map_err(|e| StoreError::Failed(format!("{e:#}")))?;
+        apply(commits);
+        *synced = Some(started);
+        Ok(())
+    }
+
+    /// The reading connection, for the leases' rounds.
+    pub async fn reader(&self) -> tokio::sync::RwLockReadGuard<'_, Option<tokio_postgres::Client>> {
+        self.reader.read().await
+    }
+}
+
+fn log_row(row: &tokio_postgres::Row) -> super::log::LogRow {
+    super::log::LogRow {
+        kind: row.get(2),
+        row_id: row.get(3),
+        name: row.get(4),
+        type_key: row.get(5),
+        text: row.get(6),
+        sim: row.get(7),
+        body: row.get(8),
+    }
+}
+
+/// This node's share of the cluster's write lock: held while any of its writers holds a
+/// [`Hold`], for one turn at most before other nodes get theirs.
+#[derive(Default)]
+pub struct WriteGate {
+    holding: Mutex<Holding>,
+    /// One writer at a time asks for the lock; the others wait for it here.
+    asking: tokio::sync::Mutex<()>,
+    released: Notify,
+}
+
+#[derive(Default)]
+struct Holding {
+    holders: usize,
+    since: Option<Instant>,
+}
+
+impl WriteGate {
+    pub fn holding(&self) -> bool {
+        self.holding.lock().unwrap_or_else(|e| e.into_inner()).holders > 0
+    }
+
+    /// Joins the holders while the lock is held and its turn lasts.
+    fn join(&self) -> bool {
+        let mut holding = self.holding.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = holding.since.is_some_and(|since| since.elapsed() < TURN);
+        if holding.holders > 0 && fresh {
+            holding.holders += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Waits until this node may write: the lock is held and the replica is up to date.
+    pub async fn hold<'a>(&'a self, writer: &'a mpsc::Sender<WriteRequest>) -> Result<Hold<'a>, StoreError> {
+        let hold = || Hold { gate: Some((self, writer)) };
+        if self.join() {
+            return Ok(hold());
+        }
+        let _turn = self.asking.lock().await;
+        loop {
+            if self.join() {
+                return Ok(hold());
+            }
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if !self.holding() {
+                break;
+            }
+            // The turn is over: the lock goes back once its holders are done.
+            released.await;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        writer.send(WriteRequest::Acquire(tx)).map_err(|_| StoreError::Failed("store writer stopped".into()))?;
+        match rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => return Err(StoreError::Unavailable(reason)),
+            Err(_) => return Err(StoreError::Failed("store writer stopped".into())),
+        }
+        let mut holding = self.holding.lock().unwrap_or_else(|e| e.into_inner());
+        holding.holders = 1;
+        holding.since = Some(Instant::now());
+        Ok(hold())
+    }
+}
+
+/// Lets this node write while it lives (see [`WriteGate`]); a no-op without a cluster.
+pub struct Hold<'a> {
+    gate: Option<(&'a WriteGate, &'a mpsc::Sender<WriteRequest>)>,
+}
+
+impl Hold<'_> {
+    pub fn none() -> Hold<'static> {
+        Hold { gate: None }
+    }
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        let Some((gate, writer)) = self.gate else { return };
+        let mut holding = gate.holding.lock().unwrap_or_else(|e| e.into_inner());
+        holding.holders -= 1;
+        if holding.holders == 0 {
+            // Under the same lock as the count: a later ask for the lock queues behind this.
+            let _ = writer.send(WriteRequest::Release);
+            holding.since = None;
+            gate.released.notify_waiters();
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The change log several nodes on one PostgreSQL store share: every commit also appends its row
+//! changes, numbered, so that each node brings its in-memory replica up to date by replaying
+//! what the others committed, in order, with every intermediate version (the event journal
+//! follows versions).
+
+use std::sync::Arc;
+
+use super::record::{OperationRecord, StoredResource};
+use super::rows::{doc_of, operation_from, resource_from, state_of, ResourceRow, RowWrite};
+use super::state::{OperationWrite, ResourceWrite};
+
+/// What kind of row change a log row holds (its `kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i16)]
+pub enum Kind {
+    Resource = 1,
+    ResourceGone = 2,
+    Operation = 3,
+    OperationGone = 4,
+    Setting = 5,
+    Clear = 6,
+}
+
+/// A log row's columns, as written and read (unused ones are null).
+#[derive(Debug, Default)]
+pub struct LogRow {
+    pub kind: i16,
+    /// A resource's or an operation's row id.
+    pub row_id: Option<i64>,
+    /// A resource's id, an operation's id, or a setting's name.
+    pub name: Option<String>,
+    pub type_key: Option<String>,
+    /// A resource's state column, an operation's document, or a setting's value.
+    pub text: Option<String>,
+    pub sim: Option<String>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl LogRow {
+    /// The log row of one row change.
+    pub fn of(write: &RowWrite) -> anyhow::Result<LogRow> {
+        Ok(match write {
+            RowWrite::Resource(ResourceWrite::Put(r) | ResourceWrite::Meta(r)) => LogRow {
+                kind: Kind::Resource as i16,
+                row_id: Some(r.rid as i64),
+                name: Some(r.id.clone()),
+                type_key: Some(r.type_key.clone()),
+                text: Some(state_of(r)?),
+                sim: r.sim.as_deref().map(str::to_string),
+                body: Some(r.body.stored().to_vec()),
+            },
+            RowWrite::Resource(ResourceWrite::Delete(old)) => LogRow {
+                kind: Kind::ResourceGone as i16,
+                row_id: Some(old.rid as i64),
+                name: Some(old.id.clone()),
+                ..LogRow::default()
+            },
+            RowWrite::Operation(OperationWrite::Put(op)) => LogRow {
+                kind: Kind::Operation as i16,
+                row_id: Some(op.oid as i64),
+                text: Some(doc_of(op)?),
+                ..LogRow::default()
+            },
+            RowWrite::Operation(OperationWrite::Delete(old)) => LogRow {
+                kind: Kind::OperationGone as i16,
+                row_id: Some(old.oid as i64),
+                name: Some(old.id.to_string()),
+                ..LogRow::default()
+            },
+            RowWrite::Setting(name, value) => LogRow {
+                kind: Kind::Setting as i16,
+                name: Some(name.clone()),
+                text: Some(value.clone()),
+                ..LogRow::default()
+            },
+            RowWrite::Clear => LogRow { kind: Kind::Clear as i16, ..LogRow::default() },
+        })
+    }
+
+    /// Decodes the change this row holds.
+    pub fn change(self) -> anyhow::Result<Change> {
+        let missing = || anyhow::anyhow!("a change log row of kind {} lacks a column", self.kind);
+        Ok(match self.kind {
+            k if k == Kind::Resource as i16 => Change::Resource(resource_from(ResourceRow {
+                rid: self.row_id.ok_or_else(missing)?,
+                id: self.name.clone().ok_or_else(missing)?,
+                type_key: self.type_key.clone().ok_or_else(missing)?,
+                state: self.text.as_deref().ok_or_else(missing)?,
+                sim: self.sim.clone(),
+                body: self.body.as_deref().ok_or_else(missing)?,
+            })?),
+            k if k == Kind::ResourceGone as i16 => {
+                Change::ResourceGone(self.name.ok_or_else(missing)?.to_ascii_lowercase())
+            }
+            k if k == Kind::Operation as i16 => Change::Operation(operation_from(
+                self.row_id.ok_or_else(missing)?,
+                self.text.as_deref().ok_or_else(missing)?,
+            )?),
+            k if k == Kind::OperationGone as i16 => Change::OperationGone(self.name.ok_or_else(missing)?.into()),
+            k if k == Kind::Setting as i16 => {
+                let value = self.text.clone().ok_or_else(missing)?;
+                Change::Setting(self.name.ok_or_else(missing)?, value)
+            }
+            k if k == Kind::Clear as i16 => Change::Clear,
+            other => anyhow::bail!("a change log row of unknown kind {other}"),
+        })
+    }
+}
+
+/// One row change another node committed.
+#[derive(Debug)]
+pub enum Change {
+    Resource(StoredResource),
+    /// The lower-case key of a deleted resource.
+    ResourceGone(String),
+    Operation(OperationRecord),
+    OperationGone(Arc<str>),
+    Setting(String, String),
+    Clear,
+}
+
+/// One commit's changes, as the log numbers it.
+#[derive(Debug)]
+pub struct Commit {
+    pub seq: u64,
+    /// The process that committed it (see `Cluster::origin`).
+    pub origin: String,
+    pub changes: Vec<Change>,
+}

@@ -1,0 +1,293 @@
+//! Three azemu nodes on one PostgreSQL store, as separate processes: any node answers any
+//! request and reads what another wrote, ETags are enforced across nodes, lifecycle work moves
+//! to another node when its holder is killed, and each step is journaled once.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::stores::fresh_database;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn start(store: &str, data: &std::path::Path, node: &str, args: &[&str]) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_azemu"))
+            .args(["serve", "--port", "0", "--tls", "off", "--log-level", "warn", "--store", store, "--node-id", node])
+            .arg("--data")
+            .arg(data)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("azemu binary starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("azemu prints its URL").unwrap();
+            if let Some(url) = line.strip_prefix("azemu listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Node { child, base }
+    }
+}
+
+/// SIGKILL, also when a test fails midway.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Trio {
+    nodes: Vec<Node>,
+    client: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+impl Trio {
+    fn start(args: &[&str]) -> Trio {
+        let store = fresh_database();
+        let data = tempfile::tempdir().unwrap();
+        let nodes = (1..=3).map(|i| Node::start(&store, data.path(), &format!("node-{i}"), args)).collect();
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+        Trio { nodes, client, _data: data }
+    }
+
+    async fn send(
+        &self,
+        node: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.nodes[node].base)).bearer_auth("t");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, node: usize, path: &str) -> (StatusCode, Value) {
+        let (status, _, body) = self.send(node, reqwest::Method::GET, path, None, &[]).await;
+        (status, body)
+    }
+
+    async fn put(&self, node: usize, path: &str, body: Value) -> StatusCode {
+        self.send(node, reqwest::Method::PUT, path, Some(body), &[]).await.0
+    }
+
+    /// Waits until every node's health lists three nodes with every shard leased.
+    async fn settled(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut ready = true;
+            for node in 0..self.nodes.len() {
+                let (_, health) = self.get(node, "/_azemu/health").await;
+                let nodes = health["nodes"].as_array().cloned().unwrap_or_default();
+                let shards: i64 = nodes.iter().map(|n| n["shards"].as_i64().unwrap()).sum();
+                ready &= nodes.len() == self.nodes.len()
+                    && shards == 64
+                    && nodes.iter().all(|n| n["shards"].as_i64() > Some(0));
+            }
+            if ready {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the nodes never shared the work");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_node_reads_what_another_wrote_on_the_very_next_request() {
+    let trio = Trio::start(&[]);
+    assert_eq!(
+        trio.put(0, &with_version(&group_path(RG), RESOURCES), json!({"location": "eastus"})).await,
+        StatusCode::CREATED
+    );
+    let device_path = with_version(&device("dev-1"), HCI);
+    // Each write on one node, read at once on the next: round-robin over the three.
+    for i in 0..30 {
+        let path = with_version(&job("dev-1", &format!("job-{i}")), HCI);
+        if i == 0 {
+            assert_eq!(trio.put(1, &device_path, device_body()).await, StatusCode::CREATED);
+        }
+        assert_eq!(trio.put(i % 3, &path, collect_log_body()).await, StatusCode::CREATED);
+        let (status, doc) = trio.get((i + 1) % 3, &path).await;
+        assert_eq!(status, StatusCode::OK, "job-{i} written on node {} not read on node {}", i % 3, (i + 1) % 3);
+        assert!(doc["properties"]["jobId"].is_string());
+    }
+    let (_, list) = trio.get(2, &with_version(&format!("{}/jobs", device("dev-1")), HCI)).await;
+    assert_eq!(list["value"].as_array().unwrap().len(), 30);
+
+    let (_, health) = trio.get(1, "/_azemu/health").await;
+    assert_eq!(health["store"], "postgres");
+    assert_eq!(health["node"], "node-2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_match_is_enforced_across_nodes_and_only_one_of_racing_writers_wins() {
+    let trio = Trio::start(&[]);
+    let group = with_version(&group_path(RG), RESOURCES);
+    assert_eq!(trio.put(0, &group, json!({"location": "eastus", "tags": {"round": "0"}})).await, StatusCode::CREATED);
+    let (_, headers, _) = trio.send(1, reqwest::Method::GET, &group, None, &[]).await;
+    let etag = headers.get("etag").expect("a group has an ETag").to_str().unwrap().to_string();
+
+    // Changed on node 3: node 1's copy of the old ETag no longer matches.
+    let tags = |round: &str| json!({"location": "eastus", "tags": {"round": round}});
+    let (status, _, _) = trio.send(2, reqwest::Method::PUT, &group, Some(tags("1")), &[("if-match", &etag)]).await;
+    assert!(status.is_success(), "{status}");
+    let (status, _, body) = trio.send(0, reqwest::Method::PUT, &group, Some(tags("2")), &[("if-match", &etag)]).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+
+    // Thirty writers on three nodes race with the same ETag: one wins.
+    let (_, headers, _) = trio.send(0, reqwest::Method::GET, &group, None, &[]).await;
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_string();
+    let trio = std::sync::Arc::new(trio);
+    let racers: Vec<_> = (0..30)
+        .map(|i| {
+            let (trio, group, etag) = (trio.clone(), group.clone(), etag.clone());
+            tokio::spawn(async move {
+                let body = json!({"location": "eastus", "tags": {"racer": i.to_string()}});
+                trio.send(i % 3, reqwest::Method::PUT, &group, Some(body), &[("if-match", &etag)]).await.0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for racer in racers {
+        statuses.push(racer.await.unwrap());
+    }
+    let won = statuses.iter().filter(|s| s.is_success()).count();
+    let lost = statuses.iter().filter(|s| **s == StatusCode::PRECONDITION_FAILED).count();
+    assert_eq!((won, lost), (1, 29), "{statuses:?}");
+}
+
+/// `(property, to)` of the change events about `id` in a node's journal.
+async fn changes(trio: &Trio, node: usize, id: &str) -> Vec<(String, Value)> {
+    let (status, events) = trio.get(node, &format!("/_azemu/events?kind=change&resource={id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    events["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resourceId"].as_str().unwrap().eq_ignore_ascii_case(id))
+        .map(|e| (e["property"].as_str().unwrap().to_string(), e["to"].clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_go_on_on_another_node_when_their_lease_holder_is_killed_and_each_step_is_journaled_once() {
+    // A job takes about 8 s at half speed; leases run out 2 s after a node's last renewal.
+    let mut trio = Trio::start(&["--speed", "0.5", "--lease-timeout", "2s"]);
+    trio.settled().await;
+    assert_eq!(
+        trio.put(0, &with_version(&group_path(RG), RESOURCES), json!({"location": "eastus"})).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(trio.put(0, &with_version(&device("dev-1"), HCI), device_body()).await, StatusCode::CREATED);
+    let jobs: Vec<String> = (0..24).map(|i| job("dev-1", &format!("job-{i}"))).collect();
+    let mut operations = Vec::new();
+    for (i, id) in jobs.iter().enumerate() {
+        let (status, headers, _) =
+            trio.send(i % 3, reqwest::Method::PUT, &with_version(id, HCI), Some(collect_log_body()), &[]).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let url = headers.get("azure-asyncoperation").unwrap().to_str().unwrap();
+        // Its path: any node answers it.
+        operations.push(url[url.find("/subscriptions/").unwrap()..].to_string());
+    }
+    // Mid-way, node 1 (holding a third of the shards) dies.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, before) = trio.get(1, &with_version(&jobs[0], HCI)).await;
+    assert_ne!(before["properties"]["status"], "Succeeded", "killed mid-way: {before}");
+    let killed = trio.nodes.remove(0);
+    drop(killed);
+
+    let deadline = Instant::now() + Duration::from_secs(40);
+    for id in &jobs {
+        loop {
+            let (_, doc) = trio.get(0, &with_version(id, HCI)).await;
+            if doc["properties"]["status"] == "Succeeded" {
+                assert_eq!(doc["properties"]["reportedProperties"]["percentComplete"], 100);
+                break;
+            }
+            assert!(Instant::now() < deadline, "{id} did not finish after its node died: {doc}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    // An operation ends only when the engine runs its job's last step: the survivors did.
+    for operation in &operations {
+        loop {
+            let (_, status) = trio.get(1, operation).await;
+            if status["status"] == "Succeeded" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{operation} did not end after its node died: {status}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let expected = [
+        "Scheduled",
+        "ValidationInProgress",
+        "ValidationSuccess",
+        "DeploymentInProgress",
+        "DeploymentSuccess",
+        "Succeeded",
+    ];
+    for node in 0..2 {
+        for id in &jobs {
+            let changes = changes(&trio, node, id).await;
+            let statuses: Vec<&str> =
+                changes.iter().filter(|(p, _)| p == "properties.status").map(|(_, to)| to.as_str().unwrap()).collect();
+            assert_eq!(statuses, expected, "node {} journaled {id}'s steps so", node + 2);
+            let percent: Vec<i64> = changes
+                .iter()
+                .filter(|(p, _)| p == "properties.reportedProperties.percentComplete")
+                .map(|(_, to)| to.as_i64().unwrap())
+                .collect();
+            assert!(percent.windows(2).all(|w| w[0] < w[1]), "each percentage once, in order: {percent:?}");
+            assert_eq!(percent.last(), Some(&100));
+        }
+    }
+    // The two left share the work between them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, health) = trio.get(0, "/_azemu/health").await;
+        let nodes = health["nodes"].as_array().unwrap().clone();
+        if nodes.len() == 2 && nodes.iter().map(|n| n["shards"].as_i64().unwrap()).sum::<i64>() == 64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the survivors did not take every shard: {health}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_id_in_use_is_refused() {
+    let store = fresh_database();
+    let data = tempfile::tempdir().unwrap();
+    let _first = Node::start(&store, data.path(), "same", &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_azemu"))
+        .args(["serve", "--port", "0", "--tls", "off", "--store", &store, "--node-id", "same", "--data"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("node id 'same' is in use"), "{stderr}");
+}
