@@ -25,7 +25,7 @@ pub struct App {
     pub startup_publishers: Vec<String>,
     pub api_check: ApiVersionCheck,
     /// Resource-provider registrations per subscription (`GET /subscriptions/{s}/providers`).
-    pub registrations: crate::arm::platform::Registrations,
+    pub registrations: Arc<crate::arm::platform::Registrations>,
     /// `https` or `http`, for the absolute URLs the emulator hands out.
     pub scheme: &'static str,
     /// How long a request's body may take to arrive once its headers are in.
@@ -77,15 +77,18 @@ impl App {
             store.observe(Box::new(move |versions| observer.changes.push(time.now(), versions)));
         }
         let faults = Arc::new(FaultRules::new());
+        let registrations = Arc::new(crate::arm::platform::Registrations::load(
+            store.setting(crate::arm::platform::REGISTRATIONS_SETTING).as_deref(),
+        ));
+        if store.is_shared() {
+            follow_other_nodes(&store, &engine, &journal, &clock, &faults, &registrations);
+        }
         let metrics = Arc::new(Metrics::new());
         let commits = metrics.clone();
         store.observe_commits(Box::new(move |took| commits.observe_commit(took)));
         let lateness = metrics.clone();
         engine.observe_lateness(Box::new(move |late| lateness.observe_step_lateness(late)));
         let identity = Arc::new(identity);
-        let registrations = crate::arm::platform::Registrations::load(
-            store.setting(crate::arm::platform::REGISTRATIONS_SETTING).as_deref(),
-        );
         Arc::new(App {
             store,
             clock,
@@ -106,3 +109,53 @@ impl App {
         })
     }
 }
+
+/// On a store other nodes share: what they change besides resources and operations reaches
+/// this node's parts (the clock, fault rules, registrations, a reset's journal), and fault
+/// rules count their hits in the store.
+fn follow_other_nodes(
+    store: &Arc<Store>,
+    engine: &Arc<Engine>,
+    journal: &Arc<Journal>,
+    clock: &Arc<Clock>,
+    faults: &Arc<FaultRules>,
+    registrations: &Arc<crate::arm::platform::Registrations>,
+) {
+    use crate::store::ReplicaEvent;
+    let (engine, journal, clock, rules, registrations) =
+        (engine.clone(), journal.clone(), clock.clone(), faults.clone(), registrations.clone());
+    store.observe_replica(Box::new(move |event| match event {
+        ReplicaEvent::Cleared => journal.changes.clear(),
+        ReplicaEvent::Setting(crate::sim::SHARED_CLOCK_SETTING, value) => {
+            if let Ok(shared) = serde_json::from_str::<crate::sim::SharedClock>(value) {
+                engine.follow_clock(&shared);
+                if journal.enabled() {
+                    let event = crate::journal::ClockEvent { mode: clock.mode(), speed: clock.speed() };
+                    journal.record(clock.now(), crate::journal::EventBody::Clock(event));
+                }
+            }
+        }
+        ReplicaEvent::Setting(crate::faults::SHARED_RULES_SETTING, value) => {
+            rules.follow(serde_json::from_str(value).unwrap_or_default());
+        }
+        ReplicaEvent::Setting(crate::arm::platform::REGISTRATIONS_SETTING, value) => registrations.follow(value),
+        ReplicaEvent::Setting(..) => {}
+    }));
+    if let Some(shared) = store.setting(crate::faults::SHARED_RULES_SETTING) {
+        faults.follow(serde_json::from_str(&shared).unwrap_or_default());
+    }
+    let counting = Arc::downgrade(store);
+    faults.count_hits_with(Box::new(move |id, times| {
+        let store = counting.upgrade()?;
+        match store.count_up_blocking(&format!("{FAULT_HITS}{id}"), times) {
+            Ok(hits) => hits,
+            Err(e) => {
+                tracing::warn!(rule = id, error = %e, "a fault rule's hit could not be counted: it does not fire");
+                None
+            }
+        }
+    }));
+}
+
+/// The prefix of the store counters of fault rule hits on a shared store.
+pub const FAULT_HITS: &str = "fault_hits/";

@@ -51,14 +51,28 @@ impl Drop for Node {
 struct Trio {
     nodes: Vec<Node>,
     client: reqwest::Client,
-    _data: tempfile::TempDir,
+    _data: Vec<tempfile::TempDir>,
 }
 
 impl Trio {
+    /// Three nodes sharing one data directory, as on one machine.
     fn start(args: &[&str]) -> Trio {
+        Trio::start_with(args, false)
+    }
+
+    /// Three nodes with a data directory each, as on three machines: nothing but the store is
+    /// shared.
+    fn start_apart(args: &[&str]) -> Trio {
+        Trio::start_with(args, true)
+    }
+
+    fn start_with(args: &[&str], apart: bool) -> Trio {
         let store = fresh_database();
-        let data = tempfile::tempdir().unwrap();
-        let nodes = (1..=3).map(|i| Node::start(&store, data.path(), &format!("node-{i}"), args)).collect();
+        let data: Vec<tempfile::TempDir> =
+            (0..if apart { 3 } else { 1 }).map(|_| tempfile::tempdir().unwrap()).collect();
+        let nodes = (1..=3)
+            .map(|i| Node::start(&store, data[(i - 1) % data.len()].path(), &format!("node-{i}"), args))
+            .collect();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
         Trio { nodes, client, _data: data }
     }
@@ -274,6 +288,101 @@ async fn jobs_go_on_on_another_node_when_their_lease_holder_is_killed_and_each_s
         }
         assert!(Instant::now() < deadline, "the survivors did not take every shard: {health}");
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_rule_and_a_clock_advance_made_on_one_node_act_on_the_others() {
+    let trio = Trio::start_apart(&["--clock", "manual"]);
+    let group = with_version(&group_path(RG), RESOURCES);
+    assert_eq!(trio.put(0, &group, json!({"location": "eastus"})).await, StatusCode::CREATED);
+    // Added on node 1, fires twice in all, whichever node the requests reach.
+    let rule = json!({"match": {"operation": "ResourceGroups_Get"}, "action": {"error": {"status": 429}}, "times": 2});
+    let (status, _, added) = trio.send(0, reqwest::Method::POST, "/_azemu/faults", Some(rule), &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let mut statuses = Vec::new();
+    for node in [1, 2, 0, 1, 2] {
+        statuses.push(trio.get(node, &group).await.0);
+    }
+    assert_eq!(statuses, [429, 429, 200, 200, 200].map(|s| StatusCode::from_u16(s).unwrap()));
+    let (_, rules) = trio.get(2, "/_azemu/faults").await;
+    assert_eq!(rules["value"][0]["id"], added["id"]);
+    assert_eq!(
+        (rules["value"][0]["hits"].as_u64(), rules["value"][0]["active"].as_bool()),
+        (Some(2), Some(false)),
+        "{rules}"
+    );
+    let (status, _, _) = trio
+        .send(1, reqwest::Method::DELETE, &format!("/_azemu/faults/{}", added["id"].as_str().unwrap()), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, rules) = trio.get(0, "/_azemu/faults").await;
+    assert_eq!(rules["value"], json!([]), "removed on node 2, gone on node 1");
+
+    // A job made on node 2, the clock advanced on node 3: node 1 reads it done, at the same time.
+    assert_eq!(trio.put(1, &with_version(&device("dev-1"), HCI), device_body()).await, StatusCode::CREATED);
+    let job_path = with_version(&job("dev-1", "job-1"), HCI);
+    let (status, headers, _) = trio.send(1, reqwest::Method::PUT, &job_path, Some(collect_log_body()), &[]).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let operation = headers.get("azure-asyncoperation").unwrap().to_str().unwrap().to_string();
+    let operation = &operation[operation.find("/subscriptions/").unwrap()..];
+    let (status, advanced) = {
+        let (s, _, b) =
+            trio.send(2, reqwest::Method::POST, "/_azemu/clock/advance", Some(json!({"seconds": 30})), &[]).await;
+        (s, b)
+    };
+    assert_eq!(status, StatusCode::OK, "{advanced}");
+    let (_, doc) = trio.get(0, &job_path).await;
+    assert_eq!(doc["properties"]["status"], "Succeeded", "{doc}");
+    assert_eq!(trio.get(1, operation).await.1["status"], "Succeeded");
+    for node in 0..3 {
+        let (_, clock) = trio.get(node, "/_azemu/clock").await;
+        assert_eq!(clock["now"], advanced["now"], "node {} follows the clock", node + 1);
+        assert_eq!(clock["mode"], "manual");
+    }
+    // Resumed on node 1: every node's clock runs.
+    let (status, _, _) =
+        trio.send(0, reqwest::Method::PATCH, "/_azemu/clock", Some(json!({"mode": "real", "speed": 2})), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    for node in 1..3 {
+        let (_, clock) = trio.get(node, "/_azemu/clock").await;
+        assert_eq!((clock["mode"].as_str(), clock["speed"].as_f64()), (Some("real"), Some(2.0)), "node {}", node + 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_strict_auth_a_token_one_node_issued_is_taken_by_the_others() {
+    // Each node has its own data directory: the key they sign with comes from the store.
+    let trio = Trio::start_apart(&["--auth", "strict"]);
+    let body = "grant_type=client_credentials&client_id=ci-app&client_secret=s3cret&scope=https%3A%2F%2Fmanagement.azure.com%2F.default";
+    let issued = trio
+        .client
+        .post(format!("{}/common/oauth2/v2.0/token", trio.nodes[0].base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), StatusCode::OK);
+    let token = issued.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
+    let subscriptions = "/subscriptions?api-version=2022-12-01";
+    for node in 0..3 {
+        let r = trio
+            .client
+            .get(format!("{}{subscriptions}", trio.nodes[node].base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "node {} takes node 1's token", node + 1);
+        let r = trio
+            .client
+            .get(format!("{}{subscriptions}", trio.nodes[node].base))
+            .bearer_auth("forged")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
 }
 

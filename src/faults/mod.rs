@@ -1,6 +1,8 @@
 //! Fault rules: failures users provoke on purpose. One registry for every protocol layer and
 //! provider; the layers ask it about each request, and lifecycles ask it about their steps.
-//! Rules live in memory: they belong to a test run, not to the emulated cloud.
+//! Rules live in memory: they belong to a test run, not to the emulated cloud. On a store several
+//! nodes share, every node holds the same rules (the store setting [`SHARED_RULES_SETTING`]),
+//! and a rule's hits are counted in the store, so that `times` holds across the nodes.
 
 mod rule;
 
@@ -11,8 +13,24 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use rule::CheckedRule;
-pub use rule::{check, parse_rules, Action, InjectedError, RequestFacts, RuleInput};
+pub use rule::{check, parse_rules, Action, CheckedRule, InjectedError, RequestFacts, RuleInput};
+
+/// The store setting that holds the rules of a shared store, as [`SharedRule`]s.
+pub const SHARED_RULES_SETTING: &str = "fault_rules";
+/// The store setting that holds the next rule id of a shared store.
+pub const NEXT_RULE_SETTING: &str = "fault_rules_next_id";
+
+/// A rule as the nodes of a shared store pass it on.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SharedRule {
+    pub id: u64,
+    pub created: DateTime<Utc>,
+    pub rule: RuleInput,
+}
+
+/// Counts a hit of rule `id` wherever hits are counted, unless it has had `times` already:
+/// the rule's hits with this one, or `None` when it has had them all.
+pub type HitCounter = Box<dyn Fn(u64, Option<u64>) -> Option<u64> + Send + Sync>;
 
 struct ActiveRule {
     id: u64,
@@ -41,6 +59,8 @@ pub struct FaultRules {
     /// Rules not yet retired: zero lets every request skip the lock.
     active: AtomicUsize,
     next_id: AtomicU64,
+    /// Set on a shared store: hits are counted there.
+    counter: std::sync::OnceLock<HitCounter>,
 }
 
 /// What the request-level rules decided for one request, and the rules that may still act on
@@ -114,6 +134,57 @@ impl FaultRules {
         self.lock().push(active);
         self.active.fetch_add(1, Ordering::AcqRel);
         shown
+    }
+
+    /// Counts hits with `counter` from now on (a shared store's); the first wins.
+    pub fn count_hits_with(&self, counter: HitCounter) {
+        let _ = self.counter.set(counter);
+    }
+
+    /// The rules as a shared store keeps them.
+    pub fn shared(&self) -> Vec<SharedRule> {
+        self.lock().iter().map(|r| SharedRule { id: r.id, created: r.created, rule: r.rule.shown.clone() }).collect()
+    }
+
+    /// Takes on the rules a shared store holds: new ones are added, missing ones go, the others
+    /// keep their hits. Hits counted elsewhere arrive with [`FaultRules::set_hits`].
+    pub fn follow(&self, shared: Vec<SharedRule>) {
+        let mut rules = self.lock();
+        let mut kept: Vec<ActiveRule> = Vec::with_capacity(shared.len());
+        for s in shared {
+            if let Some(at) = rules.iter().position(|r| r.id == s.id) {
+                kept.push(rules.swap_remove(at));
+                continue;
+            }
+            match rule::check(s.rule) {
+                Ok(rule) => kept.push(ActiveRule {
+                    id: s.id,
+                    rng: fastrand::Rng::with_seed(rule.seed),
+                    rule,
+                    hits: 0,
+                    retired: false,
+                    created: s.created,
+                }),
+                Err(e) => tracing::warn!(rule = s.id, error = %e, "a shared fault rule this node cannot take"),
+            }
+        }
+        *rules = kept;
+        let next = rules.iter().map(|r| r.id + 1).max().unwrap_or(1);
+        self.next_id.fetch_max(next, Ordering::AcqRel);
+        self.active.store(rules.iter().filter(|r| !r.retired).count(), Ordering::Release);
+    }
+
+    /// Hits counted where the store keeps them, by rule id (a shared store's list).
+    pub fn set_hits(&self, hits: &std::collections::HashMap<u64, u64>) {
+        let mut rules = self.lock();
+        for r in rules.iter_mut() {
+            let Some(count) = hits.get(&r.id) else { continue };
+            r.hits = r.hits.max(*count);
+            if !r.retired && r.rule.times.is_some_and(|t| r.hits >= t) {
+                r.retired = true;
+                self.active.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
     }
 
     pub fn list(&self) -> Vec<Value> {
@@ -201,7 +272,18 @@ impl FaultRules {
                 return false;
             }
         }
-        r.hits += 1;
+        match self.counter.get() {
+            Some(count) => match count(r.id, r.rule.times) {
+                Some(hits) => r.hits = hits,
+                None => {
+                    // Its hits were all taken on other nodes.
+                    r.retired = true;
+                    self.active.fetch_sub(1, Ordering::AcqRel);
+                    return false;
+                }
+            },
+            None => r.hits += 1,
+        }
         if r.rule.times.is_some_and(|t| r.hits >= t) {
             r.retired = true;
             self.active.fetch_sub(1, Ordering::AcqRel);

@@ -54,12 +54,21 @@ impl Identity {
         data_dir: Option<&Path>,
         subscriptions: Vec<DeclaredSubscription>,
     ) -> anyhow::Result<Identity> {
+        Identity::signing_with(mode, SigningKey::load_or_create(data_dir)?, subscriptions)
+    }
+
+    /// An identity that signs with `key` (on a shared store, the key every node signs with).
+    pub fn signing_with(
+        mode: AuthMode,
+        key: SigningKey,
+        subscriptions: Vec<DeclaredSubscription>,
+    ) -> anyhow::Result<Identity> {
         let subscriptions = if subscriptions.is_empty() {
             vec![DeclaredSubscription { id: DEFAULT_SUBSCRIPTION.into(), name: Some("azemu".into()) }]
         } else {
             subscriptions
         };
-        Ok(Identity { mode, key: SigningKey::load_or_create(data_dir)?, subscriptions, verified: Default::default() })
+        Ok(Identity { mode, key, subscriptions, verified: Default::default() })
     }
 }
 

@@ -27,8 +27,36 @@ impl SigningKey {
     /// The key kept under `data_dir` (made when missing), or a fresh one that lives as long as
     /// the process.
     pub fn load_or_create(data_dir: Option<&Path>) -> anyhow::Result<SigningKey> {
+        SigningKey::from_pem(&SigningKey::pem_kept(data_dir)?)
+    }
+
+    /// The key nodes sharing a store sign with (kept in it), also kept under `data_dir` so that
+    /// `azemu token --data` signs with it.
+    pub fn adopt(data_dir: Option<&Path>, pem: &str) -> anyhow::Result<SigningKey> {
+        let key = SigningKey::from_pem(pem)?;
+        if let Some(dir) = data_dir {
+            let file = key_file(dir);
+            if fs::read_to_string(&file).ok().as_deref() != Some(pem) {
+                let parent = file.parent().expect("the key file has a directory");
+                fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+                let partial = parent.join(format!("signing-key.{}.tmp", std::process::id()));
+                fs::write(&partial, pem)?;
+                restrict(&partial)?;
+                fs::rename(&partial, &file)?;
+            }
+        }
+        Ok(key)
+    }
+
+    fn from_pem(pem: &str) -> anyhow::Result<SigningKey> {
+        let pair = KeyPair::from_pem(pem).context("the signing key is not a private key")?;
+        SigningKey::from_pair(&pair)
+    }
+
+    /// The key kept under `data_dir` (made when missing) as PEM, or a fresh one.
+    pub fn pem_kept(data_dir: Option<&Path>) -> anyhow::Result<String> {
         let Some(dir) = data_dir else {
-            return SigningKey::from_pair(&KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?);
+            return Ok(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?.serialize_pem());
         };
         let file = key_file(dir);
         if !file.exists() {
@@ -45,8 +73,8 @@ impl SigningKey {
             let _ = fs::remove_file(&partial);
         }
         let pem = fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-        let pair = KeyPair::from_pem(&pem).with_context(|| format!("{} is not a private key", file.display()))?;
-        SigningKey::from_pair(&pair)
+        KeyPair::from_pem(&pem).with_context(|| format!("{} is not a private key", file.display()))?;
+        Ok(pem)
     }
 
     fn from_pair(pair: &KeyPair) -> anyhow::Result<SigningKey> {

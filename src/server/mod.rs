@@ -293,7 +293,7 @@ impl std::fmt::Display for DroppedByFaultRule {
 impl std::error::Error for DroppedByFaultRule {}
 
 /// Reads `--faults FILE`: one rule or an array of them, as `POST /_azemu/faults` takes them.
-fn load_fault_rules(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
+async fn load_fault_rules(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
@@ -303,10 +303,27 @@ fn load_fault_rules(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
         .enumerate()
         .map(|(i, r)| check(r).map_err(|e| anyhow::anyhow!("{}: rule {}: {e}", file.display(), i + 1)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    for rule in checked {
-        app.faults.add(rule, app.clock.now());
-    }
+    control::faults::add_rules(app, checked).await?;
     Ok(())
+}
+
+/// The store setting that holds the key every node of a shared store signs tokens with.
+const SIGNING_KEY_SETTING: &str = "signing_key";
+
+/// On a shared store, the key the nodes sign tokens with: the one the store keeps, or this node's
+/// own (from `--data`) when it is the first; either way also kept in `--data`.
+async fn shared_signing_key(
+    store: &Store,
+    data_dir: Option<&std::path::Path>,
+) -> anyhow::Result<crate::identity::signing::SigningKey> {
+    let own = crate::identity::signing::SigningKey::pem_kept(data_dir)?;
+    let pem = store
+        .update_settings(|settings| match settings.get(SIGNING_KEY_SETTING) {
+            Some(kept) => (Vec::new(), kept.clone()),
+            None => (vec![(SIGNING_KEY_SETTING.to_string(), own.clone())], own),
+        })
+        .await?;
+    crate::identity::signing::SigningKey::adopt(data_dir, &pem)
 }
 
 /// This machine's name, for a node id.
@@ -371,7 +388,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }
     };
     let clock_settings = clock_settings_to_save(&clock, clock_floor(&store));
-    let identity = Identity::new(config.auth, config.data_dir.as_deref(), config.subscriptions.clone())?;
+    let identity = match store.is_shared() {
+        true => {
+            let key = shared_signing_key(&store, config.data_dir.as_deref()).await?;
+            Identity::signing_with(config.auth, key, config.subscriptions.clone())?
+        }
+        false => Identity::new(config.auth, config.data_dir.as_deref(), config.subscriptions.clone())?,
+    };
     // Bound first: who may use the control API depends on where azemu listens.
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
@@ -399,7 +422,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     };
     app.store.join_cluster(cluster).await?;
     if let Some(file) = &config.faults {
-        load_fault_rules(&app, file)?;
+        load_fault_rules(&app, file).await?;
     }
     for (name, value) in clock_settings {
         app.store.save_setting(name, value).await?;

@@ -27,6 +27,20 @@ pub struct ClockFloor {
     pub real_offset: chrono::Duration,
 }
 
+/// A clock as the nodes of a shared store pass it on (the store setting [`SHARED_CLOCK_SETTING`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedClock {
+    pub mode: ClockMode,
+    /// Where a manual clock stands (for a running one, where it stood).
+    pub time: DateTime<Utc>,
+    pub offset_us: i64,
+    pub speed: f64,
+}
+
+/// The store setting a node writes after changing the clock, for the others to follow.
+pub const SHARED_CLOCK_SETTING: &str = "shared_clock";
+
 pub struct Clock {
     /// A [`ClockMode`] as its `u8`.
     mode: AtomicU8,
@@ -145,6 +159,28 @@ impl Clock {
         if to > *now {
             *now = to;
         }
+    }
+
+    /// Where the clock stands, for the other nodes of a shared store to follow.
+    pub fn shared(&self) -> SharedClock {
+        SharedClock {
+            mode: self.mode(),
+            time: self.now(),
+            offset_us: self.offset_us.load(Ordering::Acquire),
+            speed: self.speed(),
+        }
+    }
+
+    /// Takes on another node's clock: its mode, speed and offset, and a manual clock's time
+    /// (never moving this one back).
+    pub fn follow(&self, other: &SharedClock) {
+        let mut manual = self.manual_now.lock().unwrap_or_else(|e| e.into_inner());
+        if other.mode == ClockMode::Manual && other.time > *manual {
+            *manual = other.time;
+        }
+        self.offset_us.store(other.offset_us, Ordering::Release);
+        self.speed.store(other.speed.to_bits(), Ordering::Relaxed);
+        self.mode.store(other.mode as u8, Ordering::Release);
     }
 
     /// A simulated duration as it passes on this clock (`--speed` applied).

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::clock::{Clock, ClockMode};
+use super::clock::{Clock, ClockMode, SharedClock, SHARED_CLOCK_SETTING};
 use super::lifecycle::{AdvanceCtx, Lifecycles};
 use crate::arm::timestamp;
 use crate::store::{OperationStatus, PendingAck, Persist, State, Store, StoreError, TimerTarget, Txn};
@@ -124,7 +124,23 @@ impl Engine {
             self.run_due_locked(Work::All).await;
         }
         self.clock.set_manual(target);
+        self.share_clock().await?;
         Ok(self.clock.now())
+    }
+
+    /// On a store other nodes share, tells them where the clock stands now.
+    async fn share_clock(&self) -> Result<(), StoreError> {
+        if !self.store.is_shared() {
+            return Ok(());
+        }
+        let shared = serde_json::to_string(&self.clock.shared()).unwrap_or_default();
+        self.store.save_setting(SHARED_CLOCK_SETTING, shared).await
+    }
+
+    /// Another node changed the clock: this one follows, and its loop looks again.
+    pub fn follow_clock(&self, shared: &SharedClock) {
+        self.clock.follow(shared);
+        self.clock_changed.notify_one();
     }
 
     /// Pauses (`Manual`) or resumes (`Real`) the clock and sets its speed, keeping what a
@@ -149,7 +165,7 @@ impl Engine {
             self.clock.set_speed(speed);
         }
         self.clock_changed.notify_one();
-        Ok(())
+        self.share_clock().await
     }
 
     async fn run_due_locked(&self, work: Work) {

@@ -5,6 +5,6 @@ pub mod engine;
 pub mod lifecycle;
 pub mod timeline;
 
-pub use clock::{scaled, Clock, ClockFloor, ClockMode};
+pub use clock::{scaled, Clock, ClockFloor, ClockMode, SharedClock, SHARED_CLOCK_SETTING};
 pub use engine::Engine;
 pub use lifecycle::{Advance, AdvanceCtx, Lifecycle, Lifecycles};

@@ -113,6 +113,35 @@ impl Cluster {
         Ok(())
     }
 
+    /// Counts one more of `name`, unless it has reached `limit`: the count with this one.
+    pub async fn count_up(&self, name: &str, limit: Option<u64>) -> Result<Option<u64>, StoreError> {
+        let reader = self.reader.read().await;
+        let client = reader.as_ref().ok_or_else(|| StoreError::Failed("not connected to the other nodes".into()))?;
+        let limit = limit.map(|l| l as i64);
+        let row = client
+            .query_opt(
+                "INSERT INTO azemu_counters (name, value) VALUES ($1, 1)
+                 ON CONFLICT (name) DO UPDATE SET value = azemu_counters.value + 1
+                     WHERE $2::bigint IS NULL OR azemu_counters.value < $2
+                 RETURNING value",
+                &[&name, &limit],
+            )
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("counting in the PostgreSQL store: {e}")))?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    /// The counts whose names start with `prefix`.
+    pub async fn counts(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let reader = self.reader.read().await;
+        let client = reader.as_ref().ok_or_else(|| StoreError::Failed("not connected to the other nodes".into()))?;
+        let rows = client
+            .query("SELECT name, value FROM azemu_counters WHERE starts_with(name, $1)", &[&prefix])
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reading counts from the PostgreSQL store: {e}")))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i64>(1) as u64)).collect())
+    }
+
     /// The reading connection, for the leases' rounds.
     pub async fn reader(&self) -> tokio::sync::RwLockReadGuard<'_, Option<tokio_postgres::Client>> {
         self.reader.read().await
@@ -185,15 +214,29 @@ impl WriteGate {
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         writer.send(WriteRequest::Acquire(tx)).map_err(|_| StoreError::Failed("store writer stopped".into()))?;
+        // Should this wait be given up (its request went away), the lock goes back once taken.
+        let mut asked = LetGoUnlessKept(Some(writer));
         match rx.await {
             Ok(Ok(())) => {}
             Ok(Err(reason)) => return Err(StoreError::Unavailable(reason)),
             Err(_) => return Err(StoreError::Failed("store writer stopped".into())),
         }
+        asked.0 = None;
         let mut holding = self.holding.lock().unwrap_or_else(|e| e.into_inner());
         holding.holders = 1;
         holding.since = Some(Instant::now());
         Ok(hold())
+    }
+}
+
+/// Lets the lock go when dropped: an ask for it that was given up.
+struct LetGoUnlessKept<'a>(Option<&'a mpsc::Sender<WriteRequest>>);
+
+impl Drop for LetGoUnlessKept<'_> {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.take() {
+            let _ = writer.send(WriteRequest::Release);
+        }
     }
 }
 

@@ -66,6 +66,8 @@ pub struct Store {
     settings: Arc<RwLock<HashMap<String, String>>>,
     /// Set on a PostgreSQL store, which other nodes may share.
     cluster: Option<Arc<cluster::Cluster>>,
+    /// Told of each setting another node wrote, after it is in place.
+    setting_observer: Arc<OnceLock<ReplicaObserver>>,
     /// This node's name (`--node-id`), once it serves.
     node: OnceLock<String>,
     /// Replays other nodes' commits into the state (a PostgreSQL store's).
@@ -73,6 +75,17 @@ pub struct Store {
     /// Told of every resource version change, in commit order (see [`Store::observe`]).
     observer: Arc<OnceLock<Observer>>,
 }
+
+/// What another node changed besides resources and operations.
+pub enum ReplicaEvent<'a> {
+    /// It wrote a setting: its name and value.
+    Setting(&'a str, &'a str),
+    /// It removed everything (a reset).
+    Cleared,
+}
+
+/// Told of what another node changed besides resources and operations, once it is in place.
+pub type ReplicaObserver = Box<dyn Fn(ReplicaEvent) + Send + Sync>;
 
 /// Replays other nodes' commits into a replica.
 type Replay = Arc<dyn Fn(Vec<log::Commit>) + Send + Sync>;
@@ -133,6 +146,7 @@ impl Store {
             cluster: None,
             replay: None,
             node: OnceLock::new(),
+            setting_observer: Arc::default(),
         }
     }
 
@@ -197,12 +211,15 @@ impl Store {
     fn replayer(&self, origin: String, applied: Arc<AtomicU64>) -> Replay {
         let (state, observer, timers, settings) =
             (self.state.clone(), self.observer.clone(), self.timers_changed.clone(), self.settings.clone());
+        let setting_observer = self.setting_observer.clone();
         Arc::new(move |commits: Vec<log::Commit>| {
             if commits.is_empty() {
                 return;
             }
             let mut state = state.write().unwrap_or_else(|e| e.into_inner());
             let mut versions = Vec::new();
+            let mut written = Vec::new();
+            let mut cleared = false;
             for commit in commits {
                 if commit.seq <= applied.load(Ordering::Acquire) {
                     continue;
@@ -215,9 +232,13 @@ impl Store {
                             log::Change::Operation(op) => state.place_operation(op),
                             log::Change::OperationGone(id) => state.displace_operation(&id),
                             log::Change::Setting(name, value) => {
-                                settings.write().unwrap_or_else(|e| e.into_inner()).insert(name, value);
+                                settings.write().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), value.clone());
+                                written.push((name, value));
                             }
-                            log::Change::Clear => state.clear(),
+                            log::Change::Clear => {
+                                state.clear();
+                                cleared = true;
+                            }
                         }
                     }
                 }
@@ -225,6 +246,13 @@ impl Store {
             }
             if let Some(observe) = observer.get().filter(|_| !versions.is_empty()) {
                 observe(versions);
+            }
+            drop(state);
+            if let Some(observe) = setting_observer.get() {
+                if cleared {
+                    observe(ReplicaEvent::Cleared);
+                }
+                written.iter().for_each(|(name, value)| observe(ReplicaEvent::Setting(name, value)));
             }
             timers.notify_one();
         })
@@ -296,6 +324,60 @@ impl Store {
         }
     }
 
+    /// Installs the observer of what other nodes change besides resources and operations
+    /// (settings, a reset); the first wins.
+    pub fn observe_replica(&self, observer: ReplicaObserver) {
+        let _ = self.setting_observer.set(observer);
+    }
+
+    /// Computes settings from the current ones and writes them, under the cluster's write lock on
+    /// a shared store (so that no other node's change in between is lost); returns once they are
+    /// durable.
+    pub async fn update_settings<T>(
+        &self,
+        f: impl FnOnce(&HashMap<String, String>) -> (Vec<(String, String)>, T),
+    ) -> Result<T, StoreError> {
+        let hold = self.hold().await?;
+        let (writes, out) = f(&self.settings.read().unwrap_or_else(|e| e.into_inner()));
+        let acks: Vec<PendingAck> = writes
+            .into_iter()
+            .map(|(name, value)| {
+                self.settings.write().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), value.clone());
+                PendingAck::from(self.enqueue(|ack| WriteRequest::Setting(name, value, ack)))
+            })
+            .collect();
+        drop(hold);
+        for ack in acks {
+            ack.durable().await?;
+        }
+        Ok(out)
+    }
+
+    /// Counts one more of `name` across the nodes sharing this store, unless it has reached
+    /// `limit`: the count with this one, `None` once it has. Waits for the database in place:
+    /// for code that cannot be suspended, on a multi-threaded runtime. Only on a shared store.
+    pub fn count_up_blocking(&self, name: &str, limit: Option<u64>) -> Result<Option<u64>, StoreError> {
+        let cluster = self.cluster.as_ref().ok_or_else(|| StoreError::Failed("the store is not shared".into()))?;
+        let handle = tokio::runtime::Handle::try_current().map_err(|e| StoreError::Failed(e.to_string()))?;
+        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            return Err(StoreError::Failed("counting across nodes needs the multi-threaded runtime".into()));
+        }
+        tokio::task::block_in_place(|| handle.block_on(cluster.count_up(name, limit)))
+    }
+
+    /// The counts kept across nodes whose names start with `prefix`; none on a store not shared.
+    pub async fn counts(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        match &self.cluster {
+            Some(cluster) => cluster.counts(prefix).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Whether other nodes may share this store.
+    pub fn is_shared(&self) -> bool {
+        self.cluster.is_some()
+    }
+
     /// This node's name, as `serve` was given it or made it.
     pub fn node(&self) -> Option<&str> {
         self.node.get().map(String::as_str)
@@ -341,6 +423,7 @@ impl Store {
     /// Writes a setting; returns once it is durable.
     pub async fn save_setting(&self, name: &str, value: String) -> Result<(), StoreError> {
         let hold = self.hold().await?;
+        self.settings.write().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), value.clone());
         let ack = PendingAck::from(self.enqueue(|ack| WriteRequest::Setting(name.to_string(), value, ack)));
         drop(hold);
         ack.durable().await

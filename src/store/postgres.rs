@@ -40,7 +40,8 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE resources (
          node text PRIMARY KEY, origin text NOT NULL, address text NOT NULL, started timestamptz NOT NULL,
          heartbeat timestamptz NOT NULL, applied bigint NOT NULL);
      CREATE TABLE azemu_leases (shard integer PRIMARY KEY, node text, origin text, expires timestamptz NOT NULL);
-     INSERT INTO azemu_leases (shard, expires) SELECT s, '-infinity' FROM generate_series(0, 63) AS s;"];
+     INSERT INTO azemu_leases (shard, expires) SELECT s, '-infinity' FROM generate_series(0, 63) AS s;
+     CREATE TABLE azemu_counters (name text PRIMARY KEY, value bigint NOT NULL);"];
 
 /// The advisory lock the writing node holds.
 const WRITE_LOCK: i64 = 0x617a_656d_7500;

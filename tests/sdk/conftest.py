@@ -73,25 +73,53 @@ def data_dir():
         yield Path(d)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--azemu-cluster",
+        action="store_true",
+        help="run each scenario against three azemu nodes on one PostgreSQL store, round-robin",
+    )
+
+
+# The fixtures a scenario asks for azemu by; with --azemu-cluster only scenarios using one run.
+EMULATOR_FIXTURES = {"emulator", "fast_emulator", "strict_emulator"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--azemu-cluster"):
+        return
+    kept = [item for item in items if EMULATOR_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
+
+
+def start(request, data_dir, args=()):
+    if request.config.getoption("--azemu-cluster"):
+        from cluster import Cluster
+
+        return Cluster(Emulator, data_dir, args)
+    return Emulator(data_dir, args)
+
+
 @pytest.fixture
-def emulator(data_dir):
-    emu = Emulator(data_dir)
+def emulator(request, data_dir):
+    emu = start(request, data_dir)
     yield emu
     emu.stop()
 
 
 @pytest.fixture
-def fast_emulator(data_dir):
+def fast_emulator(request, data_dir):
     """Lifecycles at ten times their real pace: a 2-node update apply takes 3.8 s."""
-    emu = Emulator(data_dir, ["--speed", "10"])
+    emu = start(request, data_dir, ["--speed", "10"])
     yield emu
     emu.stop()
 
 
 @pytest.fixture
-def strict_emulator(data_dir):
+def strict_emulator(request, data_dir):
     """Only tokens azemu signed are accepted; lifecycles ten times their real pace."""
-    emu = Emulator(data_dir, ["--auth", "strict", "--speed", "10", "--subscription", f"{SUBSCRIPTION}=sdk tests"])
+    emu = start(request, data_dir, ["--auth", "strict", "--speed", "10", "--subscription", f"{SUBSCRIPTION}=sdk tests"])
     yield emu
     emu.stop()
 

@@ -74,6 +74,11 @@ impl Registrations {
         serde_json::to_string(&*changes).ok()
     }
 
+    /// Takes on the setting as another node wrote it.
+    pub fn follow(&self, setting: &str) {
+        *self.changes() = serde_json::from_str(setting).unwrap_or_default();
+    }
+
     /// Back to every namespace registered (a reset); the setting's new text.
     pub fn clear(&self) -> String {
         self.changes().clear();

@@ -1,36 +1,121 @@
 //! `/_azemu/faults`: add, list, read and remove fault rules, and list the failure points every
-//! provider declares.
+//! provider declares. On a store other nodes share, rules are changed in the store, so that
+//! every node holds them, and their hits are the ones counted there.
 
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::app::App;
+use crate::app::{App, FAULT_HITS};
 use crate::arm::operation_id::operation_ids;
 use crate::arm::platform::Platform;
 use crate::arm::respond::{json_response, no_content};
 use crate::arm::ArmError;
-use crate::faults::{check, parse_rules};
+use crate::faults::{check, parse_rules, CheckedRule, SharedRule, NEXT_RULE_SETTING, SHARED_RULES_SETTING};
+use crate::store::StoreError;
 
 /// `rest` is the path after `faults`: empty, `/points` or `/{id}`.
-pub fn handle(app: &App, method: &Method, rest: &str, body: &[u8]) -> Response {
+pub async fn handle(app: &App, method: &Method, rest: &str, body: &[u8]) -> Response {
     match (method, rest.trim_end_matches('/')) {
-        (&Method::GET, "") => json_response(StatusCode::OK, &json!({ "value": app.faults.list() })),
-        (&Method::POST, "") => add(app, body),
+        (&Method::GET, "") => {
+            refresh_hits(app).await;
+            json_response(StatusCode::OK, &json!({ "value": app.faults.list() }))
+        }
+        (&Method::POST, "") => add(app, body).await,
         (&Method::DELETE, "") => {
-            app.faults.clear();
+            if app.store.is_shared() {
+                if let Err(e) = change_shared(app, |rules, _| rules.clear()).await {
+                    return ArmError::from(e).into_response();
+                }
+            } else {
+                app.faults.clear();
+            }
             no_content(StatusCode::NO_CONTENT)
         }
         (&Method::GET, "/points") => json_response(StatusCode::OK, &json!({ "value": points(app) })),
-        (&Method::GET, id) if !id.is_empty() => match app.faults.get(&id[1..]) {
-            Some(rule) => json_response(StatusCode::OK, &rule),
-            None => no_rule(&id[1..]),
-        },
-        (&Method::DELETE, id) if !id.is_empty() => match app.faults.remove(&id[1..]) {
-            true => no_content(StatusCode::NO_CONTENT),
-            false => no_rule(&id[1..]),
-        },
+        (&Method::GET, id) if !id.is_empty() => {
+            refresh_hits(app).await;
+            match app.faults.get(&id[1..]) {
+                Some(rule) => json_response(StatusCode::OK, &rule),
+                None => no_rule(&id[1..]),
+            }
+        }
+        (&Method::DELETE, id) if !id.is_empty() => {
+            let removed = if app.store.is_shared() {
+                change_shared(app, |rules, _| {
+                    let before = rules.len();
+                    rules.retain(|r| r.id.to_string() != id[1..]);
+                    rules.len() != before
+                })
+                .await
+            } else {
+                Ok(app.faults.remove(&id[1..]))
+            };
+            match removed {
+                Ok(true) => no_content(StatusCode::NO_CONTENT),
+                Ok(false) => no_rule(&id[1..]),
+                Err(e) => ArmError::from(e).into_response(),
+            }
+        }
         _ => ArmError::method_not_allowed(method.as_str(), &format!("/_azemu/faults{rest}")).into_response(),
+    }
+}
+
+/// Adds checked rules, on every node of a shared store; answers them as GET shows them.
+pub async fn add_rules(app: &App, rules: Vec<CheckedRule>) -> Result<Vec<Value>, StoreError> {
+    let now = app.clock.now();
+    if !app.store.is_shared() {
+        return Ok(rules.into_iter().map(|r| app.faults.add(r, now)).collect());
+    }
+    let ids = change_shared(app, |shared, next| {
+        rules
+            .iter()
+            .map(|r| {
+                let id = *next;
+                *next += 1;
+                shared.push(SharedRule { id, created: now, rule: r.shown.clone() });
+                id
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    Ok(ids.iter().filter_map(|id| app.faults.get(&id.to_string())).collect())
+}
+
+/// Changes the rules a shared store holds, from the ones it holds now (under the cluster's write
+/// lock), and takes them on here.
+async fn change_shared<T>(app: &App, f: impl FnOnce(&mut Vec<SharedRule>, &mut u64) -> T) -> Result<T, StoreError> {
+    let (out, rules) = app
+        .store
+        .update_settings(|settings| {
+            let mut rules: Vec<SharedRule> =
+                settings.get(SHARED_RULES_SETTING).and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+            let mut next: u64 = settings.get(NEXT_RULE_SETTING).and_then(|s| s.parse().ok()).unwrap_or(1);
+            let out = f(&mut rules, &mut next);
+            let text = serde_json::to_string(&rules).unwrap_or_else(|_| "[]".into());
+            let writes =
+                vec![(SHARED_RULES_SETTING.to_string(), text), (NEXT_RULE_SETTING.to_string(), next.to_string())];
+            (writes, (out, rules))
+        })
+        .await?;
+    app.faults.follow(rules);
+    Ok(out)
+}
+
+/// On a shared store, the hits every node counted.
+async fn refresh_hits(app: &App) {
+    if !app.store.is_shared() {
+        return;
+    }
+    match app.store.counts(FAULT_HITS).await {
+        Ok(counts) => {
+            let hits = counts
+                .into_iter()
+                .filter_map(|(name, hits)| name.strip_prefix(FAULT_HITS)?.parse().ok().map(|id: u64| (id, hits)))
+                .collect();
+            app.faults.set_hits(&hits);
+        }
+        Err(e) => tracing::warn!(error = %e, "fault rule hits as this node counted them"),
     }
 }
 
@@ -39,7 +124,7 @@ fn no_rule(id: &str) -> Response {
 }
 
 /// One rule, or an array of rules added together (all or none).
-fn add(app: &App, body: &[u8]) -> Response {
+async fn add(app: &App, body: &[u8]) -> Response {
     let input: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return ArmError::invalid_content(format!("A fault rule must be JSON: {e}.")).into_response(),
@@ -54,12 +139,11 @@ fn add(app: &App, body: &[u8]) -> Response {
     });
     match checked {
         Err(message) => ArmError::bad_request("InvalidFaultRule", message).into_response(),
-        Ok(rules) => {
-            let now = app.clock.now();
-            let mut added: Vec<Value> = rules.into_iter().map(|r| app.faults.add(r, now)).collect();
-            let body = if many { json!({ "value": added }) } else { added.remove(0) };
-            json_response(StatusCode::CREATED, &body)
-        }
+        Ok(rules) => match add_rules(app, rules).await {
+            Ok(added) if many => json_response(StatusCode::CREATED, &json!({ "value": added })),
+            Ok(added) => json_response(StatusCode::CREATED, added.first().unwrap_or(&Value::Null)),
+            Err(e) => ArmError::from(e).into_response(),
+        },
     }
 }
 

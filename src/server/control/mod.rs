@@ -2,7 +2,7 @@
 
 mod clock;
 mod events;
-mod faults;
+pub(crate) mod faults;
 mod lookup;
 mod publishers;
 mod state;
@@ -36,7 +36,7 @@ pub async fn handle(app: &Arc<App>, parts: &Parts, body: Bytes) -> Response {
     let (method, path) = (&parts.method, parts.uri.path());
     let rest = path.trim_start_matches(PREFIX);
     if let Some(after) = rest.strip_prefix("faults").filter(|a| a.is_empty() || a.starts_with('/')) {
-        return faults::handle(app, method, after, &body);
+        return faults::handle(app, method, after, &body).await;
     }
     if let Some(after) = rest.strip_prefix("publishers").filter(|a| a.is_empty() || a.starts_with('/')) {
         return publishers::handle(app, method, after, &body).await;
