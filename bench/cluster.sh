@@ -74,11 +74,13 @@ load() { # run name, path (the Lua script makes its own), wrk args…
     rm -f "$work"/wrk-*.out
 }
 
+runs=0
 measure() { # label
     prepare
     local put get
-    put=$(load "$1" "" -s bench/put_job.lua)
-    get=$(load "$1" "$sub/resourcegroups/bench-rg?api-version=2025-04-01" -H "Authorization: Bearer bench")
+    runs=$((runs + 1))
+    put=$(load "r$runs" "" -s bench/put_job.lua)
+    get=$(load "r$runs" "$sub/resourcegroups/bench-rg?api-version=2025-04-01" -H "Authorization: Bearer bench")
     printf "| %s | %s | %s |\n" "$1" "$put" "$get"
 }
 

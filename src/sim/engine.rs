@@ -253,7 +253,9 @@ impl Engine {
                 txn.persist = if !advance.also.is_empty() {
                     // It changed other resources: their writers must not be able to overtake it.
                     Persist::Durable
-                } else if body_changed || settles {
+                } else if body_changed || settles || self.store.is_shared() {
+                    // On a shared store every step is kept: a node that takes the work over goes
+                    // on from the same step, and no step runs twice.
                     Persist::Checkpoint
                 } else {
                     Persist::MemoryOnly

@@ -19,7 +19,7 @@ use super::writer::WriteRequest;
 use super::StoreError;
 
 /// How long a node keeps the write lock for its writers before letting other nodes have a turn.
-const TURN: Duration = Duration::from_millis(20);
+pub const TURN: Duration = Duration::from_millis(20);
 
 /// How this node takes part (`serve --node-id`, `--lease-timeout`).
 #[derive(Debug, Clone)]

@@ -14,6 +14,7 @@ use std::thread;
 use anyhow::Context;
 use postgres::{Client, NoTls, Statement, Transaction};
 
+use super::cluster::TURN;
 use super::log::{Commit, LogRow};
 use super::rows::{doc_of, operation_from, resource_from, state_of, ResourceRow, RowWrite, Sink};
 use super::sqlite::Loaded;
@@ -175,6 +176,10 @@ struct PostgresSink {
     replica: Replica,
     /// Whether this connection holds the cluster's write lock.
     holding: bool,
+    /// When it took the lock: its turn lasts [`TURN`] from then.
+    acquired_at: std::time::Instant,
+    /// This node's writers are done with the lock: it goes when the turn is over.
+    releasing: bool,
     /// The newest log entry, known while holding the lock.
     head: u64,
     /// Set when a commit failed without saying whether it landed: the next catch-up replays
@@ -230,7 +235,17 @@ impl Statements {
 impl PostgresSink {
     fn new(mut client: Client, config: postgres::Config, replica: Replica, head: u64) -> anyhow::Result<PostgresSink> {
         let statements = Statements::prepare(&mut client)?;
-        Ok(PostgresSink { client, config, statements, replica, holding: false, head, unsure_from: None })
+        Ok(PostgresSink {
+            client,
+            config,
+            statements,
+            replica,
+            holding: false,
+            acquired_at: std::time::Instant::now(),
+            releasing: false,
+            head,
+            unsure_from: None,
+        })
     }
 
     /// Replays into the replica what other nodes committed since it was last brought up to date.
@@ -250,6 +265,22 @@ impl PostgresSink {
         }
         (self.replica.apply)(commits);
         Ok(())
+    }
+}
+
+impl PostgresSink {
+    fn turn_over(&self) -> bool {
+        self.acquired_at.elapsed() >= TURN
+    }
+
+    fn unlock(&mut self) {
+        self.releasing = false;
+        if !std::mem::take(&mut self.holding) {
+            return;
+        }
+        if let Err(e) = self.client.execute("SELECT pg_advisory_unlock($1)", &[&WRITE_LOCK]) {
+            tracing::warn!(error = %e, "letting the cluster's write lock go failed (it goes with the connection)");
+        }
     }
 }
 
@@ -324,22 +355,37 @@ impl Sink for PostgresSink {
         false
     }
 
+    fn settles_before_acquire(&self) -> bool {
+        self.holding && self.turn_over()
+    }
+
     fn acquire(&mut self) -> anyhow::Result<()> {
-        if !self.holding {
-            self.client.execute("SELECT pg_advisory_lock($1)", &[&WRITE_LOCK])?;
-            self.holding = true;
-            let head: i64 = self.client.query_one("SELECT seq FROM azemu_head", &[])?.get(0);
-            self.head = head as u64;
+        self.releasing = false;
+        if self.holding && !self.turn_over() {
+            // Still this node's turn: nobody else has committed since it caught up.
+            return Ok(());
         }
+        // The turn is over: others waiting for the lock go first.
+        self.unlock();
+        self.client.execute("SELECT pg_advisory_lock($1)", &[&WRITE_LOCK])?;
+        self.holding = true;
+        self.acquired_at = std::time::Instant::now();
+        let head: i64 = self.client.query_one("SELECT seq FROM azemu_head", &[])?.get(0);
+        self.head = head as u64;
         self.catch_up()
     }
 
     fn release(&mut self) {
-        if !std::mem::take(&mut self.holding) {
-            return;
-        }
-        if let Err(e) = self.client.execute("SELECT pg_advisory_unlock($1)", &[&WRITE_LOCK]) {
-            tracing::warn!(error = %e, "letting the cluster's write lock go failed (it goes with the connection)");
+        self.releasing = self.holding;
+    }
+
+    fn deadline(&self) -> Option<std::time::Instant> {
+        self.releasing.then_some(self.acquired_at + TURN)
+    }
+
+    fn after_commit(&mut self) {
+        if self.releasing && self.turn_over() {
+            self.unlock();
         }
     }
 }

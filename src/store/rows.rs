@@ -106,10 +106,23 @@ pub trait Sink: Send + 'static {
     fn defers_checkpoints(&self) -> bool {
         true
     }
-    /// Takes the cluster's write lock and brings this node's replica up to date.
+    /// Whether what was written so far must be committed before [`Sink::acquire`]: it lets the
+    /// cluster's write lock go and takes it again.
+    fn settles_before_acquire(&self) -> bool {
+        false
+    }
+    /// Takes the cluster's write lock (or keeps it, within this node's turn) with this node's
+    /// replica up to date.
     fn acquire(&mut self) -> anyhow::Result<()> {
         Ok(())
     }
-    /// Lets the cluster's write lock go.
+    /// This node's writers are done with the cluster's write lock; it goes at the end of the
+    /// turn, unless they ask for it again before.
     fn release(&mut self) {}
+    /// When the lock must go, if it is to (see [`Sink::after_commit`]).
+    fn deadline(&self) -> Option<std::time::Instant> {
+        None
+    }
+    /// Called after each commit and at the deadline: lets the lock go when its turn is over.
+    fn after_commit(&mut self) {}
 }

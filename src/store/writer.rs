@@ -92,12 +92,17 @@ pub fn writer_loop(mut sink: impl Sink, rx: mpsc::Receiver<WriteRequest>, durabi
     let mut pending = Pending::default();
     loop {
         sink.between_commits();
-        let first = match rx.recv_timeout(pending.wait()) {
+        let wait = match sink.deadline() {
+            Some(at) => pending.wait().min(at.saturating_duration_since(Instant::now())),
+            None => pending.wait(),
+        };
+        let first = match rx.recv_timeout(wait) {
             Ok(request) => request,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(e) = commit(&mut sink, &mut pending, &[]) {
                     tracing::error!(error = %e, "store checkpoint failed");
                 }
+                sink.after_commit();
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -109,29 +114,27 @@ pub fn writer_loop(mut sink: impl Sink, rx: mpsc::Receiver<WriteRequest>, durabi
                 Err(_) => break,
             }
         }
-        // The cluster's write lock splits a batch: what came before a lock request is
-        // committed before it is taken or let go.
+        // The cluster's write lock splits a batch only where it changes hands: what came before
+        // is committed before the lock goes.
         let mut segment = Vec::new();
         for request in batch {
             match request {
                 WriteRequest::Acquire(ack) => {
-                    if !commit_segment(&mut sink, &mut pending, std::mem::take(&mut segment), &rx, &durability) {
+                    if sink.settles_before_acquire()
+                        && !commit_segment(&mut sink, &mut pending, std::mem::take(&mut segment), &rx, &durability)
+                    {
                         return;
                     }
                     let _ = ack.send(sink.acquire().map_err(|e| format!("{e:#}")));
                 }
-                WriteRequest::Release => {
-                    if !commit_segment(&mut sink, &mut pending, std::mem::take(&mut segment), &rx, &durability) {
-                        return;
-                    }
-                    sink.release();
-                }
+                WriteRequest::Release => sink.release(),
                 other => segment.push(other),
             }
         }
         if !commit_segment(&mut sink, &mut pending, segment, &rx, &durability) {
             return;
         }
+        sink.after_commit();
     }
 }
 
