@@ -2,8 +2,9 @@
 # The PostgreSQL store and several nodes on it, on loopback, bounded in time (about two minutes at
 # the defaults). In one run:
 #   - durable PUT rate (each a new CollectLog job whose lifecycle then runs) and GET rate (a
-#     settled resource group) for one node on SQLite, one node on PostgreSQL, and three nodes on
-#     one PostgreSQL, wrk on each node at once (round-robin over nodes by connection);
+#     settled resource group; before the PUTs, and after them while their jobs run) for one node
+#     on SQLite, one node on PostgreSQL, and three nodes on one PostgreSQL, wrk on each node at
+#     once (round-robin over nodes by connection);
 #   - failover: three nodes, `kill -9` of one mid-way through 60 jobs: the time until the others
 #     hold every lease, and until a job of the dead node's moves again (its next step committed
 #     by another node).
@@ -77,15 +78,16 @@ load() { # run name, path (the Lua script makes its own), wrk args…
 runs=0
 measure() { # label
     prepare
-    local put get
+    local put idle busy group="$sub/resourcegroups/bench-rg?api-version=2025-04-01"
     runs=$((runs + 1))
+    idle=$(load "r$runs" "$group" -H "Authorization: Bearer bench")
     put=$(load "r$runs" "" -s bench/put_job.lua)
-    get=$(load "r$runs" "$sub/resourcegroups/bench-rg?api-version=2025-04-01" -H "Authorization: Bearer bench")
-    printf "| %s | %s | %s |\n" "$1" "$put" "$get"
+    busy=$(load "r$runs" "$group" -H "Authorization: Bearer bench")
+    printf "| %s | %s | %s | %s |\n" "$1" "$put" "$idle" "$busy"
 }
 
-echo "| store | durable PUT/s | GET/s |"
-echo "|---|---|---|"
+echo "| store | durable PUT/s (new jobs) | GET/s, idle | GET/s while those jobs run |"
+echo "|---|---|---|---|"
 start_node 18401 "$work/sqlite"
 measure "one node, SQLite"
 stop_nodes

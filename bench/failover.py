@@ -99,7 +99,7 @@ def one_round(server, port_base):
                 stepped = psql(
                     store,
                     f"SELECT count(*) FROM azemu_changes WHERE seq > {head} AND origin <> '{dead}' "
-                    f"AND kind = 1 AND lower(name) IN ({names})",
+                    f"AND kind IN (1, 7) AND lower(name) IN ({names})",
                 )
                 if int(stepped) > 0:
                     moving = time.monotonic() - killed

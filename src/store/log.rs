@@ -19,6 +19,8 @@ pub enum Kind {
     OperationGone = 4,
     Setting = 5,
     Clear = 6,
+    /// A resource's new version with the body of the one before (a lifecycle step).
+    ResourceMeta = 7,
 }
 
 /// A log row's columns, as written and read (unused ones are null).
@@ -40,7 +42,7 @@ impl LogRow {
     /// The log row of one row change.
     pub fn of(write: &RowWrite) -> anyhow::Result<LogRow> {
         Ok(match write {
-            RowWrite::Resource(ResourceWrite::Put(r) | ResourceWrite::Meta(r)) => LogRow {
+            RowWrite::Resource(ResourceWrite::Put(r)) => LogRow {
                 kind: Kind::Resource as i16,
                 row_id: Some(r.rid as i64),
                 name: Some(r.id.clone()),
@@ -48,6 +50,16 @@ impl LogRow {
                 text: Some(state_of(r)?),
                 sim: r.sim.as_deref().map(str::to_string),
                 body: Some(r.body.stored().to_vec()),
+            },
+            // The body is the one the version before carried, which every replica holds.
+            RowWrite::Resource(ResourceWrite::Meta(r)) => LogRow {
+                kind: Kind::ResourceMeta as i16,
+                row_id: Some(r.rid as i64),
+                name: Some(r.id.clone()),
+                type_key: Some(r.type_key.clone()),
+                text: Some(state_of(r)?),
+                sim: r.sim.as_deref().map(str::to_string),
+                body: None,
             },
             RowWrite::Resource(ResourceWrite::Delete(old)) => LogRow {
                 kind: Kind::ResourceGone as i16,
@@ -89,6 +101,14 @@ impl LogRow {
                 sim: self.sim.clone(),
                 body: self.body.as_deref().ok_or_else(missing)?,
             })?),
+            k if k == Kind::ResourceMeta as i16 => Change::ResourceMeta(resource_from(ResourceRow {
+                rid: self.row_id.ok_or_else(missing)?,
+                id: self.name.clone().ok_or_else(missing)?,
+                type_key: self.type_key.clone().ok_or_else(missing)?,
+                state: self.text.as_deref().ok_or_else(missing)?,
+                sim: self.sim.clone(),
+                body: &[],
+            })?),
             k if k == Kind::ResourceGone as i16 => {
                 Change::ResourceGone(self.name.ok_or_else(missing)?.to_ascii_lowercase())
             }
@@ -111,6 +131,8 @@ impl LogRow {
 #[derive(Debug)]
 pub enum Change {
     Resource(StoredResource),
+    /// A new version whose body is its predecessor's (this one's is empty).
+    ResourceMeta(StoredResource),
     /// The lower-case key of a deleted resource.
     ResourceGone(String),
     Operation(OperationRecord),

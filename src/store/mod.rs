@@ -12,6 +12,7 @@ mod leases;
 mod log;
 mod migrate;
 mod postgres;
+mod postgres_rows;
 mod record;
 mod rows;
 mod sqlite;
@@ -228,6 +229,16 @@ impl Store {
                     for change in commit.changes {
                         match change {
                             log::Change::Resource(r) => versions.push(state.place(r)),
+                            log::Change::ResourceMeta(mut r) => match state.resource(&r.key()) {
+                                Some(before) => {
+                                    r.body = before.body.clone();
+                                    versions.push(state.place(r));
+                                }
+                                None => tracing::error!(
+                                    resource = %r.id,
+                                    "a step of a resource this replica lacks: it shows again once rewritten"
+                                ),
+                            },
                             log::Change::ResourceGone(key) => versions.extend(state.displace(&key)),
                             log::Change::Operation(op) => state.place_operation(op),
                             log::Change::OperationGone(id) => state.displace_operation(&id),
@@ -494,13 +505,13 @@ impl Store {
     /// it was rendered from is freed. Derived, so it is a checkpoint. Versions that changed
     /// meanwhile are left alone.
     pub fn materialize(&self, rendered: Vec<(Arc<StoredResource>, Bytes)>) {
-        if rendered.is_empty() {
+        // On a shared store every replica keeps the bodies the change log carries: a step logged
+        // without its body takes the one before it.
+        if rendered.is_empty() || self.cluster.is_some() {
             return;
         }
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-        // Other nodes need not know: on a shared store it stays in this node's memory.
-        let persist = if self.cluster.is_some() { Persist::MemoryOnly } else { Persist::Checkpoint };
-        let mut txn = Txn { persist, ..Txn::default() };
+        let mut txn = Txn { persist: Persist::Checkpoint, ..Txn::default() };
         for (version, doc) in rendered {
             if !state.resource(&version.key()).is_some_and(|current| Arc::ptr_eq(current, &version)) {
                 continue;

@@ -12,13 +12,13 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 
 use anyhow::Context;
-use postgres::{Client, NoTls, Statement, Transaction};
+use postgres::{Client, NoTls, Statement};
 
 use super::cluster::TURN;
 use super::log::{Commit, LogRow};
-use super::rows::{doc_of, operation_from, resource_from, state_of, ResourceRow, RowWrite, Sink};
+use super::postgres_rows::{write_tables, TableStatements};
+use super::rows::{operation_from, resource_from, ResourceRow, RowWrite, Sink};
 use super::sqlite::Loaded;
-use super::state::{OperationWrite, ResourceWrite};
 use super::writer::{writer_loop, WriteRequest};
 use super::Durability;
 
@@ -188,11 +188,7 @@ struct PostgresSink {
 }
 
 struct Statements {
-    put_resource: Statement,
-    put_resource_meta: Statement,
-    delete_resource: Statement,
-    put_operation: Statement,
-    delete_operation: Statement,
+    tables: TableStatements,
     put_setting: Statement,
     append: Statement,
     catch_up: Statement,
@@ -201,16 +197,7 @@ struct Statements {
 impl Statements {
     fn prepare(client: &mut Client) -> anyhow::Result<Statements> {
         Ok(Statements {
-            put_resource: client.prepare(
-                "INSERT INTO resources (rid, id, type, state, sim, body) VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (rid) DO UPDATE SET state = excluded.state, sim = excluded.sim, body = excluded.body",
-            )?,
-            put_resource_meta: client.prepare("UPDATE resources SET state = $2, sim = $3 WHERE rid = $1")?,
-            delete_resource: client.prepare("DELETE FROM resources WHERE rid = $1")?,
-            put_operation: client.prepare(
-                "INSERT INTO operations (oid, doc) VALUES ($1, $2) ON CONFLICT (oid) DO UPDATE SET doc = excluded.doc",
-            )?,
-            delete_operation: client.prepare("DELETE FROM operations WHERE oid = $1")?,
+            tables: TableStatements::prepare(client)?,
             put_setting: client.prepare(
                 "INSERT INTO settings (name, value) VALUES ($1, $2)
                      ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -305,9 +292,7 @@ impl Sink for PostgresSink {
         let seq = self.head + 1;
         let logged = rows.iter().map(LogRow::of).collect::<anyhow::Result<Vec<_>>>()?;
         let mut tx = self.client.transaction()?;
-        for row in rows {
-            write_row(&mut tx, &self.statements, row)?;
-        }
+        write_tables(&mut tx, &self.statements.tables, rows)?;
         let column = |f: fn(&LogRow) -> Option<String>| logged.iter().map(f).collect::<Vec<_>>();
         let n: Vec<i32> = (0..logged.len() as i32).collect();
         let kinds: Vec<i16> = logged.iter().map(|r| r.kind).collect();
@@ -388,31 +373,4 @@ impl Sink for PostgresSink {
             self.unlock();
         }
     }
-}
-
-fn write_row(tx: &mut Transaction, statements: &Statements, row: &RowWrite) -> anyhow::Result<()> {
-    match row {
-        RowWrite::Resource(ResourceWrite::Put(r)) => tx.execute(
-            &statements.put_resource,
-            &[&(r.rid as i64), &r.id, &r.type_key, &state_of(r)?, &r.sim.as_deref(), &r.body.stored()],
-        )?,
-        RowWrite::Resource(ResourceWrite::Meta(r)) => {
-            tx.execute(&statements.put_resource_meta, &[&(r.rid as i64), &state_of(r)?, &r.sim.as_deref()])?
-        }
-        RowWrite::Resource(ResourceWrite::Delete(old)) => {
-            tx.execute(&statements.delete_resource, &[&(old.rid as i64)])?
-        }
-        RowWrite::Operation(OperationWrite::Put(op)) => {
-            tx.execute(&statements.put_operation, &[&(op.oid as i64), &doc_of(op)?])?
-        }
-        RowWrite::Operation(OperationWrite::Delete(old)) => {
-            tx.execute(&statements.delete_operation, &[&(old.oid as i64)])?
-        }
-        RowWrite::Setting(name, value) => tx.execute(&statements.put_setting, &[name, value])?,
-        RowWrite::Clear => {
-            tx.batch_execute("DELETE FROM resources; DELETE FROM operations;")?;
-            0
-        }
-    };
-    Ok(())
 }
