@@ -2,7 +2,9 @@
 //! found unfinished at start) and runs it, sending each planned resource through the ARM entry
 //! a client's request takes and waiting on it as a client would (`client`), in dependency
 //! order, independent ones in parallel (`run`). Every step of a run is written to the store
-//! (`record`), so a restart resumes it.
+//! (`record`), so a restart resumes it. On a store several nodes share, a deployment is run by
+//! the node holding the lease of its timer's shard; when a node takes a shard over, it resumes
+//! the unfinished deployments in it.
 
 mod client;
 mod lookups;
@@ -16,22 +18,47 @@ pub use client::Entry;
 
 use crate::app::App;
 use crate::providers::resources::deployments::{run_of, TYPE_KEY};
+use crate::store::TimerTarget;
 
 fn live(app: &App, key: &str) -> bool {
     app.store.read(|s| s.resource(key).filter(|r| !r.deleting).and_then(|r| run_of(r)).is_some_and(|r| r.is_live()))
 }
 
-/// Starts the orchestrator; unfinished deployments in the store are resumed.
-pub fn spawn(app: &Arc<App>, entry: Entry) {
+/// Whether this node runs the deployment at `key` (on a store not shared, every one).
+fn ours(app: &App, key: &str) -> bool {
+    app.store.owns(&TimerTarget::Resource(key.to_string()))
+}
+
+/// Hands this node's unfinished deployments to the orchestrator.
+fn resume(app: &App) {
     let unfinished: Vec<String> = app.store.read(|s| {
         s.resources()
             .filter(|r| r.type_key == TYPE_KEY && !r.deleting)
             .filter(|r| run_of(r).is_some_and(|run| run.is_live()))
             .map(|r| r.key())
+            .filter(|key| ours(app, key))
             .collect()
     });
     for key in unfinished {
         app.deployments.push(key);
+    }
+}
+
+/// Starts the orchestrator; unfinished deployments in the store are resumed.
+pub fn spawn(app: &Arc<App>, entry: Entry) {
+    resume(app);
+    if app.store.is_shared() {
+        let weak = Arc::downgrade(app);
+        tokio::spawn(async move {
+            loop {
+                let Some(app) = weak.upgrade() else { return };
+                let gained = app.store.leases_gained();
+                drop(app);
+                gained.await;
+                let Some(app) = weak.upgrade() else { return };
+                resume(&app);
+            }
+        });
     }
     let weak = Arc::downgrade(app);
     let queue = app.deployments.clone();
@@ -41,6 +68,10 @@ pub fn spawn(app: &Arc<App>, entry: Entry) {
             let keys = queue.take().await;
             let Some(app) = weak.upgrade() else { return };
             for key in keys {
+                // Another node's deployment: that node runs it (and sees a cancel made here).
+                if !ours(&app, &key) {
+                    continue;
+                }
                 // A run already going sees a cancel when it next reads the store.
                 if !running.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone()) {
                     continue;

@@ -75,8 +75,13 @@ struct Running {
 }
 
 impl Running {
-    /// Writes the run; `false` when the deployment is gone (deleted meanwhile).
+    /// Writes the run; `false` when the deployment is gone (deleted meanwhile), or another node
+    /// of a shared store runs it now (its lease moved).
     async fn save(&mut self, changed: &[usize]) -> bool {
+        if !super::ours(&self.app, &self.key) {
+            tracing::info!(deployment = %self.id, "another node runs this deployment on from here");
+            return false;
+        }
         loop {
             match save(&self.app, &self.key, &self.run, changed, &self.caller).await {
                 Ok(Saved::Gone) => return false,

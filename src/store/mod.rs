@@ -69,6 +69,8 @@ pub struct Store {
     cluster: Option<Arc<cluster::Cluster>>,
     /// Told of each setting another node wrote, after it is in place.
     setting_observer: Arc<OnceLock<ReplicaObserver>>,
+    /// Told when this node takes shards over (a shared store's).
+    leases_gained: Arc<Notify>,
     /// This node's name (`--node-id`), once it serves.
     node: OnceLock<String>,
     /// Replays other nodes' commits into the state (a PostgreSQL store's).
@@ -147,6 +149,7 @@ impl Store {
             cluster: None,
             replay: None,
             node: OnceLock::new(),
+            leases_gained: Arc::default(),
             setting_observer: Arc::default(),
         }
     }
@@ -312,7 +315,10 @@ impl Store {
                 let Some(client) = reader.as_ref() else { return };
                 let applied = cluster.applied.load(Ordering::Acquire);
                 match cluster.leases.round(client, &options, &cluster.origin, applied).await {
-                    Ok(gained) if gained => store.timers_changed.notify_one(),
+                    Ok(gained) if gained => {
+                        store.timers_changed.notify_one();
+                        store.leases_gained.notify_waiters();
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "renewing this node's leases failed: its lifecycle work stops");
@@ -397,6 +403,12 @@ impl Store {
     /// The nodes sharing this store seen alive, with the work each holds; empty when not shared.
     pub fn nodes(&self) -> Vec<NodeSeen> {
         self.cluster.as_ref().map(|c| c.leases.seen()).unwrap_or_default()
+    }
+
+    /// Resolves when this node next takes shards over from another (a shared store's).
+    pub fn leases_gained(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let notify = self.leases_gained.clone();
+        async move { notify.notified().await }
     }
 
     /// Whether this node runs the work of `target` (on a store not shared, all of it).
