@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 
 use super::leases::Leases;
-use super::postgres::{commits_from, CHANNEL, LOG_COLUMNS};
+use super::postgres::{commits_from, log_row, CHANNEL, LOG_COLUMNS};
 use super::writer::WriteRequest;
 use super::StoreError;
 
@@ -145,18 +145,6 @@ impl Cluster {
     /// The reading connection, for the leases' rounds.
     pub async fn reader(&self) -> tokio::sync::RwLockReadGuard<'_, Option<tokio_postgres::Client>> {
         self.reader.read().await
-    }
-}
-
-fn log_row(row: &tokio_postgres::Row) -> super::log::LogRow {
-    super::log::LogRow {
-        kind: row.get(2),
-        row_id: row.get(3),
-        name: row.get(4),
-        type_key: row.get(5),
-        text: row.get(6),
-        sim: row.get(7),
-        body: row.get(8),
     }
 }
 
