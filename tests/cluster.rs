@@ -50,6 +50,8 @@ impl Drop for Node {
 
 struct Trio {
     nodes: Vec<Node>,
+    /// The database's URL.
+    store: String,
     client: reqwest::Client,
     _data: Vec<tempfile::TempDir>,
 }
@@ -74,7 +76,7 @@ impl Trio {
             .map(|i| Node::start(&store, data[(i - 1) % data.len()].path(), &format!("node-{i}"), args))
             .collect();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        Trio { nodes, client, _data: data }
+        Trio { nodes, store, client, _data: data }
     }
 
     async fn send(
@@ -384,6 +386,72 @@ async fn under_strict_auth_a_token_one_node_issued_is_taken_by_the_others() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_publish_walks_its_pipeline_whichever_node_is_asked() {
+    const V: &str = "api-version=2017-10-31";
+    const OFFER: &str = "/api/publishers/contoso/offers/ubuntu-hardened";
+    let trio = Trio::start(&["--clock", "manual", "--publisher", "contoso"]);
+    let offer = json!({"offerTypeId": "microsoft-azure-virtualmachines", "publisherId": "contoso", "id": "ubuntu-hardened",
+        "definition": {"displayText": "Hardened Ubuntu", "offer": {"microsoft-azure-marketplace.title": "Hardened Ubuntu"},
+                       "plans": [{"planId": "standard"}]}});
+    let (status, _, _) =
+        trio.send(0, reqwest::Method::PUT, &format!("{OFFER}?{V}"), Some(offer), &[("if-match", "*")]).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let submission = json!({"metadata": {"notification-emails": "jdoe@contoso.com"}});
+    let (status, headers, body) =
+        trio.send(1, reqwest::Method::POST, &format!("{OFFER}/publish?{V}"), Some(submission.clone()), &[]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let location = headers.get("operation-location").unwrap().to_str().unwrap().to_string();
+    assert_eq!(trio.get(2, &location).await.1["status"], "running");
+    // A second publish on another node meets the first one.
+    let (status, _, _) =
+        trio.send(0, reqwest::Method::POST, &format!("{OFFER}/publish?{V}"), Some(submission.clone()), &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _, _) =
+        trio.send(2, reqwest::Method::POST, "/_azemu/clock/advance", Some(json!({"seconds": 5})), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(trio.get(0, &location).await.1["status"], "completed");
+    assert_eq!(trio.get(1, &format!("{OFFER}/status?{V}")).await.1["status"], "waitingForPublisherReview");
+    let (status, headers, _) =
+        trio.send(2, reqwest::Method::POST, &format!("{OFFER}/golive?{V}"), Some(submission), &[]).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let live = headers.get("operation-location").unwrap().to_str().unwrap().to_string();
+    let (status, _, _) =
+        trio.send(0, reqwest::Method::POST, "/_azemu/clock/advance", Some(json!({"seconds": 2})), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(trio.get(1, &live).await.1["status"], "completed");
+    assert_eq!(trio.get(2, &format!("{OFFER}/status?{V}")).await.1["status"], "succeeded");
+    assert_eq!(trio.get(0, &format!("{OFFER}/slot/production?{V}")).await.1["id"], "ubuntu-hardened");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_reading_connection_is_cut_makes_it_again_and_catches_up() {
+    let trio = Trio::start(&[]);
+    trio.settled().await;
+    let cut = Command::new("psql")
+        .args([
+            &trio.store,
+            "-tAc",
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+               WHERE application_name = 'azemu-reader' AND datname = current_database()",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&cut.stdout).trim(), "3", "{}", String::from_utf8_lossy(&cut.stderr));
+    let group = with_version(&group_path(RG), RESOURCES);
+    assert_eq!(trio.put(0, &group, json!({"location": "eastus"})).await, StatusCode::CREATED);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while trio.get(1, &group).await.0 != StatusCode::OK {
+        assert!(Instant::now() < deadline, "node 2 never read node 1's write again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Once back, a write is read on the very next request again, and the leases go on.
+    let other = with_version(&group_path("second-rg"), RESOURCES);
+    assert_eq!(trio.put(2, &other, json!({"location": "eastus"})).await, StatusCode::CREATED);
+    assert_eq!(trio.get(1, &other).await.0, StatusCode::OK);
+    trio.settled().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

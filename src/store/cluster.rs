@@ -21,6 +21,9 @@ use super::StoreError;
 /// How long a node keeps the write lock for its writers before letting other nodes have a turn.
 pub const TURN: Duration = Duration::from_millis(20);
 
+/// The reading connection's `application_name`, as `pg_stat_activity` shows it.
+pub const READER_NAME: &str = "azemu-reader";
+
 /// How this node takes part (`serve --node-id`, `--lease-timeout`).
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
@@ -43,6 +46,8 @@ pub struct Cluster {
     reader: tokio::sync::RwLock<Option<tokio_postgres::Client>>,
     /// When the last catch-up that finished had started.
     synced: tokio::sync::Mutex<Option<Instant>>,
+    /// Told when the reading connection ends.
+    pub lost: Arc<Notify>,
     pub leases: Leases,
 }
 
@@ -55,15 +60,19 @@ impl Cluster {
             url: url.to_string(),
             reader: Default::default(),
             synced: Default::default(),
+            lost: Arc::default(),
             leases: Leases::default(),
         }
     }
 
     /// Opens the reading connection and listens for commits; `caught_up` is called for each
     /// announcement of a commit the replica lacks.
-    pub async fn connect(&self, announced: impl Fn(u64) + Send + 'static) -> anyhow::Result<()> {
-        let (client, mut connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await?;
+    pub async fn connect(&self, announced: Arc<dyn Fn(u64) + Send + Sync>) -> anyhow::Result<()> {
+        let mut config: tokio_postgres::Config = self.url.parse()?;
+        config.application_name(READER_NAME);
+        let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        let lost = self.lost.clone();
         tokio::spawn(async move {
             while let Some(message) = messages.next().await {
                 match message {
@@ -79,6 +88,7 @@ impl Cluster {
                     }
                 }
             }
+            lost.notify_one();
         });
         client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
         *self.reader.write().await = Some(client);

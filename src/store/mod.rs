@@ -280,14 +280,36 @@ impl Store {
         let Some(cluster) = self.cluster.clone() else { return Ok(()) };
         let announced = Arc::new(Notify::new());
         let (told, applied) = (announced.clone(), cluster.applied.clone());
+        let announce: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |seq| {
+            if seq > applied.load(Ordering::Acquire) {
+                told.notify_one();
+            }
+        });
         cluster
-            .connect(move |seq| {
-                if seq > applied.load(Ordering::Acquire) {
-                    told.notify_one();
-                }
-            })
+            .connect(announce.clone())
             .await
             .map_err(|e| anyhow::anyhow!("connecting to the PostgreSQL store: {e}"))?;
+        // A lost reading connection is made again, once a second until it is back; the replica
+        // then catches up with what it missed.
+        let (again, caught_up) = (Arc::downgrade(&cluster), announced.clone());
+        tokio::spawn(async move {
+            loop {
+                let Some(lost) = again.upgrade().map(|c| c.lost.clone()) else { return };
+                lost.notified().await;
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    let Some(cluster) = again.upgrade() else { return };
+                    match cluster.connect(announce.clone()).await {
+                        Ok(()) => {
+                            tracing::warn!("the PostgreSQL store's reading connection is back");
+                            caught_up.notify_one();
+                            break;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "the PostgreSQL store's reading connection is still down"),
+                    }
+                }
+            }
+        });
         {
             let reader = cluster.reader().await;
             let client = reader.as_ref().expect("connected above");
