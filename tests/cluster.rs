@@ -455,6 +455,77 @@ async fn a_node_whose_reading_connection_is_cut_makes_it_again_and_catches_up() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_killed_at_random_during_concurrent_writes_lose_no_acknowledged_write() {
+    let mut trio = Trio::start(&["--speed", "4", "--lease-timeout", "2s"]);
+    trio.settled().await;
+    assert_eq!(
+        trio.put(0, &with_version(&group_path(RG), RESOURCES), json!({"location": "eastus"})).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(trio.put(0, &with_version(&device("dev-1"), HCI), device_body()).await, StatusCode::CREATED);
+    let bases: Vec<String> = trio.nodes.iter().map(|n| n.base.clone()).collect();
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let mut writers = Vec::new();
+    for w in 0..12 {
+        let (client, bases, acknowledged) = (trio.client.clone(), bases.clone(), acknowledged.clone());
+        writers.push(tokio::spawn(async move {
+            // Bounded: 3 s of writes, each to the next node; one a killed node refuses is not
+            // acknowledged.
+            let until = Instant::now() + Duration::from_secs(3);
+            let mut i = 0;
+            while Instant::now() < until {
+                let path = with_version(&job("dev-1", &format!("w{w}-j{i}")), HCI);
+                let sent = client
+                    .put(format!("{}{path}", bases[(w + i) % 3]))
+                    .bearer_auth("t")
+                    .json(&collect_log_body())
+                    .send()
+                    .await;
+                if let Some(r) = sent.ok().filter(|r| r.status() == StatusCode::CREATED) {
+                    let url = r.headers()["azure-asyncoperation"].to_str().unwrap().to_string();
+                    let operation = url[url.find("/subscriptions/").unwrap()..].to_string();
+                    acknowledged.lock().unwrap().push((path, operation));
+                }
+                i += 1;
+            }
+        }));
+    }
+    // Two of the three die in turn, at a random moment each, while the writes go on.
+    let pick = uuid::Uuid::new_v4().as_u128();
+    let (first, wait) = ((pick % 3) as usize, Duration::from_millis(300 + (pick >> 8) as u64 % 900));
+    tokio::time::sleep(wait).await;
+    drop(trio.nodes.remove(first));
+    tokio::time::sleep(Duration::from_millis(300 + (pick >> 24) as u64 % 900)).await;
+    let second = ((pick >> 40) % 2) as usize;
+    drop(trio.nodes.remove(second));
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() > 100, "the load got going: {}", acknowledged.len());
+
+    // A new node joins the one left: both read every acknowledged job, and every job's operation
+    // ends (the engine's last step: the work of the dead nodes' shards went on).
+    let data = tempfile::tempdir().unwrap();
+    trio.nodes.push(Node::start(&trio.store, data.path(), "node-4", &["--speed", "4", "--lease-timeout", "2s"]));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (path, operation) in &acknowledged {
+        for node in 0..2 {
+            assert_eq!(trio.get(node, path).await.0, StatusCode::OK, "{path} was acknowledged, and lost");
+            loop {
+                let (status, op) = trio.get(node, operation).await;
+                assert_eq!(status, StatusCode::OK, "{operation}");
+                if op["status"] == "Succeeded" {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{operation} never ended: {op}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_id_in_use_is_refused() {
     let store = fresh_database();
     let data = tempfile::tempdir().unwrap();
