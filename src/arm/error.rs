@@ -104,6 +104,11 @@ impl From<StoreError> for ArmError {
                     "azemu cannot write its store ({reason}). The request changed nothing; retry once the disk takes writes again."
                 ),
             ),
+            StoreError::Unreadable(reason) => ArmError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                format!("azemu cannot read its store ({reason}). The request changed nothing; retry once the database answers."),
+            ),
             StoreError::Failed(_) => ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e.to_string()),
         }
     }

@@ -46,15 +46,13 @@ fn resume(app: &App) {
 
 /// Starts the orchestrator; unfinished deployments in the store are resumed.
 pub fn spawn(app: &Arc<App>, entry: Entry) {
+    // Watched before the first look, so that shards taken over meanwhile are not missed.
+    let mut gained = app.store.leases_gained();
     resume(app);
     if app.store.is_shared() {
         let weak = Arc::downgrade(app);
         tokio::spawn(async move {
-            loop {
-                let Some(app) = weak.upgrade() else { return };
-                let gained = app.store.leases_gained();
-                drop(app);
-                gained.await;
+            while gained.changed().await.is_ok() {
                 let Some(app) = weak.upgrade() else { return };
                 resume(&app);
             }

@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::arm::api_version::{check, TypeOwner};
 use crate::arm::respond::json_response;
 use crate::arm::ArmError;
+use crate::store::{Store, StoreError};
 
 use crate::arm::platform::SUBSCRIPTION_API_VERSIONS as API_VERSIONS;
 
@@ -78,14 +79,50 @@ fn subscription_doc(id: &str, name: &str) -> Value {
     })
 }
 
-/// Every subscription, by lower-case id: the declared ones and those holding resources.
+/// The store setting that holds, on a shared store, the subscriptions every node declared
+/// (`{"id": "name"}`), so that each node lists the same ones.
+pub const SHARED_SUBSCRIPTIONS_SETTING: &str = "declared_subscriptions";
+
+const UNNAMED: &str = "azemu subscription";
+
+/// Adds this node's declared subscriptions to those a shared store holds (a name given here
+/// replaces the one kept).
+pub async fn share_declared(store: &Store, declared: &[DeclaredSubscription]) -> Result<(), StoreError> {
+    store
+        .update_settings(|settings| {
+            let mut shared = shared_declared(settings.get(SHARED_SUBSCRIPTIONS_SETTING).map(String::as_str));
+            for d in declared {
+                let kept = shared.entry(d.id.clone()).or_insert_with(|| UNNAMED.to_string());
+                if let Some(name) = &d.name {
+                    kept.clone_from(name);
+                }
+            }
+            let text = serde_json::to_string(&shared).unwrap_or_else(|_| "{}".into());
+            (vec![(SHARED_SUBSCRIPTIONS_SETTING.to_string(), text)], ())
+        })
+        .await
+}
+
+fn shared_declared(text: Option<&str>) -> BTreeMap<String, String> {
+    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
+}
+
+/// Every subscription, by lower-case id: those holding resources and the declared ones (on a
+/// shared store, declared by any node).
 fn subscriptions(app: &App) -> BTreeMap<String, Value> {
     let mut all = BTreeMap::new();
     for id in app.store.read(|s| s.subscription_ids()) {
-        all.insert(id.to_ascii_lowercase(), subscription_doc(&id, "azemu subscription"));
+        all.insert(id.to_ascii_lowercase(), subscription_doc(&id, UNNAMED));
+    }
+    if app.store.is_shared() {
+        // This node's own are among them (`share_declared` at start).
+        for (id, name) in shared_declared(app.store.setting(SHARED_SUBSCRIPTIONS_SETTING).as_deref()) {
+            all.insert(id.to_ascii_lowercase(), subscription_doc(&id, &name));
+        }
+        return all;
     }
     for declared in &app.identity.subscriptions {
-        let name = declared.name.as_deref().unwrap_or("azemu subscription");
+        let name = declared.name.as_deref().unwrap_or(UNNAMED);
         all.insert(declared.id.to_ascii_lowercase(), subscription_doc(&declared.id, name));
     }
     all

@@ -23,7 +23,7 @@ use axum::http::Method;
 use axum::response::Response;
 
 pub use control::{ControlAccess, ControlApi, CONTROL_COOKIE};
-pub use directory::{handle as directory_request, is_directory_path, DeclaredSubscription};
+pub use directory::{handle as directory_request, is_directory_path, share_declared, DeclaredSubscription};
 pub use verify::{Audience, OnBehalfOf, Principal};
 
 use crate::app::App;

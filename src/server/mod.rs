@@ -303,7 +303,10 @@ async fn load_fault_rules(app: &App, file: &std::path::Path) -> anyhow::Result<(
         .enumerate()
         .map(|(i, r)| check(r).map_err(|e| anyhow::anyhow!("{}: rule {}: {e}", file.display(), i + 1)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    control::faults::add_rules(app, checked).await?;
+    let added = control::faults::add_file_rules(app, checked).await?;
+    if added == 0 {
+        tracing::info!(file = %file.display(), "the store holds this file's fault rules already: not added again");
+    }
     Ok(())
 }
 
@@ -391,7 +394,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let identity = match store.is_shared() {
         true => {
             let key = shared_signing_key(&store, config.data_dir.as_deref()).await?;
-            Identity::signing_with(config.auth, key, config.subscriptions.clone())?
+            let identity = Identity::signing_with(config.auth, key, config.subscriptions.clone())?;
+            crate::identity::share_declared(&store, &identity.subscriptions).await?;
+            identity
         }
         false => Identity::new(config.auth, config.data_dir.as_deref(), config.subscriptions.clone())?,
     };

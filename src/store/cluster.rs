@@ -115,7 +115,7 @@ impl Cluster {
         let rows = client
             .query(&format!("SELECT {LOG_COLUMNS} FROM azemu_changes WHERE seq > $1 ORDER BY seq, n"), &[&from])
             .await
-            .map_err(|e| StoreError::Unavailable(format!("reading the PostgreSQL store's change log: {e}")))?;
+            .map_err(|e| StoreError::Unreadable(format!("reading the PostgreSQL store's change log: {e}")))?;
         let commits = commits_from(rows.iter().map(|r| (r.get(0), r.get(1), log_row(r))))
             .map_err(|e| StoreError::Failed(format!("{e:#}")))?;
         apply(commits);
@@ -148,7 +148,7 @@ impl Cluster {
         let rows = client
             .query("SELECT name, value FROM azemu_counters WHERE starts_with(name, $1)", &[&prefix])
             .await
-            .map_err(|e| StoreError::Unavailable(format!("reading counts from the PostgreSQL store: {e}")))?;
+            .map_err(|e| StoreError::Unreadable(format!("reading counts from the PostgreSQL store: {e}")))?;
         Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i64>(1) as u64)).collect())
     }
 

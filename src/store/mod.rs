@@ -48,6 +48,9 @@ pub enum StoreError {
     /// The disk does not take writes (full, read-only, gone): the write changed nothing.
     #[error("the store cannot be written: {0}")]
     Unavailable(String),
+    /// A shared store's database did not answer a read (its change log, its counters).
+    #[error("the store cannot be read: {0}")]
+    Unreadable(String),
 }
 
 pub use durability::Durability;
@@ -70,7 +73,8 @@ pub struct Store {
     /// Told of each setting another node wrote, after it is in place.
     setting_observer: Arc<OnceLock<ReplicaObserver>>,
     /// Told when this node takes shards over (a shared store's).
-    leases_gained: Arc<Notify>,
+    /// Counts the times this node took shards over from another.
+    leases_gained: tokio::sync::watch::Sender<u64>,
     /// This node's name (`--node-id`), once it serves.
     node: OnceLock<String>,
     /// Replays other nodes' commits into the state (a PostgreSQL store's).
@@ -149,7 +153,7 @@ impl Store {
             cluster: None,
             replay: None,
             node: OnceLock::new(),
-            leases_gained: Arc::default(),
+            leases_gained: tokio::sync::watch::Sender::new(0),
             setting_observer: Arc::default(),
         }
     }
@@ -339,7 +343,7 @@ impl Store {
                 match cluster.leases.round(client, &options, &cluster.origin, applied).await {
                     Ok(gained) if gained => {
                         store.timers_changed.notify_one();
-                        store.leases_gained.notify_waiters();
+                        store.leases_gained.send_modify(|times| *times += 1);
                     }
                     Ok(_) => {}
                     Err(e) => {
@@ -378,18 +382,38 @@ impl Store {
     ) -> Result<T, StoreError> {
         let hold = self.hold().await?;
         let (writes, out) = f(&self.settings.read().unwrap_or_else(|e| e.into_inner()));
+        let mut written = Vec::with_capacity(writes.len());
         let acks: Vec<PendingAck> = writes
             .into_iter()
             .map(|(name, value)| {
-                self.settings.write().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), value.clone());
+                let before =
+                    self.settings.write().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), value.clone());
+                written.push((name.clone(), value.clone(), before));
                 PendingAck::from(self.enqueue(|ack| WriteRequest::Setting(name, value, ack)))
             })
             .collect();
         drop(hold);
         for ack in acks {
-            ack.durable().await?;
+            if let Err(e) = ack.durable().await {
+                self.take_back_settings(written);
+                return Err(e);
+            }
         }
         Ok(out)
+    }
+
+    /// Puts back what settings that could not be written replaced, unless they changed since.
+    fn take_back_settings(&self, written: Vec<(String, String, Option<String>)>) {
+        let mut settings = self.settings.write().unwrap_or_else(|e| e.into_inner());
+        for (name, value, before) in written.into_iter().rev() {
+            if settings.get(&name) != Some(&value) {
+                continue;
+            }
+            match before {
+                Some(before) => settings.insert(name, before),
+                None => settings.remove(&name),
+            };
+        }
     }
 
     /// Counts one more of `name` across the nodes sharing this store, unless it has reached
@@ -427,10 +451,10 @@ impl Store {
         self.cluster.as_ref().map(|c| c.leases.seen()).unwrap_or_default()
     }
 
-    /// Resolves when this node next takes shards over from another (a shared store's).
-    pub fn leases_gained(&self) -> impl std::future::Future<Output = ()> + 'static {
-        let notify = self.leases_gained.clone();
-        async move { notify.notified().await }
+    /// Sees each time this node takes shards over from another (a shared store's), from now on:
+    /// `changed()` resolves after the next, and ends with the store.
+    pub fn leases_gained(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.leases_gained.subscribe()
     }
 
     /// Whether this node runs the work of `target` (on a store not shared, all of it).
@@ -467,11 +491,7 @@ impl Store {
 
     /// Writes a setting; returns once it is durable.
     pub async fn save_setting(&self, name: &str, value: String) -> Result<(), StoreError> {
-        let hold = self.hold().await?;
-        self.settings.write().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), value.clone());
-        let ack = PendingAck::from(self.enqueue(|ack| WriteRequest::Setting(name.to_string(), value, ack)));
-        drop(hold);
-        ack.durable().await
+        self.update_settings(|_| (vec![(name.to_string(), value)], ())).await
     }
 
     /// Installs the observer of commit durations; the first wins.

@@ -2,7 +2,10 @@
 //! provider declares. On a store other nodes share, rules are changed in the store, so that
 //! every node holds them, and their hits are the ones counted there.
 
+use std::collections::HashMap;
+
 use axum::http::{Method, StatusCode};
+use chrono::{DateTime, Utc};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
@@ -24,7 +27,7 @@ pub async fn handle(app: &App, method: &Method, rest: &str, body: &[u8]) -> Resp
         (&Method::POST, "") => add(app, body).await,
         (&Method::DELETE, "") => {
             if app.store.is_shared() {
-                if let Err(e) = change_shared(app, |rules, _| rules.clear()).await {
+                if let Err(e) = change_shared(app, |_, rules, _| (rules.clear(), None)).await {
                     return ArmError::from(e).into_response();
                 }
             } else {
@@ -42,10 +45,10 @@ pub async fn handle(app: &App, method: &Method, rest: &str, body: &[u8]) -> Resp
         }
         (&Method::DELETE, id) if !id.is_empty() => {
             let removed = if app.store.is_shared() {
-                change_shared(app, |rules, _| {
+                change_shared(app, |_, rules, _| {
                     let before = rules.len();
                     rules.retain(|r| r.id.to_string() != id[1..]);
-                    rules.len() != before
+                    (rules.len() != before, None)
                 })
                 .await
             } else {
@@ -67,34 +70,68 @@ pub async fn add_rules(app: &App, rules: Vec<CheckedRule>) -> Result<Vec<Value>,
     if !app.store.is_shared() {
         return Ok(rules.into_iter().map(|r| app.faults.add(r, now)).collect());
     }
-    let ids = change_shared(app, |shared, next| {
-        rules
-            .iter()
-            .map(|r| {
-                let id = *next;
-                *next += 1;
-                shared.push(SharedRule { id, created: now, rule: r.shown.clone() });
-                id
-            })
-            .collect::<Vec<_>>()
-    })
-    .await?;
+    let ids = change_shared(app, |_, shared, next| (push_all(shared, next, &rules, now), None)).await?;
     Ok(ids.iter().filter_map(|id| app.faults.get(&id.to_string())).collect())
 }
 
+/// The store setting listing the `--faults` files (told apart by their rules) whose rules a
+/// shared store has taken.
+const RULE_FILES_SETTING: &str = "fault_rule_files";
+
+/// Adds the rules of a `--faults` file. On a shared store, nodes started with the same rules add
+/// them once: a node that joins or restarts later leaves them (and their hits) as they stand.
+/// Answers how many were added.
+pub async fn add_file_rules(app: &App, rules: Vec<CheckedRule>) -> Result<usize, StoreError> {
+    if !app.store.is_shared() {
+        return Ok(add_rules(app, rules).await?.len());
+    }
+    let shown: Vec<&_> = rules.iter().map(|r| &r.shown).collect();
+    let text = serde_json::to_string(&shown).unwrap_or_default();
+    let file = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, text.as_bytes()).to_string();
+    let now = app.clock.now();
+    change_shared(app, |settings, shared, next| {
+        let mut files: Vec<String> =
+            settings.get(RULE_FILES_SETTING).and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+        if files.contains(&file) {
+            return (0, None);
+        }
+        files.push(file.clone());
+        let added = push_all(shared, next, &rules, now).len();
+        let files = serde_json::to_string(&files).unwrap_or_default();
+        (added, Some((RULE_FILES_SETTING.to_string(), files)))
+    })
+    .await
+}
+
+fn push_all(shared: &mut Vec<SharedRule>, next: &mut u64, rules: &[CheckedRule], now: DateTime<Utc>) -> Vec<u64> {
+    rules
+        .iter()
+        .map(|r| {
+            let id = *next;
+            *next += 1;
+            shared.push(SharedRule { id, created: now, rule: r.shown.clone() });
+            id
+        })
+        .collect()
+}
+
 /// Changes the rules a shared store holds, from the ones it holds now (under the cluster's write
-/// lock), and takes them on here.
-async fn change_shared<T>(app: &App, f: impl FnOnce(&mut Vec<SharedRule>, &mut u64) -> T) -> Result<T, StoreError> {
+/// lock), and takes them on here. `f` may name one more setting to write with them.
+async fn change_shared<T>(
+    app: &App,
+    f: impl FnOnce(&HashMap<String, String>, &mut Vec<SharedRule>, &mut u64) -> (T, Option<(String, String)>),
+) -> Result<T, StoreError> {
     let (out, rules) = app
         .store
         .update_settings(|settings| {
             let mut rules: Vec<SharedRule> =
                 settings.get(SHARED_RULES_SETTING).and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
             let mut next: u64 = settings.get(NEXT_RULE_SETTING).and_then(|s| s.parse().ok()).unwrap_or(1);
-            let out = f(&mut rules, &mut next);
+            let (out, also) = f(settings, &mut rules, &mut next);
             let text = serde_json::to_string(&rules).unwrap_or_else(|_| "[]".into());
-            let writes =
+            let mut writes =
                 vec![(SHARED_RULES_SETTING.to_string(), text), (NEXT_RULE_SETTING.to_string(), next.to_string())];
+            writes.extend(also);
             (writes, (out, rules))
         })
         .await?;
