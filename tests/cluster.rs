@@ -69,11 +69,16 @@ impl Trio {
     }
 
     fn start_with(args: &[&str], apart: bool) -> Trio {
+        Trio::start_each([args, args, args], apart)
+    }
+
+    /// Three nodes, each started with its own options.
+    fn start_each(args: [&[&str]; 3], apart: bool) -> Trio {
         let store = fresh_database();
         let data: Vec<tempfile::TempDir> =
             (0..if apart { 3 } else { 1 }).map(|_| tempfile::tempdir().unwrap()).collect();
         let nodes = (1..=3)
-            .map(|i| Node::start(&store, data[(i - 1) % data.len()].path(), &format!("node-{i}"), args))
+            .map(|i| Node::start(&store, data[(i - 1) % data.len()].path(), &format!("node-{i}"), args[i - 1]))
             .collect();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
         Trio { nodes, store, client, _data: data }
@@ -350,6 +355,56 @@ async fn a_fault_rule_and_a_clock_advance_made_on_one_node_act_on_the_others() {
         let (_, clock) = trio.get(node, "/_azemu/clock").await;
         assert_eq!((clock["mode"].as_str(), clock["speed"].as_f64()), (Some("real"), Some(2.0)), "node {}", node + 1);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_list_the_subscriptions_any_declared_and_add_a_shared_fault_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("faults.json");
+    let rules = json!([{"match": {"operation": "ResourceGroups_Delete"}, "action": {"error": {"status": 500}}, "times": 1}]);
+    std::fs::write(&file, rules.to_string()).unwrap();
+    let faults = file.to_str().unwrap();
+    let team = "0f1e2d3c-4b5a-4968-8776-655443322110";
+    let other = "1f1e2d3c-4b5a-4968-8776-655443322110";
+    let named = format!("{team}=Team CI");
+    let trio = Trio::start_each(
+        [
+            &["--subscription", &named, "--faults", faults],
+            &["--subscription", other, "--faults", faults],
+            &["--faults", faults],
+        ],
+        true,
+    );
+    let listed = |body: &Value| {
+        let mut all: Vec<(String, String)> = body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["subscriptionId"].as_str().unwrap().into(), s["displayName"].as_str().unwrap().into()))
+            .collect();
+        all.sort();
+        all
+    };
+    let expected = vec![
+        ("00000000-0000-0000-0000-000000000000".to_string(), "azemu".to_string()),
+        (team.to_string(), "Team CI".to_string()),
+        (other.to_string(), "azemu subscription".to_string()),
+    ];
+    for node in 0..3 {
+        let (status, body) = trio.get(node, "/subscriptions?api-version=2022-12-01").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(listed(&body), expected, "node {}", node + 1);
+        let (status, one) = trio.get(node, &format!("/subscriptions/{team}?api-version=2022-12-01")).await;
+        assert_eq!((status, one["displayName"].as_str()), (StatusCode::OK, Some("Team CI")), "node {}", node + 1);
+        let (_, held) = trio.get(node, "/_azemu/faults").await;
+        assert_eq!(held["value"].as_array().unwrap().len(), 1, "the file's rule once, node {}: {held}", node + 1);
+    }
+    // A node restarted with the same file leaves the rule as it stands.
+    let mut trio = trio;
+    let data = tempfile::tempdir().unwrap();
+    trio.nodes[2] = Node::start(&trio.store, data.path(), "node-3b", &["--faults", faults]);
+    let (_, held) = trio.get(2, "/_azemu/faults").await;
+    assert_eq!(held["value"].as_array().unwrap().len(), 1, "{held}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
