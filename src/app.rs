@@ -108,6 +108,19 @@ impl App {
             answers: Default::default(),
         })
     }
+
+    /// Journals a request; on a shared store, also for the other nodes' journals, naming this node.
+    pub fn record_request(&self, mut event: crate::journal::RequestEvent) {
+        if !self.journal.enabled() {
+            return;
+        }
+        let now = self.clock.now();
+        if self.store.is_shared() {
+            event.node = self.store.node_name();
+            self.store.share(crate::journal::to_shared(now, &event));
+        }
+        self.journal.record(now, crate::journal::EventBody::Request(event));
+    }
 }
 
 /// On a store other nodes share: what they change besides resources and operations reaches
@@ -140,6 +153,11 @@ fn follow_other_nodes(
         }
         ReplicaEvent::Setting(crate::arm::platform::REGISTRATIONS_SETTING, value) => registrations.follow(value),
         ReplicaEvent::Setting(..) => {}
+        ReplicaEvent::Shared(batch) => {
+            if journal.enabled() {
+                journal.record_all(crate::journal::shared_requests(batch));
+            }
+        }
     }));
     if let Some(shared) = store.setting(crate::faults::SHARED_RULES_SETTING) {
         faults.follow(serde_json::from_str(&shared).unwrap_or_default());

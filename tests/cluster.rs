@@ -160,6 +160,35 @@ async fn any_node_reads_what_another_wrote_on_the_very_next_request() {
     let (_, health) = trio.get(1, "/_azemu/health").await;
     assert_eq!(health["store"], "postgres");
     assert_eq!(health["node"], "node-2");
+
+    // Every node's journal holds the requests each node served, once, naming the node.
+    for node in 0..3 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let jobs = format!("{}/jobs/job-", device("dev-1"));
+            let (_, events) = trio.get(node, &format!("/_azemu/events?kind=request&resource={jobs}")).await;
+            let puts: Vec<(String, String)> = events["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["method"] == "PUT" && e["path"].as_str().unwrap().contains("/jobs/job-"))
+                .map(|e| (e["path"].as_str().unwrap().to_string(), e["node"].as_str().unwrap().to_string()))
+                .collect();
+            let expected: Vec<(String, String)> =
+                (0..30).map(|i| (job("dev-1", &format!("job-{i}")), format!("node-{}", i % 3 + 1))).collect();
+            let mut sorted = puts.clone();
+            sorted.sort_by_key(|(path, _)| path[path.rfind('-').unwrap() + 1..].parse::<u32>().unwrap());
+            if sorted.len() >= expected.len() || Instant::now() > deadline {
+                let paths: Vec<(String, String)> =
+                    sorted.into_iter().map(|(p, n)| (p.to_ascii_lowercase(), n)).collect();
+                let expected: Vec<(String, String)> =
+                    expected.into_iter().map(|(p, n)| (p.to_ascii_lowercase(), n)).collect();
+                assert_eq!(paths, expected, "node {}'s journal", node + 1);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,7 +390,8 @@ async fn a_fault_rule_and_a_clock_advance_made_on_one_node_act_on_the_others() {
 async fn nodes_list_the_subscriptions_any_declared_and_add_a_shared_fault_file_once() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("faults.json");
-    let rules = json!([{"match": {"operation": "ResourceGroups_Delete"}, "action": {"error": {"status": 500}}, "times": 1}]);
+    let rules =
+        json!([{"match": {"operation": "ResourceGroups_Delete"}, "action": {"error": {"status": 500}}, "times": 1}]);
     std::fs::write(&file, rules.to_string()).unwrap();
     let faults = file.to_str().unwrap();
     let team = "0f1e2d3c-4b5a-4968-8776-655443322110";

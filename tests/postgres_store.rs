@@ -39,7 +39,22 @@ async fn a_write_is_in_the_database_when_it_is_acknowledged_and_health_names_the
     assert!(group.status.is_success());
     let id = psql(&url, "SELECT id FROM resources");
     assert!(id.eq_ignore_ascii_case(&group_path(RG)), "{id}");
-    assert_eq!(psql(&url, "SELECT version FROM azemu_schema"), "1");
+    assert_eq!(psql(&url, "SELECT version FROM azemu_schema"), "2");
+}
+
+#[tokio::test]
+async fn a_database_of_the_first_layout_is_brought_to_this_one_with_what_it_holds() {
+    let place = Place::postgres();
+    let url = place.store.clone().unwrap();
+    let first = start(&place).await;
+    let group = with_version(&group_path(RG), RESOURCES);
+    assert!(first.put(&group, json!({"location": "eastus"})).await.status.is_success());
+    // As the first layout stood: no table of shared events.
+    psql(&url, "DROP TABLE azemu_feed; UPDATE azemu_schema SET version = 1");
+    let second = start(&place).await;
+    assert_eq!(psql(&url, "SELECT version FROM azemu_schema"), "2");
+    assert_eq!(psql(&url, "SELECT to_regclass('azemu_feed') IS NOT NULL"), "t");
+    assert_eq!(second.get(&group).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! bounded ring. Readers page through it by sequence number or follow it live.
 
 mod changes;
+mod shared;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +15,7 @@ use smallvec::SmallVec;
 use tokio::sync::broadcast;
 
 pub use changes::ChangeTracker;
+pub use shared::{shared_requests, to_shared};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,7 +24,7 @@ pub struct RequestEvent {
     pub method: std::borrow::Cow<'static, str>,
     pub path: Box<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation: Option<&'static str>,
+    pub operation: Option<std::borrow::Cow<'static, str>>,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<std::sync::Arc<str>>,
@@ -30,6 +32,9 @@ pub struct RequestEvent {
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "header_text")]
     pub correlation_id: Option<axum::http::HeaderValue>,
     pub duration_ms: f64,
+    /// The node that served it, on a store several nodes share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<Arc<str>>,
 }
 
 fn header_text<S: serde::Serializer>(value: &Option<axum::http::HeaderValue>, out: S) -> Result<S::Ok, S::Error> {

@@ -30,7 +30,7 @@ use crate::arm::request::{parse_query, read_body, ArmRequest, Query};
 use crate::arm::{dispatch, ApiVersionCheck, ArmPath, RequestNames};
 use crate::faults::{check, parse_rules};
 use crate::identity::{Audience, Identity};
-use crate::journal::{EventBody, RequestEvent};
+use crate::journal::RequestEvent;
 use crate::sim::engine::{CLOCK_OFFSET_SETTING, MANUAL_CLOCK_SETTING};
 use crate::sim::{Clock, ClockFloor, ClockMode};
 use crate::store::Store;
@@ -170,13 +170,14 @@ where
         let event = RequestEvent {
             method: method_name(&method),
             path,
-            operation: names.operation,
+            operation: names.operation.map(Into::into),
             status: response.status().as_u16(),
             caller: names.caller,
             correlation_id: correlation.to_str().is_ok().then_some(correlation),
             duration_ms: took.as_secs_f64() * 1000.0,
+            node: None,
         };
-        app.journal.record(app.clock.now(), EventBody::Request(event));
+        app.record_request(event);
     }
     if let Some((method, path)) = logged {
         tracing::debug!(%method, %path, status = response.status().as_u16(), "request");

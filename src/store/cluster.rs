@@ -49,6 +49,8 @@ pub struct Cluster {
     /// Told when the reading connection ends.
     pub lost: Arc<Notify>,
     pub leases: Leases,
+    /// Events shared without being state (the journal's requests).
+    pub feed: super::feed::Feed,
 }
 
 impl Cluster {
@@ -62,6 +64,7 @@ impl Cluster {
             synced: Default::default(),
             lost: Arc::default(),
             leases: Leases::default(),
+            feed: Default::default(),
         }
     }
 
@@ -72,12 +75,14 @@ impl Cluster {
         config.application_name(READER_NAME);
         let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-        let lost = self.lost.clone();
+        let (lost, fed) = (self.lost.clone(), self.feed.announced.clone());
         tokio::spawn(async move {
             while let Some(message) = messages.next().await {
                 match message {
                     Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
-                        if let Ok(seq) = n.payload().parse() {
+                        if n.payload() == super::feed::ANNOUNCEMENT {
+                            fed.notify_one();
+                        } else if let Ok(seq) = n.payload().parse() {
                             announced(seq);
                         }
                     }

@@ -193,7 +193,7 @@ impl Leases {
 }
 
 /// Drops change log entries every live node has replayed, keeping the newest ones (a node that
-/// starts reads the tables, not the log).
+/// starts reads the tables, not the log), and shared events past their time.
 async fn trim_log(client: &tokio_postgres::Client) -> anyhow::Result<()> {
     client
         .execute(
@@ -203,6 +203,9 @@ async fn trim_log(client: &tokio_postgres::Client) -> anyhow::Result<()> {
                            WHERE heartbeat > now() - interval '1 hour')",
             &[&KEEP_ENTRIES],
         )
+        .await?;
+    client
+        .execute(&format!("DELETE FROM azemu_feed WHERE written < now() - interval '{}'", super::feed::KEPT), &[])
         .await?;
     Ok(())
 }

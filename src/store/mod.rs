@@ -6,6 +6,7 @@
 mod body;
 mod cluster;
 mod durability;
+mod feed;
 mod hot;
 mod interned;
 mod leases;
@@ -72,11 +73,10 @@ pub struct Store {
     cluster: Option<Arc<cluster::Cluster>>,
     /// Told of each setting another node wrote, after it is in place.
     setting_observer: Arc<OnceLock<ReplicaObserver>>,
-    /// Told when this node takes shards over (a shared store's).
     /// Counts the times this node took shards over from another.
     leases_gained: tokio::sync::watch::Sender<u64>,
     /// This node's name (`--node-id`), once it serves.
-    node: OnceLock<String>,
+    node: OnceLock<Arc<str>>,
     /// Replays other nodes' commits into the state (a PostgreSQL store's).
     replay: Option<Replay>,
     /// Told of every resource version change, in commit order (see [`Store::observe`]).
@@ -89,6 +89,8 @@ pub enum ReplicaEvent<'a> {
     Setting(&'a str, &'a str),
     /// It removed everything (a reset).
     Cleared,
+    /// It shared events (see [`Store::share`]): a JSON array of them.
+    Shared(&'a str),
 }
 
 /// Told of what another node changed besides resources and operations, once it is in place.
@@ -280,7 +282,7 @@ impl Store {
     /// heartbeats, and takes its share of the lifecycle work's leases. Nothing on a store that is
     /// not shared.
     pub async fn join_cluster(self: &Arc<Store>, options: ClusterOptions) -> anyhow::Result<()> {
-        let _ = self.node.set(options.node_id.clone());
+        let _ = self.node.set(Arc::from(options.node_id.as_str()));
         let Some(cluster) = self.cluster.clone() else { return Ok(()) };
         let announced = Arc::new(Notify::new());
         let (told, applied) = (announced.clone(), cluster.applied.clone());
@@ -307,6 +309,7 @@ impl Store {
                         Ok(()) => {
                             tracing::warn!("the PostgreSQL store's reading connection is back");
                             caught_up.notify_one();
+                            cluster.feed.announced.notify_one();
                             break;
                         }
                         Err(e) => tracing::warn!(error = %e, "the PostgreSQL store's reading connection is still down"),
@@ -330,6 +333,7 @@ impl Store {
                 }
             }
         });
+        self.follow_feed(&cluster).await?;
         let store = Arc::downgrade(self);
         let every = options.lease_timeout / 3;
         tokio::spawn(async move {
@@ -354,6 +358,54 @@ impl Store {
             }
         });
         Ok(())
+    }
+
+    /// Ships what this node shares, and hands what the others share to the replica observer.
+    async fn follow_feed(self: &Arc<Store>, cluster: &Arc<cluster::Cluster>) -> anyhow::Result<()> {
+        {
+            let reader = cluster.reader().await;
+            let client = reader.as_ref().expect("connected");
+            cluster.feed.read(client, &cluster.origin).await?;
+        }
+        let shipping = Arc::downgrade(cluster);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(feed::SHIP_EVERY).await;
+                let Some(cluster) = shipping.upgrade() else { return };
+                let reader = cluster.reader().await;
+                let Some(client) = reader.as_ref() else { continue };
+                if let Err(e) = cluster.feed.ship(client, &cluster.origin).await {
+                    tracing::warn!(error = %e, "sharing this node's events failed: the other nodes miss them");
+                }
+            }
+        });
+        let (reading, observer, told) =
+            (Arc::downgrade(cluster), self.setting_observer.clone(), cluster.feed.announced.clone());
+        tokio::spawn(async move {
+            loop {
+                told.notified().await;
+                let Some(cluster) = reading.upgrade() else { return };
+                let reader = cluster.reader().await;
+                let Some(client) = reader.as_ref() else { continue };
+                match cluster.feed.read(client, &cluster.origin).await {
+                    Ok(batches) => {
+                        if let Some(observe) = observer.get() {
+                            batches.iter().for_each(|batch| observe(ReplicaEvent::Shared(batch)));
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading the other nodes' events failed"),
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Shares an event (a JSON value's text) with the other nodes of a shared store, whose replica
+    /// observers see it shortly; nothing on a store that is not shared.
+    pub fn share(&self, event: String) {
+        if let Some(cluster) = &self.cluster {
+            cluster.feed.push(event);
+        }
     }
 
     /// Gives this node's leases back (a clean stop), so the other nodes take its work over at once.
@@ -443,7 +495,12 @@ impl Store {
 
     /// This node's name, as `serve` was given it or made it.
     pub fn node(&self) -> Option<&str> {
-        self.node.get().map(String::as_str)
+        self.node.get().map(|n| &**n)
+    }
+
+    /// This node's name, shared.
+    pub fn node_name(&self) -> Option<Arc<str>> {
+        self.node.get().cloned()
     }
 
     /// The nodes sharing this store seen alive, with the work each holds; empty when not shared.

@@ -23,10 +23,11 @@ use super::writer::{writer_loop, WriteRequest};
 use super::Durability;
 
 /// The layout this build reads and writes (`azemu_schema.version`).
-const FORMAT: i32 = 1;
+const FORMAT: i32 = 2;
 
 /// Each layout, from an empty database: step `n` brings format `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &["CREATE TABLE resources (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE resources (
          rid bigint PRIMARY KEY, id text NOT NULL, type text NOT NULL, state text NOT NULL, sim text,
          body bytea NOT NULL);
      CREATE TABLE operations (oid bigint PRIMARY KEY, doc text NOT NULL);
@@ -42,7 +43,12 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE resources (
          heartbeat timestamptz NOT NULL, applied bigint NOT NULL);
      CREATE TABLE azemu_leases (shard integer PRIMARY KEY, node text, origin text, expires timestamptz NOT NULL);
      INSERT INTO azemu_leases (shard, expires) SELECT s, '-infinity' FROM generate_series(0, 63) AS s;
-     CREATE TABLE azemu_counters (name text PRIMARY KEY, value bigint NOT NULL);"];
+     CREATE TABLE azemu_counters (name text PRIMARY KEY, value bigint NOT NULL);",
+    "CREATE TABLE azemu_feed (
+         origin text NOT NULL, batch bigint NOT NULL, written timestamptz NOT NULL DEFAULT clock_timestamp(),
+         events text NOT NULL, PRIMARY KEY (origin, batch));
+     CREATE INDEX azemu_feed_written ON azemu_feed (written);",
+];
 
 /// The advisory lock the writing node holds.
 const WRITE_LOCK: i64 = 0x617a_656d_7500;

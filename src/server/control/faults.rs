@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use axum::http::{Method, StatusCode};
-use chrono::{DateTime, Utc};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::app::{App, FAULT_HITS};
