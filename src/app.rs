@@ -135,11 +135,11 @@ fn follow_other_nodes(
     registrations: &Arc<crate::arm::platform::Registrations>,
 ) {
     use crate::store::ReplicaEvent;
-    let (engine, journal, clock, rules, registrations) =
-        (engine.clone(), journal.clone(), clock.clone(), faults.clone(), registrations.clone());
-    store.observe_replica(Box::new(move |event| match event {
-        ReplicaEvent::Cleared => journal.changes.clear(),
-        ReplicaEvent::Setting(crate::sim::SHARED_CLOCK_SETTING, value) => {
+    let (engine, rules, registrations) = (engine.clone(), faults.clone(), registrations.clone());
+    let (journal, clock) = (journal.clone(), clock.clone());
+    let (journal_kept, clock_kept) = (journal.clone(), clock.clone());
+    let follow_setting = move |name: &str, value: &str| match name {
+        crate::sim::SHARED_CLOCK_SETTING => {
             if let Ok(shared) = serde_json::from_str::<crate::sim::SharedClock>(value) {
                 engine.follow_clock(&shared);
                 if journal.enabled() {
@@ -148,11 +148,27 @@ fn follow_other_nodes(
                 }
             }
         }
-        ReplicaEvent::Setting(crate::faults::SHARED_RULES_SETTING, value) => {
-            rules.follow(serde_json::from_str(value).unwrap_or_default());
+        crate::faults::SHARED_RULES_SETTING => rules.follow(serde_json::from_str(value).unwrap_or_default()),
+        crate::arm::platform::REGISTRATIONS_SETTING => registrations.follow(value),
+        _ => {}
+    };
+    let (journal, clock, reloaded) = (journal_kept, clock_kept, Arc::downgrade(store));
+    store.observe_replica(Box::new(move |event| match event {
+        ReplicaEvent::Cleared => journal.changes.clear(),
+        ReplicaEvent::Setting(name, value) => follow_setting(name, value),
+        // What changed while this node was away is not journaled: it starts again from what is.
+        ReplicaEvent::Reloaded => {
+            let Some(store) = reloaded.upgrade() else { return };
+            journal.changes.clear();
+            if journal.enabled() {
+                store.read(|s| journal.changes.seed(s.resources(), clock.now()));
+            }
+            for name in SETTINGS_FOLLOWED {
+                if let Some(value) = store.setting(name) {
+                    follow_setting(name, &value);
+                }
+            }
         }
-        ReplicaEvent::Setting(crate::arm::platform::REGISTRATIONS_SETTING, value) => registrations.follow(value),
-        ReplicaEvent::Setting(..) => {}
         ReplicaEvent::Shared(batch) => {
             if journal.enabled() {
                 journal.record_all(crate::journal::shared_requests(batch));
@@ -174,6 +190,13 @@ fn follow_other_nodes(
         }
     }));
 }
+
+/// The settings other nodes write that this node's parts follow.
+const SETTINGS_FOLLOWED: [&str; 3] = [
+    crate::sim::SHARED_CLOCK_SETTING,
+    crate::faults::SHARED_RULES_SETTING,
+    crate::arm::platform::REGISTRATIONS_SETTING,
+];
 
 /// The prefix of the store counters of fault rule hits on a shared store.
 pub const FAULT_HITS: &str = "fault_hits/";

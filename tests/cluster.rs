@@ -611,6 +611,39 @@ async fn nodes_killed_at_random_during_concurrent_writes_lose_no_acknowledged_wr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_away_past_the_change_logs_trim_reloads_the_store_when_it_is_back() {
+    let trio = Trio::start(&[]);
+    let group = |name: &str| with_version(&group_path(name), RESOURCES);
+    let eastus = || json!({"location": "eastus"});
+    assert_eq!(trio.put(0, &group("gone-rg"), eastus()).await, StatusCode::CREATED);
+    assert_eq!(trio.get(2, &group("gone-rg")).await.0, StatusCode::OK);
+    // Node 3 is frozen (as a suspended machine is) while the others write and the log is trimmed.
+    let frozen = trio.nodes[2].child.id() as i32;
+    // SAFETY: a signal to a child this test started.
+    assert_eq!(unsafe { libc::kill(frozen, libc::SIGSTOP) }, 0);
+    let (status, _, _) = trio.send(0, reqwest::Method::DELETE, &group("gone-rg"), None, &[]).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(trio.put(1, &group("away-rg"), eastus()).await, StatusCode::CREATED);
+    let trimmed =
+        Command::new("psql").args([&trio.store, "-v", "ON_ERROR_STOP=1", "-qc", "DELETE FROM azemu_changes"]).status();
+    assert!(trimmed.unwrap().success());
+    assert_eq!(trio.put(0, &group("later-rg"), eastus()).await, StatusCode::CREATED);
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(frozen, libc::SIGCONT) }, 0);
+    assert_eq!(trio.get(2, &group("away-rg")).await.0, StatusCode::OK);
+    assert_eq!(trio.get(2, &group("later-rg")).await.0, StatusCode::OK);
+    // The deletion runs on (a group's is long-running), wherever its lease went.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while trio.get(2, &group("gone-rg")).await.0 != StatusCode::NOT_FOUND {
+        assert!(Instant::now() < deadline, "the group deleted while node 3 was away is still there");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // And it writes again, from the reloaded replica.
+    assert_eq!(trio.put(2, &group("back-rg"), eastus()).await, StatusCode::CREATED);
+    assert_eq!(trio.get(0, &group("back-rg")).await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_id_in_use_is_refused() {
     let store = fresh_database();
     let data = tempfile::tempdir().unwrap();

@@ -14,7 +14,8 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 
 use super::leases::Leases;
-use super::postgres::{commits_from, log_row, CHANNEL, LOG_COLUMNS};
+use super::log::{misses_some, Catchup};
+use super::postgres::{commits_from, load_apart, log_row, CHANNEL, LOG_COLUMNS};
 use super::writer::WriteRequest;
 use super::StoreError;
 
@@ -102,7 +103,7 @@ impl Cluster {
 
     /// Brings the replica up to date with every commit made before this call, unless a catch-up
     /// that started after it has finished meanwhile; `apply` replays the commits.
-    pub async fn sync(&self, apply: &(dyn Fn(Vec<super::log::Commit>) + Send + Sync)) -> Result<(), StoreError> {
+    pub async fn sync(&self, apply: &(dyn Fn(Catchup) + Send + Sync)) -> Result<(), StoreError> {
         // While this node holds the write lock nobody else commits, and it caught up when it
         // took the lock.
         if self.gate.holding() {
@@ -123,7 +124,15 @@ impl Cluster {
             .map_err(|e| StoreError::Unreadable(format!("reading the PostgreSQL store's change log: {e}")))?;
         let commits = commits_from(rows.iter().map(|r| (r.get(0), r.get(1), log_row(r))))
             .map_err(|e| StoreError::Failed(format!("{e:#}")))?;
-        apply(commits);
+        if misses_some(from as u64, &commits) {
+            tracing::warn!(applied = from, "this node fell behind the change log's trim: it reloads the store");
+            let (loaded, head) = load_apart(&self.url)
+                .await
+                .map_err(|e| StoreError::Unreadable(format!("reloading from the PostgreSQL store: {e:#}")))?;
+            apply(Catchup::Reload(loaded, head));
+        } else {
+            apply(Catchup::Commits(commits));
+        }
         *synced = Some(started);
         Ok(())
     }

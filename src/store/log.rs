@@ -141,6 +141,19 @@ pub enum Change {
     Clear,
 }
 
+/// What brings a replica up to date: the commits it lacks, or, when some of them are no longer
+/// in the log (trimmed while the node was away), everything the tables hold and the log
+/// position they stand at.
+pub enum Catchup {
+    Commits(Vec<Commit>),
+    Reload(super::sqlite::Loaded, u64),
+}
+
+/// Whether commits read after `applied` leave some out: the log no longer holds them.
+pub fn misses_some(applied: u64, commits: &[Commit]) -> bool {
+    commits.first().is_some_and(|first| first.seq > applied + 1)
+}
+
 /// One commit's changes, as the log numbers it.
 #[derive(Debug)]
 pub struct Commit {

@@ -89,6 +89,8 @@ pub enum ReplicaEvent<'a> {
     Setting(&'a str, &'a str),
     /// It removed everything (a reset).
     Cleared,
+    /// This node fell behind what the change log keeps and read the whole store again.
+    Reloaded,
     /// It shared events (see [`Store::share`]): a JSON array of them.
     Shared(&'a str),
 }
@@ -96,8 +98,8 @@ pub enum ReplicaEvent<'a> {
 /// Told of what another node changed besides resources and operations, once it is in place.
 pub type ReplicaObserver = Box<dyn Fn(ReplicaEvent) + Send + Sync>;
 
-/// Replays other nodes' commits into a replica.
-type Replay = Arc<dyn Fn(Vec<log::Commit>) + Send + Sync>;
+/// Replays other nodes' commits into a replica, or reloads it.
+type Replay = Arc<dyn Fn(log::Catchup) + Send + Sync>;
 
 /// Called under the store's write lock with each commit's version changes: it must be quick.
 pub type Observer = Box<dyn Fn(Vec<VersionChange>) + Send + Sync>;
@@ -222,10 +224,27 @@ impl Store {
         let (state, observer, timers, settings) =
             (self.state.clone(), self.observer.clone(), self.timers_changed.clone(), self.settings.clone());
         let setting_observer = self.setting_observer.clone();
-        Arc::new(move |commits: Vec<log::Commit>| {
-            if commits.is_empty() {
-                return;
-            }
+        Arc::new(move |catchup: log::Catchup| {
+            let commits = match catchup {
+                log::Catchup::Commits(commits) if commits.is_empty() => return,
+                log::Catchup::Commits(commits) => commits,
+                log::Catchup::Reload(loaded, head) => {
+                    let mut state = state.write().unwrap_or_else(|e| e.into_inner());
+                    if head <= applied.load(Ordering::Acquire) {
+                        return;
+                    }
+                    state.clear();
+                    state.load(loaded.resources, loaded.operations);
+                    *settings.write().unwrap_or_else(|e| e.into_inner()) = loaded.settings;
+                    applied.fetch_max(head, Ordering::AcqRel);
+                    drop(state);
+                    if let Some(observe) = setting_observer.get() {
+                        observe(ReplicaEvent::Reloaded);
+                    }
+                    timers.notify_one();
+                    return;
+                }
+            };
             let mut state = state.write().unwrap_or_else(|e| e.into_inner());
             let mut versions = Vec::new();
             let mut written = Vec::new();

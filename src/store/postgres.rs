@@ -15,7 +15,7 @@ use anyhow::Context;
 use postgres::{Client, NoTls, Statement};
 
 use super::cluster::TURN;
-use super::log::{Commit, LogRow};
+use super::log::{Catchup, Commit, LogRow};
 use super::postgres_rows::{write_tables, TableStatements};
 use super::rows::{operation_from, resource_from, ResourceRow, RowWrite, Sink};
 use super::sqlite::Loaded;
@@ -67,8 +67,8 @@ pub struct Replica {
     pub origin: String,
     /// The newest log entry the replica holds.
     pub applied: Arc<AtomicU64>,
-    /// Replays other nodes' commits into the replica, in order.
-    pub apply: Arc<dyn Fn(Vec<Commit>) + Send + Sync>,
+    /// Replays other nodes' commits into the replica, in order, or reloads it.
+    pub apply: Arc<dyn Fn(Catchup) + Send + Sync>,
 }
 
 /// Connects, lays out or migrates the database, reads everything back (with the log position it
@@ -137,27 +137,60 @@ fn lay_out(client: &mut Client) -> anyhow::Result<()> {
 fn load(client: &mut Client) -> anyhow::Result<(Loaded, u64)> {
     let mut tx =
         client.build_transaction().read_only(true).isolation_level(postgres::IsolationLevel::RepeatableRead).start()?;
-    let head: i64 = tx.query_one("SELECT seq FROM azemu_head", &[])?.get(0);
-    let mut resources = Vec::new();
-    for row in tx.query("SELECT rid, id, type, state, sim, body FROM resources", &[])? {
-        resources.push(resource_from(ResourceRow {
-            rid: row.get(0),
-            id: row.get(1),
-            type_key: row.get(2),
-            state: row.get(3),
-            sim: row.get(4),
-            body: row.get(5),
-        })?);
-    }
-    let mut operations = Vec::new();
-    for row in tx.query("SELECT oid, doc FROM operations", &[])? {
-        operations.push(operation_from(row.get(0), row.get(1))?);
-    }
-    let mut settings = HashMap::new();
-    for row in tx.query("SELECT name, value FROM settings", &[])? {
-        settings.insert(row.get(0), row.get(1));
-    }
+    let head = tx.query_one(LOAD[0], &[])?;
+    let (resources, operations, settings) = (tx.query(LOAD[1], &[])?, tx.query(LOAD[2], &[])?, tx.query(LOAD[3], &[])?);
     tx.commit()?;
+    loaded_from(&head, &resources, &operations, &settings)
+}
+
+/// [`load`] on a connection of its own, from async code (a replica that fell behind the log).
+pub async fn load_apart(url: &str) -> anyhow::Result<(Loaded, u64)> {
+    let (mut client, connection) = url.parse::<tokio_postgres::Config>()?.connect(NoTls).await?;
+    tokio::spawn(connection);
+    let tx = client
+        .build_transaction()
+        .read_only(true)
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .start()
+        .await?;
+    let head = tx.query_one(LOAD[0], &[]).await?;
+    let (resources, operations, settings) =
+        (tx.query(LOAD[1], &[]).await?, tx.query(LOAD[2], &[]).await?, tx.query(LOAD[3], &[]).await?);
+    tx.commit().await?;
+    loaded_from(&head, &resources, &operations, &settings)
+}
+
+/// The log position, then the tables, as [`loaded_from`] reads them.
+const LOAD: [&str; 4] = [
+    "SELECT seq FROM azemu_head",
+    "SELECT rid, id, type, state, sim, body FROM resources",
+    "SELECT oid, doc FROM operations",
+    "SELECT name, value FROM settings",
+];
+
+fn loaded_from(
+    head: &postgres::Row,
+    resources: &[postgres::Row],
+    operations: &[postgres::Row],
+    settings: &[postgres::Row],
+) -> anyhow::Result<(Loaded, u64)> {
+    let head: i64 = head.get(0);
+    let resources = resources
+        .iter()
+        .map(|row| {
+            resource_from(ResourceRow {
+                rid: row.get(0),
+                id: row.get(1),
+                type_key: row.get(2),
+                state: row.get(3),
+                sim: row.get(4),
+                body: row.get(5),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let operations =
+        operations.iter().map(|row| operation_from(row.get(0), row.get(1))).collect::<anyhow::Result<_>>()?;
+    let settings: HashMap<String, String> = settings.iter().map(|row| (row.get(0), row.get(1))).collect();
     Ok((Loaded { resources, operations, settings }, head as u64))
 }
 
@@ -256,7 +289,14 @@ impl PostgresSink {
         if let Some(last) = commits.last() {
             self.head = self.head.max(last.seq);
         }
-        (self.replica.apply)(commits);
+        if super::log::misses_some(from, &commits) {
+            tracing::warn!(applied = from, "this node fell behind the change log's trim: it reloads the store");
+            let (loaded, head) = load(&mut self.client)?;
+            self.head = self.head.max(head);
+            (self.replica.apply)(Catchup::Reload(loaded, head));
+            return Ok(());
+        }
+        (self.replica.apply)(Catchup::Commits(commits));
         Ok(())
     }
 }
