@@ -2,8 +2,9 @@
 # Runs tests/sdk with the official SDKs, in a virtualenv this script makes and keeps in
 # target/sdk-venv (rebuilt when tests/sdk/requirements.txt changes), the Azure CLI in
 # target/cli-venv (from tests/cli/requirements.txt), the JavaScript SDKs and playwright-core in
-# tests/js, and Debian's Chromium for the dashboard's browser tests. The families' scenarios run
-# a second time on a three-node cluster (a PostgreSQL server from scripts/postgres.sh).
+# tests/js, and Debian's Chromium for the dashboard's browser tests. The families' scenarios, the
+# JavaScript SDK's and the Azure CLI's run a second time on a three-node cluster (a PostgreSQL
+# server from scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,10 +52,11 @@ fi
 cd tests/sdk
 export AZEMU_BIN="$PWD/../../target/release/azemu" AZEMU_AZ="$PWD/../../target/cli-venv/bin/az"
 "../../$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
-# Without a selection, the families' SDK scenarios again, on three nodes sharing one PostgreSQL
+# Without a selection, the families' SDK scenarios, the JavaScript SDK's and the Azure CLI's again, on three nodes sharing one PostgreSQL
 # store behind a round-robin proxy (tests/sdk/cluster.py).
 if [ $# -eq 0 ]; then
     "../../$venv/bin/python" -m pytest -q -p no:cacheprovider --azemu-cluster \
         test_hci_sdk.py test_updates_sdk.py test_update_runs_sdk.py test_clusters_sdk.py test_compute_sdk.py \
-        test_virtual_machines_sdk.py test_deployments_sdk.py test_faults_sdk.py test_identity_sdk.py
+        test_virtual_machines_sdk.py test_deployments_sdk.py test_faults_sdk.py test_identity_sdk.py \
+        test_js_sdk.py test_azure_cli.py
 fi

@@ -4,52 +4,25 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::process::Served;
 use common::stores::fresh_database;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-struct Node {
-    child: Child,
-    base: String,
-}
-
-impl Node {
-    fn start(store: &str, data: &std::path::Path, node: &str, args: &[&str]) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_azemu"))
-            .args(["serve", "--port", "0", "--tls", "off", "--log-level", "warn", "--store", store, "--node-id", node])
-            .arg("--data")
-            .arg(data)
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("azemu binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("azemu prints its URL").unwrap();
-            if let Some(url) = line.strip_prefix("azemu listening on ") {
-                break url.trim().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Node { child, base }
-    }
-}
-
-/// SIGKILL, also when a test fails midway.
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A node: `azemu serve` on the shared store, with a data directory of its own or shared.
+fn node(store: &str, data: &std::path::Path, name: &str, args: &[&str]) -> Served {
+    let mut all: Vec<std::ffi::OsString> = vec!["--store".into(), store.into(), "--node-id".into(), name.into()];
+    all.extend(["--data".into(), data.into()]);
+    all.extend(args.iter().map(Into::into));
+    Served::start(all)
 }
 
 struct Trio {
-    nodes: Vec<Node>,
+    nodes: Vec<Served>,
     /// The database's URL.
     store: String,
     client: reqwest::Client,
@@ -78,7 +51,7 @@ impl Trio {
         let data: Vec<tempfile::TempDir> =
             (0..if apart { 3 } else { 1 }).map(|_| tempfile::tempdir().unwrap()).collect();
         let nodes = (1..=3)
-            .map(|i| Node::start(&store, data[(i - 1) % data.len()].path(), &format!("node-{i}"), args[i - 1]))
+            .map(|i| node(&store, data[(i - 1) % data.len()].path(), &format!("node-{i}"), args[i - 1]))
             .collect();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
         Trio { nodes, store, client, _data: data }
@@ -228,6 +201,12 @@ async fn if_match_is_enforced_across_nodes_and_only_one_of_racing_writers_wins()
     assert_eq!((won, lost), (1, 29), "{statuses:?}");
 }
 
+/// The path of the operation `Azure-AsyncOperation` names, which any node answers.
+fn operation_path(headers: &reqwest::header::HeaderMap) -> String {
+    let url = headers["azure-asyncoperation"].to_str().unwrap();
+    url[url.find("/subscriptions/").unwrap()..].to_string()
+}
+
 /// `(property, to)` of the change events about `id` in a node's journal.
 async fn changes(trio: &Trio, node: usize, id: &str) -> Vec<(String, Value)> {
     let (status, events) = trio.get(node, &format!("/_azemu/events?kind=change&resource={id}")).await;
@@ -257,9 +236,8 @@ async fn jobs_go_on_on_another_node_when_their_lease_holder_is_killed_and_each_s
         let (status, headers, _) =
             trio.send(i % 3, reqwest::Method::PUT, &with_version(id, HCI), Some(collect_log_body()), &[]).await;
         assert_eq!(status, StatusCode::CREATED);
-        let url = headers.get("azure-asyncoperation").unwrap().to_str().unwrap();
         // Its path: any node answers it.
-        operations.push(url[url.find("/subscriptions/").unwrap()..].to_string());
+        operations.push(operation_path(&headers));
     }
     // Mid-way, node 1 (holding a third of the shards) dies.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -360,8 +338,7 @@ async fn a_fault_rule_and_a_clock_advance_made_on_one_node_act_on_the_others() {
     let job_path = with_version(&job("dev-1", "job-1"), HCI);
     let (status, headers, _) = trio.send(1, reqwest::Method::PUT, &job_path, Some(collect_log_body()), &[]).await;
     assert_eq!(status, StatusCode::CREATED);
-    let operation = headers.get("azure-asyncoperation").unwrap().to_str().unwrap().to_string();
-    let operation = &operation[operation.find("/subscriptions/").unwrap()..];
+    let operation = &operation_path(&headers);
     let (status, advanced) = {
         let (s, _, b) =
             trio.send(2, reqwest::Method::POST, "/_azemu/clock/advance", Some(json!({"seconds": 30})), &[]).await;
@@ -432,7 +409,7 @@ async fn nodes_list_the_subscriptions_any_declared_and_add_a_shared_fault_file_o
     // A node restarted with the same file leaves the rule as it stands.
     let mut trio = trio;
     let data = tempfile::tempdir().unwrap();
-    trio.nodes[2] = Node::start(&trio.store, data.path(), "node-3b", &["--faults", faults]);
+    trio.nodes[2] = node(&trio.store, data.path(), "node-3b", &["--faults", faults]);
     let (_, held) = trio.get(2, "/_azemu/faults").await;
     assert_eq!(held["value"].as_array().unwrap().len(), 1, "{held}");
 }
@@ -567,8 +544,7 @@ async fn nodes_killed_at_random_during_concurrent_writes_lose_no_acknowledged_wr
                     .send()
                     .await;
                 if let Some(r) = sent.ok().filter(|r| r.status() == StatusCode::CREATED) {
-                    let url = r.headers()["azure-asyncoperation"].to_str().unwrap().to_string();
-                    let operation = url[url.find("/subscriptions/").unwrap()..].to_string();
+                    let operation = operation_path(r.headers());
                     acknowledged.lock().unwrap().push((path, operation));
                 }
                 i += 1;
@@ -592,7 +568,7 @@ async fn nodes_killed_at_random_during_concurrent_writes_lose_no_acknowledged_wr
     // A new node joins the one left: both read every acknowledged job, and every job's operation
     // ends (the engine's last step: the work of the dead nodes' shards went on).
     let data = tempfile::tempdir().unwrap();
-    trio.nodes.push(Node::start(&trio.store, data.path(), "node-4", &["--speed", "4", "--lease-timeout", "2s"]));
+    trio.nodes.push(node(&trio.store, data.path(), "node-4", &["--speed", "4", "--lease-timeout", "2s"]));
     let deadline = Instant::now() + Duration::from_secs(60);
     for (path, operation) in &acknowledged {
         for node in 0..2 {
@@ -647,7 +623,7 @@ async fn a_node_away_past_the_change_logs_trim_reloads_the_store_when_it_is_back
 async fn a_node_id_in_use_is_refused() {
     let store = fresh_database();
     let data = tempfile::tempdir().unwrap();
-    let _first = Node::start(&store, data.path(), "same", &[]);
+    let _first = node(&store, data.path(), "same", &[]);
     let out = Command::new(env!("CARGO_BIN_EXE_azemu"))
         .args(["serve", "--port", "0", "--tls", "off", "--store", &store, "--node-id", "same", "--data"])
         .arg(data.path())

@@ -4,20 +4,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::process::Served;
 use common::stores::Place;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-struct Emulator {
-    child: Child,
-    base: String,
-}
+struct Emulator(Served);
 
 impl Emulator {
     fn start(place: &Place) -> Emulator {
@@ -25,34 +21,19 @@ impl Emulator {
     }
 
     fn start_with(place: &Place, args: &[&str]) -> Emulator {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_azemu"))
-            .args(["serve", "--port", "0", "--tls", "off", "--log-level", "warn"])
-            .args(place.args())
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("azemu binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines.next().expect("azemu prints its URL").unwrap();
-            if let Some(url) = line.strip_prefix("azemu listening on ") {
-                break url.trim().to_string();
-            }
-        };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Emulator { child, base }
+        let mut all = place.args();
+        all.extend(args.iter().map(Into::into));
+        Emulator(Served::start(all))
     }
 
+    /// SIGKILL (on drop).
     fn kill9(self) {}
 }
 
-/// SIGKILL, also when a test fails midway: no server outlives its test.
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Emulator {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.0
     }
 }
 

@@ -2,11 +2,15 @@
 //! nor floods its log when descriptors run out, answers again once clients leave, and a
 //! SIGTERM lets requests in flight finish and loses nothing.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use common::process::{listening_on, SERVE};
 
 struct Emulator {
     child: Child,
@@ -22,20 +26,13 @@ impl Emulator {
             .arg("-c")
             .arg(format!("{limit}exec \"$0\" \"$@\""))
             .arg(env!("CARGO_BIN_EXE_azemu"))
-            .args(["serve", "--port", "0", "--tls", "off", "--log-level", "warn"])
+            .args(SERVE)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("azemu starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("azemu prints its URL").unwrap();
-            if let Some(url) = line.strip_prefix("azemu listening on http://") {
-                break url.trim().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let addr = listening_on(&mut child).trim_start_matches("http://").to_string();
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
         let stderr = child.stderr.take().unwrap();

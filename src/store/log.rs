@@ -42,25 +42,11 @@ impl LogRow {
     /// The log row of one row change.
     pub fn of(write: &RowWrite) -> anyhow::Result<LogRow> {
         Ok(match write {
-            RowWrite::Resource(ResourceWrite::Put(r)) => LogRow {
-                kind: Kind::Resource as i16,
-                row_id: Some(r.rid as i64),
-                name: Some(r.id.clone()),
-                type_key: Some(r.type_key.clone()),
-                text: Some(state_of(r)?),
-                sim: r.sim.as_deref().map(str::to_string),
-                body: Some(r.body.stored().to_vec()),
-            },
+            RowWrite::Resource(ResourceWrite::Put(r)) => {
+                LogRow::of_resource(Kind::Resource, r, Some(r.body.stored().to_vec()))?
+            }
             // The body is the one the version before carried, which every replica holds.
-            RowWrite::Resource(ResourceWrite::Meta(r)) => LogRow {
-                kind: Kind::ResourceMeta as i16,
-                row_id: Some(r.rid as i64),
-                name: Some(r.id.clone()),
-                type_key: Some(r.type_key.clone()),
-                text: Some(state_of(r)?),
-                sim: r.sim.as_deref().map(str::to_string),
-                body: None,
-            },
+            RowWrite::Resource(ResourceWrite::Meta(r)) => LogRow::of_resource(Kind::ResourceMeta, r, None)?,
             RowWrite::Resource(ResourceWrite::Delete(old)) => LogRow {
                 kind: Kind::ResourceGone as i16,
                 row_id: Some(old.rid as i64),
@@ -89,26 +75,39 @@ impl LogRow {
         })
     }
 
+    fn of_resource(kind: Kind, r: &StoredResource, body: Option<Vec<u8>>) -> anyhow::Result<LogRow> {
+        Ok(LogRow {
+            kind: kind as i16,
+            row_id: Some(r.rid as i64),
+            name: Some(r.id.clone()),
+            type_key: Some(r.type_key.clone()),
+            text: Some(state_of(r)?),
+            sim: r.sim.as_deref().map(str::to_string),
+            body,
+        })
+    }
+
+    /// The resource version a resource row holds, with `body`; `None` when a column is missing.
+    fn resource_with(&self, body: &[u8]) -> Option<anyhow::Result<StoredResource>> {
+        Some(resource_from(ResourceRow {
+            rid: self.row_id?,
+            id: self.name.clone()?,
+            type_key: self.type_key.clone()?,
+            state: self.text.as_deref()?,
+            sim: self.sim.clone(),
+            body,
+        }))
+    }
+
     /// Decodes the change this row holds.
     pub fn change(self) -> anyhow::Result<Change> {
         let missing = || anyhow::anyhow!("a change log row of kind {} lacks a column", self.kind);
         Ok(match self.kind {
-            k if k == Kind::Resource as i16 => Change::Resource(resource_from(ResourceRow {
-                rid: self.row_id.ok_or_else(missing)?,
-                id: self.name.clone().ok_or_else(missing)?,
-                type_key: self.type_key.clone().ok_or_else(missing)?,
-                state: self.text.as_deref().ok_or_else(missing)?,
-                sim: self.sim.clone(),
-                body: self.body.as_deref().ok_or_else(missing)?,
-            })?),
-            k if k == Kind::ResourceMeta as i16 => Change::ResourceMeta(resource_from(ResourceRow {
-                rid: self.row_id.ok_or_else(missing)?,
-                id: self.name.clone().ok_or_else(missing)?,
-                type_key: self.type_key.clone().ok_or_else(missing)?,
-                state: self.text.as_deref().ok_or_else(missing)?,
-                sim: self.sim.clone(),
-                body: &[],
-            })?),
+            k if k == Kind::Resource as i16 => {
+                let body = self.body.as_deref().ok_or_else(missing)?;
+                Change::Resource(self.resource_with(body).ok_or_else(missing)??)
+            }
+            k if k == Kind::ResourceMeta as i16 => Change::ResourceMeta(self.resource_with(&[]).ok_or_else(missing)??),
             k if k == Kind::ResourceGone as i16 => {
                 Change::ResourceGone(self.name.ok_or_else(missing)?.to_ascii_lowercase())
             }

@@ -1,6 +1,7 @@
 //! Starts azemu in-process on an ephemeral port and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod process;
 pub mod stores;
 
 use std::path::PathBuf;
