@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use super::leases::Leases;
 use super::log::{misses_some, Catchup};
-use super::postgres::{commits_from, load_apart, log_row, CHANNEL, LOG_COLUMNS};
+use super::postgres::{commits_from, config_for, load_apart, log_row, CHANNEL, LOG_COLUMNS};
 use super::writer::WriteRequest;
 use super::StoreError;
 
@@ -72,17 +72,20 @@ impl Cluster {
     /// Opens the reading connection and listens for commits; `caught_up` is called for each
     /// announcement of a commit the replica lacks.
     pub async fn connect(&self, announced: Arc<dyn Fn(u64) + Send + Sync>) -> anyhow::Result<()> {
-        let mut config: tokio_postgres::Config = self.url.parse()?;
+        let mut config = config_for(&self.url)?;
         config.application_name(READER_NAME);
         let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-        let (lost, fed) = (self.lost.clone(), self.feed.announced.clone());
+        let (lost, fed, origin) = (self.lost.clone(), self.feed.announced.clone(), self.origin.clone());
         tokio::spawn(async move {
             while let Some(message) = messages.next().await {
                 match message {
                     Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
-                        if n.payload() == super::feed::ANNOUNCEMENT {
-                            fed.notify_one();
+                        if let Some(from) = n.payload().strip_prefix(super::feed::ANNOUNCEMENT) {
+                            // Another node's batch; this one's own need no reading.
+                            if from != origin {
+                                fed.notify_one();
+                            }
                         } else if let Ok(seq) = n.payload().parse() {
                             announced(seq);
                         }

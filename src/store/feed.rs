@@ -12,8 +12,9 @@ use tokio::sync::Notify;
 
 use super::postgres::CHANNEL;
 
-/// The payload a batch is announced with on the change log's channel.
-pub const ANNOUNCEMENT: &str = "feed";
+/// What a batch's announcement on the change log's channel starts with; the shipping process
+/// follows.
+pub const ANNOUNCEMENT: &str = "feed ";
 
 /// How often a node ships what it gathered.
 pub const SHIP_EVERY: Duration = Duration::from_millis(100);
@@ -64,7 +65,7 @@ impl Feed {
             .execute(
                 &format!(
                     "WITH shipped AS (INSERT INTO azemu_feed (origin, batch, events) VALUES ($1, $2, $3))
-                     SELECT pg_notify('{CHANNEL}', '{ANNOUNCEMENT}')"
+                     SELECT pg_notify('{CHANNEL}', '{ANNOUNCEMENT}' || $1)"
                 ),
                 &[&origin, &batch, &text],
             )

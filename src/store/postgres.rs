@@ -61,6 +61,26 @@ pub const CHANNEL: &str = "azemu_changes";
 /// The columns a log row is read with, in [`LogRow`]'s order after `seq` and `origin`.
 pub const LOG_COLUMNS: &str = "seq, origin, kind, row_id, name, type, text, sim, body";
 
+/// The options every connection of azemu's starts its session with, after those `--store` gives:
+/// its queries are short and indexed, and a parallel plan (which the planner picks for the change
+/// log while its statistics lag its growth) costs milliseconds where an index scan costs less
+/// than one.
+fn session_options(given: Option<&str>) -> String {
+    let ours = "-c max_parallel_workers_per_gather=0";
+    match given {
+        Some(given) if !given.is_empty() => format!("{given} {ours}"),
+        _ => ours.to_string(),
+    }
+}
+
+/// The async client's configuration for `url`, with azemu's session options.
+pub fn config_for(url: &str) -> anyhow::Result<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config = url.parse()?;
+    let options = session_options(config.get_options());
+    config.options(&options);
+    Ok(config)
+}
+
 /// What the writer shares with the rest of the store about the replica.
 pub struct Replica {
     /// This process, as the log names the commits it made.
@@ -79,7 +99,9 @@ pub async fn start(
     durability: Arc<Durability>,
     replica: impl FnOnce(u64) -> Replica + Send + 'static,
 ) -> anyhow::Result<(Loaded, u64, mpsc::Sender<WriteRequest>)> {
-    let config = postgres::Config::from_str(url).context("--store: not a PostgreSQL connection URL")?;
+    let mut config = postgres::Config::from_str(url).context("--store: not a PostgreSQL connection URL")?;
+    let options = session_options(config.get_options());
+    config.options(&options);
     let (ready, started) = tokio::sync::oneshot::channel();
     thread::Builder::new().name("azemu-store-writer".into()).spawn(move || {
         let opened = (|| -> anyhow::Result<(Client, Loaded, u64)> {
@@ -145,7 +167,7 @@ fn load(client: &mut Client) -> anyhow::Result<(Loaded, u64)> {
 
 /// [`load`] on a connection of its own, from async code (a replica that fell behind the log).
 pub async fn load_apart(url: &str) -> anyhow::Result<(Loaded, u64)> {
-    let (mut client, connection) = url.parse::<tokio_postgres::Config>()?.connect(NoTls).await?;
+    let (mut client, connection) = config_for(url)?.connect(NoTls).await?;
     tokio::spawn(connection);
     let tx = client
         .build_transaction()
